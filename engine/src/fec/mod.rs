@@ -1,0 +1,1 @@
+//! AL-FEC building block (RFC 5052) and its schemes.

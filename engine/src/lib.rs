@@ -1,0 +1,20 @@
+//! xflute: FLUTE (RFC 6726) over ALC (RFC 5775) / LCT (RFC 5651) with AL-FEC (RFC 5052, 5053,
+//! 5510, 6330), built to send and receive files over IP multicast at multi-Gbps.
+//!
+//! The protocol core (`wire`, `fdt`, `fec`, `cenc`) is sans-IO: it never opens a socket, reads a
+//! clock or touches `unsafe`. Packets come in as `&[u8]` and go out into a caller's `&mut [u8]`.
+#![forbid(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+pub mod cenc;
+pub mod fdt;
+pub mod fec;
+pub mod wire;

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The test command of the README and of CI: installs what the tests need on a fresh machine of
+# this kind (Debian, root), then runs every test of the workspace. Nothing is skipped: tests that
+# need root or network namespaces fail with a clear message where they cannot run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+for tool in pkg-config:pkg-config; do
+  bin=${tool%%:*}; pkg=${tool##*:}
+  command -v "$bin" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "scripts/test.sh: missing ${need_apt[*]}; run as root or install them" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+fi
+
+cargo test --workspace --locked "$@"

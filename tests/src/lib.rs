@@ -1,0 +1,1 @@
+//! Shared fixtures for xflute's cross-crate tests.

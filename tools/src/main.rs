@@ -1,0 +1,2 @@
+//! `xflute`: the command line of the xflute FLUTE engine.
+fn main() {}
