@@ -3,7 +3,7 @@
 //!
 //! The protocol core (`wire`, `fdt`, `fec`, `cenc`) is sans-IO: it never opens a socket, reads a
 //! clock or touches `unsafe`. Packets come in as `&[u8]` and go out into a caller's `&mut [u8]`.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![cfg_attr(
     not(test),
     deny(
