@@ -277,7 +277,7 @@ impl SubBlockPartition {
         if al == 0 {
             return Err(PartitionError::ZeroAlignment);
         }
-        if symbol_len % u32::from(al) != 0 {
+        if !symbol_len.is_multiple_of(u32::from(al)) {
             return Err(PartitionError::UnalignedSymbolLength {
                 symbol_len,
                 alignment: al,
