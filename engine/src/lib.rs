@@ -17,4 +17,5 @@
 pub mod cenc;
 pub mod fdt;
 pub mod fec;
+pub mod receiver;
 pub mod wire;
