@@ -17,5 +17,7 @@
 pub mod cenc;
 pub mod fdt;
 pub mod fec;
+#[allow(unsafe_code)]
+pub mod io;
 pub mod receiver;
 pub mod wire;

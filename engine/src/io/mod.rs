@@ -1,0 +1,21 @@
+//! Kernel I/O: the only module of xflute with `unsafe`.
+//!
+//! - [`xdp`] loads the XDP steering program (`xdp-prog/xflute_steer.bpf.c`) with aya and manages
+//!   its maps: the FLUTE channels it takes out of the kernel stack, the AF_XDP socket per queue,
+//!   its counters and its loss-injection knob.
+//! - [`xsk`] is AF_XDP over `libc`: UMEM, the fill/completion/rx/tx rings, batched receive and
+//!   send, `need_wakeup`, zero-copy with a fallback to copy mode.
+//! - [`udp`] is the UDP-socket backend for where XDP is not allowed: `recvmmsg`/`sendmmsg`
+//!   batches, UDP GSO, any-source and source-specific multicast joins.
+//! - [`frame`] writes and parses the Ethernet/IP/UDP headers around an ALC packet in a frame;
+//!   [`pcap`] reads and writes capture files.
+//!
+//! Kernel features used and how each degrades: native (driver) XDP falls back to generic (SKB)
+//! XDP with a warning; zero-copy AF_XDP falls back to copy mode (veth has no zero-copy); 2 MiB
+//! huge pages for the UMEM fall back to 4 KiB pages; UDP GSO falls back to one datagram per
+//! message when the kernel refuses `UDP_SEGMENT`.
+
+pub mod frame;
+pub mod pcap;
+pub mod xdp;
+pub mod xsk;
