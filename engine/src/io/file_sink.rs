@@ -1,0 +1,360 @@
+//! The file sink: each object is received into a memory-mapped `NAME.part` file below the output
+//! directory, written in place at its final offsets, and renamed to `NAME` only on commit, when
+//! the receiver has found it complete and verified. A failed object's `.part` is removed.
+//!
+//! Space is reserved with `fallocate` before the file is mapped, so a full disk is an error when
+//! the object starts (counted, that object fails, the others go on) rather than a SIGBUS when a
+//! page of the mapping is first written. Directories are created one component at a time and a
+//! symlink anywhere on the way is refused, so an FDT cannot make the receiver write outside the
+//! output directory.
+
+use crate::receiver::sink::{ObjectDescription, ObjectSink, SinkError, SinkObject};
+use memmap2::MmapMut;
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+/// The suffix of an object's file while it is received.
+pub const PART_SUFFIX: &str = ".part";
+
+/// A sink that writes objects as files below a directory.
+#[derive(Debug, Clone)]
+pub struct FileSink {
+    root: PathBuf,
+    max_object_bytes: u64,
+}
+
+impl FileSink {
+    /// A sink writing below `root` (created if missing), refusing objects over
+    /// `max_object_bytes`.
+    pub fn new(root: impl AsRef<Path>, max_object_bytes: u64) -> io::Result<Self> {
+        fs::create_dir_all(root.as_ref())?;
+        Ok(Self {
+            root: root.as_ref().canonicalize()?,
+            max_object_bytes,
+        })
+    }
+
+    /// The output directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Remove `*.part` files left below the output directory by a receiver that was killed:
+    /// a `.part` is never a complete, verified object, and resuming one would need the block
+    /// state that died with the process. Returns how many were removed.
+    pub fn remove_stale_parts(&self) -> io::Result<usize> {
+        fn walk(dir: &Path, removed: &mut usize) -> io::Result<()> {
+            for entry in fs::read_dir(dir)? {
+                let entry = entry?;
+                let kind = entry.file_type()?;
+                let path = entry.path();
+                if kind.is_dir() {
+                    walk(&path, removed)?;
+                } else if kind.is_file()
+                    && path.extension().is_some_and(|e| e == &PART_SUFFIX[1..])
+                {
+                    fs::remove_file(&path)?;
+                    *removed += 1;
+                }
+            }
+            Ok(())
+        }
+        let mut removed = 0;
+        walk(&self.root, &mut removed)?;
+        Ok(removed)
+    }
+
+    /// Create the directories of `desc`'s path below the root, refusing symlinks and
+    /// non-directories on the way, and return the final path of the object.
+    fn prepare_path(&self, desc: &ObjectDescription) -> Result<PathBuf, SinkError> {
+        let generated;
+        let components: &[String] = match &desc.path {
+            Some(p) => p.components(),
+            None => {
+                generated = [format!("tsi-{}-toi-{}.bin", desc.tsi, desc.toi)];
+                &generated
+            }
+        };
+        let (file_name, dirs) = components
+            .split_last()
+            .ok_or_else(|| SinkError::Escape("empty path".into()))?;
+        let mut dir = self.root.clone();
+        for component in dirs {
+            dir.push(component);
+            match fs::symlink_metadata(&dir) {
+                Ok(m) if m.file_type().is_symlink() => {
+                    return Err(SinkError::Escape(format!("{} is a symlink", dir.display())));
+                }
+                Ok(m) if m.is_dir() => {}
+                Ok(_) => {
+                    return Err(SinkError::Escape(format!(
+                        "{} is not a directory",
+                        dir.display()
+                    )));
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => match fs::create_dir(&dir) {
+                    Ok(()) => {}
+                    // Another object created it in the meantime; checked on the next component
+                    // or by O_NOFOLLOW on the file.
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                    Err(e) => return Err(e.into()),
+                },
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let target = dir.join(file_name);
+        if fs::symlink_metadata(&target).is_ok_and(|m| m.is_dir()) {
+            return Err(SinkError::Escape(format!(
+                "{} is a directory",
+                target.display()
+            )));
+        }
+        Ok(target)
+    }
+}
+
+/// Reserve `len` bytes of disk for `file`, so that writing through a mapping cannot SIGBUS.
+fn reserve(file: &File, len: u64) -> io::Result<()> {
+    let len = libc::off_t::try_from(len)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "object too large"))?;
+    // SAFETY: `fallocate` takes a file descriptor, a mode and a range; the descriptor is owned by
+    // `file`, open for writing, and stays open for the duration of the call. No memory is passed.
+    let rc = unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, len) };
+    if rc == 0 {
+        return Ok(());
+    }
+    let err = io::Error::last_os_error();
+    // File systems without fallocate (tmpfs has it; some FUSE ones do not): a sparse file, with
+    // the SIGBUS risk on a full disk, is the only way left.
+    if err.raw_os_error() == Some(libc::EOPNOTSUPP) {
+        return file.set_len(len as u64);
+    }
+    Err(err)
+}
+
+/// An object being received as `NAME.part`.
+#[derive(Debug)]
+pub struct FileSinkObject {
+    part: PathBuf,
+    target: PathBuf,
+    map: Option<MmapMut>,
+    _file: File,
+}
+
+impl ObjectSink for FileSink {
+    type Object = FileSinkObject;
+
+    fn create(&mut self, desc: &ObjectDescription) -> Result<Self::Object, SinkError> {
+        if desc.len > self.max_object_bytes {
+            return Err(SinkError::TooLarge {
+                len: desc.len,
+                max: self.max_object_bytes,
+            });
+        }
+        let target = self.prepare_path(desc)?;
+        let mut part = target.clone().into_os_string();
+        part.push(PART_SUFFIX);
+        let part = PathBuf::from(part);
+        // A stale `.part` of an earlier run (or of an earlier attempt at this object) is
+        // replaced. O_NOFOLLOW: a symlink planted under the `.part` name is not followed.
+        match fs::symlink_metadata(&part) {
+            Ok(m) if !m.is_file() => {
+                return Err(SinkError::Escape(format!(
+                    "{} is not a regular file",
+                    part.display()
+                )));
+            }
+            _ => {}
+        }
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .mode(0o644)
+            .open(&part)?;
+        let map = if desc.len == 0 {
+            None
+        } else {
+            if let Err(e) = reserve(&file, desc.len) {
+                let _ = fs::remove_file(&part);
+                return Err(e.into());
+            }
+            // SAFETY: the mapping is of a regular file this receiver just created (O_NOFOLLOW,
+            // truncated) under a `.part` name inside its own output directory, sized to exactly
+            // `desc.len` bytes by `reserve`. Nothing else in the process maps or truncates it;
+            // another process that truncated it would be tampering with our output directory,
+            // outside what the receiver can defend against.
+            match unsafe { MmapMut::map_mut(&file) } {
+                Ok(m) => Some(m),
+                Err(e) => {
+                    let _ = fs::remove_file(&part);
+                    return Err(e.into());
+                }
+            }
+        };
+        Ok(FileSinkObject {
+            part,
+            target,
+            map,
+            _file: file,
+        })
+    }
+}
+
+impl FileSinkObject {
+    /// Where the object will be once committed.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+}
+
+impl SinkObject for FileSinkObject {
+    fn data_mut(&mut self) -> &mut [u8] {
+        self.map.as_deref_mut().unwrap_or(&mut [])
+    }
+
+    fn data(&self) -> &[u8] {
+        self.map.as_deref().unwrap_or(&[])
+    }
+
+    fn commit(mut self) -> Result<(), SinkError> {
+        if let Some(map) = self.map.take() {
+            // Write the pages back before the name appears, so a crash after the rename cannot
+            // leave a complete-looking file with holes.
+            map.flush()?;
+        }
+        fs::rename(&self.part, &self.target)?;
+        Ok(())
+    }
+
+    fn abort(mut self) {
+        self.map.take();
+        let _ = fs::remove_file(&self.part);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::receiver::path::SafeRelativePath;
+
+    fn tempdir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "xflute-file-sink-{name}-{}",
+            std::process::id()
+        ));
+        let _ = fs::remove_dir_all(&dir);
+        dir
+    }
+
+    struct Cleanup(PathBuf);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn desc(loc: &str, len: u64) -> ObjectDescription {
+        ObjectDescription {
+            tsi: 1,
+            toi: 7,
+            path: Some(SafeRelativePath::from_content_location(loc).unwrap()),
+            len,
+            content_type: None,
+        }
+    }
+
+    #[test]
+    fn object_appears_under_its_name_only_after_commit() {
+        let dir = tempdir("commit");
+        let _c = Cleanup(dir.clone());
+        let mut sink = FileSink::new(&dir, 1 << 20).unwrap();
+        let mut obj = sink.create(&desc("file:///a/b/c.bin", 5)).unwrap();
+        obj.data_mut().copy_from_slice(b"hello");
+        let root = sink.root().to_path_buf();
+        assert!(!root.join("a/b/c.bin").exists());
+        assert!(root.join("a/b/c.bin.part").exists());
+        obj.commit().unwrap();
+        assert_eq!(fs::read(root.join("a/b/c.bin")).unwrap(), b"hello");
+        assert!(!root.join("a/b/c.bin.part").exists());
+    }
+
+    #[test]
+    fn aborted_object_leaves_no_file() {
+        let dir = tempdir("abort");
+        let _c = Cleanup(dir.clone());
+        let mut sink = FileSink::new(&dir, 1 << 20).unwrap();
+        let obj = sink.create(&desc("x.bin", 100)).unwrap();
+        obj.abort();
+        assert_eq!(fs::read_dir(sink.root()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn empty_object_is_committed_as_an_empty_file() {
+        let dir = tempdir("empty");
+        let _c = Cleanup(dir.clone());
+        let mut sink = FileSink::new(&dir, 1 << 20).unwrap();
+        let mut obj = sink.create(&desc("empty", 0)).unwrap();
+        assert!(obj.data_mut().is_empty());
+        obj.commit().unwrap();
+        assert_eq!(fs::read(sink.root().join("empty")).unwrap(), b"");
+    }
+
+    #[test]
+    fn symlinked_directory_in_the_output_tree_is_refused() {
+        let dir = tempdir("symlink");
+        let outside = tempdir("symlink-outside");
+        let _c = (Cleanup(dir.clone()), Cleanup(outside.clone()));
+        fs::create_dir_all(&outside).unwrap();
+        let mut sink = FileSink::new(&dir, 1 << 20).unwrap();
+        std::os::unix::fs::symlink(&outside, sink.root().join("evil")).unwrap();
+        assert!(matches!(
+            sink.create(&desc("evil/x", 3)),
+            Err(SinkError::Escape(_))
+        ));
+        assert_eq!(fs::read_dir(&outside).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn symlink_planted_as_part_file_is_not_followed() {
+        let dir = tempdir("partlink");
+        let outside = tempdir("partlink-outside");
+        let _c = (Cleanup(dir.clone()), Cleanup(outside.clone()));
+        fs::create_dir_all(&outside).unwrap();
+        let victim = outside.join("victim");
+        fs::write(&victim, b"keep").unwrap();
+        let mut sink = FileSink::new(&dir, 1 << 20).unwrap();
+        std::os::unix::fs::symlink(&victim, sink.root().join("x.part")).unwrap();
+        assert!(sink.create(&desc("x", 3)).is_err());
+        assert_eq!(fs::read(&victim).unwrap(), b"keep");
+    }
+
+    #[test]
+    fn objects_over_the_limit_are_refused() {
+        let dir = tempdir("limit");
+        let _c = Cleanup(dir.clone());
+        let mut sink = FileSink::new(&dir, 10).unwrap();
+        assert!(matches!(
+            sink.create(&desc("big", 11)),
+            Err(SinkError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn stale_part_files_are_removed_and_complete_files_kept() {
+        let dir = tempdir("stale");
+        let _c = Cleanup(dir.clone());
+        let sink = FileSink::new(&dir, 10).unwrap();
+        fs::create_dir_all(sink.root().join("d")).unwrap();
+        fs::write(sink.root().join("d/old.bin.part"), b"half").unwrap();
+        fs::write(sink.root().join("done.bin"), b"whole").unwrap();
+        assert_eq!(sink.remove_stale_parts().unwrap(), 1);
+        assert!(!sink.root().join("d/old.bin.part").exists());
+        assert!(sink.root().join("done.bin").exists());
+    }
+}
