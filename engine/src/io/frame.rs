@@ -196,7 +196,9 @@ fn ipv6(ip: &[u8]) -> Result<UdpDatagram<'_>, FrameError> {
             // Hop-by-hop, routing, destination options: (next, len in 8-octet units - 1).
             0 | 43 | 60 => {
                 next = *ip.get(at).ok_or(FrameError::Truncated("IPv6 extension"))?;
-                let len = *ip.get(at + 1).ok_or(FrameError::Truncated("IPv6 extension"))?;
+                let len = *ip
+                    .get(at + 1)
+                    .ok_or(FrameError::Truncated("IPv6 extension"))?;
                 at += (usize::from(len) + 1) * 8;
                 if at > end {
                     return Err(FrameError::BadIpHeader);
@@ -335,7 +337,10 @@ impl UdpFrameBuilder {
                 ip[10..12].copy_from_slice(&sum.to_be_bytes());
                 put(head, 12, &ETHERTYPE_IPV4.to_be_bytes());
                 put(head, 14, &ip);
-                (34, ones_complement_sum(ones_complement_sum(0, &s.octets()), &d.octets()))
+                (
+                    34,
+                    ones_complement_sum(ones_complement_sum(0, &s.octets()), &d.octets()),
+                )
             }
             (IpAddr::V6(s), IpAddr::V6(d)) => {
                 let mut ip = [0u8; 40];
@@ -347,7 +352,10 @@ impl UdpFrameBuilder {
                 ip[24..40].copy_from_slice(&d.octets());
                 put(head, 12, &ETHERTYPE_IPV6.to_be_bytes());
                 put(head, 14, &ip);
-                (54, ones_complement_sum(ones_complement_sum(0, &s.octets()), &d.octets()))
+                (
+                    54,
+                    ones_complement_sum(ones_complement_sum(0, &s.octets()), &d.octets()),
+                )
             }
             _ => return Err(BuildError::MixedFamilies),
         };
@@ -450,7 +458,10 @@ mod tests {
         let mut tagged = plain[..12].to_vec();
         tagged.extend_from_slice(&[0x81, 0x00, 0x00, 0x64]);
         tagged.extend_from_slice(&plain[12..]);
-        assert_eq!(parse_udp(LinkType::Ethernet, &tagged).unwrap().payload, b"x");
+        assert_eq!(
+            parse_udp(LinkType::Ethernet, &tagged).unwrap().payload,
+            b"x"
+        );
     }
 
     #[test]
@@ -466,7 +477,10 @@ mod tests {
         let mut sll2 = ETHERTYPE_IPV4.to_be_bytes().to_vec();
         sll2.extend_from_slice(&[0u8; 18]);
         sll2.extend_from_slice(ip);
-        assert_eq!(parse_udp(LinkType::LinuxSll2, &sll2).unwrap().payload, b"abc");
+        assert_eq!(
+            parse_udp(LinkType::LinuxSll2, &sll2).unwrap().payload,
+            b"abc"
+        );
     }
 
     #[test]
@@ -474,10 +488,16 @@ mod tests {
         let b = UdpFrameBuilder::new(addr("192.0.2.1:5000"), addr("239.1.2.3:3400")).unwrap();
         let mut frame = b.build(b"abc").unwrap();
         frame[14 + 6] = 0x20; // More Fragments
-        assert_eq!(parse_udp(LinkType::Ethernet, &frame), Err(FrameError::Fragment));
+        assert_eq!(
+            parse_udp(LinkType::Ethernet, &frame),
+            Err(FrameError::Fragment)
+        );
         frame[14 + 6] = 0x40;
         frame[14 + 9] = 6;
-        assert_eq!(parse_udp(LinkType::Ethernet, &frame), Err(FrameError::NotUdp(6)));
+        assert_eq!(
+            parse_udp(LinkType::Ethernet, &frame),
+            Err(FrameError::NotUdp(6))
+        );
         frame[12..14].copy_from_slice(&0x0806u16.to_be_bytes());
         assert_eq!(
             parse_udp(LinkType::Ethernet, &frame),
@@ -488,13 +508,20 @@ mod tests {
     #[test]
     fn every_truncation_of_a_frame_is_an_error_not_a_panic() {
         for dst in ["239.1.2.3:3400", "[ff02::1]:3400"] {
-            let src = if dst.starts_with('[') { "[fe80::1]:1" } else { "10.0.0.1:1" };
+            let src = if dst.starts_with('[') {
+                "[fe80::1]:1"
+            } else {
+                "10.0.0.1:1"
+            };
             let frame = UdpFrameBuilder::new(addr(src), addr(dst))
                 .unwrap()
                 .build(b"0123456789")
                 .unwrap();
             for cut in 0..frame.len() {
-                assert!(parse_udp(LinkType::Ethernet, &frame[..cut]).is_err(), "cut {cut}");
+                assert!(
+                    parse_udp(LinkType::Ethernet, &frame[..cut]).is_err(),
+                    "cut {cut}"
+                );
             }
         }
     }

@@ -7,6 +7,7 @@
 //!   send, `need_wakeup`, zero-copy with a fallback to copy mode.
 //! - [`udp`] is the UDP-socket backend for where XDP is not allowed: `recvmmsg`/`sendmmsg`
 //!   batches, UDP GSO, any-source and source-specific multicast joins.
+//! - [`file_sink`] receives objects into memory-mapped `NAME.part` files, renamed on commit.
 //! - [`frame`] writes and parses the Ethernet/IP/UDP headers around an ALC packet in a frame;
 //!   [`pcap`] reads and writes capture files.
 //!
@@ -15,6 +16,7 @@
 //! huge pages for the UMEM fall back to 4 KiB pages; UDP GSO falls back to one datagram per
 //! message when the kernel refuses `UDP_SEGMENT`.
 
+pub mod file_sink;
 pub mod frame;
 pub mod pcap;
 pub mod xdp;

@@ -169,7 +169,10 @@ impl<R: Read> PcapReader<R> {
     }
 
     /// As [`Self::new`], with a cap on one record's size.
-    pub fn with_max_record_bytes(mut reader: R, max_record_bytes: usize) -> Result<Self, PcapError> {
+    pub fn with_max_record_bytes(
+        mut reader: R,
+        max_record_bytes: usize,
+    ) -> Result<Self, PcapError> {
         let mut magic = [0u8; 4];
         if !read_exact_or(&mut reader, &mut magic, "file header")? {
             return Err(PcapError::Truncated("file header"));
@@ -501,7 +504,9 @@ mod tests {
             "239.0.0.1:3400".parse().unwrap(),
         )
         .unwrap();
-        (0..5u8).map(|i| b.build(&vec![i; 100 + usize::from(i)]).unwrap()).collect()
+        (0..5u8)
+            .map(|i| b.build(&vec![i; 100 + usize::from(i)]).unwrap())
+            .collect()
     }
 
     fn read_all(bytes: &[u8]) -> Result<Vec<(u64, Vec<u8>)>, PcapError> {
@@ -518,7 +523,8 @@ mod tests {
     fn classic_pcap_round_trips_frames_and_timestamps() {
         let mut w = PcapWriter::new(Vec::new(), LinkType::Ethernet).unwrap();
         for (i, f) in frames().iter().enumerate() {
-            w.write_frame(1_700_000_000_000_000_000 + i as u64 * 7, f).unwrap();
+            w.write_frame(1_700_000_000_000_000_000 + i as u64 * 7, f)
+                .unwrap();
         }
         let bytes = w.into_inner().unwrap();
         let got = read_all(&bytes).unwrap();
@@ -533,8 +539,20 @@ mod tests {
 
     /// A minimal pcapng writer for the test, big or little endian.
     fn pcapng(big_endian: bool, frames: &[Vec<u8>]) -> Vec<u8> {
-        let w32 = |v: u32| if big_endian { v.to_be_bytes() } else { v.to_le_bytes() };
-        let w16 = |v: u16| if big_endian { v.to_be_bytes() } else { v.to_le_bytes() };
+        let w32 = |v: u32| {
+            if big_endian {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            }
+        };
+        let w16 = |v: u16| {
+            if big_endian {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            }
+        };
         let mut out = Vec::new();
         // SHB, 28 bytes.
         out.extend_from_slice(&PCAPNG_SHB.to_le_bytes());
@@ -602,7 +620,10 @@ mod tests {
                 // Either a clean end at a record boundary or a typed error; never a panic.
                 let _ = read_all(&bytes[..cut]);
             }
-            assert!(matches!(read_all(&bytes[..bytes.len() - 1]), Err(PcapError::Truncated(_))));
+            assert!(matches!(
+                read_all(&bytes[..bytes.len() - 1]),
+                Err(PcapError::Truncated(_))
+            ));
         }
     }
 
@@ -616,7 +637,10 @@ mod tests {
         head[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
         bytes.extend_from_slice(&head);
         let mut r = PcapReader::new(&bytes[..]).unwrap();
-        assert!(matches!(r.next_frame(), Err(PcapError::RecordTooLarge { .. })));
+        assert!(matches!(
+            r.next_frame(),
+            Err(PcapError::RecordTooLarge { .. })
+        ));
     }
 
     #[test]
