@@ -15,6 +15,7 @@
 )]
 
 pub mod cenc;
+pub mod endpoint;
 pub mod fdt;
 pub mod fec;
 #[allow(unsafe_code)]
