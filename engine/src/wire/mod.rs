@@ -1,1 +1,33 @@
 //! FLUTE/ALC/LCT wire formats (RFC 5651, 5775, 6726): zero-copy views and high-level reprs.
+//!
+//! Each format has, in the smoltcp manner, a view over the bytes that checks lengths once
+//! (`LctPacket::new_checked`, `AlcPacket::parse`) and a `Repr` that `parse`s into plain fields and
+//! `emit`s into a caller's buffer, returning the length written (`buffer_len()` tells it first):
+//!
+//! - [`lct`]: the LCT header (RFC 5651 §5.1);
+//! - [`ext`]: header extensions (RFC 5651 §5.2): EXT_NOP, EXT_AUTH, EXT_TIME, EXT_FDT, EXT_CENC;
+//! - [`fti`] and [`oti`]: EXT_FTI and the FEC OTI per FEC Encoding ID (RFC 5445, 5053, 5510, 6330);
+//! - [`payload_id`]: FEC Payload IDs per FEC Encoding ID;
+//! - [`alc`]: a whole ALC packet (RFC 5775 §4).
+//!
+//! The encodings are byte for byte those of the flute crate 1.11.7; where flute departs from an
+//! RFC, the module says so. Parsing never panics, never reads past the buffer and never
+//! allocates; every malformed input is a [`WireError`] variant.
+
+pub mod alc;
+mod bytes;
+pub mod error;
+pub mod ext;
+pub mod fti;
+pub mod lct;
+pub mod oti;
+pub mod payload_id;
+
+pub use alc::{AlcPacket, AlcRepr};
+pub use error::WireError;
+pub use ext::{
+    ExtCenc, ExtFdt, ExtRepr, ExtTime, ExtensionIter, RawExtension, emit_extensions, het,
+};
+pub use lct::{LctPacket, LctRepr, TOI_MAX, TSI_MAX};
+pub use oti::{FecEncodingId, Oti, SchemeSpecific, SchemeSpecificInfo};
+pub use payload_id::{PayloadId, PayloadIdFormat};
