@@ -278,6 +278,8 @@ impl Oti {
         }
     }
 
+    /// flute rejects max_n < B for ID 5 but clamps it for IDs 2 and 129; no sender of ours or
+    /// flute's writes it, so we reject it for all three rather than guess a repair count.
     fn check_b_le_max_n(&self) -> Result<(), WireError> {
         if self.maximum_source_block_length > self.max_number_of_encoding_symbols {
             return Err(self.invalid(
