@@ -5,6 +5,7 @@ mod error;
 mod model;
 mod names;
 pub mod ntp;
+pub mod oti;
 mod parse;
 mod write;
 
@@ -20,5 +21,6 @@ pub use names::{
     NS_FDT, NS_FDT_L6, NS_MBMS_2005, NS_MBMS_2007, NS_MBMS_2008, NS_MBMS_2009, NS_MBMS_2012,
     NS_MBMS_2015, NS_SV, NS_XSI,
 };
+pub use oti::OtiAttributeError;
 pub use parse::ParseLimits;
 pub use write::FdtXmlProfile;

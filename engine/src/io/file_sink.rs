@@ -53,8 +53,7 @@ impl FileSink {
                 let path = entry.path();
                 if kind.is_dir() {
                     walk(&path, removed)?;
-                } else if kind.is_file()
-                    && path.extension().is_some_and(|e| e == &PART_SUFFIX[1..])
+                } else if kind.is_file() && path.extension().is_some_and(|e| e == &PART_SUFFIX[1..])
                 {
                     fs::remove_file(&path)?;
                     *removed += 1;
@@ -244,10 +243,8 @@ mod tests {
     use crate::receiver::path::SafeRelativePath;
 
     fn tempdir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!(
-            "xflute-file-sink-{name}-{}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("xflute-file-sink-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         dir
     }
