@@ -19,6 +19,11 @@ use xflute::cenc::{self, Cenc as XCenc};
 use xflute::fdt::{
     CacheControl, FdtInstance, FdtXmlProfile, FecOtiAttributes, File, ParseLimits, ntp,
 };
+use xflute::fec::BlockPartition;
+use xflute::wire::{
+    AlcRepr, ExtFdt, ExtRepr, FecEncodingId, LctRepr, Oti as XOti, PayloadId, PayloadIdFormat,
+    SchemeSpecific,
+};
 
 const TSI: u64 = 7;
 
@@ -359,69 +364,41 @@ fn flute_sender_fdts_parse_in_xflute_with_every_attribute() {
 
 // ---- (b) xflute writes, flute reads ------------------------------------------------------
 
-/// ALC packets built by hand (RFC 5651 §5.1 LCT header, RFC 6726 §3.4.1 EXT_FDT, RFC 5445
-/// §3.2 no-code EXT_FTI and FEC Payload ID). To be switched to `xflute::wire` emitters once
-/// they land; kept minimal here so this test depends only on the FDT layer.
-mod alc {
-    /// LCT header: V=1, C=0 (32-bit CCI), S=1 (32-bit TSI), O=1 H=0 (32-bit TOI), codepoint 0
-    /// (no-code), then the given header extensions.
-    pub fn lct_header(tsi: u32, toi: u32, extensions: &[u8]) -> Vec<u8> {
-        assert_eq!(extensions.len() % 4, 0);
-        let hdr_len_words = 4 + extensions.len() / 4;
-        let mut out = vec![0x10, 0b1010_0000, hdr_len_words as u8, 0];
-        out.extend_from_slice(&0u32.to_be_bytes()); // CCI
-        out.extend_from_slice(&tsi.to_be_bytes());
-        out.extend_from_slice(&toi.to_be_bytes());
-        out.extend_from_slice(extensions);
-        out
-    }
-
-    /// EXT_FDT: HET 192, FLUTE version, 20-bit FDT Instance ID.
-    pub fn ext_fdt(flute_version: u8, fdt_instance_id: u32) -> Vec<u8> {
-        let word = (192u32 << 24) | (u32::from(flute_version) << 20) | (fdt_instance_id & 0xFFFFF);
-        word.to_be_bytes().to_vec()
-    }
-
-    /// EXT_FTI for FEC encoding ID 0: HET 64, HEL 4, 48-bit transfer length, 16 reserved bits,
-    /// 16-bit encoding symbol length, 32-bit maximum source block length.
-    pub fn ext_fti_no_code(transfer_length: u64, symbol_len: u16, max_sbl: u32) -> Vec<u8> {
-        let mut out = vec![64, 4];
-        out.extend_from_slice(&transfer_length.to_be_bytes()[2..]);
-        out.extend_from_slice(&[0, 0]);
-        out.extend_from_slice(&symbol_len.to_be_bytes());
-        out.extend_from_slice(&max_sbl.to_be_bytes());
-        out
-    }
-
-    /// Every packet of an object sent with no-code FEC: source blocks partitioned as RFC 5052
-    /// §9.1 says, FEC Payload ID = 16-bit SBN, 16-bit ESI.
-    pub fn no_code_packets(
-        header: &[u8],
-        data: &[u8],
-        symbol_len: usize,
-        max_sbl: usize,
-    ) -> Vec<Vec<u8>> {
-        let t = data.len().div_ceil(symbol_len).max(1);
-        let n = t.div_ceil(max_sbl);
-        let (a_large, a_small) = (t.div_ceil(n), t / n);
-        let i_large = t - a_small * n;
-        let mut packets = Vec::new();
-        let mut symbol = 0;
-        for sbn in 0..n {
-            let k = if sbn < i_large { a_large } else { a_small };
-            for esi in 0..k {
-                let start = (symbol * symbol_len).min(data.len());
-                let end = ((symbol + 1) * symbol_len).min(data.len());
-                let mut packet = header.to_vec();
-                packet.extend_from_slice(&(sbn as u16).to_be_bytes());
-                packet.extend_from_slice(&(esi as u16).to_be_bytes());
-                packet.extend_from_slice(&data[start..end]);
-                packets.push(packet);
-                symbol += 1;
-            }
+/// Every no-code ALC packet of one object, emitted with `xflute::wire` and partitioned with
+/// `xflute::fec` (RFC 5052 §9.1), with the given header extensions on each packet.
+fn no_code_packets(
+    toi: u128,
+    extensions: &[ExtRepr<'_>],
+    data: &[u8],
+    symbol_len: u32,
+    max_sbl: u32,
+) -> Vec<Vec<u8>> {
+    let partition = BlockPartition::rfc5052(data.len() as u64, symbol_len, max_sbl).unwrap();
+    let lct = LctRepr::with_min_widths(0, TSI, Some(toi), FecEncodingId::NoCode.into()).unwrap();
+    let mut packets = Vec::new();
+    for sbn in 0..partition.nb_blocks() {
+        for esi in 0..partition.block_len_symbols(sbn).unwrap() {
+            let offset = partition.symbol_offset_bytes(sbn, esi).unwrap() as usize;
+            let len = partition.source_symbol_len_bytes(sbn, esi).unwrap() as usize;
+            let repr = AlcRepr {
+                lct,
+                extensions,
+                payload_id: Some((
+                    PayloadIdFormat::CompactNoCode,
+                    PayloadId {
+                        sbn: sbn as u32,
+                        esi,
+                        source_block_length: None,
+                    },
+                )),
+            };
+            let mut packet = vec![0u8; repr.buffer_len() + len];
+            let header_len = repr.emit(&mut packet).unwrap();
+            packet[header_len..].copy_from_slice(&data[offset..offset + len]);
+            packets.push(packet);
         }
-        packets
     }
+    packets
 }
 
 /// An object described by xflute's FDT: its raw content and its encoding.
@@ -503,21 +480,32 @@ fn flute_receives_xflute_fdt(profile: FdtXmlProfile, flute_version: u8) {
     let (fdt, objects) = described_objects();
     let xml = fdt.to_xml(profile);
 
-    let mut packets = Vec::new();
-    let fti = alc::ext_fti_no_code(xml.len() as u64, 1400, 64);
-    let mut extensions = alc::ext_fdt(flute_version, 1);
-    extensions.extend_from_slice(&fti);
-    let header = alc::lct_header(TSI as u32, 0, &extensions);
-    packets.extend(alc::no_code_packets(&header, &xml, 1400, 64));
+    let fti = XOti {
+        fec_encoding_id: FecEncodingId::NoCode,
+        fec_instance_id: 0,
+        transfer_length: xml.len() as u64,
+        encoding_symbol_length: 1400,
+        maximum_source_block_length: 64,
+        max_number_of_encoding_symbols: 64,
+        scheme_specific: SchemeSpecific::None,
+    };
+    let fdt_extensions = [
+        ExtRepr::Fdt(ExtFdt {
+            flute_version,
+            fdt_instance_id: 1,
+        }),
+        ExtRepr::Fti(fti),
+    ];
+    let mut packets = no_code_packets(0, &fdt_extensions, &xml, 1400, 64);
     for object in &objects {
         let oti = fdt.fec_oti_for(&object.file);
         let encoded = cenc::encode(object.cenc, &object.content).unwrap();
-        let header = alc::lct_header(TSI as u32, object.file.toi as u32, &[]);
-        packets.extend(alc::no_code_packets(
-            &header,
+        packets.extend(no_code_packets(
+            object.file.toi,
+            &[],
             &encoded,
-            oti.encoding_symbol_length.unwrap() as usize,
-            oti.maximum_source_block_length.unwrap() as usize,
+            oti.encoding_symbol_length.unwrap() as u32,
+            oti.maximum_source_block_length.unwrap() as u32,
         ));
     }
 
