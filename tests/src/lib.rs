@@ -1,5 +1,9 @@
 //! Shared fixtures for xflute's cross-crate tests.
 //!
 //! - [`link`]: a deterministic in-memory link (loss, reorder, duplication from a seed).
+//! - [`af_xdp`]: the XDP program plus an AF_XDP socket per queue; numbered payloads.
+//! - [`netns`]: two throw-away network namespaces joined by a veth pair (needs root).
 
+pub mod af_xdp;
 pub mod link;
+pub mod netns;

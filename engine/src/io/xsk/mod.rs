@@ -15,4 +15,5 @@ mod umem;
 
 pub use error::XskError;
 pub use socket::{BindMode, XskConfig, XskSocket, XskStatistics};
+pub use syscall::if_index;
 pub use umem::{Umem, UmemConfig};

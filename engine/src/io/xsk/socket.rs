@@ -107,7 +107,7 @@ impl XskSocket {
         if config.rx_frames == 0 {
             return Err(XskError::Config("a socket needs rx frames".into()));
         }
-        let (socket, mode) = inner.bind_with(|primary| {
+        let (socket, mode) = inner.bind_with(frames_total, |primary, mut frames| {
             let own_fd = match primary {
                 None => None,
                 Some(_) => Some(syscall::xdp_socket()?),
@@ -149,7 +149,6 @@ impl XskSocket {
                 config.tx_size,
                 libc::XDP_PGOFF_TX_RING as libc::off_t,
             )?;
-            let mut frames = inner.claim_frames(frames_total)?;
             let tx_free = frames.split_off(config.rx_frames as usize);
             let posted = fill.reserve(config.rx_frames);
             for (i, addr) in (0..posted).zip(frames) {

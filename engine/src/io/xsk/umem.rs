@@ -137,32 +137,30 @@ impl UmemInner {
         self.frame_size
     }
 
-    /// Takes `n` frames for one socket; returns their addresses.
-    pub(crate) fn claim_frames(&self, n: u32) -> Result<Vec<u64>, XskError> {
+    /// Runs `bind` while holding the UMEM's binding state, with the addresses of `frames` frames
+    /// set aside for the new socket. `bind` learns whether it binds the registering socket
+    /// (`None`) or a sharing one (`Some(mode of the registering socket)`). The frames are taken
+    /// for good only when `bind` succeeds.
+    pub(crate) fn bind_with<T>(
+        &self,
+        frames: u32,
+        bind: impl FnOnce(Option<BindMode>, Vec<u64>) -> Result<(T, BindMode), XskError>,
+    ) -> Result<(T, BindMode), XskError> {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         let available = self.frame_count - state.next_frame;
-        if n > available {
+        if frames > available {
             return Err(XskError::OutOfFrames {
-                wanted: n,
+                wanted: frames,
                 available,
             });
         }
         let first = state.next_frame;
-        state.next_frame += n;
-        Ok((first..first + n)
+        let addrs = (first..first + frames)
             .map(|i| u64::from(i) * u64::from(self.frame_size))
-            .collect())
-    }
-
-    /// Runs `bind` while holding the UMEM's binding state: `None` tells `bind` that it binds the
-    /// registering socket; `Some(mode)` that it binds a sharing socket and the primary's mode.
-    pub(crate) fn bind_with<T>(
-        &self,
-        bind: impl FnOnce(Option<BindMode>) -> Result<(T, BindMode), XskError>,
-    ) -> Result<(T, BindMode), XskError> {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+            .collect();
         let primary = state.primary;
-        let (value, mode) = bind(primary)?;
+        let (value, mode) = bind(primary, addrs)?;
+        state.next_frame += frames;
         if primary.is_none() {
             state.primary = Some(mode);
         }

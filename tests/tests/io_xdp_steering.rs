@@ -1,0 +1,441 @@
+//! XDP steering + AF_XDP receive, for real, between two network namespaces over a veth pair
+//! (needs root; see `xflute_tests::netns`). Every test ends with `NetnsPair::close`, which fails if
+//! an XDP program or a namespace is left behind.
+
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use xflute::io::frame::{LinkType, parse_udp, udp_checksum_ok};
+use xflute::io::xdp::Channel;
+use xflute_tests::af_xdp::{XdpReceiver, check_numbered, numbered_payload};
+use xflute_tests::netns::{NetnsPair, PairConfig, Side};
+
+const DEADLINE: Duration = Duration::from_secs(10);
+
+/// What the receiver saw: (queue, sequence number) in arrival order.
+struct Received {
+    frames: Vec<(usize, u64)>,
+}
+
+/// Runs the receiver (program + one AF_XDP socket per queue) in the receiving namespace while
+/// `send` runs in the sending namespace; `send` gets the count received so far, for pacing.
+/// Checks every frame: a channel's flow, intact numbered payload, valid UDP checksum.
+fn exchange(
+    pair: &NetnsPair,
+    channels: &[Channel],
+    shared_umem: bool,
+    expected: u64,
+    send: impl FnOnce(&AtomicU64) + Send,
+) -> Received {
+    let received = AtomicU64::new(0);
+    let ready = AtomicBool::new(false);
+    let sender_done = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let rx = s.spawn(|| {
+            pair.run_in(Side::Receiver, || {
+                let mut rx =
+                    XdpReceiver::open(&pair.receiver.interface, pair.queues, channels, shared_umem);
+                ready.store(true, Ordering::Release);
+                let mut frames = Vec::new();
+                let start = Instant::now();
+                let mut quiet_since: Option<Instant> = None;
+                loop {
+                    let n = rx.poll(|queue, frame| {
+                        let d = parse_udp(LinkType::Ethernet, frame)
+                            .unwrap_or_else(|e| panic!("AF_XDP delivered a non-UDP frame: {e}"));
+                        assert!(
+                            channels.iter().any(|c| c.destination == d.destination
+                                && c.source.is_none_or(|s| s == d.source.ip())),
+                            "frame of a flow that is no channel: {:?}",
+                            d
+                        );
+                        assert_eq!(udp_checksum_ok(frame), Some(true), "bad UDP checksum");
+                        let seq = check_numbered(d.payload).expect("payload corrupted");
+                        frames.push((queue, seq));
+                    });
+                    received.fetch_add(u64::from(n), Ordering::Release);
+                    if n == 0 {
+                        // Stop once the sender is done and nothing more arrives for a while.
+                        if sender_done.load(Ordering::Acquire) {
+                            let since = *quiet_since.get_or_insert_with(Instant::now);
+                            if frames.len() as u64 >= expected
+                                || since.elapsed() > Duration::from_millis(300)
+                            {
+                                break;
+                            }
+                        }
+                        std::thread::sleep(Duration::from_micros(50));
+                    } else {
+                        quiet_since = None;
+                    }
+                    assert!(start.elapsed() < DEADLINE * 2, "receiver timed out");
+                }
+                let stats: Vec<_> = rx.sockets.iter().map(|s| s.statistics().unwrap()).collect();
+                let counters = rx.steering.counters().unwrap();
+                (frames, stats, counters)
+            })
+        });
+        let start = Instant::now();
+        while !ready.load(Ordering::Acquire) {
+            assert!(start.elapsed() < DEADLINE, "receiver never became ready");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        pair.run_in(Side::Sender, || send(&received));
+        sender_done.store(true, Ordering::Release);
+        let (frames, stats, counters) = rx.join().unwrap();
+        eprintln!("xdp counters {counters:?}; socket statistics {stats:?}");
+        Received { frames }
+    })
+}
+
+/// Sends `count` numbered datagrams of varying length from one UDP socket, never more than
+/// 512 ahead of the receiver so that no ring overflows.
+fn send_numbered(bind: SocketAddr, to: SocketAddr, count: u64, received: &AtomicU64) {
+    let socket = UdpSocket::bind(bind).unwrap();
+    if to.ip().is_ipv4() {
+        socket.set_multicast_ttl_v4(8).unwrap();
+    }
+    for seq in 0..count {
+        let start = Instant::now();
+        while seq.saturating_sub(received.load(Ordering::Acquire)) > 512 {
+            assert!(
+                start.elapsed() < DEADLINE,
+                "receiver stalled at {}",
+                received.load(Ordering::Acquire)
+            );
+            std::thread::yield_now();
+        }
+        let len = 8 + (seq as usize * 37) % 1392;
+        socket.send_to(&numbered_payload(seq, len), to).unwrap();
+    }
+}
+
+fn assert_all_in_order(received: &Received, count: u64) {
+    let seqs: Vec<u64> = received.frames.iter().map(|(_, s)| *s).collect();
+    assert_eq!(seqs.len() as u64, count, "frames received");
+    assert!(
+        seqs.iter().copied().eq(0..count),
+        "frames out of order or duplicated"
+    );
+}
+
+fn any_source(destination: SocketAddr) -> Channel {
+    Channel {
+        destination,
+        source: None,
+    }
+}
+
+fn roundtrip(destination: SocketAddr, bind: SocketAddr) {
+    let pair = NetnsPair::new();
+    let count = 3000;
+    let received = exchange(
+        &pair,
+        &[any_source(destination)],
+        false,
+        count,
+        |received| send_numbered(bind, destination, count, received),
+    );
+    assert_all_in_order(&received, count);
+    pair.close();
+}
+
+#[test]
+fn af_xdp_receives_ipv4_multicast_all_in_order_intact() {
+    roundtrip(
+        "239.255.0.1:3400".parse().unwrap(),
+        "198.18.0.1:0".parse().unwrap(),
+    );
+}
+
+#[test]
+fn af_xdp_receives_ipv4_unicast_all_in_order_intact() {
+    roundtrip(
+        "198.18.0.2:3400".parse().unwrap(),
+        "198.18.0.1:0".parse().unwrap(),
+    );
+}
+
+#[test]
+fn af_xdp_receives_ipv6_multicast_all_in_order_intact() {
+    roundtrip(
+        "[ff3e::4321:1]:3400".parse().unwrap(),
+        "[fd00:5846::1]:0".parse().unwrap(),
+    );
+}
+
+#[test]
+fn af_xdp_receives_ipv6_unicast_all_in_order_intact() {
+    roundtrip(
+        "[fd00:5846::2]:3400".parse().unwrap(),
+        "[fd00:5846::1]:0".parse().unwrap(),
+    );
+}
+
+#[test]
+fn traffic_outside_the_channels_still_reaches_the_kernel_stack() {
+    let pair = NetnsPair::new();
+    let channel = any_source("198.18.0.2:3400".parse().unwrap());
+    let other_port: SocketAddr = "198.18.0.2:3401".parse().unwrap();
+    let steering_ready = AtomicBool::new(false);
+    let done = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let rx = s.spawn(|| {
+            pair.run_in(Side::Receiver, || {
+                let rx = XdpReceiver::open(&pair.receiver.interface, 1, &[channel], false);
+                let socket = UdpSocket::bind(other_port).unwrap();
+                socket
+                    .set_read_timeout(Some(Duration::from_millis(200)))
+                    .unwrap();
+                steering_ready.store(true, Ordering::Release);
+                let mut got = Vec::new();
+                let start = Instant::now();
+                while got.len() < 100 && start.elapsed() < DEADLINE {
+                    let mut buf = [0u8; 2048];
+                    if let Ok((n, _)) = socket.recv_from(&mut buf) {
+                        got.push(check_numbered(&buf[..n]).expect("intact"));
+                    }
+                }
+                while !done.load(Ordering::Acquire) {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                (got, rx.steering.counters().unwrap())
+            })
+        });
+        while !steering_ready.load(Ordering::Acquire) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let ping = pair.exec(
+            Side::Sender,
+            &["ping", "-c", "2", "-i", "0.2", "-W", "2", "198.18.0.2"],
+        );
+        let ping6 = pair.exec(
+            Side::Sender,
+            &[
+                "ping",
+                "-6",
+                "-c",
+                "2",
+                "-i",
+                "0.2",
+                "-W",
+                "2",
+                "fd00:5846::2",
+            ],
+        );
+        pair.run_in(Side::Sender, || {
+            let socket = UdpSocket::bind("198.18.0.1:0").unwrap();
+            for seq in 0..100 {
+                socket
+                    .send_to(&numbered_payload(seq, 200), other_port)
+                    .unwrap();
+                std::thread::sleep(Duration::from_micros(200));
+            }
+        });
+        done.store(true, Ordering::Release);
+        let (got, counters) = rx.join().unwrap();
+        assert!(
+            ping.status.success(),
+            "ping while XDP is attached: {ping:?}"
+        );
+        assert!(
+            ping6.status.success(),
+            "ping -6 while XDP is attached: {ping6:?}"
+        );
+        assert_eq!(
+            got,
+            (0..100).collect::<Vec<_>>(),
+            "UDP on another port reaches its socket"
+        );
+        assert_eq!(counters.redirected, 0, "nothing of the channel was sent");
+        assert!(
+            counters.passed >= 104,
+            "ARP/ND, ICMP and UDP were passed: {counters:?}"
+        );
+    });
+    pair.close();
+}
+
+#[test]
+fn source_specific_channel_takes_its_source_and_passes_other_sources() {
+    let pair = NetnsPair::new();
+    pair.add_address(Side::Sender, "198.18.0.3/24");
+    let group: SocketAddr = "239.255.0.7:3400".parse().unwrap();
+    let channel = Channel {
+        destination: group,
+        source: Some("198.18.0.1".parse().unwrap()),
+    };
+    let count = 500;
+    let kernel_got = AtomicU64::new(0);
+    let stop = AtomicBool::new(false);
+    let joined = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        // A kernel socket joined to the group sees what XDP passes.
+        let kernel = s.spawn(|| {
+            pair.run_in(Side::Receiver, || {
+                let socket = UdpSocket::bind("0.0.0.0:3400").unwrap();
+                socket
+                    .join_multicast_v4(
+                        &"239.255.0.7".parse().unwrap(),
+                        &"198.18.0.2".parse().unwrap(),
+                    )
+                    .unwrap();
+                socket
+                    .set_read_timeout(Some(Duration::from_millis(50)))
+                    .unwrap();
+                joined.store(true, Ordering::Release);
+                let mut sources = Vec::new();
+                while !stop.load(Ordering::Acquire) {
+                    let mut buf = [0u8; 2048];
+                    if let Ok((n, from)) = socket.recv_from(&mut buf) {
+                        assert!(check_numbered(&buf[..n]).is_some());
+                        sources.push(from.ip());
+                        kernel_got.fetch_add(1, Ordering::Release);
+                    }
+                }
+                sources
+            })
+        });
+        while !joined.load(Ordering::Acquire) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let received = exchange(&pair, &[channel], false, count, |received| {
+            send_numbered("198.18.0.1:0".parse().unwrap(), group, count, received);
+            // Same group and port from the other source: must go to the kernel.
+            let other = UdpSocket::bind("198.18.0.3:0").unwrap();
+            for seq in 0..count {
+                other.send_to(&numbered_payload(seq, 300), group).unwrap();
+                // Paced: the joined kernel socket's default receive buffer holds few frames.
+                if seq % 8 == 0 {
+                    std::thread::sleep(Duration::from_micros(300));
+                }
+            }
+        });
+        let start = Instant::now();
+        while kernel_got.load(Ordering::Acquire) < count && start.elapsed() < DEADLINE {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        stop.store(true, Ordering::Release);
+        let sources = kernel.join().unwrap();
+        assert_all_in_order(&received, count);
+        assert_eq!(
+            sources.len() as u64,
+            count,
+            "other source's datagrams reach the kernel"
+        );
+        let other: IpAddr = "198.18.0.3".parse().unwrap();
+        assert!(
+            sources.iter().all(|s| *s == other),
+            "only the other source reaches the kernel"
+        );
+    });
+    pair.close();
+}
+
+#[test]
+fn two_queue_veth_delivers_every_frame_exactly_once_across_sockets() {
+    let pair = NetnsPair::with_config(PairConfig { queues: 2 });
+    let group: SocketAddr = "239.255.0.9:3400".parse().unwrap();
+    let flows = 16u64;
+    let per_flow = 250u64;
+    let received = exchange(
+        &pair,
+        &[any_source(group)],
+        true,
+        flows * per_flow,
+        |received| {
+            // One socket per flow: veth picks the peer's rx queue from the tx queue, which the
+            // kernel picks per flow, so the flows spread over both queues.
+            let sockets: Vec<_> = (0..flows)
+                .map(|_| UdpSocket::bind("198.18.0.1:0").unwrap())
+                .collect();
+            for round in 0..per_flow {
+                while (round * flows).saturating_sub(received.load(Ordering::Acquire)) > 512 {
+                    std::thread::yield_now();
+                }
+                for (flow, socket) in sockets.iter().enumerate() {
+                    let seq = round * flows + flow as u64;
+                    socket.send_to(&numbered_payload(seq, 600), group).unwrap();
+                }
+            }
+        },
+    );
+    let mut seqs: Vec<u64> = received.frames.iter().map(|(_, s)| *s).collect();
+    seqs.sort_unstable();
+    assert_eq!(
+        seqs,
+        (0..flows * per_flow).collect::<Vec<_>>(),
+        "each frame exactly once"
+    );
+    let on_queue_1 = received.frames.iter().filter(|(q, _)| *q == 1).count();
+    eprintln!(
+        "queue 0: {}, queue 1: {on_queue_1}",
+        received.frames.len() - on_queue_1
+    );
+    assert!(
+        on_queue_1 > 0 && on_queue_1 < received.frames.len(),
+        "both queues received frames ({on_queue_1} of {} on queue 1)",
+        received.frames.len()
+    );
+    pair.close();
+}
+
+#[test]
+fn drop_knob_drops_close_to_the_configured_share_of_1e5_packets() {
+    let pair = NetnsPair::new();
+    let group: SocketAddr = "239.255.0.11:3400".parse().unwrap();
+    let total = 100_000u64;
+    let p = 0.25;
+    let ready = AtomicBool::new(false);
+    let done = AtomicBool::new(false);
+    let counters = std::thread::scope(|s| {
+        let rx = s.spawn(|| {
+            pair.run_in(Side::Receiver, || {
+                // No socket: redirected frames fall back to the stack, which drops them (the
+                // group is not joined). Only the program's counters matter here.
+                let mut steering =
+                    xflute::io::xdp::XdpSteering::attach(&pair.receiver.interface).unwrap();
+                steering.add_channel(&any_source(group)).unwrap();
+                steering.set_drop_probability(p).unwrap();
+                ready.store(true, Ordering::Release);
+                while !done.load(Ordering::Acquire) {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                let start = Instant::now();
+                loop {
+                    let c = steering.counters().unwrap();
+                    if c.dropped + c.redirected >= total || start.elapsed() > Duration::from_secs(3)
+                    {
+                        return c;
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            })
+        });
+        while !ready.load(Ordering::Acquire) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        pair.run_in(Side::Sender, || {
+            let socket = UdpSocket::bind("198.18.0.1:0").unwrap();
+            let payload = numbered_payload(0, 64);
+            for _ in 0..total {
+                socket.send_to(&payload, group).unwrap();
+            }
+        });
+        done.store(true, Ordering::Release);
+        rx.join().unwrap()
+    });
+    let seen = counters.dropped + counters.redirected;
+    assert!(
+        seen >= total * 99 / 100,
+        "the program saw {seen} of {total}: {counters:?}"
+    );
+    let share = counters.dropped as f64 / seen as f64;
+    // The binomial standard deviation is 0.0014; 0.01 is seven of them.
+    assert!(
+        (share - p).abs() < 0.01,
+        "dropped share {share} for p = {p}: {counters:?}"
+    );
+    pair.close();
+}

@@ -1,0 +1,85 @@
+//! The network-namespace fixture itself: it builds a working veth link and leaves nothing behind.
+
+use xflute_tests::netns::{NetnsPair, PairConfig, Side, leftover_namespaces};
+
+#[test]
+fn netns_pair_links_two_namespaces_and_is_removed_on_drop() {
+    let pair = NetnsPair::new();
+    let names = pair.names();
+    assert!(leftover_namespaces().iter().any(|n| n == &names[0]));
+    let ping = pair.exec(
+        Side::Sender,
+        &[
+            "ping",
+            "-c",
+            "1",
+            "-W",
+            "2",
+            &pair.receiver.ipv4.to_string(),
+        ],
+    );
+    assert!(ping.status.success(), "ping over the veth failed: {ping:?}");
+    let ping6 = pair.exec(
+        Side::Sender,
+        &[
+            "ping",
+            "-6",
+            "-c",
+            "1",
+            "-W",
+            "2",
+            &pair.receiver.ipv6.to_string(),
+        ],
+    );
+    assert!(
+        ping6.status.success(),
+        "ping -6 over the veth failed: {ping6:?}"
+    );
+    drop(pair);
+    let left = leftover_namespaces();
+    assert!(
+        names.iter().all(|n| !left.contains(n)),
+        "namespaces left behind: {left:?}"
+    );
+}
+
+#[test]
+fn netns_pair_runs_closures_inside_the_namespace() {
+    let pair = NetnsPair::with_config(PairConfig { queues: 2 });
+    let index = pair.run_in(Side::Receiver, || {
+        xflute::io::xsk::if_index(&pair.receiver.interface)
+    });
+    assert!(
+        index.is_some(),
+        "the veth end is visible inside its namespace"
+    );
+    assert_eq!(xflute::io::xsk::if_index(&pair.receiver.interface), None);
+    let links = pair.links(Side::Receiver);
+    assert!(links.contains(&pair.receiver.interface), "{links}");
+    let queues = pair.exec(
+        Side::Receiver,
+        &[
+            "ls",
+            &format!("/sys/class/net/{}/queues", pair.receiver.interface),
+        ],
+    );
+    let queues = String::from_utf8_lossy(&queues.stdout);
+    assert!(queues.contains("rx-1"), "2 rx queues: {queues}");
+}
+
+#[test]
+fn netns_pair_panicking_test_still_cleans_up() {
+    let mut names = None;
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let pair = NetnsPair::new();
+        names = Some(pair.names());
+        panic!("test body fails");
+    }));
+    assert!(result.is_err());
+    let names = names.unwrap();
+    let left = leftover_namespaces();
+    assert!(
+        names.iter().all(|n| !left.contains(n)),
+        "left behind: {left:?}"
+    );
+}
