@@ -1,0 +1,267 @@
+//! x86-64 GF(2^8) kernels and their run-time dispatch.
+//!
+//! - SSSE3 / AVX2: c·x = c·(x & 0x0F) ⊕ c·(x & 0xF0), two 16-entry tables that `pshufb` looks up
+//!   16 or 32 bytes at a time.
+//! - AVX-512 + GFNI: multiplication by c is a linear map of GF(2)^8, so `vgf2p8affineqb` with the
+//!   8×8 bit matrix of that map multiplies 64 bytes in one instruction, whatever the field
+//!   polynomial (the instruction's own multiplication, `gf2p8mulb`, is fixed to 0x11B, not ours).
+//!
+//! The kernels are safe `#[target_feature]` functions (intrinsics without pointers are safe there
+//! since Rust 1.87; loads and stores go through `bytemuck` casts of byte arrays). Calling them
+//! from code without the feature is what needs a CPU check: the `multiversion` macro generates
+//! that check (`is_x86_feature_detected!`, cached) and the dispatch, so no `unsafe` is written
+//! here. Each public function has a single SIMD target and falls back to the scalar kernel on a
+//! CPU without it. Tails shorter than a vector go through a zero-padded copy on the stack rather
+//! than byte by byte.
+
+use std::arch::x86_64::{
+    __m128i, __m256i, _mm_and_si128, _mm_set1_epi8, _mm_shuffle_epi8, _mm_srli_epi64,
+    _mm_xor_si128, _mm256_and_si256, _mm256_broadcastsi128_si256, _mm256_set1_epi8,
+    _mm256_shuffle_epi8, _mm256_srli_epi64, _mm256_xor_si256, _mm512_gf2p8affine_epi64_epi8,
+    _mm512_set1_epi64, _mm512_setzero_si512, _mm512_xor_si512,
+};
+
+use multiversion::multiversion;
+use multiversion::target::match_target;
+
+use super::{scalar, tables};
+
+/// Copies `tail` (shorter than W) into a zeroed W-byte array.
+fn padded<const W: usize>(tail: &[u8]) -> [u8; W] {
+    let mut block = [0u8; W];
+    if let Some(prefix) = block.get_mut(..tail.len()) {
+        prefix.copy_from_slice(tail);
+    }
+    block
+}
+
+/// Copies the first `dst.len()` bytes of `block` back into `dst`.
+fn unpad<const W: usize>(dst: &mut [u8], block: &[u8; W]) {
+    if let Some(prefix) = block.get(..dst.len()) {
+        dst.copy_from_slice(prefix);
+    }
+}
+
+/// Splits `dst` and `src` to their common length.
+fn common<'d, 's>(dst: &'d mut [u8], src: &'s [u8]) -> (&'d mut [u8], &'s [u8]) {
+    let len = dst.len().min(src.len());
+    let (dst, _) = dst.split_at_mut(len);
+    let (src, _) = src.split_at(len);
+    (dst, src)
+}
+
+#[target_feature(enable = "ssse3")]
+fn ssse3_mul16(x: __m128i, lo: __m128i, hi: __m128i) -> __m128i {
+    let mask = _mm_set1_epi8(0x0F);
+    let l = _mm_shuffle_epi8(lo, _mm_and_si128(x, mask));
+    let h = _mm_shuffle_epi8(hi, _mm_and_si128(_mm_srli_epi64::<4>(x), mask));
+    _mm_xor_si128(l, h)
+}
+
+#[target_feature(enable = "ssse3")]
+fn ssse3_mul_add(dst: &mut [u8], src: &[u8], c: u8) {
+    let (dst, src) = common(dst, src);
+    let nibbles = tables().nibbles(c);
+    let lo: __m128i = bytemuck::cast(nibbles.lo);
+    let hi: __m128i = bytemuck::cast(nibbles.hi);
+    let (dst_chunks, dst_tail) = dst.as_chunks_mut::<16>();
+    let (src_chunks, src_tail) = src.as_chunks::<16>();
+    for (d, s) in dst_chunks.iter_mut().zip(src_chunks) {
+        let p = ssse3_mul16(bytemuck::cast(*s), lo, hi);
+        *d = bytemuck::cast(_mm_xor_si128(bytemuck::cast(*d), p));
+    }
+    if !dst_tail.is_empty() {
+        let d: [u8; 16] = padded(dst_tail);
+        let p = ssse3_mul16(bytemuck::cast(padded::<16>(src_tail)), lo, hi);
+        unpad::<16>(
+            dst_tail,
+            &bytemuck::cast(_mm_xor_si128(bytemuck::cast(d), p)),
+        );
+    }
+}
+
+#[target_feature(enable = "avx2")]
+fn avx2_mul32(x: __m256i, lo: __m256i, hi: __m256i) -> __m256i {
+    let mask = _mm256_set1_epi8(0x0F);
+    let l = _mm256_shuffle_epi8(lo, _mm256_and_si256(x, mask));
+    let h = _mm256_shuffle_epi8(hi, _mm256_and_si256(_mm256_srli_epi64::<4>(x), mask));
+    _mm256_xor_si256(l, h)
+}
+
+#[target_feature(enable = "avx2")]
+fn avx2_mul_add(dst: &mut [u8], src: &[u8], c: u8) {
+    let (dst, src) = common(dst, src);
+    let nibbles = tables().nibbles(c);
+    let lo = _mm256_broadcastsi128_si256(bytemuck::cast(nibbles.lo));
+    let hi = _mm256_broadcastsi128_si256(bytemuck::cast(nibbles.hi));
+    let (dst_chunks, dst_tail) = dst.as_chunks_mut::<32>();
+    let (src_chunks, src_tail) = src.as_chunks::<32>();
+    for (d, s) in dst_chunks.iter_mut().zip(src_chunks) {
+        let p = avx2_mul32(bytemuck::cast(*s), lo, hi);
+        *d = bytemuck::cast(_mm256_xor_si256(bytemuck::cast(*d), p));
+    }
+    if !dst_tail.is_empty() {
+        let d: [u8; 32] = padded(dst_tail);
+        let p = avx2_mul32(bytemuck::cast(padded::<32>(src_tail)), lo, hi);
+        unpad::<32>(
+            dst_tail,
+            &bytemuck::cast(_mm256_xor_si256(bytemuck::cast(d), p)),
+        );
+    }
+}
+
+#[target_feature(enable = "avx512f,avx512bw,gfni")]
+fn gfni_mul_add(dst: &mut [u8], src: &[u8], c: u8) {
+    let (dst, src) = common(dst, src);
+    let matrix = _mm512_set1_epi64(tables().gfni_matrix(c) as i64);
+    let (dst_chunks, dst_tail) = dst.as_chunks_mut::<64>();
+    let (src_chunks, src_tail) = src.as_chunks::<64>();
+    for (d, s) in dst_chunks.iter_mut().zip(src_chunks) {
+        let p = _mm512_gf2p8affine_epi64_epi8::<0>(bytemuck::cast(*s), matrix);
+        *d = bytemuck::cast(_mm512_xor_si512(bytemuck::cast(*d), p));
+    }
+    if !dst_tail.is_empty() {
+        let d: [u8; 64] = padded(dst_tail);
+        let p = _mm512_gf2p8affine_epi64_epi8::<0>(bytemuck::cast(padded::<64>(src_tail)), matrix);
+        unpad::<64>(
+            dst_tail,
+            &bytemuck::cast(_mm512_xor_si512(bytemuck::cast(d), p)),
+        );
+    }
+}
+
+/// Bytes of `dst` handled per pass over the sources: four 64-byte accumulators stay in
+/// registers while every source is read once.
+const GFNI_STRIPE: usize = 256;
+
+/// dst = Σ coefs[i] · srcs[i], every source at least as long as `dst`: each stripe of `dst` is
+/// accumulated in registers and stored once.
+#[target_feature(enable = "avx512f,avx512bw,gfni")]
+fn gfni_dot(dst: &mut [u8], srcs: &[&[u8]], coefs: &[u8]) {
+    let t = tables();
+    let (stripes, rest) = dst.as_chunks_mut::<GFNI_STRIPE>();
+    let mut offset = 0;
+    for stripe in stripes.iter_mut() {
+        let mut acc = [_mm512_setzero_si512(); 4];
+        for (src, &c) in srcs.iter().zip(coefs) {
+            let Some(s) = src.get(offset..offset + GFNI_STRIPE) else {
+                continue;
+            };
+            let matrix = _mm512_set1_epi64(t.gfni_matrix(c) as i64);
+            let (s, _) = s.as_chunks::<64>();
+            for (a, x) in acc.iter_mut().zip(s) {
+                let p = _mm512_gf2p8affine_epi64_epi8::<0>(bytemuck::cast(*x), matrix);
+                *a = _mm512_xor_si512(*a, p);
+            }
+        }
+        let (d, _) = stripe.as_chunks_mut::<64>();
+        for (d, a) in d.iter_mut().zip(acc) {
+            *d = bytemuck::cast(a);
+        }
+        offset += GFNI_STRIPE;
+    }
+    let (chunks, tail) = rest.as_chunks_mut::<64>();
+    for d in chunks.iter_mut() {
+        let mut acc = _mm512_setzero_si512();
+        for (src, &c) in srcs.iter().zip(coefs) {
+            let Some(x) = src
+                .get(offset..offset + 64)
+                .and_then(|s| <[u8; 64]>::try_from(s).ok())
+            else {
+                continue;
+            };
+            let matrix = _mm512_set1_epi64(t.gfni_matrix(c) as i64);
+            acc = _mm512_xor_si512(
+                acc,
+                _mm512_gf2p8affine_epi64_epi8::<0>(bytemuck::cast(x), matrix),
+            );
+        }
+        *d = bytemuck::cast(acc);
+        offset += 64;
+    }
+    if !tail.is_empty() {
+        let mut acc = _mm512_setzero_si512();
+        for (src, &c) in srcs.iter().zip(coefs) {
+            let x: [u8; 64] = padded(src.get(offset..).unwrap_or_default());
+            let matrix = _mm512_set1_epi64(t.gfni_matrix(c) as i64);
+            acc = _mm512_xor_si512(
+                acc,
+                _mm512_gf2p8affine_epi64_epi8::<0>(bytemuck::cast(x), matrix),
+            );
+        }
+        unpad::<64>(tail, &bytemuck::cast(acc));
+    }
+}
+
+/// SSSE3 mul-add; scalar on a CPU without SSSE3.
+#[multiversion(targets("x86_64+ssse3"))]
+pub fn mul_add_ssse3(dst: &mut [u8], src: &[u8], c: u8) {
+    match_target! {
+        "x86_64+ssse3" => ssse3_mul_add(dst, src, c),
+        _ => scalar::mul_add(dst, src, c),
+    }
+}
+
+/// AVX2 mul-add; scalar on a CPU without AVX2.
+#[multiversion(targets("x86_64+avx2"))]
+pub fn mul_add_avx2(dst: &mut [u8], src: &[u8], c: u8) {
+    match_target! {
+        "x86_64+avx2" => avx2_mul_add(dst, src, c),
+        _ => scalar::mul_add(dst, src, c),
+    }
+}
+
+/// AVX-512 + GFNI mul-add; scalar on a CPU without them.
+#[multiversion(targets("x86_64+avx512f+avx512bw+gfni"))]
+pub fn mul_add_gfni(dst: &mut [u8], src: &[u8], c: u8) {
+    match_target! {
+        "x86_64+avx512f+avx512bw+gfni" => gfni_mul_add(dst, src, c),
+        _ => scalar::mul_add(dst, src, c),
+    }
+}
+
+/// SSSE3 dot product (one mul-add per source); scalar on a CPU without SSSE3.
+#[multiversion(targets("x86_64+ssse3"))]
+pub fn dot_ssse3(dst: &mut [u8], srcs: &[&[u8]], coefs: &[u8]) {
+    match_target! {
+        "x86_64+ssse3" => {
+            dst.fill(0);
+            for (src, &c) in srcs.iter().zip(coefs) {
+                ssse3_mul_add(dst, src, c);
+            }
+        }
+        _ => scalar::dot(dst, srcs, coefs),
+    }
+}
+
+/// AVX2 dot product (one mul-add per source, `dst` stays in L1); scalar without AVX2.
+#[multiversion(targets("x86_64+avx2"))]
+pub fn dot_avx2(dst: &mut [u8], srcs: &[&[u8]], coefs: &[u8]) {
+    match_target! {
+        "x86_64+avx2" => {
+            dst.fill(0);
+            for (src, &c) in srcs.iter().zip(coefs) {
+                avx2_mul_add(dst, src, c);
+            }
+        }
+        _ => scalar::dot(dst, srcs, coefs),
+    }
+}
+
+/// AVX-512 + GFNI dot product, accumulated in registers; scalar on a CPU without them.
+#[multiversion(targets("x86_64+avx512f+avx512bw+gfni"))]
+pub fn dot_gfni(dst: &mut [u8], srcs: &[&[u8]], coefs: &[u8]) {
+    match_target! {
+        "x86_64+avx512f+avx512bw+gfni" => {
+            if srcs.iter().all(|s| s.len() >= dst.len()) {
+                gfni_dot(dst, srcs, coefs);
+            } else {
+                dst.fill(0);
+                for (src, &c) in srcs.iter().zip(coefs) {
+                    gfni_mul_add(dst, src, c);
+                }
+            }
+        }
+        _ => scalar::dot(dst, srcs, coefs),
+    }
+}

@@ -1,0 +1,228 @@
+//! Reed-Solomon codes over GF(2^m), RFC 5510: FEC Encoding ID 2 (m = 2..=16), ID 5 (m = 8) and
+//! ID 129 with FEC Instance ID 0 (m = 8, as flute runs it).
+//!
+//! A [`ReedSolomon`] is one (m, k, n, E) code: it validates its parameters (they come from the
+//! network), encodes a source block into repair symbols in a caller's buffer, and makes
+//! [`RsBlockDecoder`]s that recover missing source symbols in place. Cloning is cheap (shared
+//! state), so a sender or receiver can keep one per block shape.
+
+mod decoder;
+mod elements;
+mod matrix;
+
+use std::sync::{Arc, OnceLock};
+
+use super::FecError;
+use super::gf::Field;
+use super::{gf256, gf65536};
+use crate::wire::{FecEncodingId, Oti};
+
+pub use decoder::RsBlockDecoder;
+
+/// One Reed-Solomon code: field GF(2^m), k source symbols, up to n encoding symbols of E bytes.
+#[derive(Debug, Clone)]
+pub struct ReedSolomon {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    field: &'static Field,
+    k: u32,
+    n: u32,
+    symbol_len: usize,
+    /// Row-major (n − k) × k coefficients of the repair symbols, computed on first encode (a
+    /// receiver never needs them).
+    repair_coefs: OnceLock<Vec<u16>>,
+}
+
+impl ReedSolomon {
+    /// The code over GF(2^m) with k source symbols and n encoding symbols of `symbol_len` bytes.
+    ///
+    /// Errors: m outside 2..=16, E = 0, k = 0, k > n, n > 2^m − 1, E·8 not a multiple of m,
+    /// or a block of k·E (or (n − k)·E) bytes that does not fit a `usize`.
+    pub fn new(m: u8, k: u32, n: u32, symbol_len: usize) -> Result<ReedSolomon, FecError> {
+        let field = Field::get(m)?;
+        if symbol_len == 0 {
+            return Err(FecError::ZeroSymbolLength);
+        }
+        if k == 0 {
+            return Err(FecError::ZeroSourceSymbols);
+        }
+        if k > n {
+            return Err(FecError::MoreSourceThanEncodingSymbols { k, n });
+        }
+        if n as usize > field.order() {
+            return Err(FecError::TooManyEncodingSymbols { n, m });
+        }
+        let bits = symbol_len.checked_mul(8).ok_or(FecError::Overflow {
+            nb_symbols: 1,
+            symbol_len,
+        })?;
+        if !bits.is_multiple_of(usize::from(m)) {
+            return Err(FecError::SymbolLengthNotMultipleOfM { symbol_len, m });
+        }
+        (n as usize)
+            .checked_mul(symbol_len)
+            .ok_or(FecError::Overflow {
+                nb_symbols: n.into(),
+                symbol_len,
+            })?;
+        Ok(ReedSolomon {
+            inner: Arc::new(Inner {
+                field,
+                k,
+                n,
+                symbol_len,
+                repair_coefs: OnceLock::new(),
+            }),
+        })
+    }
+
+    /// The field size of a Reed-Solomon scheme's OTI: ID 5 and ID 129 / FEC Instance ID 0 are
+    /// GF(2^8) (RFC 5510 §5, flute's under-specified RS); ID 2 carries m (0 meaning 8).
+    pub fn field_size_of(oti: &Oti) -> Result<u8, FecError> {
+        match oti.fec_encoding_id {
+            FecEncodingId::ReedSolomonGf28 => Ok(8),
+            FecEncodingId::ReedSolomonGf28UnderSpecified if oti.fec_instance_id == 0 => Ok(8),
+            FecEncodingId::ReedSolomonGf2m => {
+                oti.scheme_specific
+                    .effective_m()
+                    .ok_or(FecError::UnsupportedScheme {
+                        fec_encoding_id: oti.fec_encoding_id.into(),
+                        fec_instance_id: oti.fec_instance_id,
+                    })
+            }
+            id => Err(FecError::UnsupportedScheme {
+                fec_encoding_id: id.into(),
+                fec_instance_id: oti.fec_instance_id,
+            }),
+        }
+    }
+
+    /// The code of one source block of `k` symbols and `n` encoding symbols under `oti`.
+    pub fn for_oti(oti: &Oti, k: u32, n: u32) -> Result<ReedSolomon, FecError> {
+        let m = Self::field_size_of(oti)?;
+        ReedSolomon::new(m, k, n, usize::from(oti.encoding_symbol_length))
+    }
+
+    /// m.
+    pub fn m(&self) -> u8 {
+        self.inner.field.m()
+    }
+
+    /// k: source symbols per block.
+    pub fn nb_source_symbols(&self) -> u32 {
+        self.inner.k
+    }
+
+    /// n: encoding symbols per block (ESIs 0..n).
+    pub fn nb_encoding_symbols(&self) -> u32 {
+        self.inner.n
+    }
+
+    /// n − k.
+    pub fn nb_repair_symbols(&self) -> u32 {
+        self.inner.n - self.inner.k
+    }
+
+    /// E, in bytes.
+    pub fn symbol_len(&self) -> usize {
+        self.inner.symbol_len
+    }
+
+    /// k·E: the length of a full source block (checked in `new`).
+    pub fn source_block_len(&self) -> usize {
+        self.inner.k as usize * self.inner.symbol_len
+    }
+
+    /// A decoder for one block of this code.
+    pub fn decoder(&self) -> RsBlockDecoder {
+        RsBlockDecoder::new(self.clone())
+    }
+
+    pub(crate) fn field(&self) -> &'static Field {
+        self.inner.field
+    }
+
+    /// Checks that a source block or destination region is (k − 1)·E < len ≤ k·E bytes.
+    pub(crate) fn check_block_len(&self, len: usize) -> Result<(), FecError> {
+        let max = self.source_block_len();
+        let min_exclusive = max - self.inner.symbol_len;
+        if len <= min_exclusive || len > max {
+            return Err(FecError::BadSourceBlockLength {
+                len,
+                min_exclusive,
+                max,
+            });
+        }
+        Ok(())
+    }
+
+    fn repair_coefs(&self) -> &[u16] {
+        self.inner.repair_coefs.get_or_init(|| {
+            let points: Vec<u32> = (0..self.inner.k).collect();
+            let targets: Vec<u32> = (self.inner.k..self.inner.n).collect();
+            matrix::interpolation(self.inner.field, &points, &targets)
+        })
+    }
+
+    /// dst = Σ coefs[i]·srcs[i] over GF(2^m), every slice E bytes (a shorter source counts as
+    /// zero-padded).
+    pub(crate) fn combine(&self, dst: &mut [u8], srcs: &[&[u8]], coefs: &[u16]) {
+        match self.m() {
+            8 => {
+                let coefs: Vec<u8> = coefs.iter().map(|&c| c as u8).collect();
+                gf256::dot(dst, srcs, &coefs);
+            }
+            16 => gf65536::dot(dst, srcs, coefs),
+            _ => elements::dot(self.inner.field, dst, srcs, coefs),
+        }
+    }
+
+    /// Encodes one source block into repair symbols ESI k, k + 1, … (RFC 5510 §8.2: computed
+    /// once per block, written straight into the caller's buffer).
+    ///
+    /// `source_block` holds the k source symbols back to back; it may stop inside the last
+    /// symbol (the last block of an object), which then counts as zero-padded (RFC 5510 §8.4).
+    /// `repair` receives as many whole repair symbols as it holds, at most n − k.
+    pub fn encode(&self, source_block: &[u8], repair: &mut [u8]) -> Result<(), FecError> {
+        self.check_block_len(source_block.len())?;
+        let e = self.inner.symbol_len;
+        let max = self.nb_repair_symbols() as usize * e;
+        if !repair.len().is_multiple_of(e) || repair.len() > max {
+            return Err(FecError::BadRepairBufferLength {
+                len: repair.len(),
+                symbol_len: e,
+                max,
+            });
+        }
+        // A short last symbol is padded once here, so that kernels only see whole symbols.
+        let mut sources: Vec<&[u8]> = source_block.chunks(e).collect();
+        let padded_last: Vec<u8>;
+        if let Some(last) = sources.last_mut().filter(|s| s.len() < e) {
+            padded_last = padded(last, e);
+            *last = &padded_last;
+        }
+        let k = self.inner.k as usize;
+        for (symbol, coefs) in repair
+            .chunks_exact_mut(e)
+            .zip(self.repair_coefs().chunks(k))
+        {
+            self.combine(symbol, &sources, coefs);
+        }
+        Ok(())
+    }
+}
+
+/// `symbol` followed by zeros up to `symbol_len` bytes.
+pub(crate) fn padded(symbol: &[u8], symbol_len: usize) -> Vec<u8> {
+    let mut padded = vec![0u8; symbol_len.max(symbol.len())];
+    if let Some(prefix) = padded.get_mut(..symbol.len()) {
+        prefix.copy_from_slice(symbol);
+    }
+    padded
+}
+
+#[cfg(test)]
+mod tests;
