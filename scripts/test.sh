@@ -21,4 +21,13 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
 fi
 
+# The Reed-Solomon tests compare xflute with zfec (Luigi Rizzo's codec, from PyPI).
+if ! python3 -c 'import zfec' >/dev/null 2>&1; then
+  if ! command -v python3 >/dev/null 2>&1 || ! python3 -m pip --version >/dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-pip
+  fi
+  python3 -m pip install -q zfec 2>/dev/null || python3 -m pip install -q --break-system-packages zfec
+fi
+
 cargo test --workspace --locked "$@"
