@@ -19,5 +19,6 @@
 pub mod file_sink;
 pub mod frame;
 pub mod pcap;
+pub mod udp;
 pub mod xdp;
 pub mod xsk;
