@@ -7,7 +7,10 @@
 //! (`crate::io::file_sink`) writes into a memory-mapped `NAME.part` and renames it on commit.
 
 use super::path::SafeRelativePath;
+use memmap2::{Advice, MmapMut};
 use std::collections::VecDeque;
+use std::fmt;
+use std::ops::{Deref, DerefMut};
 use thiserror::Error;
 
 /// What a sink is told about an object when the receiver starts storing it.
@@ -69,13 +72,118 @@ pub trait SinkObject {
     fn abort(self);
 }
 
+/// Objects at least this large are held in anonymous memory advised for transparent huge
+/// pages: writing a fresh buffer page by page costs a page fault per 4 KiB, which dominates
+/// receiving at tens of Gbit/s; with 2 MiB pages it nearly disappears.
+pub const HUGE_PAGE_THRESHOLD_BYTES: usize = 2 << 20;
+
+enum Buffer {
+    Heap(Vec<u8>),
+    Mapped(MmapMut),
+}
+
+/// The bytes of an object held by the [`MemorySink`]: a heap buffer, or for large objects an
+/// anonymous huge-page mapping. Derefs to `[u8]`.
+pub struct MemoryData(Buffer);
+
+impl MemoryData {
+    /// `len` zero bytes.
+    fn zeroed(len: usize) -> std::io::Result<Self> {
+        if len < HUGE_PAGE_THRESHOLD_BYTES {
+            return Ok(Self(Buffer::Heap(vec![0; len])));
+        }
+        let map = MmapMut::map_anon(len)?;
+        // Only a hint: without THP the mapping still works with small pages.
+        let _ = map.advise(Advice::HugePage);
+        Ok(Self(Buffer::Mapped(map)))
+    }
+
+    /// The bytes, as a `Vec` (copied when the object is held in a mapping).
+    pub fn into_vec(self) -> Vec<u8> {
+        match self.0 {
+            Buffer::Heap(v) => v,
+            Buffer::Mapped(m) => m.to_vec(),
+        }
+    }
+}
+
+impl Deref for MemoryData {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match &self.0 {
+            Buffer::Heap(v) => v,
+            Buffer::Mapped(m) => m,
+        }
+    }
+}
+
+impl DerefMut for MemoryData {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        match &mut self.0 {
+            Buffer::Heap(v) => v,
+            Buffer::Mapped(m) => m,
+        }
+    }
+}
+
+impl AsRef<[u8]> for MemoryData {
+    fn as_ref(&self) -> &[u8] {
+        self
+    }
+}
+
+impl Clone for MemoryData {
+    fn clone(&self) -> Self {
+        Self(Buffer::Heap(self.to_vec()))
+    }
+}
+
+impl fmt::Debug for MemoryData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MemoryData({} bytes)", self.len())
+    }
+}
+
+impl PartialEq for MemoryData {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for MemoryData {}
+
+impl PartialEq<[u8]> for MemoryData {
+    fn eq(&self, other: &[u8]) -> bool {
+        **self == *other
+    }
+}
+
+impl PartialEq<Vec<u8>> for MemoryData {
+    fn eq(&self, other: &Vec<u8>) -> bool {
+        **self == **other
+    }
+}
+
+impl<const N: usize> PartialEq<[u8; N]> for MemoryData {
+    fn eq(&self, other: &[u8; N]) -> bool {
+        **self == *other
+    }
+}
+
+impl<const N: usize> PartialEq<&[u8; N]> for MemoryData {
+    fn eq(&self, other: &&[u8; N]) -> bool {
+        **self == **other
+    }
+}
+
 /// A completed object held by the [`MemorySink`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemoryObject {
     /// How the receiver described it.
     pub desc: ObjectDescription,
     /// Its bytes.
-    pub data: Vec<u8>,
+    pub data: MemoryData,
 }
 
 /// A sink that keeps objects in memory, for tests, benchmarks and the Python buffer writer.
@@ -105,7 +213,7 @@ impl MemorySink {
 #[derive(Debug)]
 pub struct MemorySinkObject {
     desc: ObjectDescription,
-    data: Vec<u8>,
+    data: MemoryData,
     completed: std::rc::Rc<std::cell::RefCell<VecDeque<MemoryObject>>>,
 }
 
@@ -125,7 +233,7 @@ impl ObjectSink for MemorySink {
         })?;
         Ok(MemorySinkObject {
             desc: desc.clone(),
-            data: vec![0; len],
+            data: MemoryData::zeroed(len)?,
             completed: self.completed.clone(),
         })
     }
@@ -178,6 +286,22 @@ mod tests {
         assert_eq!(done.len(), 1);
         assert_eq!(done[0].data, b"abcd");
         assert!(sink.take_completed().is_empty());
+    }
+
+    #[test]
+    fn large_objects_are_held_in_a_mapping_and_read_back_the_same() {
+        let len = HUGE_PAGE_THRESHOLD_BYTES + 3;
+        let mut sink = MemorySink::new(1 << 30);
+        let mut a = sink.create(&desc(len as u64)).unwrap();
+        assert!(a.data().iter().all(|b| *b == 0));
+        a.data_mut()[len - 1] = 7;
+        a.commit().unwrap();
+        let done = sink.take_completed();
+        assert_eq!(done[0].data.len(), len);
+        assert_eq!(done[0].data[len - 1], 7);
+        assert_eq!(done[0].data.clone(), done[0].data);
+        let v = done[0].data.clone().into_vec();
+        assert_eq!(done[0].data, v);
     }
 
     #[test]

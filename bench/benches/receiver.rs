@@ -1,0 +1,139 @@
+//! Receiver throughput: the same packets of one 64 MiB object (1400-byte symbols, no-code FEC),
+//! written once by flute 1.11.7's `Sender`, pushed into xflute's `MultiReceiver` with a
+//! `MemorySink` and into flute's `MultiReceiver` with its buffer writer, MD5 off and on, in the
+//! same run. Prints Gbit/s of each and the xflute/flute ratios.
+
+use std::hint::black_box;
+use std::rc::Rc;
+use std::time::{Duration, Instant, SystemTime};
+
+use criterion::{Criterion, Throughput};
+use flute::core::lct::Cenc as FluteCenc;
+use flute::core::{Oti as FluteOti, UDPEndpoint};
+use flute::receiver::MultiReceiver as FluteReceiver;
+use flute::receiver::writer::ObjectWriterBufferBuilder;
+use flute::sender::{Config as SenderConfig, ObjectDesc, Sender, TransferConfig};
+use xflute::endpoint::UdpEndpoint;
+use xflute::receiver::{Config, MemorySink, MultiReceiver};
+
+const OBJECT_BYTES: usize = 64 << 20;
+const SYMBOL_BYTES: u16 = 1400;
+const BLOCK_SYMBOLS: u16 = 64;
+
+/// Every packet of the session: FDT and the object, once.
+fn packets() -> Vec<Vec<u8>> {
+    let endpoint = UDPEndpoint::new(None, "224.0.0.1".to_owned(), 3400);
+    let oti = FluteOti::new_no_code(SYMBOL_BYTES, BLOCK_SYMBOLS);
+    let mut sender = Sender::new(endpoint, 1, &oti, &SenderConfig::default());
+    let data: Vec<u8> = (0..OBJECT_BYTES)
+        .map(|i| (i * 31 + i / 4096) as u8)
+        .collect();
+    let object = ObjectDesc::create_from_buffer(
+        data,
+        "application/octet-stream",
+        &url::Url::parse("file:///bench.bin").unwrap(),
+        true,
+        TransferConfig {
+            cenc: FluteCenc::Null,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let toi = sender.add_object(0, object).unwrap();
+    let now = SystemTime::now();
+    sender.publish(now).unwrap();
+    let mut out = Vec::new();
+    while sender.nb_transfers(toi).is_some_and(|n| n == 0) {
+        match sender.read(now) {
+            Some(p) => out.push(p),
+            None => break,
+        }
+    }
+    out
+}
+
+fn run_xflute(packets: &[Vec<u8>], md5: bool) {
+    let config = Config {
+        check_md5: md5,
+        ..Config::default()
+    };
+    let mut receiver = MultiReceiver::new(MemorySink::new(1 << 30), config);
+    let endpoint = UdpEndpoint::new("224.0.0.1".parse().unwrap(), 3400);
+    let now = SystemTime::now();
+    for p in packets {
+        let _ = receiver.push(&endpoint, p, now);
+    }
+    let done = receiver.sink_mut().take_completed();
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0].data.len(), OBJECT_BYTES);
+    black_box(done);
+}
+
+fn run_flute(packets: &[Vec<u8>], md5: bool) {
+    let writer = Rc::new(ObjectWriterBufferBuilder::new(md5));
+    let mut receiver = FluteReceiver::new(writer.clone(), None, false);
+    let endpoint = UDPEndpoint::new(None, "224.0.0.1".to_owned(), 3400);
+    let now = SystemTime::now();
+    for p in packets {
+        let _ = receiver.push(&endpoint, p, now);
+    }
+    let objects = writer.objects.borrow();
+    assert!(
+        objects
+            .iter()
+            .any(|o| o.borrow().complete && o.borrow().data.len() == OBJECT_BYTES)
+    );
+}
+
+/// Median wall time of `runs` runs.
+fn median(runs: usize, mut f: impl FnMut()) -> Duration {
+    let mut times: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[runs / 2]
+}
+
+fn gbps(d: Duration) -> f64 {
+    OBJECT_BYTES as f64 * 8.0 / d.as_secs_f64() / 1e9
+}
+
+fn main() {
+    let packets = packets();
+    let mut criterion = Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3))
+        .configure_from_args();
+    let mut group = criterion.benchmark_group("receiver_64MiB_1400B_nocode");
+    group.throughput(Throughput::Bytes(OBJECT_BYTES as u64));
+    for md5 in [false, true] {
+        let tag = if md5 { "md5_on" } else { "md5_off" };
+        group.bench_function(format!("xflute_{tag}"), |b| {
+            b.iter(|| run_xflute(&packets, md5))
+        });
+        group.bench_function(format!("flute_{tag}"), |b| {
+            b.iter(|| run_flute(&packets, md5))
+        });
+    }
+    group.finish();
+
+    println!(
+        "\nreceiver, 64 MiB object, 1400-byte symbols, {} packets, same run (median of 7):",
+        packets.len()
+    );
+    for md5 in [false, true] {
+        let tag = if md5 { "MD5 on " } else { "MD5 off" };
+        let x = gbps(median(7, || run_xflute(&packets, md5)));
+        let f = gbps(median(7, || run_flute(&packets, md5)));
+        println!(
+            "  {tag}: xflute {x:6.2} Gbit/s  flute {f:6.2} Gbit/s  ratio {:.2}x",
+            x / f
+        );
+    }
+    criterion.final_summary();
+}

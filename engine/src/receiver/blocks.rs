@@ -1,0 +1,337 @@
+//! Which source symbols of an object have arrived, block by block (RFC 5052 §9.1 partitioning),
+//! and where each one goes in the object.
+//!
+//! One bit per source symbol and one counter per source block: a few bytes per kilobyte of
+//! object, allocated once when the object starts, nothing per packet. The tracker also keeps the
+//! length of the in-order prefix (every symbol before it has arrived), which is what a running
+//! MD5 can be fed with as the object grows.
+//!
+//! With no-code FEC (ID 0) a block is complete when all its source symbols are in. A FEC scheme
+//! plugs in at [`Placement::block_completed`]'s level: its repair symbols (ESI ≥ k) go to a
+//! per-block scratch, and when enough symbols are in, the missing source symbols are decoded in
+//! place into the object region and marked here with [`SymbolTracker::mark_block_complete`].
+
+use crate::fec::BlockPartition;
+
+use super::error::DropReason;
+
+/// Where a newly received run of source symbols goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Placement {
+    /// Byte offset in the object.
+    pub offset: usize,
+    /// Bytes to copy (the payload length).
+    pub len: usize,
+    /// The symbols completed their block.
+    pub block_completed: bool,
+}
+
+/// What to do with a payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Place {
+    /// New symbols: copy them there.
+    New(Placement),
+    /// Every symbol it carries is already in.
+    Duplicate,
+}
+
+/// Bookkeeping of the source symbols of one object.
+#[derive(Debug)]
+pub(crate) struct SymbolTracker {
+    partition: BlockPartition,
+    symbol_len: u64,
+    received: Vec<u64>,
+    block_received: Vec<u32>,
+    symbols_received: u64,
+    blocks_in_progress: usize,
+    /// Symbols `0..contiguous` have all arrived.
+    contiguous: u64,
+}
+
+impl SymbolTracker {
+    /// Bytes of state a tracker for `partition` allocates (charged to the receiving budget).
+    pub fn state_bytes(partition: &BlockPartition) -> u64 {
+        partition.nb_source_symbols().div_ceil(64) * 8 + partition.nb_blocks() * 4
+    }
+
+    /// A tracker with nothing received. `None` if the state does not fit in memory.
+    pub fn new(partition: BlockPartition) -> Option<Self> {
+        let words = usize::try_from(partition.nb_source_symbols().div_ceil(64)).ok()?;
+        let blocks = usize::try_from(partition.nb_blocks()).ok()?;
+        let mut received = Vec::new();
+        received.try_reserve_exact(words).ok()?;
+        received.resize(words, 0);
+        let mut block_received = Vec::new();
+        block_received.try_reserve_exact(blocks).ok()?;
+        block_received.resize(blocks, 0);
+        Some(Self {
+            symbol_len: u64::from(partition.symbol_len()),
+            partition,
+            received,
+            block_received,
+            symbols_received: 0,
+            blocks_in_progress: 0,
+            contiguous: 0,
+        })
+    }
+
+    /// Every source symbol has arrived.
+    pub fn is_complete(&self) -> bool {
+        self.symbols_received == self.partition.nb_source_symbols()
+    }
+
+    /// Bytes of the object received so far.
+    pub fn received_bytes(&self) -> u64 {
+        (self.symbols_received * self.symbol_len).min(self.partition.transfer_length())
+    }
+
+    fn bit(&self, symbol: u64) -> bool {
+        self.received
+            .get((symbol / 64) as usize)
+            .is_some_and(|w| w & (1 << (symbol % 64)) != 0)
+    }
+
+    fn set_bit(&mut self, symbol: u64) {
+        if let Some(w) = self.received.get_mut((symbol / 64) as usize) {
+            *w |= 1 << (symbol % 64);
+        }
+    }
+
+    /// Checks a payload carrying source symbols `esi..` of block `sbn`, marks them received
+    /// and says where to copy it. A payload carries one or more whole symbols; only the last
+    /// symbol of the object may be short (RFC 5445 §3, RFC 5052 §9.1).
+    pub fn place(
+        &mut self,
+        sbn: u32,
+        esi: u32,
+        payload_len: usize,
+        max_concurrent_blocks: usize,
+    ) -> Result<Place, DropReason> {
+        let sbn = u64::from(sbn);
+        let k = self
+            .partition
+            .block_len_symbols(sbn)
+            .ok_or(DropReason::SymbolOutOfRange)?;
+        if esi >= k {
+            // A repair symbol: no-code has none (a FEC decoder would take it here).
+            return Err(DropReason::SymbolOutOfRange);
+        }
+        let first = self
+            .partition
+            .first_symbol_of_block(sbn)
+            .ok_or(DropReason::SymbolOutOfRange)?
+            + u64::from(esi);
+        let offset = first * self.symbol_len;
+        let len = payload_len as u64;
+        let n = len.div_ceil(self.symbol_len);
+        let expected = (n * self.symbol_len).min(self.partition.transfer_length() - offset);
+        if n == 0 || n > u64::from(k - esi) || len != expected {
+            return Err(DropReason::SymbolLength);
+        }
+        let block = usize::try_from(sbn).map_err(|_| DropReason::SymbolOutOfRange)?;
+        let in_block = self
+            .block_received
+            .get(block)
+            .copied()
+            .ok_or(DropReason::SymbolOutOfRange)?;
+        let mut new = 0u32;
+        if n == 1 {
+            if self.bit(first) {
+                return Ok(Place::Duplicate);
+            }
+            if in_block == 0 && self.blocks_in_progress >= max_concurrent_blocks {
+                return Err(DropReason::BlockLimit);
+            }
+            self.set_bit(first);
+            new = 1;
+        } else {
+            if (first..first + n).all(|s| self.bit(s)) {
+                return Ok(Place::Duplicate);
+            }
+            if in_block == 0 && self.blocks_in_progress >= max_concurrent_blocks {
+                return Err(DropReason::BlockLimit);
+            }
+            for s in first..first + n {
+                if !self.bit(s) {
+                    self.set_bit(s);
+                    new += 1;
+                }
+            }
+        }
+        if in_block == 0 {
+            self.blocks_in_progress += 1;
+        }
+        let now_in = in_block + new;
+        if let Some(c) = self.block_received.get_mut(block) {
+            *c = now_in;
+        }
+        self.symbols_received += u64::from(new);
+        let block_completed = now_in == k;
+        if block_completed {
+            self.blocks_in_progress -= 1;
+        }
+        Ok(Place::New(Placement {
+            offset: offset as usize,
+            len: payload_len,
+            block_completed,
+        }))
+    }
+
+    /// Marks every source symbol of block `sbn` received: what a FEC decoder does once it has
+    /// written the missing ones in place.
+    #[allow(dead_code)]
+    pub fn mark_block_complete(&mut self, sbn: u32) {
+        let sbn = u64::from(sbn);
+        let (Some(k), Some(first)) = (
+            self.partition.block_len_symbols(sbn),
+            self.partition.first_symbol_of_block(sbn),
+        ) else {
+            return;
+        };
+        let Some(&in_block) = self.block_received.get(sbn as usize) else {
+            return;
+        };
+        if in_block == k {
+            return;
+        }
+        for s in first..first + u64::from(k) {
+            self.set_bit(s);
+        }
+        if in_block > 0 {
+            self.blocks_in_progress -= 1;
+        }
+        self.symbols_received += u64::from(k - in_block);
+        if let Some(c) = self.block_received.get_mut(sbn as usize) {
+            *c = k;
+        }
+    }
+
+    /// The first symbol not yet counted in the in-order prefix has arrived, so the prefix can
+    /// grow.
+    pub fn prefix_can_advance(&self) -> bool {
+        self.contiguous < self.partition.nb_source_symbols() && self.bit(self.contiguous)
+    }
+
+    /// Bytes at the start of the object that have all arrived, after moving past every
+    /// symbol received in order.
+    pub fn advance_prefix(&mut self) -> u64 {
+        let total = self.partition.nb_source_symbols();
+        while self.contiguous < total {
+            let shift = self.contiguous % 64;
+            let Some(word) = self.received.get((self.contiguous / 64) as usize) else {
+                break;
+            };
+            let ones = u64::from((!(word >> shift)).trailing_zeros());
+            self.contiguous = (self.contiguous + ones).min(total);
+            if ones < 64 - shift {
+                break;
+            }
+        }
+        (self.contiguous * self.symbol_len).min(self.partition.transfer_length())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn tracker(len: u64, e: u32, b: u32) -> SymbolTracker {
+        SymbolTracker::new(BlockPartition::rfc5052(len, e, b).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn symbols_land_at_their_offsets_and_duplicates_are_seen() {
+        // 250 bytes, E = 100, B = 2: block 0 = symbols 0, 1; block 1 = symbol 2 (50 bytes).
+        let mut t = tracker(250, 100, 2);
+        assert_eq!(
+            t.place(1, 0, 50, 8),
+            Ok(Place::New(Placement {
+                offset: 200,
+                len: 50,
+                block_completed: true
+            }))
+        );
+        assert_eq!(t.advance_prefix(), 0);
+        assert_eq!(t.place(1, 0, 50, 8), Ok(Place::Duplicate));
+        assert!(
+            matches!(t.place(0, 1, 100, 8), Ok(Place::New(p)) if p.offset == 100 && !p.block_completed)
+        );
+        assert!(!t.is_complete());
+        assert!(
+            matches!(t.place(0, 0, 100, 8), Ok(Place::New(p)) if p.offset == 0 && p.block_completed)
+        );
+        assert!(t.is_complete());
+        assert_eq!(t.advance_prefix(), 250);
+        assert_eq!(t.received_bytes(), 250);
+    }
+
+    #[test]
+    fn wrong_lengths_and_positions_are_typed_drops() {
+        let mut t = tracker(250, 100, 2);
+        assert_eq!(t.place(2, 0, 100, 8), Err(DropReason::SymbolOutOfRange));
+        assert_eq!(t.place(0, 2, 100, 8), Err(DropReason::SymbolOutOfRange));
+        assert_eq!(t.place(0, 0, 0, 8), Err(DropReason::SymbolLength));
+        assert_eq!(t.place(0, 0, 99, 8), Err(DropReason::SymbolLength));
+        assert_eq!(t.place(0, 0, 150, 8), Err(DropReason::SymbolLength));
+        assert_eq!(t.place(0, 1, 200, 8), Err(DropReason::SymbolLength));
+        assert_eq!(t.place(1, 0, 100, 8), Err(DropReason::SymbolLength));
+        // Two symbols in one payload are fine.
+        assert!(matches!(t.place(0, 0, 200, 8), Ok(Place::New(p)) if p.block_completed));
+    }
+
+    #[test]
+    fn blocks_in_progress_are_bounded() {
+        let mut t = tracker(1000, 100, 2);
+        assert!(t.place(0, 0, 100, 2).is_ok());
+        assert!(t.place(1, 0, 100, 2).is_ok());
+        assert_eq!(t.place(2, 0, 100, 2), Err(DropReason::BlockLimit));
+        assert!(t.place(0, 1, 100, 2).is_ok());
+        assert!(t.place(2, 0, 100, 2).is_ok());
+    }
+
+    #[test]
+    fn a_decoded_block_counts_as_received() {
+        let mut t = tracker(400, 100, 2);
+        t.place(0, 0, 100, 8).unwrap();
+        t.mark_block_complete(0);
+        t.mark_block_complete(1);
+        assert!(t.is_complete());
+        assert_eq!(t.advance_prefix(), 400);
+    }
+
+    proptest! {
+        #[test]
+        fn any_arrival_order_completes_with_the_right_prefix(
+            len in 1u64..5000, e in 1u32..300, b in 1u32..40, seed in any::<u64>()
+        ) {
+            let p = BlockPartition::rfc5052(len, e, b).unwrap();
+            let mut t = SymbolTracker::new(p).unwrap();
+            let mut symbols: Vec<(u32, u32)> = (0..p.nb_blocks())
+                .flat_map(|sbn| (0..p.block_len_symbols(sbn).unwrap()).map(move |esi| (sbn as u32, esi)))
+                .collect();
+            let mut x = seed | 1;
+            for i in (1..symbols.len()).rev() {
+                x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+                symbols.swap(i, (x % (i as u64 + 1)) as usize);
+            }
+            let mut covered = vec![false; len as usize];
+            for (sbn, esi) in symbols {
+                let l = p.source_symbol_len_bytes(u64::from(sbn), esi).unwrap() as usize;
+                let prefix_before = t.advance_prefix();
+                match t.place(sbn, esi, l, usize::MAX).unwrap() {
+                    Place::New(pl) => {
+                        for c in &mut covered[pl.offset..pl.offset + pl.len] { prop_assert!(!*c); *c = true; }
+                    }
+                    Place::Duplicate => prop_assert!(false),
+                }
+                let prefix = t.advance_prefix() as usize;
+                prop_assert!(prefix as u64 >= prefix_before);
+                prop_assert!(covered[..prefix].iter().all(|c| *c));
+                prop_assert!(prefix == covered.len() || !covered[prefix]);
+            }
+            prop_assert!(t.is_complete());
+            prop_assert_eq!(t.advance_prefix(), len);
+        }
+    }
+}

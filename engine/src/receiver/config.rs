@@ -1,0 +1,94 @@
+//! Receiver configuration: timeouts, behaviour switches and the limits that keep memory bounded
+//! whatever the network sends. Every limit has a safe default and can be changed.
+
+use std::time::Duration;
+
+/// Bounds on what one [`super::MultiReceiver`] holds. Exceeding one is a counted, typed drop
+/// (see [`super::DropReason`]), never unbounded growth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Sessions (endpoint, TSI) tracked at once.
+    pub max_sessions: usize,
+    /// Objects being received, plus TOIs with packets held before their FDT, per session.
+    pub max_objects_per_session: usize,
+    /// Largest object accepted, in bytes: its Transfer-Length and its Content-Length.
+    pub max_object_bytes: u64,
+    /// Bytes reserved by all objects being received (sink regions, content-encoded buffers and
+    /// symbol bookkeeping), across all sessions.
+    pub max_receiving_bytes: u64,
+    /// Bytes of packets held, per session, while they wait for the FDT that describes them.
+    pub max_pending_bytes: usize,
+    /// Source blocks of one object that have some but not all of their symbols.
+    pub max_concurrent_blocks: usize,
+    /// Largest FDT instance accepted, in bytes, encoded and decoded.
+    pub max_fdt_bytes: usize,
+    /// Most File entries in one FDT instance.
+    pub max_fdt_files: usize,
+    /// Most TOIs described by the live FDT instances of one session.
+    pub max_files_per_session: usize,
+    /// Most completed TOIs remembered per session for receive-once.
+    pub max_completed_per_session: usize,
+    /// FDT instances being received at once per session.
+    pub max_fdt_instances_receiving: usize,
+    /// Events queued and not yet polled; past it, events are dropped and counted.
+    pub max_events: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_sessions: 256,
+            max_objects_per_session: 1024,
+            max_object_bytes: 4 << 30,
+            max_receiving_bytes: 8 << 30,
+            max_pending_bytes: 16 << 20,
+            max_concurrent_blocks: 4096,
+            max_fdt_bytes: 4 << 20,
+            max_fdt_files: 100_000,
+            max_files_per_session: 100_000,
+            max_completed_per_session: 100_000,
+            max_fdt_instances_receiving: 8,
+            max_events: 1 << 16,
+        }
+    }
+}
+
+/// How the receiver behaves. `Config::default()` matches the flute crate's receiver defaults
+/// where it has them (object timeout 10 s, receive-once, FDT expiry check).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Config {
+    /// An object with no packet for this long fails; `None` never.
+    pub object_timeout: Option<Duration>,
+    /// A session with no packet for this long is dropped with its objects; `None` never.
+    pub session_timeout: Option<Duration>,
+    /// After the LCT close-object (B) or close-session (A) flag, packets that were reordered
+    /// behind the flagged one are still taken for this long before the object or session is
+    /// closed.
+    pub close_grace: Duration,
+    /// A completed TOI is not received again while an FDT instance describing it lives.
+    pub receive_once: bool,
+    /// FDT instances whose Expires has passed are refused, and their descriptions forgotten.
+    pub fdt_expiry_check: bool,
+    /// Verify Content-MD5 when the FDT gives one.
+    pub check_md5: bool,
+    /// Receive objects whose packets carry EXT_FTI but that no FDT describes (plain ALC), with
+    /// no path; otherwise their packets are held for the FDT within `max_pending_bytes`.
+    pub receive_without_fdt: bool,
+    /// The limits.
+    pub limits: Limits,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            object_timeout: Some(Duration::from_secs(10)),
+            session_timeout: Some(Duration::from_secs(300)),
+            close_grace: Duration::from_millis(500),
+            receive_once: true,
+            fdt_expiry_check: true,
+            check_md5: true,
+            receive_without_fdt: false,
+            limits: Limits::default(),
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! The FDT side of a session (RFC 6726 §3.2–3.4): FDT instances received as TOI 0 objects,
+//! capped in size, content-decoded and parsed with bounds; and the descriptions of the files
+//! they announce, with the File entry's defaults taken from its FDT-Instance.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use crate::cenc::{self, Cenc};
+use crate::fdt::{CacheControl, FdtInstance, FecOtiAttributes, File, ParseLimits};
+use crate::fec::BlockPartition;
+use crate::wire::{FecEncodingId, Oti};
+
+use super::blocks::{Place, SymbolTracker};
+use super::error::{DropReason, ReceiverError};
+use super::path::{PathError, SafeRelativePath};
+
+/// One File entry of an FDT instance, with the instance's defaults applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FdtFile {
+    pub content_location: String,
+    pub path: Result<SafeRelativePath, PathError>,
+    pub content_length: Option<u64>,
+    pub transfer_length: Option<u64>,
+    pub content_type: Option<String>,
+    pub content_md5: Option<String>,
+    /// `Err` carries a Content-Encoding name that is not known.
+    pub cenc: Result<Cenc, String>,
+    pub fec_oti: FecOtiAttributes,
+    pub etag: Option<String>,
+    pub groups: Vec<String>,
+    pub cache_control: Option<CacheControl>,
+    pub fdt_instance_id: u32,
+}
+
+impl FdtFile {
+    /// The description of `file` in `instance`.
+    pub fn new(instance: &FdtInstance, file: &File, fdt_instance_id: u32) -> Self {
+        let mut groups = instance.groups.clone();
+        groups.extend(file.groups.iter().cloned());
+        Self {
+            content_location: file.content_location.clone(),
+            path: SafeRelativePath::from_content_location(&file.content_location),
+            content_length: file.content_length,
+            transfer_length: file.transfer_length,
+            content_type: instance.content_type_for(file).map(str::to_owned),
+            content_md5: file.content_md5.clone(),
+            cenc: instance.cenc_for(file).map_err(str::to_owned),
+            fec_oti: instance.fec_oti_for(file),
+            etag: file.file_etag.clone(),
+            groups,
+            cache_control: file.cache_control,
+            fdt_instance_id,
+        }
+    }
+
+    /// Whether `other` describes the same object (a carousel repeat), as opposed to new content
+    /// under the same TOI: same name, lengths, digest, encoding, entity tag and FEC parameters.
+    pub fn same_object(&self, other: &FdtFile) -> bool {
+        self.content_location == other.content_location
+            && self.content_length == other.content_length
+            && self.transfer_length == other.transfer_length
+            && self.content_md5 == other.content_md5
+            && self.cenc == other.cenc
+            && self.etag == other.etag
+            && self.fec_oti == other.fec_oti
+    }
+}
+
+/// A TOI's description and how long it lives.
+#[derive(Debug, Clone)]
+pub(crate) struct FileSlot {
+    pub file: Arc<FdtFile>,
+    /// When the last FDT instance listing it expires (`None`: expiry not checked).
+    pub expires_at: Option<SystemTime>,
+}
+
+/// An FDT instance being received (TOI 0, RFC 6726 §3.3).
+#[derive(Debug)]
+pub(crate) struct FdtReceiving {
+    buf: Vec<u8>,
+    tracker: SymbolTracker,
+    cenc: Cenc,
+    pub last_activity: SystemTime,
+}
+
+impl FdtReceiving {
+    /// Starts receiving an instance described by the EXT_FTI of its packets.
+    pub fn new(
+        oti: &Oti,
+        cenc: Cenc,
+        max_fdt_bytes: usize,
+        now: SystemTime,
+    ) -> Result<Self, ReceiverError> {
+        if oti.fec_encoding_id != FecEncodingId::NoCode {
+            return Err(ReceiverError::UnsupportedFec(oti.fec_encoding_id));
+        }
+        let len = usize::try_from(oti.transfer_length)
+            .ok()
+            .filter(|len| *len <= max_fdt_bytes)
+            .ok_or(DropReason::FdtTooLarge)?;
+        let partition = BlockPartition::rfc5052(
+            oti.transfer_length,
+            u32::from(oti.encoding_symbol_length),
+            oti.maximum_source_block_length,
+        )
+        .map_err(|_| DropReason::FdtInvalid)?;
+        let tracker = SymbolTracker::new(partition).ok_or(DropReason::FdtTooLarge)?;
+        Ok(Self {
+            buf: vec![0; len],
+            tracker,
+            cenc,
+            last_activity: now,
+        })
+    }
+
+    /// Stores one payload; `true` once the instance is complete.
+    pub fn push(&mut self, sbn: u32, esi: u32, payload: &[u8]) -> Result<bool, DropReason> {
+        if let Place::New(p) = self.tracker.place(sbn, esi, payload.len(), usize::MAX)? {
+            self.buf
+                .get_mut(p.offset..p.offset + p.len)
+                .ok_or(DropReason::SymbolOutOfRange)?
+                .copy_from_slice(payload);
+        }
+        Ok(self.tracker.is_complete())
+    }
+
+    /// Decodes and parses the complete instance.
+    pub fn parse(
+        self,
+        max_fdt_bytes: usize,
+        max_files: usize,
+    ) -> Result<FdtInstance, ReceiverError> {
+        let limits = ParseLimits {
+            max_document_bytes: max_fdt_bytes,
+            max_files,
+        };
+        if self.cenc == Cenc::Null {
+            return Ok(FdtInstance::parse(&self.buf, &limits)?);
+        }
+        let xml = cenc::decode(self.cenc, &self.buf, max_fdt_bytes)
+            .map_err(ReceiverError::FdtDecoding)?;
+        Ok(FdtInstance::parse(&xml, &limits)?)
+    }
+}

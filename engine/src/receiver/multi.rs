@@ -1,0 +1,205 @@
+//! `MultiReceiver`: the sans-IO FLUTE receiver entry point. Packets come in with the endpoint
+//! they arrived on and the time; sessions are told apart by (endpoint, TSI) (RFC 6726 §4.1),
+//! optionally filtered; what happens to objects comes out as polled [`ObjectEvent`]s.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::SystemTime;
+
+use crate::endpoint::UdpEndpoint;
+use crate::wire::AlcPacket;
+
+use super::config::Config;
+use super::error::{DropReason, FailReason, ReceiverError};
+use super::event::{ObjectEvent, ReceiverEndpoint};
+use super::session::{Session, Shared};
+use super::sink::ObjectSink;
+use super::stats::ReceiverStats;
+use super::tsi_filter::TsiFilter;
+
+/// A FLUTE receiver for any number of sessions, writing objects into a sink `S`.
+///
+/// ```
+/// use std::time::SystemTime;
+/// use xflute::endpoint::UdpEndpoint;
+/// use xflute::receiver::{Config, MemorySink, MultiReceiver};
+///
+/// let mut receiver = MultiReceiver::new(MemorySink::new(1 << 30), Config::default());
+/// let endpoint = UdpEndpoint::new("224.0.0.1".parse().unwrap(), 3400);
+/// // A truncated packet is a typed, counted drop.
+/// assert!(receiver.push(&endpoint, &[0x10, 0], SystemTime::now()).is_err());
+/// assert_eq!(receiver.stats().total_drops(), 1);
+/// while let Some(event) = receiver.poll_event() {
+///     println!("{event:?}");
+/// }
+/// ```
+#[derive(Debug)]
+pub struct MultiReceiver<S: ObjectSink> {
+    shared: Shared<S>,
+    sessions: HashMap<ReceiverEndpoint, Session<S::Object>>,
+    tsi_filter: TsiFilter,
+    tsi_filtering: bool,
+}
+
+impl<S: ObjectSink> MultiReceiver<S> {
+    /// A receiver writing into `sink`, accepting every session until TSI filtering is enabled.
+    pub fn new(sink: S, config: Config) -> Self {
+        Self {
+            shared: Shared {
+                config,
+                sink,
+                events: VecDeque::new(),
+                stats: ReceiverStats::default(),
+                receiving_bytes: 0,
+            },
+            sessions: HashMap::new(),
+            tsi_filter: TsiFilter::default(),
+            tsi_filtering: false,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.shared.config
+    }
+
+    /// Only accept the sessions added with [`Self::add_listen_tsi`] / [`Self::add_listen_all_tsi`].
+    pub fn set_tsi_filtering(&mut self, enable: bool) {
+        self.tsi_filtering = enable;
+    }
+
+    /// Accept TSI `tsi` on `endpoint` (when filtering).
+    pub fn add_listen_tsi(&mut self, endpoint: UdpEndpoint, tsi: u64) {
+        self.tsi_filter.add(endpoint, tsi);
+    }
+
+    /// Stop accepting TSI `tsi` on `endpoint`.
+    pub fn remove_listen_tsi(&mut self, endpoint: &UdpEndpoint, tsi: u64) {
+        self.tsi_filter.remove(endpoint, tsi);
+    }
+
+    /// Accept every TSI on `endpoint` (when filtering).
+    pub fn add_listen_all_tsi(&mut self, endpoint: UdpEndpoint) {
+        self.tsi_filter.add_all(endpoint);
+    }
+
+    /// Stop accepting every TSI on `endpoint`.
+    pub fn remove_listen_all_tsi(&mut self, endpoint: &UdpEndpoint) {
+        self.tsi_filter.remove_all(endpoint);
+    }
+
+    /// Takes one ALC packet (a UDP payload) that arrived on `endpoint` at `now`.
+    ///
+    /// `Ok` when the packet was used, held for its FDT, or recognised as a repeat; `Err` with a
+    /// typed reason, also counted in [`Self::stats`], when it was dropped.
+    pub fn push(
+        &mut self,
+        endpoint: &UdpEndpoint,
+        packet: &[u8],
+        now: SystemTime,
+    ) -> Result<(), ReceiverError> {
+        let result = self.push_inner(endpoint, packet, now);
+        if let Err(e) = &result {
+            self.shared.stats.count_drop(e.reason());
+        }
+        result
+    }
+
+    fn push_inner(
+        &mut self,
+        endpoint: &UdpEndpoint,
+        packet: &[u8],
+        now: SystemTime,
+    ) -> Result<(), ReceiverError> {
+        self.shared.stats.packets += 1;
+        self.shared.stats.bytes += packet.len() as u64;
+        let alc = AlcPacket::parse(packet)?;
+        let tsi = alc.lct().tsi;
+        if self.tsi_filtering && !self.tsi_filter.accepts(endpoint, tsi) {
+            self.shared.stats.filtered += 1;
+            return Ok(());
+        }
+        let key = ReceiverEndpoint {
+            endpoint: *endpoint,
+            tsi,
+        };
+        let session = match self.sessions.get_mut(&key) {
+            Some(session) => session,
+            None => {
+                if alc.lct().close_session && alc.is_data_less() {
+                    // Closing a session never seen: nothing to do.
+                    return Ok(());
+                }
+                if self.sessions.len() >= self.shared.config.limits.max_sessions {
+                    return Err(DropReason::SessionLimit.into());
+                }
+                self.shared.stats.sessions_opened += 1;
+                self.sessions
+                    .entry(key)
+                    .or_insert_with(|| Session::new(key, now))
+            }
+        };
+        session.push(&mut self.shared, &alc, packet, now)
+    }
+
+    /// Expires what has timed out: objects (failed with `Timeout`), objects and sessions closed
+    /// by the sender once the close grace has passed, idle sessions, expired FDT instances and
+    /// their descriptions, and held packets. Call it from time to time (every second is plenty).
+    pub fn cleanup(&mut self, now: SystemTime) {
+        let shared = &mut self.shared;
+        let before = self.sessions.len();
+        self.sessions
+            .retain(|_, session| !session.cleanup(shared, now));
+        self.shared.stats.sessions_closed += (before - self.sessions.len()) as u64;
+    }
+
+    /// Fails every object still being received (the sink discards them) and forgets every
+    /// session: what a receiver does when it stops.
+    pub fn close_all(&mut self, now: SystemTime) {
+        let shared = &mut self.shared;
+        for session in self.sessions.values_mut() {
+            session.close(shared, || FailReason::SessionClosed, now);
+        }
+        self.shared.stats.sessions_closed += self.sessions.len() as u64;
+        self.sessions.clear();
+    }
+
+    /// The next event, oldest first.
+    pub fn poll_event(&mut self) -> Option<ObjectEvent> {
+        self.shared.events.pop_front()
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> &ReceiverStats {
+        &self.shared.stats
+    }
+
+    /// The sink.
+    pub fn sink(&self) -> &S {
+        &self.shared.sink
+    }
+
+    /// The sink, mutably (to take completed objects from a [`super::MemorySink`]).
+    pub fn sink_mut(&mut self) -> &mut S {
+        &mut self.shared.sink
+    }
+
+    /// Sessions tracked.
+    pub fn nb_sessions(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// Objects being received, over all sessions.
+    pub fn nb_objects(&self) -> usize {
+        self.sessions.values().map(Session::nb_objects).sum()
+    }
+
+    /// Bytes of packets held for their FDT, over all sessions.
+    pub fn held_bytes(&self) -> usize {
+        self.sessions.values().map(Session::held_bytes).sum()
+    }
+
+    /// Bytes reserved by the objects being received.
+    pub fn receiving_bytes(&self) -> u64 {
+        self.shared.receiving_bytes
+    }
+}

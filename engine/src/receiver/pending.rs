@@ -1,0 +1,137 @@
+//! Packets that arrive before the FDT instance that describes their object (RFC 6726 §3.2 lets
+//! the FDT come after the data), held within a byte cap per session and replayed when the
+//! description arrives. Only this slow path copies a packet whole.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
+
+use super::error::DropReason;
+
+#[derive(Debug)]
+struct Held {
+    packets: Vec<Box<[u8]>>,
+    last_activity: SystemTime,
+}
+
+/// The held packets of one session, by TOI.
+#[derive(Debug, Default)]
+pub(crate) struct Pending {
+    by_toi: HashMap<u128, Held>,
+    bytes: usize,
+}
+
+impl Pending {
+    /// TOIs with held packets.
+    pub fn nb_objects(&self) -> usize {
+        self.by_toi.len()
+    }
+
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Whether packets of `toi` are held.
+    pub fn contains(&self, toi: u128) -> bool {
+        self.by_toi.contains_key(&toi)
+    }
+
+    /// The TOIs with held packets.
+    pub fn tois(&self) -> impl Iterator<Item = u128> + '_ {
+        self.by_toi.keys().copied()
+    }
+
+    /// Holds a copy of `packet` for `toi`. A new TOI counts against `max_objects` (the caller
+    /// passes how many are left for it).
+    pub fn hold(
+        &mut self,
+        toi: u128,
+        packet: &[u8],
+        now: SystemTime,
+        max_bytes: usize,
+        new_toi_allowed: bool,
+    ) -> Result<(), DropReason> {
+        if self.bytes.saturating_add(packet.len()) > max_bytes {
+            return Err(DropReason::PendingBytesLimit);
+        }
+        let held = match self.by_toi.get_mut(&toi) {
+            Some(held) => held,
+            None if new_toi_allowed => self.by_toi.entry(toi).or_insert(Held {
+                packets: Vec::new(),
+                last_activity: now,
+            }),
+            None => return Err(DropReason::ObjectLimit),
+        };
+        held.packets.push(packet.into());
+        held.last_activity = now;
+        self.bytes += packet.len();
+        Ok(())
+    }
+
+    /// Takes the packets held for `toi`, oldest first.
+    pub fn take(&mut self, toi: u128) -> Vec<Box<[u8]>> {
+        match self.by_toi.remove(&toi) {
+            Some(held) => {
+                let len: usize = held.packets.iter().map(|p| p.len()).sum();
+                self.bytes -= len;
+                held.packets
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// Forgets TOIs with no packet for `timeout`; returns how many packets were discarded.
+    pub fn expire(&mut self, now: SystemTime, timeout: Duration) -> usize {
+        let mut discarded = 0;
+        let mut freed = 0;
+        self.by_toi.retain(|_, held| {
+            let idle = now
+                .duration_since(held.last_activity)
+                .unwrap_or(Duration::ZERO);
+            let keep = idle < timeout;
+            if !keep {
+                discarded += held.packets.len();
+                freed += held.packets.iter().map(|p| p.len()).sum::<usize>();
+            }
+            keep
+        });
+        self.bytes -= freed;
+        discarded
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn held_bytes_and_tois_are_capped_and_released() {
+        let now = SystemTime::UNIX_EPOCH;
+        let mut p = Pending::default();
+        p.hold(1, &[0; 60], now, 100, true).unwrap();
+        assert_eq!(
+            p.hold(2, &[0; 60], now, 100, true),
+            Err(DropReason::PendingBytesLimit)
+        );
+        assert_eq!(
+            p.hold(2, &[0; 10], now, 100, false),
+            Err(DropReason::ObjectLimit)
+        );
+        p.hold(1, &[1; 40], now, 100, false).unwrap();
+        assert_eq!(p.bytes(), 100);
+        let taken = p.take(1);
+        assert_eq!(taken.len(), 2);
+        assert_eq!(&taken[1][..], &[1; 40]);
+        assert_eq!(p.bytes(), 0);
+        p.hold(3, &[0; 10], now, 100, true).unwrap();
+        assert_eq!(
+            p.expire(now + Duration::from_secs(5), Duration::from_secs(10)),
+            0
+        );
+        assert_eq!(
+            p.expire(now + Duration::from_secs(10), Duration::from_secs(10)),
+            1
+        );
+        assert_eq!((p.bytes(), p.nb_objects()), (0, 0));
+    }
+}

@@ -1,0 +1,764 @@
+//! One FLUTE session (RFC 6726 §4): packets of one (endpoint, TSI), demultiplexed by TOI into the
+//! FDT (TOI 0) and the objects it describes; receive-once, held packets, close flags, timeouts
+//! and FDT expiry.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::cenc::Cenc;
+use crate::fdt::{FdtInstance, ntp};
+use crate::wire::{AlcPacket, FecEncodingId, WireError};
+
+use super::config::Config;
+use super::error::{DropReason, FailReason, ReceiverError};
+use super::event::{ObjectEvent, ObjectMetadata, ReceiverEndpoint};
+use super::fdt_state::{FdtFile, FdtReceiving, FileSlot};
+use super::object::{ObjectReceiver, ObjectStart, Pushed, partition_for, reservation};
+use super::pending::Pending;
+use super::sink::{ObjectDescription, ObjectSink};
+use super::stats::ReceiverStats;
+
+/// What every session of a receiver shares: configuration, sink, event queue, counters and the
+/// byte budget of objects being received.
+#[derive(Debug)]
+pub(crate) struct Shared<S> {
+    pub config: Config,
+    pub sink: S,
+    pub events: VecDeque<ObjectEvent>,
+    pub stats: ReceiverStats,
+    pub receiving_bytes: u64,
+}
+
+impl<S> Shared<S> {
+    pub fn emit(&mut self, event: ObjectEvent) {
+        if self.events.len() >= self.config.limits.max_events {
+            self.stats.events_dropped += 1;
+        } else {
+            self.events.push_back(event);
+        }
+    }
+
+    /// Queues a progress event, or updates the last one queued if it is about the same object.
+    fn progress(&mut self, key: &ReceiverEndpoint, toi: u128, received: u64, total: u64) {
+        if let Some(ObjectEvent::Progress {
+            session,
+            toi: t,
+            received_bytes,
+            ..
+        }) = self.events.back_mut()
+            && *t == toi
+            && session == key
+        {
+            *received_bytes = received;
+            return;
+        }
+        self.emit(ObjectEvent::Progress {
+            session: *key,
+            toi,
+            received_bytes: received,
+            transfer_length: total,
+        });
+    }
+}
+
+/// A TOI that was completed (receive-once) or failed for a reason a retry would not fix.
+#[derive(Debug)]
+struct Done {
+    file: Option<Arc<FdtFile>>,
+    completed: bool,
+    last_seen: SystemTime,
+}
+
+/// The state of one session.
+#[derive(Debug)]
+pub(crate) struct Session<O> {
+    key: ReceiverEndpoint,
+    objects: HashMap<u128, ObjectReceiver<O>>,
+    done: HashMap<u128, Done>,
+    done_order: VecDeque<u128>,
+    files: HashMap<u128, FileSlot>,
+    live_fdts: HashMap<u32, Option<SystemTime>>,
+    fdt_receiving: HashMap<u32, FdtReceiving>,
+    pending: Pending,
+    last_activity: SystemTime,
+    closing_since: Option<SystemTime>,
+}
+
+#[derive(Clone, Copy)]
+enum SessionEnd {
+    Closed,
+    Expired,
+}
+
+fn idle_for(now: SystemTime, since: SystemTime, limit: Duration) -> bool {
+    now.duration_since(since)
+        .is_ok_and(|elapsed| elapsed >= limit)
+}
+
+fn later(a: Option<SystemTime>, b: Option<SystemTime>) -> Option<SystemTime> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        _ => None,
+    }
+}
+
+fn same_description(a: &Arc<FdtFile>, b: &Arc<FdtFile>) -> bool {
+    Arc::ptr_eq(a, b) || a.same_object(b)
+}
+
+/// Failures that a new attempt at the same description would meet again.
+fn is_permanent(reason: &FailReason) -> bool {
+    !matches!(
+        reason,
+        FailReason::Timeout
+            | FailReason::Interrupted
+            | FailReason::SessionClosed
+            | FailReason::SessionExpired
+            | FailReason::Superseded
+            | FailReason::ReceivingBytesLimit
+    )
+}
+
+impl<O: super::sink::SinkObject> Session<O> {
+    pub fn new(key: ReceiverEndpoint, now: SystemTime) -> Self {
+        Self {
+            key,
+            objects: HashMap::new(),
+            done: HashMap::new(),
+            done_order: VecDeque::new(),
+            files: HashMap::new(),
+            live_fdts: HashMap::new(),
+            fdt_receiving: HashMap::new(),
+            pending: Pending::default(),
+            last_activity: now,
+            closing_since: None,
+        }
+    }
+
+    /// Bytes of packets held for their FDT.
+    pub fn held_bytes(&self) -> usize {
+        self.pending.bytes()
+    }
+
+    /// Objects being received.
+    pub fn nb_objects(&self) -> usize {
+        self.objects.len()
+    }
+
+    /// Takes one parsed packet of this session.
+    pub fn push<S: ObjectSink<Object = O>>(
+        &mut self,
+        shared: &mut Shared<S>,
+        alc: &AlcPacket<'_>,
+        raw: &[u8],
+        now: SystemTime,
+    ) -> Result<(), ReceiverError> {
+        self.last_activity = now;
+        let lct = *alc.lct();
+        let result = if alc.is_data_less() {
+            Ok(())
+        } else if lct.toi == 0 {
+            self.push_fdt(shared, alc, now)
+        } else {
+            self.push_object(shared, alc, raw, now)
+        };
+        if lct.close_object
+            && lct.toi != 0
+            && let Some(object) = self.objects.get_mut(&lct.toi)
+        {
+            object.closing_since.get_or_insert(now);
+        }
+        if lct.close_session {
+            self.closing_since.get_or_insert(now);
+        }
+        result
+    }
+
+    fn push_object<S: ObjectSink<Object = O>>(
+        &mut self,
+        shared: &mut Shared<S>,
+        alc: &AlcPacket<'_>,
+        raw: &[u8],
+        now: SystemTime,
+    ) -> Result<(), ReceiverError> {
+        let toi = alc.lct().toi;
+        if let Some(object) = self.objects.get_mut(&toi) {
+            let complete = store(&self.key, object, shared, alc, raw, now)?;
+            if complete {
+                self.complete_object(shared, toi, now);
+            }
+            return Ok(());
+        }
+        self.start_object(shared, alc, raw, now)
+    }
+
+    fn start_object<S: ObjectSink<Object = O>>(
+        &mut self,
+        shared: &mut Shared<S>,
+        alc: &AlcPacket<'_>,
+        raw: &[u8],
+        now: SystemTime,
+    ) -> Result<(), ReceiverError> {
+        let toi = alc.lct().toi;
+        let file = self.files.get(&toi).map(|slot| slot.file.clone());
+        if let Some(done) = self.done.get_mut(&toi) {
+            let same = match (&done.file, &file) {
+                (Some(a), Some(b)) => same_description(a, b),
+                (None, None) => true,
+                _ => false,
+            };
+            if same {
+                done.last_seen = now;
+                if done.completed {
+                    shared.stats.already_received += 1;
+                    return Ok(());
+                }
+                return Err(DropReason::ObjectFailed.into());
+            }
+            self.done.remove(&toi);
+        }
+        let described = match &file {
+            Some(file) => describe_from_fdt(file, alc)?,
+            None if shared.config.receive_without_fdt => describe_from_fti(alc)?,
+            None => None,
+        };
+        let Some(meta) = described else {
+            return self.hold(shared, toi, raw, now);
+        };
+        let limits = shared.config.limits;
+        if meta.oti.fec_encoding_id != FecEncodingId::NoCode {
+            return Err(ReceiverError::UnsupportedFec(meta.oti.fec_encoding_id));
+        }
+        let largest = meta.transfer_length.max(meta.content_length.unwrap_or(0));
+        if largest > limits.max_object_bytes {
+            return Err(DropReason::ObjectTooLarge.into());
+        }
+        let others_pending = self.pending.nb_objects() - usize::from(self.pending.contains(toi));
+        if self.objects.len() + others_pending >= limits.max_objects_per_session {
+            return Err(DropReason::ObjectLimit.into());
+        }
+        let partition = partition_for(&meta).map_err(|_| DropReason::NoOti)?;
+        let reserved = reservation(&meta, &partition);
+        if shared.receiving_bytes.saturating_add(reserved) > limits.max_receiving_bytes {
+            return Err(DropReason::ReceivingBytesLimit.into());
+        }
+        let desc = ObjectDescription {
+            tsi: self.key.tsi,
+            toi,
+            path: meta.path.clone(),
+            len: meta.transfer_length,
+            content_type: meta.content_type.clone(),
+        };
+        let meta = Arc::new(meta);
+        let from_fdt = file.is_some();
+        let start = ObjectStart {
+            desc,
+            meta: meta.clone(),
+            partition,
+            from_fdt,
+            reserved_bytes: reserved,
+        };
+        let object =
+            match ObjectReceiver::start(&mut shared.sink, start, shared.config.check_md5, now) {
+                Ok(object) => object,
+                Err(reason) => {
+                    shared.stats.objects_failed += 1;
+                    shared.emit(ObjectEvent::Failed {
+                        session: self.key,
+                        toi,
+                        meta: Some(meta),
+                        reason,
+                    });
+                    self.record_done(shared, toi, file, false, now);
+                    self.pending.take(toi);
+                    return Err(DropReason::Sink.into());
+                }
+            };
+        shared.receiving_bytes += reserved;
+        shared.stats.objects_started += 1;
+        shared.emit(ObjectEvent::Started {
+            session: self.key,
+            toi,
+            meta,
+        });
+        let empty = object.is_complete();
+        self.objects.insert(toi, object);
+        if empty {
+            // An empty object has no symbol to wait for.
+            self.complete_object(shared, toi, now);
+            self.pending.take(toi);
+            return Ok(());
+        }
+        let result = self.push_object(shared, alc, raw, now);
+        self.replay(shared, toi, now);
+        result
+    }
+
+    fn hold<S>(
+        &mut self,
+        shared: &mut Shared<S>,
+        toi: u128,
+        raw: &[u8],
+        now: SystemTime,
+    ) -> Result<(), ReceiverError> {
+        let limits = shared.config.limits;
+        let new_toi_allowed =
+            self.objects.len() + self.pending.nb_objects() < limits.max_objects_per_session;
+        self.pending
+            .hold(toi, raw, now, limits.max_pending_bytes, new_toi_allowed)?;
+        shared.stats.held += 1;
+        Ok(())
+    }
+
+    /// Pushes again the packets held for `toi`.
+    fn replay<S: ObjectSink<Object = O>>(
+        &mut self,
+        shared: &mut Shared<S>,
+        toi: u128,
+        now: SystemTime,
+    ) {
+        for raw in self.pending.take(toi) {
+            let result = match AlcPacket::parse(&raw) {
+                Ok(alc) => self.push_object(shared, &alc, &raw, now),
+                Err(e) => Err(e.into()),
+            };
+            if let Err(e) = result {
+                shared.stats.count_drop(e.reason());
+            }
+        }
+    }
+
+    fn record_done<S>(
+        &mut self,
+        shared: &Shared<S>,
+        toi: u128,
+        file: Option<Arc<FdtFile>>,
+        completed: bool,
+        now: SystemTime,
+    ) {
+        let cap = shared.config.limits.max_completed_per_session;
+        self.done.insert(
+            toi,
+            Done {
+                file,
+                completed,
+                last_seen: now,
+            },
+        );
+        self.done_order.push_back(toi);
+        while self.done.len() > cap {
+            match self.done_order.pop_front() {
+                Some(old) => {
+                    self.done.remove(&old);
+                }
+                None => break,
+            }
+        }
+        if self.done_order.len() > 2 * cap.max(16) {
+            let done = &self.done;
+            self.done_order.retain(|toi| done.contains_key(toi));
+        }
+    }
+
+    fn complete_object<S: ObjectSink<Object = O>>(
+        &mut self,
+        shared: &mut Shared<S>,
+        toi: u128,
+        now: SystemTime,
+    ) {
+        let Some(object) = self.objects.remove(&toi) else {
+            return;
+        };
+        shared.receiving_bytes -= object.reserved_bytes;
+        let meta = object.meta.clone();
+        let file = if object.from_fdt {
+            self.files.get(&toi).map(|slot| slot.file.clone())
+        } else {
+            None
+        };
+        let max_object_bytes = shared.config.limits.max_object_bytes;
+        match object.finish(&mut shared.sink, max_object_bytes) {
+            Ok(()) => {
+                shared.stats.objects_completed += 1;
+                shared.emit(ObjectEvent::Completed {
+                    session: self.key,
+                    toi,
+                    meta,
+                });
+                if shared.config.receive_once {
+                    self.record_done(shared, toi, file, true, now);
+                }
+            }
+            Err(reason) => {
+                shared.stats.objects_failed += 1;
+                let permanent = is_permanent(&reason);
+                shared.emit(ObjectEvent::Failed {
+                    session: self.key,
+                    toi,
+                    meta: Some(meta),
+                    reason,
+                });
+                if permanent {
+                    self.record_done(shared, toi, file, false, now);
+                }
+            }
+        }
+    }
+
+    fn fail_object<S>(
+        &mut self,
+        shared: &mut Shared<S>,
+        toi: u128,
+        reason: FailReason,
+        now: SystemTime,
+    ) {
+        let Some(object) = self.objects.remove(&toi) else {
+            return;
+        };
+        shared.receiving_bytes -= object.reserved_bytes;
+        let meta = object.meta.clone();
+        let file = if object.from_fdt {
+            self.files.get(&toi).map(|slot| slot.file.clone())
+        } else {
+            None
+        };
+        object.abort();
+        shared.stats.objects_failed += 1;
+        let permanent = is_permanent(&reason);
+        shared.emit(ObjectEvent::Failed {
+            session: self.key,
+            toi,
+            meta: Some(meta),
+            reason,
+        });
+        if permanent {
+            self.record_done(shared, toi, file, false, now);
+        }
+    }
+
+    fn push_fdt<S: ObjectSink<Object = O>>(
+        &mut self,
+        shared: &mut Shared<S>,
+        alc: &AlcPacket<'_>,
+        now: SystemTime,
+    ) -> Result<(), ReceiverError> {
+        let Some(ext) = alc.ext_fdt() else {
+            return Err(DropReason::FdtWithoutExtension.into());
+        };
+        let id = ext.fdt_instance_id;
+        if self.live_fdts.contains_key(&id) {
+            shared.stats.already_received += 1;
+            return Ok(());
+        }
+        let limits = shared.config.limits;
+        if !self.fdt_receiving.contains_key(&id) {
+            let Some(oti) = alc.fti() else {
+                return Err(DropReason::FdtWithoutExtension.into());
+            };
+            if self.fdt_receiving.len() >= limits.max_fdt_instances_receiving {
+                return Err(DropReason::FdtTooLarge.into());
+            }
+            let cenc = match alc.ext_cenc() {
+                Some(c) => {
+                    Cenc::from_code(c.content_encoding).ok_or(DropReason::UnknownContentEncoding)?
+                }
+                None => Cenc::Null,
+            };
+            let receiving = FdtReceiving::new(&oti, cenc, limits.max_fdt_bytes, now)?;
+            self.fdt_receiving.insert(id, receiving);
+        }
+        let payload_id = alc
+            .payload_id()
+            .ok_or(ReceiverError::Malformed(WireError::PayloadIdNeedsOti))?;
+        let Some(receiving) = self.fdt_receiving.get_mut(&id) else {
+            return Ok(());
+        };
+        receiving.last_activity = now;
+        if !receiving.push(payload_id.sbn, payload_id.esi, alc.payload())? {
+            return Ok(());
+        }
+        let Some(receiving) = self.fdt_receiving.remove(&id) else {
+            return Ok(());
+        };
+        let instance = receiving.parse(limits.max_fdt_bytes, limits.max_fdt_files)?;
+        self.apply_fdt(shared, id, &instance, now)
+    }
+
+    fn apply_fdt<S: ObjectSink<Object = O>>(
+        &mut self,
+        shared: &mut Shared<S>,
+        id: u32,
+        instance: &FdtInstance,
+        now: SystemTime,
+    ) -> Result<(), ReceiverError> {
+        let expires_at = if shared.config.fdt_expiry_check {
+            let now_unix = now
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |elapsed| elapsed.as_secs());
+            let expires = ntp::unix_secs_from_ntp_secs(instance.expires, now_unix)
+                .map(|secs| UNIX_EPOCH + Duration::from_secs(secs));
+            match expires {
+                Some(t) if t > now => Some(t),
+                _ => return Err(DropReason::FdtExpired.into()),
+            }
+        } else {
+            None
+        };
+        self.live_fdts.insert(id, expires_at);
+        shared.stats.fdt_instances += 1;
+        let limits = shared.config.limits;
+        let mut described = Vec::new();
+        for file in &instance.files {
+            let toi = file.toi;
+            if toi == 0 {
+                continue;
+            }
+            let new = FdtFile::new(instance, file, id);
+            let nb_files = self.files.len();
+            match self.files.get_mut(&toi) {
+                Some(slot) if slot.file.same_object(&new) => {
+                    slot.expires_at = later(slot.expires_at, expires_at);
+                    continue;
+                }
+                Some(_) => {}
+                None if nb_files >= limits.max_files_per_session => {
+                    shared.stats.count_drop(DropReason::FdtTooManyFiles);
+                    continue;
+                }
+                None => {}
+            }
+            if new.path.is_err() {
+                shared.stats.paths_rejected += 1;
+            }
+            self.files.insert(
+                toi,
+                FileSlot {
+                    file: Arc::new(new),
+                    expires_at,
+                },
+            );
+            if self.objects.get(&toi).is_some_and(|o| o.from_fdt) {
+                self.fail_object(shared, toi, FailReason::Superseded, now);
+            }
+            if self.pending.contains(toi) {
+                described.push(toi);
+            }
+        }
+        for toi in described {
+            self.replay(shared, toi, now);
+        }
+        Ok(())
+    }
+
+    /// Expires objects, FDT descriptions, held packets and the session itself. Returns `true`
+    /// when the session is over and must be dropped.
+    pub fn cleanup<S: ObjectSink<Object = O>>(
+        &mut self,
+        shared: &mut Shared<S>,
+        now: SystemTime,
+    ) -> bool {
+        let config = shared.config;
+        let end = if self
+            .closing_since
+            .is_some_and(|t| idle_for(now, t, config.close_grace))
+        {
+            Some(SessionEnd::Closed)
+        } else if config
+            .session_timeout
+            .is_some_and(|d| idle_for(now, self.last_activity, d))
+        {
+            Some(SessionEnd::Expired)
+        } else {
+            None
+        };
+        if let Some(reason) = end {
+            self.close(
+                shared,
+                || match reason {
+                    SessionEnd::Closed => FailReason::SessionClosed,
+                    SessionEnd::Expired => FailReason::SessionExpired,
+                },
+                now,
+            );
+            return true;
+        }
+        let expired: Vec<(u128, FailReason)> = self
+            .objects
+            .iter()
+            .filter_map(|(toi, o)| {
+                if o.closing_since
+                    .is_some_and(|t| idle_for(now, t, config.close_grace))
+                {
+                    Some((*toi, FailReason::Interrupted))
+                } else if config
+                    .object_timeout
+                    .is_some_and(|d| idle_for(now, o.last_activity, d))
+                {
+                    Some((*toi, FailReason::Timeout))
+                } else {
+                    None
+                }
+            })
+            .collect();
+        for (toi, reason) in expired {
+            self.fail_object(shared, toi, reason, now);
+        }
+        if config.fdt_expiry_check {
+            self.files
+                .retain(|_, slot| slot.expires_at.is_none_or(|t| t > now));
+            self.live_fdts.retain(|_, t| t.is_none_or(|t| t > now));
+        }
+        let files = &self.files;
+        self.done.retain(|toi, done| match &done.file {
+            Some(file) => files
+                .get(toi)
+                .is_some_and(|slot| same_description(&slot.file, file)),
+            None => !config
+                .object_timeout
+                .is_some_and(|d| idle_for(now, done.last_seen, d)),
+        });
+        if let Some(timeout) = config.object_timeout {
+            self.pending.expire(now, timeout);
+            self.fdt_receiving
+                .retain(|_, f| !idle_for(now, f.last_activity, timeout));
+        }
+        false
+    }
+
+    /// Fails every object still being received.
+    pub fn close<S: ObjectSink<Object = O>>(
+        &mut self,
+        shared: &mut Shared<S>,
+        reason: impl Fn() -> FailReason,
+        now: SystemTime,
+    ) {
+        let tois: Vec<u128> = self.objects.keys().copied().collect();
+        for toi in tois {
+            self.fail_object(shared, toi, reason(), now);
+        }
+        let held: Vec<u128> = self.pending.tois().collect();
+        for toi in held {
+            self.pending.take(toi);
+        }
+    }
+}
+
+/// Stores a packet of an object being received; `true` when the object is complete.
+fn store<O: super::sink::SinkObject, S>(
+    key: &ReceiverEndpoint,
+    object: &mut ObjectReceiver<O>,
+    shared: &mut Shared<S>,
+    alc: &AlcPacket<'_>,
+    raw: &[u8],
+    now: SystemTime,
+) -> Result<bool, ReceiverError> {
+    object.last_activity = now;
+    let payload_id = match alc.payload_id() {
+        Some(id) => id,
+        None => AlcPacket::parse_with_oti(raw, &object.meta.oti)?
+            .payload_id()
+            .ok_or(ReceiverError::Malformed(WireError::PayloadIdNeedsOti))?,
+    };
+    let payload = alc.payload();
+    match object.push(
+        payload_id.sbn,
+        payload_id.esi,
+        payload,
+        shared.config.limits.max_concurrent_blocks,
+    )? {
+        Pushed::Duplicate => shared.stats.duplicates += 1,
+        Pushed::New { block_completed } => {
+            shared.stats.payload_bytes += payload.len() as u64;
+            if block_completed && !object.is_complete() {
+                shared.progress(
+                    key,
+                    alc.lct().toi,
+                    object.received_bytes(),
+                    object.meta.transfer_length,
+                );
+            }
+        }
+    }
+    Ok(object.is_complete())
+}
+
+/// The metadata of an object from its FDT description and, for what the FDT leaves out, the
+/// packet's EXT_FTI and EXT_CENC. `Ok(None)`: not enough is known yet (no OTI).
+fn describe_from_fdt(
+    file: &FdtFile,
+    alc: &AlcPacket<'_>,
+) -> Result<Option<ObjectMetadata>, ReceiverError> {
+    let path = file.path.clone()?;
+    let cenc = match alc.ext_cenc() {
+        Some(c) => Cenc::from_code(c.content_encoding).ok_or(DropReason::UnknownContentEncoding)?,
+        None => file
+            .cenc
+            .clone()
+            .map_err(|_| DropReason::UnknownContentEncoding)?,
+    };
+    let fti = alc.fti();
+    let transfer_length =
+        file.transfer_length
+            .or(fti.map(|o| o.transfer_length))
+            .or(if cenc == Cenc::Null {
+                file.content_length
+            } else {
+                None
+            });
+    let Some(transfer_length) = transfer_length else {
+        return Ok(None);
+    };
+    let from_fdt = if file.fec_oti.fec_encoding_id.is_some() {
+        match file.fec_oti.to_oti(transfer_length) {
+            Ok(oti) => Some(oti),
+            Err(e) if fti.is_none() => return Err(e.into()),
+            Err(_) => None,
+        }
+    } else {
+        None
+    };
+    let Some(mut oti) = from_fdt.or(fti) else {
+        return Ok(None);
+    };
+    oti.transfer_length = transfer_length;
+    Ok(Some(ObjectMetadata {
+        content_location: Some(file.content_location.clone()),
+        path: Some(path),
+        content_length: file.content_length,
+        transfer_length,
+        content_type: file.content_type.clone(),
+        content_md5: file.content_md5.clone(),
+        oti,
+        cenc,
+        etag: file.etag.clone(),
+        groups: file.groups.clone(),
+        cache_control: file.cache_control,
+        fdt_instance_id: Some(file.fdt_instance_id),
+    }))
+}
+
+/// The metadata of an object that no FDT describes, from its EXT_FTI (and EXT_CENC).
+fn describe_from_fti(alc: &AlcPacket<'_>) -> Result<Option<ObjectMetadata>, ReceiverError> {
+    let Some(oti) = alc.fti() else {
+        return Ok(None);
+    };
+    let cenc = match alc.ext_cenc() {
+        Some(c) => Cenc::from_code(c.content_encoding).ok_or(DropReason::UnknownContentEncoding)?,
+        None => Cenc::Null,
+    };
+    Ok(Some(ObjectMetadata {
+        content_location: None,
+        path: None,
+        content_length: None,
+        transfer_length: oti.transfer_length,
+        content_type: None,
+        content_md5: None,
+        oti,
+        cenc,
+        etag: None,
+        groups: Vec::new(),
+        cache_control: None,
+        fdt_instance_id: None,
+    }))
+}

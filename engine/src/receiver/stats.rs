@@ -1,0 +1,80 @@
+//! Receiver counters: packets and bytes in, drops by [`DropReason`], objects completed and
+//! failed. Plain integers, updated on the packet path without allocation.
+
+use super::error::DropReason;
+
+/// What a [`super::MultiReceiver`] has done so far.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReceiverStats {
+    /// Packets pushed.
+    pub packets: u64,
+    /// Bytes pushed (whole ALC packets).
+    pub bytes: u64,
+    /// Source symbol bytes copied into objects.
+    pub payload_bytes: u64,
+    /// Packets of sessions the TSI filter does not accept.
+    pub filtered: u64,
+    /// Packets whose symbols had all been received already.
+    pub duplicates: u64,
+    /// Packets for objects already completed (receive-once).
+    pub already_received: u64,
+    /// Packets held because their FDT had not arrived yet.
+    pub held: u64,
+    /// FDT instances accepted.
+    pub fdt_instances: u64,
+    /// Objects started.
+    pub objects_started: u64,
+    /// Objects completed and committed.
+    pub objects_completed: u64,
+    /// Objects failed.
+    pub objects_failed: u64,
+    /// Content-Locations refused because they map outside the output directory.
+    pub paths_rejected: u64,
+    /// Sessions opened.
+    pub sessions_opened: u64,
+    /// Sessions closed (close-session flag or timeout).
+    pub sessions_closed: u64,
+    /// Events not queued because `Limits::max_events` were waiting.
+    pub events_dropped: u64,
+    drops: [u64; DropReason::COUNT],
+}
+
+impl ReceiverStats {
+    /// Packets dropped for `reason`.
+    pub fn drops(&self, reason: DropReason) -> u64 {
+        self.drops.get(reason.index()).copied().unwrap_or(0)
+    }
+
+    /// Packets dropped for any reason.
+    pub fn total_drops(&self) -> u64 {
+        self.drops.iter().sum()
+    }
+
+    /// Count one drop.
+    pub(crate) fn count_drop(&mut self, reason: DropReason) {
+        if let Some(slot) = self.drops.get_mut(reason.index()) {
+            *slot += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_drop_reason_has_its_own_counter() {
+        let mut stats = ReceiverStats::default();
+        for (i, reason) in DropReason::ALL.iter().enumerate() {
+            assert_eq!(reason.index(), i);
+            for _ in 0..=i {
+                stats.count_drop(*reason);
+            }
+        }
+        for (i, reason) in DropReason::ALL.iter().enumerate() {
+            assert_eq!(stats.drops(*reason), i as u64 + 1);
+        }
+        let n = DropReason::COUNT as u64;
+        assert_eq!(stats.total_drops(), n * (n + 1) / 2);
+    }
+}
