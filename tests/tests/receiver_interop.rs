@@ -295,3 +295,41 @@ fn an_unfinished_object_fails_on_timeout() {
     receiver.cleanup(now + Duration::from_secs(10));
     assert_failed_with(&mut receiver, FailReason::Timeout);
 }
+
+#[test]
+fn into_a_file_sink_files_are_byte_exact_and_no_part_is_left() {
+    let dir = TempDir::new("interop-files");
+    let mut expected = BTreeMap::new();
+    let mut objects = Vec::new();
+    let cencs = [
+        FluteCenc::Null,
+        FluteCenc::Zlib,
+        FluteCenc::Deflate,
+        FluteCenc::Gzip,
+    ];
+    for i in 0..8u64 {
+        let len = [0, 1, 5000, 1_000_000][(i % 4) as usize];
+        let data = content(len, 200 + i);
+        let name = format!("sub{}/file-{i}.bin", i % 2);
+        expected.insert(name.clone(), data.clone());
+        objects.push((0, object(&name, data, cencs[(i / 2) as usize % 4], true, 1)));
+    }
+    let oti = FluteOti::new_no_code(1400, 64);
+    let packets = flute_session(&oti, &sender_config(), objects, SystemTime::now());
+    let sink = xflute::io::file_sink::FileSink::new(&dir.0, 1 << 30).unwrap();
+    let mut receiver = MultiReceiver::new(sink, xflute::receiver::Config::default());
+    let link = LinkConfig {
+        loss: 0.0,
+        duplicate: 0.05,
+        reorder_window: 16,
+        seed: 7,
+    };
+    let errors = deliver(&mut receiver, &packets, link, SystemTime::now());
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(receiver.stats().objects_completed, 8);
+    let names: Vec<String> = expected.keys().cloned().collect();
+    assert_eq!(files_below(&dir.0), names);
+    for (name, data) in &expected {
+        assert_eq!(&std::fs::read(dir.0.join(name)).unwrap(), data, "{name}");
+    }
+}

@@ -185,3 +185,158 @@ pub fn files_below(dir: &std::path::Path) -> Vec<String> {
     out.sort();
     out
 }
+
+/// Hand-built ALC packets (xflute's own emitters), for what flute's sender cannot be made to
+/// send: hostile FDTs, huge lengths, garbage.
+pub mod craft {
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    use xflute::fdt::{FdtInstance, FdtXmlProfile, FecOtiAttributes, File, ntp};
+    use xflute::fec::BlockPartition;
+    use xflute::wire::{
+        AlcRepr, ExtCenc, ExtFdt, ExtRepr, FecEncodingId, LctRepr, Oti, PayloadId, PayloadIdFormat,
+        SchemeSpecific,
+    };
+
+    pub const SYMBOL_LEN: u16 = 1000;
+    pub const BLOCK_LEN: u32 = 16;
+
+    pub fn oti(transfer_length: u64) -> Oti {
+        Oti {
+            fec_encoding_id: FecEncodingId::NoCode,
+            fec_instance_id: 0,
+            transfer_length,
+            encoding_symbol_length: SYMBOL_LEN,
+            maximum_source_block_length: BLOCK_LEN,
+            max_number_of_encoding_symbols: BLOCK_LEN,
+            scheme_specific: SchemeSpecific::None,
+        }
+    }
+
+    /// One ALC packet.
+    #[allow(clippy::too_many_arguments)]
+    pub fn packet(
+        tsi: u64,
+        toi: u128,
+        sbn: u32,
+        esi: u32,
+        payload: &[u8],
+        fti: Option<Oti>,
+        fdt_id: Option<u32>,
+        cenc: Option<u8>,
+        close_object: bool,
+    ) -> Vec<u8> {
+        let mut lct = LctRepr::with_min_widths(0, tsi, Some(toi), 0).unwrap();
+        lct.close_object = close_object;
+        let mut exts = Vec::new();
+        if let Some(id) = fdt_id {
+            exts.push(ExtRepr::Fdt(ExtFdt {
+                flute_version: 2,
+                fdt_instance_id: id,
+            }));
+        }
+        if let Some(c) = cenc {
+            exts.push(ExtRepr::Cenc(ExtCenc {
+                content_encoding: c,
+            }));
+        }
+        if let Some(oti) = fti {
+            exts.push(ExtRepr::Fti(oti));
+        }
+        let repr = AlcRepr {
+            lct,
+            extensions: &exts,
+            payload_id: Some((
+                PayloadIdFormat::CompactNoCode,
+                PayloadId {
+                    sbn,
+                    esi,
+                    source_block_length: None,
+                },
+            )),
+        };
+        let mut buf = vec![0u8; repr.buffer_len() + payload.len()];
+        let len = repr.emit(&mut buf).unwrap();
+        buf[len..].copy_from_slice(payload);
+        buf
+    }
+
+    /// Every packet of a transport object, in order, each with EXT_FTI if `fti`.
+    pub fn object(
+        tsi: u64,
+        toi: u128,
+        data: &[u8],
+        fti: bool,
+        fdt_id: Option<u32>,
+        cenc: Option<u8>,
+    ) -> Vec<Vec<u8>> {
+        let oti = oti(data.len() as u64);
+        let p =
+            BlockPartition::rfc5052(data.len() as u64, u32::from(SYMBOL_LEN), BLOCK_LEN).unwrap();
+        let mut out = Vec::new();
+        for sbn in 0..p.nb_blocks() {
+            for esi in 0..p.block_len_symbols(sbn).unwrap() {
+                let off = p.symbol_offset_bytes(sbn, esi).unwrap() as usize;
+                let len = p.source_symbol_len_bytes(sbn, esi).unwrap() as usize;
+                out.push(packet(
+                    tsi,
+                    toi,
+                    sbn as u32,
+                    esi,
+                    &data[off..off + len],
+                    fti.then_some(oti),
+                    fdt_id,
+                    cenc,
+                    false,
+                ));
+            }
+        }
+        if out.is_empty() {
+            out.push(packet(
+                tsi,
+                toi,
+                0,
+                0,
+                &[],
+                fti.then_some(oti),
+                fdt_id,
+                cenc,
+                true,
+            ));
+        }
+        out
+    }
+
+    /// NTP seconds of `now + secs`.
+    pub fn expires_in(now: SystemTime, secs: i64) -> u32 {
+        let unix = now.duration_since(UNIX_EPOCH).unwrap().as_secs() as i64 + secs;
+        ntp::ntp_secs_from_unix_secs(unix as u64)
+    }
+
+    /// A File entry with no-code OTI attributes.
+    pub fn file(toi: u128, location: &str, transfer_length: u64) -> File {
+        let mut f = File::new(location, toi);
+        f.transfer_length = Some(transfer_length);
+        f.content_length = Some(transfer_length);
+        f.fec_oti = FecOtiAttributes::from_oti(&oti(transfer_length));
+        f
+    }
+
+    /// The packets of FDT instance `id` listing `files`, expiring `expires_secs` from `now`.
+    pub fn fdt(
+        tsi: u64,
+        id: u32,
+        files: Vec<File>,
+        now: SystemTime,
+        expires_secs: i64,
+    ) -> Vec<Vec<u8>> {
+        let mut instance = FdtInstance::new(expires_in(now, expires_secs));
+        instance.files = files;
+        let xml = instance.to_xml(FdtXmlProfile::Extended);
+        object(tsi, 0, &xml, true, Some(id), None)
+    }
+
+    pub fn later(now: SystemTime, secs: u64) -> SystemTime {
+        now + Duration::from_secs(secs)
+    }
+}

@@ -1,0 +1,330 @@
+//! Hostile input to the receiver: FDT names that try to leave the output directory, a symlink
+//! planted in it, lengths far beyond the limits, a flood of distinct TOIs, decompression bombs,
+//! tampered and garbage packets. Nothing may land outside the output directory, memory stays
+//! bounded, every refusal is a typed, counted drop, and nothing panics.
+
+mod receiver_support;
+
+use std::time::SystemTime;
+
+use proptest::prelude::*;
+use receiver_support::craft::{self, file, later};
+use receiver_support::*;
+use xflute::io::file_sink::FileSink;
+use xflute::receiver::{
+    Config, DropReason, FailReason, Limits, MemorySink, MultiReceiver, ObjectEvent,
+};
+
+fn push_all<S: xflute::receiver::ObjectSink>(
+    receiver: &mut MultiReceiver<S>,
+    packets: &[Vec<u8>],
+    now: SystemTime,
+) -> usize {
+    let ep = endpoint();
+    packets
+        .iter()
+        .filter(|p| receiver.push(&ep, p, now).is_err())
+        .count()
+}
+
+fn failures<S: xflute::receiver::ObjectSink>(r: &mut MultiReceiver<S>) -> Vec<FailReason> {
+    events(r)
+        .into_iter()
+        .filter_map(|e| match e {
+            ObjectEvent::Failed { reason, .. } => Some(reason),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn traversal_content_locations_are_counted_rejections_and_nothing_leaves_the_output_dir() {
+    let root = TempDir::new("traversal");
+    let out = root.0.join("out");
+    let now = SystemTime::now();
+    let hostile = [
+        "../../x",
+        "file:///../x",
+        "%2e%2e/x",
+        "http://host/a/%2E%2E/%2e%2e/x",
+        "a/../../x",
+    ];
+    let data = content(3000, 1);
+    let mut files: Vec<_> = hostile
+        .iter()
+        .enumerate()
+        .map(|(i, loc)| file(i as u128 + 1, loc, data.len() as u64))
+        .collect();
+    // An absolute path is taken as relative to the output directory.
+    files.push(file(10, "/etc/x", data.len() as u64));
+    let mut packets = craft::fdt(TSI, 1, files, now, 3600);
+    for toi in (1..=hostile.len() as u128).chain([10]) {
+        packets.extend(craft::object(TSI, toi, &data, false, None, None));
+    }
+    let mut receiver = MultiReceiver::new(FileSink::new(&out, 1 << 30).unwrap(), Config::default());
+    let errors = push_all(&mut receiver, &packets, now);
+    let stats = receiver.stats().clone();
+    assert_eq!(stats.paths_rejected, hostile.len() as u64);
+    assert_eq!(stats.drops(DropReason::BadPath), 3 * hostile.len() as u64);
+    assert_eq!(errors as u64, stats.total_drops());
+    assert_eq!(stats.objects_completed, 1);
+    assert_eq!(files_below(&root.0), vec!["out/etc/x".to_owned()]);
+    assert_eq!(std::fs::read(out.join("etc/x")).unwrap(), data);
+}
+
+#[test]
+fn a_symlink_in_the_output_dir_is_not_followed() {
+    let root = TempDir::new("symlink");
+    let out = root.0.join("out");
+    let outside = root.0.join("outside");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    std::os::unix::fs::symlink(&outside, out.join("link")).unwrap();
+    let now = SystemTime::now();
+    let data = content(2500, 2);
+    let mut packets = craft::fdt(
+        TSI,
+        1,
+        vec![file(1, "link/pwned", data.len() as u64)],
+        now,
+        3600,
+    );
+    packets.extend(craft::object(TSI, 1, &data, false, None, None));
+    let mut receiver = MultiReceiver::new(FileSink::new(&out, 1 << 30).unwrap(), Config::default());
+    push_all(&mut receiver, &packets, now);
+    assert!(matches!(failures(&mut receiver)[..], [FailReason::Sink(_)]));
+    // Later packets of the refused object are dropped without touching the file system again.
+    assert_eq!(receiver.stats().drops(DropReason::ObjectFailed), 2);
+    assert!(std::fs::read_dir(&outside).unwrap().next().is_none());
+    assert_eq!(receiver.receiving_bytes(), 0);
+}
+
+#[test]
+fn transfer_lengths_beyond_the_limit_are_dropped_without_allocating() {
+    let now = SystemTime::now();
+    let huge = 1u64 << 47;
+    let mut packets = craft::fdt(TSI, 1, vec![file(1, "huge.bin", huge)], now, 3600);
+    packets.push(craft::packet(
+        TSI, 1, 0, 0, &[0; 1000], None, None, None, false,
+    ));
+    // And one known only by its EXT_FTI.
+    packets.push(craft::packet(
+        TSI,
+        2,
+        0,
+        0,
+        &[0; 1000],
+        Some(craft::oti(huge)),
+        None,
+        None,
+        false,
+    ));
+    let config = Config {
+        receive_without_fdt: true,
+        ..Config::default()
+    };
+    let mut receiver = MultiReceiver::new(MemorySink::new(u64::MAX), config);
+    push_all(&mut receiver, &packets, now);
+    assert_eq!(receiver.stats().drops(DropReason::ObjectTooLarge), 2);
+    assert_eq!(receiver.receiving_bytes(), 0);
+    assert_eq!(receiver.nb_objects(), 0);
+}
+
+#[test]
+fn a_million_distinct_tois_keep_memory_bounded_and_are_counted() {
+    let now = SystemTime::now();
+    let limits = Limits {
+        max_objects_per_session: 100,
+        max_pending_bytes: 64 << 10,
+        max_receiving_bytes: 1 << 20,
+        ..Limits::default()
+    };
+    for receive_without_fdt in [false, true] {
+        let config = Config {
+            receive_without_fdt,
+            limits,
+            ..Config::default()
+        };
+        let mut receiver = MultiReceiver::new(MemorySink::new(1 << 30), config);
+        let ep = endpoint();
+        let mut errors = 0u64;
+        for toi in 1..=1_000_000u128 {
+            // Each TOI claims a 100 kB object and sends its first symbol.
+            let p = craft::packet(
+                TSI,
+                toi,
+                0,
+                0,
+                &[7; 1000],
+                Some(craft::oti(100_000)),
+                None,
+                None,
+                false,
+            );
+            if receiver.push(&ep, &p, now).is_err() {
+                errors += 1;
+            }
+            assert!(receiver.held_bytes() <= limits.max_pending_bytes);
+            assert!(receiver.receiving_bytes() <= limits.max_receiving_bytes);
+            assert!(receiver.nb_objects() <= limits.max_objects_per_session);
+        }
+        let stats = receiver.stats();
+        assert_eq!(stats.total_drops(), errors);
+        assert!(errors >= 999_000, "{errors}");
+        if receive_without_fdt {
+            // 1 MiB of budget holds 10 objects of 100 kB.
+            assert_eq!(receiver.nb_objects(), 10);
+            assert!(stats.drops(DropReason::ReceivingBytesLimit) > 0);
+        } else {
+            assert_eq!(receiver.nb_objects(), 0);
+            assert!(
+                stats.drops(DropReason::ObjectLimit) + stats.drops(DropReason::PendingBytesLimit)
+                    == errors
+            );
+        }
+        // Everything is forgotten once it times out.
+        receiver.cleanup(later(now, 60));
+        assert_eq!((receiver.held_bytes(), receiver.nb_objects()), (0, 0));
+        assert_eq!(receiver.receiving_bytes(), 0);
+    }
+}
+
+#[test]
+fn too_many_sessions_are_a_typed_drop() {
+    let now = SystemTime::now();
+    let config = Config {
+        limits: Limits {
+            max_sessions: 4,
+            ..Limits::default()
+        },
+        ..Config::default()
+    };
+    let mut receiver = MultiReceiver::new(MemorySink::new(1 << 20), config);
+    let ep = endpoint();
+    for tsi in 0..10 {
+        let p = craft::packet(tsi, 1, 0, 0, &[0; 10], None, None, None, false);
+        let r = receiver.push(&ep, &p, now);
+        assert_eq!(r.is_err(), tsi >= 4);
+    }
+    assert_eq!(receiver.nb_sessions(), 4);
+    assert_eq!(receiver.stats().drops(DropReason::SessionLimit), 6);
+}
+
+#[test]
+fn a_decompression_bomb_fails_at_the_content_length_cap() {
+    let now = SystemTime::now();
+    let bomb = xflute::cenc::encode(xflute::cenc::Cenc::Gzip, &vec![0u8; 64 << 20]).unwrap();
+    let mut f = file(1, "bomb.txt", bomb.len() as u64);
+    f.content_length = Some(1000);
+    f.content_encoding = Some("gzip".into());
+    let mut packets = craft::fdt(TSI, 1, vec![f], now, 3600);
+    packets.extend(craft::object(TSI, 1, &bomb, false, None, None));
+    let mut receiver = memory_receiver();
+    push_all(&mut receiver, &packets, now);
+    assert!(matches!(
+        failures(&mut receiver)[..],
+        [FailReason::ContentDecoding(
+            xflute::cenc::CencError::TooLarge { cap: 1000 }
+        )]
+    ));
+    assert!(receiver.sink_mut().take_completed().is_empty());
+}
+
+#[test]
+fn oversized_fdt_instances_are_refused() {
+    let now = SystemTime::now();
+    let config = Config {
+        limits: Limits {
+            max_fdt_bytes: 4000,
+            max_fdt_files: 5,
+            ..Limits::default()
+        },
+        ..Config::default()
+    };
+    let files = (1..=100).map(|t| file(t, &format!("f{t}"), 10)).collect();
+    let big = craft::fdt(TSI, 1, files, now, 3600);
+    let files = (1..=6).map(|t| file(t, &format!("g{t}"), 10)).collect();
+    let many = craft::fdt(TSI, 2, files, now, 3600);
+    assert!(big.len() > 4 && many.len() < 4);
+    let mut receiver = MultiReceiver::new(MemorySink::new(1 << 20), config);
+    push_all(&mut receiver, &big, now);
+    push_all(&mut receiver, &many, now);
+    let stats = receiver.stats();
+    assert_eq!(stats.drops(DropReason::FdtTooLarge), big.len() as u64);
+    assert_eq!(stats.drops(DropReason::FdtTooManyFiles), 1);
+    assert_eq!(stats.fdt_instances, 0);
+}
+
+#[test]
+fn a_tampered_symbol_fails_the_md5_check_and_leaves_no_file() {
+    let root = TempDir::new("md5");
+    let data = content(40_000, 3);
+    let oti = flute::core::Oti::new_no_code(1400, 64);
+    let mut packets = flute_session(
+        &oti,
+        &sender_config(),
+        vec![(
+            0,
+            object("tampered.bin", data, flute::core::lct::Cenc::Null, true, 1),
+        )],
+        SystemTime::now(),
+    );
+    let last = packets.len() - 1;
+    let n = packets[last - 3].len();
+    packets[last - 3][n - 1] ^= 0xFF;
+    let mut receiver =
+        MultiReceiver::new(FileSink::new(&root.0, 1 << 30).unwrap(), Config::default());
+    deliver(
+        &mut receiver,
+        &packets,
+        xflute_tests::link::LinkConfig::default(),
+        SystemTime::now(),
+    );
+    assert_eq!(failures(&mut receiver), vec![FailReason::Md5Mismatch]);
+    assert!(files_below(&root.0).is_empty());
+}
+
+fn valid_packets() -> Vec<Vec<u8>> {
+    let now = SystemTime::now();
+    let mut packets = craft::fdt(TSI, 1, vec![file(1, "a", 2500)], now, 3600);
+    packets.extend(craft::object(
+        TSI,
+        1,
+        &content(2500, 9),
+        true,
+        None,
+        Some(0),
+    ));
+    packets
+}
+
+proptest! {
+    #[test]
+    fn garbage_and_truncated_packets_are_counted_drops_never_panics(
+        garbage in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..200), 1..40),
+        cuts in prop::collection::vec((0usize..5, 0usize..1100, any::<u8>(), 0usize..1100), 1..40),
+    ) {
+        let valid = valid_packets();
+        let mut receiver = memory_receiver();
+        let ep = endpoint();
+        let now = SystemTime::now();
+        let mut errors = 0u64;
+        for g in &garbage {
+            errors += u64::from(receiver.push(&ep, g, now).is_err());
+        }
+        for (which, cut, flip, at) in cuts {
+            let mut p = valid[which % valid.len()].clone();
+            if at < p.len() {
+                p[at] ^= flip;
+            }
+            p.truncate(cut);
+            errors += u64::from(receiver.push(&ep, &p, now).is_err());
+        }
+        // Every refused push is counted; held packets refused when replayed are counted too.
+        let stats = receiver.stats();
+        prop_assert!(stats.total_drops() >= errors);
+        prop_assert!(stats.total_drops() <= errors + stats.held);
+        receiver.cleanup(later(now, 3600));
+        prop_assert_eq!(receiver.receiving_bytes(), 0);
+    }
+}
