@@ -21,4 +21,5 @@ pub mod fec;
 #[allow(unsafe_code)]
 pub mod io;
 pub mod receiver;
+pub mod sender;
 pub mod wire;

@@ -18,6 +18,7 @@
 
 pub mod file_sink;
 pub mod frame;
+pub mod mmap;
 pub mod pcap;
 pub mod udp;
 pub mod xdp;

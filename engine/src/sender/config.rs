@@ -1,0 +1,196 @@
+//! Sender configuration, named after the flute crate's so that its users find their way:
+//! priority queues, FDT publishing (RFC 6726 §3.2, §3.4), FLUTE version, TOI width, carousel and
+//! target acquisition.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use crate::cenc::Cenc;
+use crate::fdt::FdtXmlProfile;
+
+/// One priority queue: objects in a higher-priority queue (lower number) are always sent before
+/// those of a lower one; inside a queue, up to `multiplex_files` objects are sent in parallel,
+/// one packet each in turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PriorityQueue {
+    /// How many objects of this queue are interleaved packet by packet; 0 and 1 both mean one
+    /// after the other.
+    pub multiplex_files: u32,
+}
+
+impl PriorityQueue {
+    /// The highest priority.
+    pub const HIGHEST: u32 = 0;
+    /// High priority.
+    pub const HIGH: u32 = 1;
+    /// Medium priority.
+    pub const MEDIUM: u32 = 2;
+    /// Low priority.
+    pub const LOW: u32 = 3;
+    /// The lowest of the named priorities.
+    pub const VERYLOW: u32 = 4;
+
+    /// A queue multiplexing up to `multiplex_files` objects.
+    pub fn new(multiplex_files: u32) -> Self {
+        Self { multiplex_files }
+    }
+}
+
+/// What each FDT Instance lists, and when one is published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FdtPublishMode {
+    /// Every object of the session; an instance is published when the caller calls
+    /// `publish` (and automatically before the first packet and before the current one expires).
+    /// An object is sent only once an instance listing it has been published.
+    #[default]
+    FullFdt,
+    /// Only the objects being transferred; a new instance is published each time an object's
+    /// transfer starts, and goes out before the object's first packet.
+    ObjectsBeingTransferred,
+}
+
+/// Width of the TOIs the allocator hands out (the LCT header then carries each TOI in the
+/// fewest half-words that hold it, RFC 5651 §5.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ToiMaxLength {
+    /// 16 bits.
+    ToiMax16,
+    /// 32 bits.
+    ToiMax32,
+    /// 48 bits.
+    ToiMax48,
+    /// 64 bits.
+    ToiMax64,
+    /// 80 bits.
+    ToiMax80,
+    /// 112 bits, the widest TOI field.
+    #[default]
+    ToiMax112,
+}
+
+impl ToiMaxLength {
+    /// The width in bits.
+    pub fn bits(self) -> u32 {
+        match self {
+            Self::ToiMax16 => 16,
+            Self::ToiMax32 => 32,
+            Self::ToiMax48 => 48,
+            Self::ToiMax64 => 64,
+            Self::ToiMax80 => 80,
+            Self::ToiMax112 => 112,
+        }
+    }
+
+    /// The largest TOI of this width.
+    pub fn max_toi(self) -> u128 {
+        (1u128 << self.bits()) - 1
+    }
+}
+
+/// The FLUTE version spoken, carried in EXT_FDT's V field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Profile {
+    /// FLUTE version 2 (RFC 6726).
+    #[default]
+    Rfc6726,
+    /// FLUTE version 1 (RFC 3926).
+    Rfc3926,
+}
+
+impl Profile {
+    /// The EXT_FDT version number.
+    pub fn flute_version(self) -> u8 {
+        match self {
+            Self::Rfc6726 => 2,
+            Self::Rfc3926 => 1,
+        }
+    }
+}
+
+/// How an object (or the FDT) is repeated once its transfers are done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CarouselRepeatMode {
+    /// The next round starts this long after the end of the previous transfer.
+    DelayBetweenTransfers(Duration),
+    /// Rounds start this long apart, start to start (or back to back if a transfer takes
+    /// longer).
+    IntervalBetweenStartTimes(Duration),
+}
+
+/// How fast one transfer of an object goes out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TargetAcquisition {
+    /// Every packet as soon as the caller asks.
+    #[default]
+    AsFastAsPossible,
+    /// Packets spread evenly so that the transfer lasts this long.
+    WithinDuration(Duration),
+    /// Packets spread evenly so that the transfer ends by this time.
+    WithinTime(SystemTime),
+}
+
+/// Configuration of a [`super::Sender`].
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// How long each FDT Instance is valid: Expires = now + this (RFC 6726 §3.4.2).
+    pub fdt_duration: Duration,
+    /// How the current FDT Instance is repeated.
+    pub fdt_carousel_mode: CarouselRepeatMode,
+    /// FDT Instance ID of the first instance (20 bits; it wraps to 0 after 2^20 - 1).
+    pub fdt_start_id: u32,
+    /// Content encoding of the FDT Instance itself, announced by EXT_CENC.
+    pub fdt_cenc: Cenc,
+    /// Put the Sender Current Time (EXT_TIME) in every FDT packet.
+    pub fdt_inband_sct: bool,
+    /// What each FDT Instance lists.
+    pub fdt_publish_mode: FdtPublishMode,
+    /// The FDT XML schema.
+    pub fdt_xml_profile: FdtXmlProfile,
+    /// Priority queues by priority (lower is sent first).
+    pub priority_queues: BTreeMap<u32, PriorityQueue>,
+    /// How many source blocks of one object are interleaved symbol by symbol (0 means 1).
+    pub interleave_blocks: u32,
+    /// FLUTE version.
+    pub profile: Profile,
+    /// Width of allocated TOIs.
+    pub toi_max_length: ToiMaxLength,
+    /// First TOI the allocator hands out (0, the FDT's TOI, is skipped).
+    pub toi_initial_value: u128,
+    /// mbms2005 Group elements of every FDT Instance.
+    pub groups: Vec<String>,
+    /// Put the object's FEC OTI (EXT_FTI) in every data packet; FDT packets always carry it.
+    pub inband_fti: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            fdt_duration: Duration::from_secs(3600),
+            fdt_carousel_mode: CarouselRepeatMode::DelayBetweenTransfers(Duration::from_secs(1)),
+            fdt_start_id: 1,
+            fdt_cenc: Cenc::Null,
+            fdt_inband_sct: true,
+            fdt_publish_mode: FdtPublishMode::FullFdt,
+            fdt_xml_profile: FdtXmlProfile::Extended,
+            priority_queues: BTreeMap::from([(PriorityQueue::HIGHEST, PriorityQueue::new(3))]),
+            interleave_blocks: 4,
+            profile: Profile::Rfc6726,
+            toi_max_length: ToiMaxLength::ToiMax112,
+            toi_initial_value: 1,
+            groups: Vec::new(),
+            inband_fti: true,
+        }
+    }
+}
+
+impl Config {
+    /// Adds or replaces the queue of `priority`.
+    pub fn set_priority_queue(&mut self, priority: u32, queue: PriorityQueue) {
+        self.priority_queues.insert(priority, queue);
+    }
+
+    /// Removes the queue of `priority`.
+    pub fn remove_priority_queue(&mut self, priority: u32) {
+        self.priority_queues.remove(&priority);
+    }
+}

@@ -1,0 +1,272 @@
+//! FDT publishing (RFC 6726 §3.2, §3.4): each published FDT Instance gets the next 20-bit FDT
+//! Instance ID (wrapping from 2^20 - 1 to 0), is serialised in the configured XML profile,
+//! content-encoded if asked (announced by EXT_CENC), and sent as TOI 0 with EXT_FDT, EXT_FTI and
+//! optionally EXT_TIME. The latest instance is repeated in its own carousel, and republished
+//! before it expires.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use super::SenderError;
+use super::config::CarouselRepeatMode;
+use super::encoder::block_encoder_for;
+use super::transfer::{HeaderSpec, Transfer, TransferParams, TransferSource, Written};
+use crate::cenc::{self, Cenc};
+use crate::fdt::{FdtInstance, FdtXmlProfile, FecOtiAttributes};
+use crate::wire::{ExtCenc, ExtFdt, LctRepr, Oti};
+
+/// FDT Instance IDs are 20 bits (RFC 6726 §3.4.1).
+pub(crate) const FDT_INSTANCE_ID_MASK: u32 = 0xF_FFFF;
+
+/// The FDT-Instance attributes that announce `oti` (RFC 6726 §3.4.2), as flute writes them.
+pub(crate) fn oti_attributes(oti: &Oti) -> FecOtiAttributes {
+    FecOtiAttributes {
+        fec_encoding_id: Some(oti.fec_encoding_id.into()),
+        fec_instance_id: Some(u64::from(oti.fec_instance_id)),
+        maximum_source_block_length: Some(u64::from(oti.maximum_source_block_length)),
+        encoding_symbol_length: Some(u64::from(oti.encoding_symbol_length)),
+        max_number_of_encoding_symbols: Some(u64::from(oti.max_number_of_encoding_symbols)),
+        scheme_specific_info: oti
+            .scheme_specific_info_bytes()
+            .map(|info| info.as_bytes().to_vec()),
+    }
+}
+
+/// Expires as NTP seconds: `now` plus `duration`.
+pub(crate) fn expires_ntp(now: SystemTime, duration: Duration) -> u32 {
+    let unix = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .saturating_add(duration);
+    crate::fdt::ntp::ntp_secs_from_unix_secs(unix.as_secs())
+}
+
+/// How long after publishing an instance a fresh one is published, so that receivers never
+/// hold an expired one: a margin of 5 s for long validities, 1 s for medium ones (as flute).
+fn refresh_after(validity: Duration) -> Duration {
+    if validity > Duration::from_secs(30) {
+        validity - Duration::from_secs(5)
+    } else if validity > Duration::from_secs(10) {
+        validity - Duration::from_secs(1)
+    } else {
+        validity
+    }
+}
+
+/// An encoded FDT Instance and its ID.
+#[derive(Debug, Clone)]
+struct Instance {
+    id: u32,
+    bytes: Arc<Vec<u8>>,
+}
+
+/// What the FDT packets need from the session.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FdtParams {
+    pub(crate) tsi: u64,
+    pub(crate) oti: Oti,
+    pub(crate) flute_version: u8,
+    pub(crate) cenc: Cenc,
+    pub(crate) inband_sct: bool,
+    pub(crate) carousel: CarouselRepeatMode,
+    pub(crate) validity: Duration,
+    pub(crate) profile: FdtXmlProfile,
+    pub(crate) interleave_blocks: u32,
+}
+
+/// The FDT carousel of one session.
+pub(crate) struct FdtCarousel {
+    params: FdtParams,
+    next_id: u32,
+    current: Option<Instance>,
+    pending: Option<Instance>,
+    transfer: Option<Transfer>,
+    last_start: Option<SystemTime>,
+    last_end: Option<SystemTime>,
+    published_at: Option<SystemTime>,
+}
+
+impl FdtCarousel {
+    pub(crate) fn new(params: FdtParams, start_id: u32) -> Self {
+        Self {
+            params,
+            next_id: start_id & FDT_INSTANCE_ID_MASK,
+            current: None,
+            pending: None,
+            transfer: None,
+            last_start: None,
+            last_end: None,
+            published_at: None,
+        }
+    }
+
+    /// Serialises and queues `instance`; it goes out once the instance being sent, if any, is
+    /// done. Returns its FDT Instance ID.
+    pub(crate) fn publish(
+        &mut self,
+        instance: &FdtInstance,
+        now: SystemTime,
+    ) -> Result<u32, SenderError> {
+        let xml = instance.to_xml(self.params.profile);
+        let bytes = match self.params.cenc {
+            Cenc::Null => xml,
+            cenc => cenc::encode(cenc, &xml)?,
+        };
+        let id = self.next_id;
+        self.next_id = (id + 1) & FDT_INSTANCE_ID_MASK;
+        self.pending = Some(Instance {
+            id,
+            bytes: Arc::new(bytes),
+        });
+        self.published_at = Some(now);
+        Ok(id)
+    }
+
+    /// True before the first instance, and when the current one is about to expire.
+    pub(crate) fn needs_publish(&self, now: SystemTime) -> bool {
+        match self.published_at {
+            None => true,
+            Some(at) => {
+                self.pending.is_none()
+                    && at
+                        .checked_add(refresh_after(self.params.validity))
+                        .is_none_or(|due| now >= due)
+            }
+        }
+    }
+
+    /// An instance waits to be sent.
+    pub(crate) fn has_pending(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// When the current instance is due again, by its carousel.
+    fn carousel_due(&self) -> Option<SystemTime> {
+        self.current.as_ref()?;
+        match self.params.carousel {
+            CarouselRepeatMode::DelayBetweenTransfers(d) => match self.last_end {
+                Some(end) => end.checked_add(d),
+                None => Some(SystemTime::UNIX_EPOCH),
+            },
+            CarouselRepeatMode::IntervalBetweenStartTimes(i) => match self.last_start {
+                Some(start) => start.checked_add(i),
+                None => Some(SystemTime::UNIX_EPOCH),
+            },
+        }
+    }
+
+    /// The earliest time an FDT packet is due (at or before "now" when one is due now).
+    pub(crate) fn next_due(&self) -> Option<SystemTime> {
+        if self.transfer.is_some() || self.pending.is_some() || self.published_at.is_none() {
+            return Some(SystemTime::UNIX_EPOCH);
+        }
+        let republish = self
+            .published_at
+            .and_then(|at| at.checked_add(refresh_after(self.params.validity)));
+        [self.carousel_due(), republish].into_iter().flatten().min()
+    }
+
+    fn start(&mut self, instance: &Instance, now: SystemTime) -> Result<(), SenderError> {
+        let p = &self.params;
+        let mut oti = p.oti;
+        oti.transfer_length = instance.bytes.len() as u64;
+        let spec = HeaderSpec {
+            lct: LctRepr::with_min_widths(0, p.tsi, Some(0), oti.fec_encoding_id.into())?,
+            fdt: Some(ExtFdt {
+                flute_version: p.flute_version,
+                fdt_instance_id: instance.id,
+            }),
+            cenc: (p.cenc != Cenc::Null).then_some(ExtCenc {
+                content_encoding: p.cenc.code(),
+            }),
+            sct: p.inband_sct,
+            fti: true,
+        };
+        let transfer = Transfer::new(
+            TransferParams {
+                toi: 0,
+                oti,
+                spec,
+                interleave_blocks: p.interleave_blocks,
+                closable: false,
+                pacing: None,
+            },
+            TransferSource::Bytes(instance.bytes.clone()),
+            block_encoder_for(&oti)?,
+            now,
+        )?;
+        self.transfer = Some(transfer);
+        self.last_start = Some(now);
+        Ok(())
+    }
+
+    /// Writes the next FDT packet if one is due: the rest of the instance being sent, else a
+    /// newly published instance, else the current one when its carousel says so.
+    pub(crate) fn write(
+        &mut self,
+        buf: &mut [u8],
+        now: SystemTime,
+    ) -> Result<Option<usize>, SenderError> {
+        if self.transfer.is_none() {
+            if let Some(instance) = self.pending.take() {
+                self.start(&instance, now)?;
+                self.current = Some(instance);
+            } else if self.carousel_due().is_some_and(|due| due <= now) {
+                if let Some(instance) = self.current.clone() {
+                    self.start(&instance, now)?;
+                }
+            } else {
+                return Ok(None);
+            }
+        }
+        let Some(transfer) = self.transfer.as_mut() else {
+            return Ok(None);
+        };
+        match transfer.write(buf, now)? {
+            Written::Packet { len, last } => {
+                if last {
+                    self.transfer = None;
+                    self.last_end = Some(now);
+                }
+                Ok(Some(len))
+            }
+            Written::NotYet(_) => Ok(None),
+        }
+    }
+
+    /// The longest FDT packet.
+    pub(crate) fn max_packet_len(&self) -> usize {
+        self.transfer.as_ref().map_or(0, Transfer::max_packet_len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refresh_keeps_a_margin_before_expiry() {
+        assert_eq!(
+            refresh_after(Duration::from_secs(3600)),
+            Duration::from_secs(3595)
+        );
+        assert_eq!(
+            refresh_after(Duration::from_secs(20)),
+            Duration::from_secs(19)
+        );
+        assert_eq!(
+            refresh_after(Duration::from_secs(5)),
+            Duration::from_secs(5)
+        );
+    }
+
+    #[test]
+    fn expires_is_ntp_seconds_of_now_plus_validity() {
+        // 2024-01-01T00:00:00Z is NTP 3913056000.
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_704_067_200);
+        assert_eq!(
+            expires_ntp(now, Duration::from_secs(60)),
+            3_913_056_000 + 60
+        );
+    }
+}
