@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod inspect;
+mod recv;
 
 #[derive(Parser)]
 #[command(
@@ -22,6 +23,22 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Receive every FLUTE object of a capture into files below an output directory. Exits 0
+    /// only if every object that started was completed and verified.
+    Recv {
+        /// The capture (pcap or pcapng) to receive from.
+        #[arg(long)]
+        pcap: PathBuf,
+        /// The output directory (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// Only packets sent to this group and port (for example 239.1.1.1:3400).
+        #[arg(long)]
+        group: Option<std::net::SocketAddr>,
+        /// Only these TSIs (repeatable).
+        #[arg(long)]
+        tsi: Vec<u64>,
+    },
     /// Print every ALC packet of a capture, decode its FDT instances, and sum up each object.
     Inspect {
         /// A pcap or pcapng file.
@@ -31,6 +48,26 @@ enum Command {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::Recv {
+            pcap,
+            out,
+            group,
+            tsi,
+        } => {
+            let stdout = std::io::stdout();
+            let mut lines = stdout.lock();
+            let args = recv::RecvArgs {
+                pcap: &pcap,
+                out: &out,
+                group,
+                tsi: &tsi,
+            };
+            if recv::run(&args, &mut lines)? {
+                Ok(())
+            } else {
+                anyhow::bail!("not every object was received")
+            }
+        }
         Command::Inspect { file } => {
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());

@@ -136,10 +136,15 @@ fn reserve(file: &File, len: u64) -> io::Result<()> {
 
 /// An object being received as `NAME.part`.
 #[derive(Debug)]
+///
+/// Dropped without a successful [`SinkObject::commit`] (aborted, failed, or abandoned when the
+/// receiver stops), it removes its `.part`: only a `kill -9` can leave one behind, and
+/// [`FileSink::remove_stale_parts`] clears those at the next start.
 pub struct FileSinkObject {
     part: PathBuf,
     target: PathBuf,
     map: Option<MmapMut>,
+    committed: bool,
     _file: File,
 }
 
@@ -200,6 +205,7 @@ impl ObjectSink for FileSink {
             part,
             target,
             map,
+            committed: false,
             _file: file,
         })
     }
@@ -228,12 +234,21 @@ impl SinkObject for FileSinkObject {
             map.flush()?;
         }
         fs::rename(&self.part, &self.target)?;
+        self.committed = true;
         Ok(())
     }
 
-    fn abort(mut self) {
-        self.map.take();
-        let _ = fs::remove_file(&self.part);
+    fn abort(self) {
+        // Drop removes the `.part`.
+    }
+}
+
+impl Drop for FileSinkObject {
+    fn drop(&mut self) {
+        if !self.committed {
+            self.map.take();
+            let _ = fs::remove_file(&self.part);
+        }
     }
 }
 
@@ -289,6 +304,18 @@ mod tests {
         let obj = sink.create(&desc("x.bin", 100)).unwrap();
         obj.abort();
         assert_eq!(fs::read_dir(sink.root()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn object_dropped_without_commit_leaves_no_part_file() {
+        let dir = tempdir("drop");
+        let _c = Cleanup(dir.clone());
+        let mut sink = FileSink::new(&dir, 1 << 20).unwrap();
+        let mut obj = sink.create(&desc("d/x.bin", 10)).unwrap();
+        obj.data_mut()[0] = 1;
+        drop(obj);
+        assert!(!sink.root().join("d/x.bin.part").exists());
+        assert!(!sink.root().join("d/x.bin").exists());
     }
 
     #[test]

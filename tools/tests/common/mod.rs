@@ -1,0 +1,84 @@
+//! Captures of real `flute` 1.11.7 sessions for the CLI tests.
+
+use std::path::Path;
+use std::time::SystemTime;
+use xflute::io::frame::{LinkType, UdpFrameBuilder};
+use xflute::io::pcap::PcapWriter;
+
+/// (Content-Location path, content) of the objects the tests send.
+pub fn test_objects() -> Vec<(String, Vec<u8>)> {
+    vec![
+        (
+            "a.bin".into(),
+            (0..5000u32).map(|i| (i * 7) as u8).collect(),
+        ),
+        ("dir/b.txt".into(), b"0123456789".to_vec()),
+    ]
+}
+
+/// Write flute's sender session for `objects` as a capture of Ethernet frames to 239.1.1.1:3400,
+/// TSI 7, FDT encoded with `fdt_cenc`. Returns the number of packets.
+pub fn flute_capture(
+    path: &Path,
+    objects: &[(String, Vec<u8>)],
+    fdt_cenc: flute::core::lct::Cenc,
+) -> usize {
+    use flute::core::UDPEndpoint;
+    use flute::sender::{Config, ObjectDesc, Sender, TransferConfig};
+    let endpoint = UDPEndpoint::new(None, "239.1.1.1".to_string(), 3400);
+    let config = Config {
+        fdt_cenc,
+        ..Default::default()
+    };
+    let mut sender = Sender::new(endpoint, 7, &Default::default(), &config);
+    for (name, data) in objects {
+        let url = url::Url::parse(&format!("file:///{name}")).unwrap();
+        let obj = ObjectDesc::create_from_buffer(
+            data.clone(),
+            "application/octet-stream",
+            &url,
+            true,
+            TransferConfig::builder().build(),
+        )
+        .unwrap();
+        sender.add_object(0, obj).unwrap();
+    }
+    let now = SystemTime::now();
+    sender.publish(now).unwrap();
+    let builder = UdpFrameBuilder::new(
+        "192.0.2.10:40000".parse().unwrap(),
+        "239.1.1.1:3400".parse().unwrap(),
+    )
+    .unwrap();
+    let start_ns = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    let mut w = PcapWriter::new(std::fs::File::create(path).unwrap(), LinkType::Ethernet).unwrap();
+    let mut n = 0u64;
+    while let Some(pkt) = sender.read(now) {
+        w.write_frame(start_ns + n * 1000, &builder.build(&pkt).unwrap())
+            .unwrap();
+        n += 1;
+    }
+    w.into_inner().unwrap();
+    n as usize
+}
+
+/// A temporary directory removed on drop, even when the test fails.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("xflute-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
