@@ -339,6 +339,33 @@ impl Sender {
         true
     }
 
+    /// Starts the next transfer of a carousel object now, or at `at`, instead of when its
+    /// carousel would. Does nothing to an object being sent. Returns false if no such object
+    /// is in the session.
+    pub fn trigger_transfer_at(&mut self, toi: u128, at: Option<SystemTime>) -> bool {
+        let Some(entry) = self.objects.get_mut(&toi) else {
+            return false;
+        };
+        if entry.transferring {
+            return true;
+        }
+        entry.last_start = None;
+        entry.last_end = None;
+        if at.is_some() {
+            entry.config.transfer_start_time = at;
+        }
+        if let Some(q) = self.queues.get_mut(entry.queue) {
+            q.scan = Scan::Now;
+        }
+        true
+    }
+
+    /// The FDT Instance that would be published at `now`, as the XML (before content
+    /// encoding) that would be sent.
+    pub fn fdt_xml(&self, now: SystemTime) -> Vec<u8> {
+        self.fdt_instance(now).to_xml(self.config.fdt_xml_profile)
+    }
+
     /// True while `toi` is an object of the session.
     pub fn is_added(&self, toi: u128) -> bool {
         self.objects.contains_key(&toi)

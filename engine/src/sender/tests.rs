@@ -612,3 +612,57 @@ fn read_returns_the_same_packets_as_write_next() {
     }
     assert_eq!(from_read, from_write);
 }
+
+#[test]
+fn trigger_transfer_at_restarts_a_carousel_object_early() {
+    let mut s = sender(Config {
+        fdt_carousel_mode: CarouselRepeatMode::DelayBetweenTransfers(secs(1000.0)),
+        ..Config::default()
+    });
+    let config = TransferConfig {
+        carousel_mode: Some(CarouselRepeatMode::DelayBetweenTransfers(secs(60.0))),
+        ..TransferConfig::default()
+    };
+    let toi = s.add_object(0, object(10, config)).unwrap();
+    s.publish(t0()).unwrap();
+    assert_eq!(data_tois(&drain(&mut s, t0())), [toi]);
+    assert!(data_tois(&drain(&mut s, t0() + secs(5.0))).is_empty());
+    assert!(s.trigger_transfer_at(toi, Some(t0() + secs(7.0))));
+    assert!(data_tois(&drain(&mut s, t0() + secs(6.0))).is_empty());
+    assert_eq!(data_tois(&drain(&mut s, t0() + secs(7.0))), [toi]);
+    assert!(!s.trigger_transfer_at(toi + 1, None));
+}
+
+#[test]
+fn fdt_xml_lists_the_objects_with_their_metadata() {
+    let mut s = sender(Config::default());
+    let config = TransferConfig {
+        cenc: crate::cenc::Cenc::Gzip,
+        e_tag: Some("v1".into()),
+        groups: vec!["g1".into()],
+        cache_control: Some(CacheControl::NoCache),
+        ..TransferConfig::default()
+    };
+    let obj = ObjectDesc::from_buffer(
+        vec![b'x'; 1000],
+        "text/plain",
+        "file:///x.txt",
+        true,
+        config,
+    )
+    .unwrap();
+    let toi = s.add_object(0, obj).unwrap();
+    let fdt = FdtInstance::parse(&s.fdt_xml(t0()), &ParseLimits::default()).unwrap();
+    let file = fdt.file(toi).unwrap();
+    assert_eq!(file.content_location, "file:///x.txt");
+    assert_eq!(file.content_type.as_deref(), Some("text/plain"));
+    assert_eq!(file.content_length, Some(1000));
+    assert!(file.transfer_length.unwrap() < 1000);
+    assert_eq!(file.content_encoding.as_deref(), Some("gzip"));
+    assert_eq!(file.content_md5, Some(content_md5(&[b'x'; 1000])));
+    assert_eq!(file.file_etag.as_deref(), Some("v1"));
+    assert_eq!(file.groups, ["g1"]);
+    assert_eq!(file.cache_control, Some(crate::fdt::CacheControl::NoCache));
+    assert_eq!(fdt.fec_oti.encoding_symbol_length, Some(10));
+    assert_eq!(fdt.fec_oti.maximum_source_block_length, Some(4));
+}

@@ -571,6 +571,33 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn every_symbol_is_sent_once_and_the_symbols_rebuild_the_object(
+            len in 0usize..5000,
+            e in 1u16..300,
+            b in 1u32..20,
+            interleave in 0u32..8,
+            seed in proptest::prelude::any::<u8>(),
+        ) {
+            let content: Vec<u8> = (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect();
+            let mut t = transfer(content.clone(), e, b, interleave);
+            let packets = drain(&mut t);
+            let partition = BlockPartition::rfc5052(len as u64, u32::from(e), b).unwrap();
+            let mut by_id = std::collections::BTreeMap::new();
+            for (sbn, esi, _, symbol) in &packets {
+                proptest::prop_assert!(by_id.insert((*sbn, *esi), symbol.clone()).is_none());
+            }
+            proptest::prop_assert_eq!(by_id.len() as u64, partition.nb_source_symbols().max(1));
+            let rebuilt: Vec<u8> = by_id.into_values().flatten().collect();
+            proptest::prop_assert_eq!(rebuilt, content);
+            // Only the last packet closes the object.
+            let closes = packets.iter().filter(|p| p.2).count();
+            proptest::prop_assert_eq!(closes, 1);
+            proptest::prop_assert!(packets.last().unwrap().2);
+        }
+    }
+
     #[test]
     fn blocks_are_interleaved_round_robin_over_the_window() {
         // 4 blocks of 2 symbols, window of 2.
