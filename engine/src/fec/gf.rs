@@ -82,6 +82,16 @@ impl Field {
         usize::from(self.log.get(usize::from(a)).copied().unwrap_or_default())
     }
 
+    /// log_α(a) for a ≠ 0 (0 for a = 0: callers only ask for non-zero elements).
+    pub fn log(&self, a: u16) -> usize {
+        self.log_of(a)
+    }
+
+    /// α^e for e < 2·(2^m − 1), without the reduction of [`Field::alpha_pow`].
+    pub fn exp(&self, e: usize) -> u16 {
+        self.exp_at(e)
+    }
+
     /// α^e.
     pub fn alpha_pow(&self, e: usize) -> u16 {
         self.exp_at(e % self.order)

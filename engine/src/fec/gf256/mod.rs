@@ -222,6 +222,30 @@ pub fn dot_with(kernel: Kernel, dst: &mut [u8], srcs: &[&[u8]], coefs: &[u8]) {
     }
 }
 
+/// Several dot products over the same sources, with the best kernel:
+/// dsts[r] = Σ_i coefs[r·|srcs| + i]·srcs[i] (`coefs` row-major, one row per `dst`; missing
+/// coefficients count as 0). Encoding and decoding a block are one such call.
+pub fn dot_rows(dsts: &mut [&mut [u8]], srcs: &[&[u8]], coefs: &[u8]) {
+    dot_rows_with(Kernel::best(), dsts, srcs, coefs);
+}
+
+/// [`dot_rows`] with `kernel`.
+pub fn dot_rows_with(kernel: Kernel, dsts: &mut [&mut [u8]], srcs: &[&[u8]], coefs: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    if kernel == Kernel::Avx512Gfni {
+        x86::dot_rows_gfni(dsts, srcs, coefs);
+        return;
+    }
+    let nb_srcs = srcs.len();
+    for (r, dst) in dsts.iter_mut().enumerate() {
+        let row = coefs
+            .get(r * nb_srcs..(r + 1) * nb_srcs)
+            .or_else(|| coefs.get(r * nb_srcs..))
+            .unwrap_or_default();
+        dot_with(kernel, dst, srcs, row);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,6 +337,32 @@ mod tests {
             for kernel in Kernel::ALL {
                 let mut got = vec![0x55u8; len];
                 dot_with(kernel, &mut got, &srcs, &coefs);
+                prop_assert_eq!(&got, &expected, "{:?}", kernel);
+            }
+        }
+
+        #[test]
+        fn every_kernel_dot_rows_equals_scalar_dot_per_row(
+            len in 0usize..700,
+            nb_rows in 0usize..7,
+            nb_srcs in 0usize..6,
+            unequal in any::<bool>(),
+            coefs in proptest::collection::vec(any::<u8>(), 42),
+            seed in bytes(700 + 64),
+        ) {
+            let srcs: Vec<&[u8]> = (0..nb_srcs).map(|i| &seed[i..i + len]).collect();
+            let row_len = |r: usize| if unequal && r == 1 { len / 2 } else { len };
+            let expected: Vec<Vec<u8>> = (0..nb_rows)
+                .map(|r| {
+                    let mut dst = vec![0u8; row_len(r)];
+                    scalar::dot(&mut dst, &srcs, &coefs[r * nb_srcs..(r + 1) * nb_srcs]);
+                    dst
+                })
+                .collect();
+            for kernel in Kernel::ALL {
+                let mut got: Vec<Vec<u8>> = (0..nb_rows).map(|r| vec![0x77; row_len(r)]).collect();
+                let mut dsts: Vec<&mut [u8]> = got.iter_mut().map(|d| d.as_mut_slice()).collect();
+                dot_rows_with(kernel, &mut dsts, &srcs, &coefs[..nb_rows * nb_srcs]);
                 prop_assert_eq!(&got, &expected, "{:?}", kernel);
             }
         }

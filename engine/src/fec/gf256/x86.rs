@@ -15,7 +15,7 @@
 //! than byte by byte.
 
 use std::arch::x86_64::{
-    __m128i, __m256i, _mm_and_si128, _mm_set1_epi8, _mm_shuffle_epi8, _mm_srli_epi64,
+    __m128i, __m256i, __m512i, _mm_and_si128, _mm_set1_epi8, _mm_shuffle_epi8, _mm_srli_epi64,
     _mm_xor_si128, _mm256_and_si256, _mm256_broadcastsi128_si256, _mm256_set1_epi8,
     _mm256_shuffle_epi8, _mm256_srli_epi64, _mm256_xor_si256, _mm512_gf2p8affine_epi64_epi8,
     _mm512_set1_epi64, _mm512_setzero_si512, _mm512_xor_si512,
@@ -134,24 +134,25 @@ fn gfni_mul_add(dst: &mut [u8], src: &[u8], c: u8) {
 /// registers while every source is read once.
 const GFNI_STRIPE: usize = 256;
 
-/// dst = Σ coefs[i] · srcs[i], every source at least as long as `dst`: each stripe of `dst` is
-/// accumulated in registers and stored once.
+/// dst[start..] = Σ coefs[i] · srcs[i][start..], every source at least as long as `dst`: each
+/// stripe of `dst` is accumulated in registers and stored once.
 #[target_feature(enable = "avx512f,avx512bw,gfni")]
-fn gfni_dot(dst: &mut [u8], srcs: &[&[u8]], coefs: &[u8]) {
+fn gfni_dot(dst: &mut [u8], srcs: &[&[u8]], coefs: &[u8], start: usize) {
     let t = tables();
+    let Some(dst) = dst.get_mut(start..) else {
+        return;
+    };
     let (stripes, rest) = dst.as_chunks_mut::<GFNI_STRIPE>();
-    let mut offset = 0;
+    let mut offset = start;
     for stripe in stripes.iter_mut() {
         let mut acc = [_mm512_setzero_si512(); 4];
         for (src, &c) in srcs.iter().zip(coefs) {
-            let Some(s) = src.get(offset..offset + GFNI_STRIPE) else {
+            let Some(x) = stripe_at(src, offset) else {
                 continue;
             };
             let matrix = _mm512_set1_epi64(t.gfni_matrix(c) as i64);
-            let (s, _) = s.as_chunks::<64>();
-            for (a, x) in acc.iter_mut().zip(s) {
-                let p = _mm512_gf2p8affine_epi64_epi8::<0>(bytemuck::cast(*x), matrix);
-                *a = _mm512_xor_si512(*a, p);
+            for (a, x) in acc.iter_mut().zip(x) {
+                *a = _mm512_xor_si512(*a, _mm512_gf2p8affine_epi64_epi8::<0>(x, matrix));
             }
         }
         let (d, _) = stripe.as_chunks_mut::<64>();
@@ -190,6 +191,58 @@ fn gfni_dot(dst: &mut [u8], srcs: &[&[u8]], coefs: &[u8]) {
             );
         }
         unpad::<64>(tail, &bytemuck::cast(acc));
+    }
+}
+
+/// The four 64-byte vectors of `src` at `offset..offset + GFNI_STRIPE`, if it holds them.
+#[target_feature(enable = "avx512f")]
+fn stripe_at(src: &[u8], offset: usize) -> Option<[__m512i; 4]> {
+    let s = src.get(offset..offset.checked_add(GFNI_STRIPE)?)?;
+    let (chunks, _) = s.as_chunks::<64>();
+    let chunks: &[[u8; 64]; 4] = chunks.try_into().ok()?;
+    Some(chunks.map(bytemuck::cast))
+}
+
+/// R rows at once: dsts[r] = Σ_i coefs[r·|srcs| + i] · srcs[i] for r < R, every `dst` `len`
+/// bytes and every source at least as long. Each source stripe is loaded once for R outputs,
+/// with 4·R accumulators in registers (AVX-512 has 32); the last partial stripe goes row by row.
+#[target_feature(enable = "avx512f,avx512bw,gfni")]
+fn gfni_dot_rows<const R: usize>(dsts: &mut [&mut [u8]], srcs: &[&[u8]], coefs: &[u8], len: usize) {
+    let t = tables();
+    let nb_srcs = srcs.len();
+    let mut offset = 0;
+    while offset + GFNI_STRIPE <= len {
+        let mut acc = [[_mm512_setzero_si512(); 4]; R];
+        for (i, src) in srcs.iter().enumerate() {
+            let Some(x) = stripe_at(src, offset) else {
+                continue;
+            };
+            for (r, acc) in acc.iter_mut().enumerate() {
+                let c = coefs.get(r * nb_srcs + i).copied().unwrap_or_default();
+                let matrix = _mm512_set1_epi64(t.gfni_matrix(c) as i64);
+                for (a, &x) in acc.iter_mut().zip(&x) {
+                    *a = _mm512_xor_si512(*a, _mm512_gf2p8affine_epi64_epi8::<0>(x, matrix));
+                }
+            }
+        }
+        for (dst, acc) in dsts.iter_mut().zip(acc) {
+            let Some(stripe) = dst.get_mut(offset..offset + GFNI_STRIPE) else {
+                continue;
+            };
+            let (d, _) = stripe.as_chunks_mut::<64>();
+            for (d, a) in d.iter_mut().zip(acc) {
+                *d = bytemuck::cast(a);
+            }
+        }
+        offset += GFNI_STRIPE;
+    }
+    if offset < len {
+        for (r, dst) in dsts.iter_mut().enumerate() {
+            let row = coefs
+                .get(r * nb_srcs..(r + 1) * nb_srcs)
+                .unwrap_or_default();
+            gfni_dot(dst, srcs, row, offset);
+        }
     }
 }
 
@@ -254,7 +307,7 @@ pub fn dot_gfni(dst: &mut [u8], srcs: &[&[u8]], coefs: &[u8]) {
     match_target! {
         "x86_64+avx512f+avx512bw+gfni" => {
             if srcs.iter().all(|s| s.len() >= dst.len()) {
-                gfni_dot(dst, srcs, coefs);
+                gfni_dot(dst, srcs, coefs, 0);
             } else {
                 dst.fill(0);
                 for (src, &c) in srcs.iter().zip(coefs) {
@@ -263,5 +316,47 @@ pub fn dot_gfni(dst: &mut [u8], srcs: &[&[u8]], coefs: &[u8]) {
             }
         }
         _ => scalar::dot(dst, srcs, coefs),
+    }
+}
+
+/// Several dot products over the same sources: dsts[r] = Σ_i coefs[r·|srcs| + i] · srcs[i].
+/// AVX-512 + GFNI processes four rows per pass over the sources; scalar on a CPU without them.
+#[multiversion(targets("x86_64+avx512f+avx512bw+gfni"))]
+pub fn dot_rows_gfni(dsts: &mut [&mut [u8]], srcs: &[&[u8]], coefs: &[u8]) {
+    match_target! {
+        "x86_64+avx512f+avx512bw+gfni" => {
+            let len = dsts.first().map_or(0, |d| d.len());
+            let nb_srcs = srcs.len();
+            let uniform = dsts.iter().all(|d| d.len() == len)
+                && srcs.iter().all(|s| s.len() >= len)
+                && coefs.len() >= dsts.len() * nb_srcs;
+            if uniform {
+                let mut row = 0;
+                for group in dsts.chunks_mut(4) {
+                    let coefs = coefs.get(row * nb_srcs..).unwrap_or_default();
+                    match group.len() {
+                        4 => gfni_dot_rows::<4>(group, srcs, coefs, len),
+                        3 => gfni_dot_rows::<3>(group, srcs, coefs, len),
+                        2 => gfni_dot_rows::<2>(group, srcs, coefs, len),
+                        _ => gfni_dot_rows::<1>(group, srcs, coefs, len),
+                    }
+                    row += group.len();
+                }
+            } else {
+                for (r, dst) in dsts.iter_mut().enumerate() {
+                    let row = coefs.get(r * nb_srcs..(r + 1) * nb_srcs).unwrap_or_default();
+                    dst.fill(0);
+                    for (src, &c) in srcs.iter().zip(row) {
+                        gfni_mul_add(dst, src, c);
+                    }
+                }
+            }
+        }
+        _ => {
+            for (r, dst) in dsts.iter_mut().enumerate() {
+                let row = coefs.get(r * srcs.len()..(r + 1) * srcs.len()).unwrap_or_default();
+                scalar::dot(dst, srcs, row);
+            }
+        }
     }
 }

@@ -195,9 +195,7 @@ impl RsBlockDecoder {
         }
         sources.extend(self.repair.chunks_exact(e).take(repair_esis.len()));
 
-        for (target, row) in targets.into_iter().zip(coefs.chunks(points.len())) {
-            self.code.combine(target, &sources, row);
-        }
+        self.code.combine_rows(&mut targets, &sources, &coefs);
         if !tail.is_empty() && !last_received {
             let len = tail.len();
             tail.copy_from_slice(tail_scratch.get(..len).unwrap_or_default());

@@ -13,33 +13,45 @@ use crate::fec::gf::Field;
 
 /// Row-major |targets| × |points| coefficients: target t = Σ_p coefs[t][p] · point p.
 ///
-/// `points` and `targets` are ESIs below 2^m − 1; points must be distinct and disjoint from
-/// targets (the codec guarantees both), else the affected coefficients are 0.
+/// `points` and `targets` are ESIs below 2^m − 1, the points distinct (the codec guarantees
+/// it). A target that is also a point gets the unit row.
 pub fn interpolation(field: &Field, points: &[u32], targets: &[u32]) -> Vec<u16> {
+    // Every factor is a difference of distinct points, so non-zero: the products are sums of
+    // logarithms, which keeps the O(k²) part to table lookups and additions.
+    let order = field.order();
+    // a + b mod order for a, b < order, without a division in the O(k²) loops.
+    let add = |a: usize, b: usize| {
+        let sum = a + b;
+        if sum >= order { sum - order } else { sum }
+    };
     let x: Vec<u16> = points.iter().map(|&p| field.point(p)).collect();
-    // w_p = 1 / Π_{l≠p} (x_p − x_l); subtraction is XOR in characteristic 2.
-    let weights: Vec<u16> = x
+    // log w_p = −Σ_{l≠p} log(x_p − x_l); subtraction is XOR in characteristic 2.
+    let log_weights: Vec<usize> = x
         .iter()
         .enumerate()
         .map(|(p, &xp)| {
-            let denominator = x
+            let log_denominator = x
                 .iter()
                 .enumerate()
                 .filter(|&(l, _)| l != p)
-                .fold(1, |acc, (_, &xl)| field.mul(acc, xp ^ xl));
-            field.inv(denominator)
+                .fold(0, |acc, (_, &xl)| add(acc, field.log(xp ^ xl)));
+            (order - log_denominator) % order
         })
         .collect();
     let mut coefs = Vec::with_capacity(targets.len() * points.len());
     for &t in targets {
         let xt = field.point(t);
+        if x.contains(&xt) {
+            // A target among the points (never asked by the codec): no interpolation needed.
+            coefs.extend(x.iter().map(|&xp| u16::from(xp == xt)));
+            continue;
+        }
         // L_p(x_t) = Π_l (x_t − x_l) / (x_t − x_p) · w_p
-        let numerator = x.iter().fold(1, |acc, &xl| field.mul(acc, xt ^ xl));
-        coefs.extend(
-            x.iter()
-                .zip(&weights)
-                .map(|(&xp, &w)| field.mul(field.div(numerator, xt ^ xp), w)),
-        );
+        let log_numerator = x.iter().fold(0, |acc, &xl| add(acc, field.log(xt ^ xl)));
+        coefs.extend(x.iter().zip(&log_weights).map(|(&xp, &log_w)| {
+            let log_c = add(add(log_numerator, order - field.log(xt ^ xp)), log_w);
+            field.exp(log_c)
+        }));
     }
     coefs
 }

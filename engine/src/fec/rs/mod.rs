@@ -167,16 +167,24 @@ impl ReedSolomon {
         })
     }
 
-    /// dst = Σ coefs[i]·srcs[i] over GF(2^m), every slice E bytes (a shorter source counts as
-    /// zero-padded).
-    pub(crate) fn combine(&self, dst: &mut [u8], srcs: &[&[u8]], coefs: &[u16]) {
+    /// dsts[r] = Σ_i coefs[r·|srcs| + i]·srcs[i] over GF(2^m), every slice E bytes (a shorter
+    /// source counts as zero-padded). With m = 8 the kernels take all rows in one pass.
+    pub(crate) fn combine_rows(&self, dsts: &mut [&mut [u8]], srcs: &[&[u8]], coefs: &[u16]) {
+        let nb_srcs = srcs.len();
         match self.m() {
             8 => {
                 let coefs: Vec<u8> = coefs.iter().map(|&c| c as u8).collect();
-                gf256::dot(dst, srcs, &coefs);
+                gf256::dot_rows(dsts, srcs, &coefs);
             }
-            16 => gf65536::dot(dst, srcs, coefs),
-            _ => elements::dot(self.inner.field, dst, srcs, coefs),
+            m => {
+                for (dst, row) in dsts.iter_mut().zip(coefs.chunks(nb_srcs.max(1))) {
+                    if m == 16 {
+                        gf65536::dot(dst, srcs, row);
+                    } else {
+                        elements::dot(self.inner.field, dst, srcs, row);
+                    }
+                }
+            }
         }
     }
 
@@ -204,13 +212,10 @@ impl ReedSolomon {
             padded_last = padded(last, e);
             *last = &padded_last;
         }
-        let k = self.inner.k as usize;
-        for (symbol, coefs) in repair
-            .chunks_exact_mut(e)
-            .zip(self.repair_coefs().chunks(k))
-        {
-            self.combine(symbol, &sources, coefs);
-        }
+        let mut targets: Vec<&mut [u8]> = repair.chunks_exact_mut(e).collect();
+        let nb_coefs = targets.len() * self.inner.k as usize;
+        let coefs = self.repair_coefs().get(..nb_coefs).unwrap_or_default();
+        self.combine_rows(&mut targets, &sources, coefs);
         Ok(())
     }
 }
