@@ -183,6 +183,12 @@ impl<S: ObjectSink> MultiReceiver<S> {
         &mut self.shared.sink
     }
 
+    /// The sink, giving up the receiver (objects still being received are dropped with it;
+    /// call [`Self::close_all`] first to have the sink discard them).
+    pub fn into_sink(self) -> S {
+        self.shared.sink
+    }
+
     /// Sessions tracked.
     pub fn nb_sessions(&self) -> usize {
         self.sessions.len()

@@ -59,7 +59,8 @@ pub trait ObjectSink {
 
 /// An object being received into a sink.
 pub trait SinkObject {
-    /// The object's whole region, `len` bytes, written in place by the receiver.
+    /// The object's whole region, `len` bytes, written in place by the receiver. Its initial
+    /// contents are unspecified: the receiver writes every byte before it commits.
     fn data_mut(&mut self) -> &mut [u8];
 
     /// The object's region, read-only (for hashing the received prefix).
@@ -79,8 +80,12 @@ pub const HUGE_PAGE_THRESHOLD_BYTES: usize = 2 << 20;
 
 enum Buffer {
     Heap(Vec<u8>),
-    Mapped(MmapMut),
+    /// A mapping and the length of the object it holds (a recycled mapping may be larger).
+    Mapped(MmapMut, usize),
 }
+
+/// Mappings kept by [`MemorySink::recycle`] for later objects.
+const POOL_MAX_BUFFERS: usize = 4;
 
 /// The bytes of an object held by the [`MemorySink`]: a heap buffer, or for large objects an
 /// anonymous huge-page mapping. Derefs to `[u8]`.
@@ -95,14 +100,22 @@ impl MemoryData {
         let map = MmapMut::map_anon(len)?;
         // Only a hint: without THP the mapping still works with small pages.
         let _ = map.advise(Advice::HugePage);
-        Ok(Self(Buffer::Mapped(map)))
+        Ok(Self(Buffer::Mapped(map, len)))
+    }
+
+    /// Bytes of memory held.
+    fn capacity(&self) -> usize {
+        match &self.0 {
+            Buffer::Heap(v) => v.capacity(),
+            Buffer::Mapped(m, _) => m.len(),
+        }
     }
 
     /// The bytes, as a `Vec` (copied when the object is held in a mapping).
     pub fn into_vec(self) -> Vec<u8> {
         match self.0 {
             Buffer::Heap(v) => v,
-            Buffer::Mapped(m) => m.to_vec(),
+            Buffer::Mapped(m, len) => m.get(..len).unwrap_or_default().to_vec(),
         }
     }
 }
@@ -113,7 +126,7 @@ impl Deref for MemoryData {
     fn deref(&self) -> &[u8] {
         match &self.0 {
             Buffer::Heap(v) => v,
-            Buffer::Mapped(m) => m,
+            Buffer::Mapped(m, len) => m.get(..*len).unwrap_or_default(),
         }
     }
 }
@@ -122,7 +135,7 @@ impl DerefMut for MemoryData {
     fn deref_mut(&mut self) -> &mut [u8] {
         match &mut self.0 {
             Buffer::Heap(v) => v,
-            Buffer::Mapped(m) => m,
+            Buffer::Mapped(m, len) => m.get_mut(..*len).unwrap_or_default(),
         }
     }
 }
@@ -192,6 +205,7 @@ pub struct MemoryObject {
 pub struct MemorySink {
     max_object_bytes: u64,
     completed: std::rc::Rc<std::cell::RefCell<VecDeque<MemoryObject>>>,
+    pool: Vec<MemoryData>,
 }
 
 impl MemorySink {
@@ -200,7 +214,34 @@ impl MemorySink {
         Self {
             max_object_bytes,
             completed: Default::default(),
+            pool: Vec::new(),
         }
+    }
+
+    /// Gives back the bytes of a completed object the application is done with, so that a later
+    /// large object reuses its pages instead of faulting and zeroing fresh ones (at most four
+    /// large buffers are kept). A reused region starts with stale bytes, which the receiver
+    /// overwrites in full before it commits.
+    pub fn recycle(&mut self, data: MemoryData) {
+        if data.capacity() >= HUGE_PAGE_THRESHOLD_BYTES && self.pool.len() < POOL_MAX_BUFFERS {
+            self.pool.push(data);
+        }
+    }
+
+    /// A recycled mapping that holds `len` bytes, the smallest that does.
+    fn reuse(&mut self, len: usize) -> Option<MemoryData> {
+        let best = self
+            .pool
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| d.capacity() >= len)
+            .min_by_key(|(_, d)| d.capacity())
+            .map(|(i, _)| i)?;
+        let mut data = self.pool.swap_remove(best);
+        if let Buffer::Mapped(_, l) = &mut data.0 {
+            *l = len;
+        }
+        Some(data)
     }
 
     /// The objects completed so far, oldest first; they are removed from the sink.
@@ -231,9 +272,17 @@ impl ObjectSink for MemorySink {
             len: desc.len,
             max: self.max_object_bytes,
         })?;
+        let data = match len >= HUGE_PAGE_THRESHOLD_BYTES {
+            true => self.reuse(len),
+            false => None,
+        };
+        let data = match data {
+            Some(data) => data,
+            None => MemoryData::zeroed(len)?,
+        };
         Ok(MemorySinkObject {
             desc: desc.clone(),
-            data: MemoryData::zeroed(len)?,
+            data,
             completed: self.completed.clone(),
         })
     }
@@ -302,6 +351,25 @@ mod tests {
         assert_eq!(done[0].data.clone(), done[0].data);
         let v = done[0].data.clone().into_vec();
         assert_eq!(done[0].data, v);
+    }
+
+    #[test]
+    fn recycled_buffers_are_reused_for_objects_that_fit() {
+        let big = HUGE_PAGE_THRESHOLD_BYTES * 2;
+        let mut sink = MemorySink::new(1 << 30);
+        let mut a = sink.create(&desc(big as u64)).unwrap();
+        a.data_mut().fill(9);
+        a.commit().unwrap();
+        let data = sink.take_completed().remove(0).data;
+        let ptr = data.as_ptr();
+        sink.recycle(data);
+        let b = sink.create(&desc(big as u64 - 10)).unwrap();
+        assert_eq!(b.data().as_ptr(), ptr);
+        assert_eq!(b.data().len(), big - 10);
+        // Too large for the pooled buffer: a fresh one.
+        let c = sink.create(&desc(big as u64 + 1)).unwrap();
+        assert_ne!(c.data().as_ptr(), ptr);
+        assert!(c.data().iter().all(|x| *x == 0));
     }
 
     #[test]
