@@ -256,6 +256,38 @@ fn oversized_fdt_instances_are_refused() {
 }
 
 #[test]
+fn file_descriptions_from_many_fdt_instances_stay_within_their_budget() {
+    let now = SystemTime::now();
+    let cap = 100_000;
+    let config = Config {
+        limits: Limits {
+            max_description_bytes: cap,
+            ..Limits::default()
+        },
+        ..Config::default()
+    };
+    let mut receiver = MultiReceiver::new(MemorySink::new(1 << 20), config);
+    let long = "d/".repeat(100);
+    for id in 1..=50u32 {
+        let files = (0..20u128)
+            .map(|i| {
+                let toi = u128::from(id) * 100 + i;
+                file(toi, &format!("{long}{toi}"), 10)
+            })
+            .collect();
+        push_all(&mut receiver, &craft::fdt(TSI, id, files, now, 3600), now);
+        assert!(receiver.description_bytes() <= cap);
+    }
+    let stats = receiver.stats();
+    assert_eq!(stats.fdt_instances, 50);
+    assert!(stats.drops(DropReason::FdtTooManyFiles) > 500);
+    assert!(receiver.description_bytes() > cap / 2);
+    // Expired instances give their budget back.
+    receiver.cleanup(later(now, 3601));
+    assert_eq!(receiver.description_bytes(), 0);
+}
+
+#[test]
 fn a_tampered_symbol_fails_the_md5_check_and_leaves_no_file() {
     let root = TempDir::new("md5");
     let data = content(40_000, 3);

@@ -16,7 +16,8 @@ pub struct Limits {
     /// Bytes reserved by all objects being received (sink regions, content-encoded buffers and
     /// symbol bookkeeping), across all sessions.
     pub max_receiving_bytes: u64,
-    /// Bytes of packets held, per session, while they wait for the FDT that describes them.
+    /// Bytes of packets held, over all sessions, while they wait for the FDT that describes
+    /// them.
     pub max_pending_bytes: usize,
     /// Source blocks of one object that have some but not all of their symbols.
     pub max_concurrent_blocks: usize,
@@ -26,6 +27,8 @@ pub struct Limits {
     pub max_fdt_files: usize,
     /// Most TOIs described by the live FDT instances of one session.
     pub max_files_per_session: usize,
+    /// Bytes of file descriptions kept from live FDT instances, over all sessions.
+    pub max_description_bytes: usize,
     /// Most completed TOIs remembered per session for receive-once.
     pub max_completed_per_session: usize,
     /// FDT instances being received at once per session.
@@ -41,11 +44,12 @@ impl Default for Limits {
             max_objects_per_session: 1024,
             max_object_bytes: 4 << 30,
             max_receiving_bytes: 8 << 30,
-            max_pending_bytes: 16 << 20,
+            max_pending_bytes: 64 << 20,
             max_concurrent_blocks: 4096,
             max_fdt_bytes: 4 << 20,
             max_fdt_files: 100_000,
             max_files_per_session: 100_000,
+            max_description_bytes: 64 << 20,
             max_completed_per_session: 100_000,
             max_fdt_instances_receiving: 8,
             max_events: 1 << 16,

@@ -53,6 +53,29 @@ impl FdtFile {
         }
     }
 
+    /// Memory this description holds, roughly: what the description budget is charged.
+    pub fn approx_bytes(&self) -> usize {
+        let strings = [
+            Some(&self.content_location),
+            self.content_type.as_ref(),
+            self.content_md5.as_ref(),
+            self.etag.as_ref(),
+        ];
+        let path = self
+            .path
+            .as_ref()
+            .map_or(0, |p| p.components().iter().map(|c| c.len() + 24).sum());
+        std::mem::size_of::<Self>()
+            + strings.iter().flatten().map(|s| s.len()).sum::<usize>()
+            + self.groups.iter().map(|g| g.len() + 24).sum::<usize>()
+            + self
+                .fec_oti
+                .scheme_specific_info
+                .as_ref()
+                .map_or(0, Vec::len)
+            + path
+    }
+
     /// Whether `other` describes the same object (a carousel repeat), as opposed to new content
     /// under the same TOI: same name, lengths, digest, encoding, entity tag and FEC parameters.
     pub fn same_object(&self, other: &FdtFile) -> bool {

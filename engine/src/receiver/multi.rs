@@ -50,6 +50,8 @@ impl<S: ObjectSink> MultiReceiver<S> {
                 events: VecDeque::new(),
                 stats: ReceiverStats::default(),
                 receiving_bytes: 0,
+                held_bytes: 0,
+                description_bytes: 0,
             },
             sessions: HashMap::new(),
             tsi_filter: TsiFilter::default(),
@@ -201,7 +203,12 @@ impl<S: ObjectSink> MultiReceiver<S> {
 
     /// Bytes of packets held for their FDT, over all sessions.
     pub fn held_bytes(&self) -> usize {
-        self.sessions.values().map(Session::held_bytes).sum()
+        self.shared.held_bytes
+    }
+
+    /// Bytes of file descriptions kept from live FDT instances, over all sessions.
+    pub fn description_bytes(&self) -> usize {
+        self.shared.description_bytes
     }
 
     /// Bytes reserved by the objects being received.

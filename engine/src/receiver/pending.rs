@@ -27,6 +27,7 @@ impl Pending {
     }
 
     /// Bytes held.
+    #[cfg(test)]
     pub fn bytes(&self) -> usize {
         self.bytes
     }
@@ -41,17 +42,17 @@ impl Pending {
         self.by_toi.keys().copied()
     }
 
-    /// Holds a copy of `packet` for `toi`. A new TOI counts against `max_objects` (the caller
-    /// passes how many are left for it).
+    /// Holds a copy of `packet` for `toi`, if it fits in the `room_bytes` left (the cap is
+    /// shared by every session) and, for a TOI not held yet, if `new_toi_allowed`.
     pub fn hold(
         &mut self,
         toi: u128,
         packet: &[u8],
         now: SystemTime,
-        max_bytes: usize,
+        room_bytes: usize,
         new_toi_allowed: bool,
     ) -> Result<(), DropReason> {
-        if self.bytes.saturating_add(packet.len()) > max_bytes {
+        if packet.len() > room_bytes {
             return Err(DropReason::PendingBytesLimit);
         }
         let held = match self.by_toi.get_mut(&toi) {
@@ -80,9 +81,8 @@ impl Pending {
         }
     }
 
-    /// Forgets TOIs with no packet for `timeout`; returns how many packets were discarded.
+    /// Forgets TOIs with no packet for `timeout`; returns the bytes freed.
     pub fn expire(&mut self, now: SystemTime, timeout: Duration) -> usize {
-        let mut discarded = 0;
         let mut freed = 0;
         self.by_toi.retain(|_, held| {
             let idle = now
@@ -90,13 +90,12 @@ impl Pending {
                 .unwrap_or(Duration::ZERO);
             let keep = idle < timeout;
             if !keep {
-                discarded += held.packets.len();
                 freed += held.packets.iter().map(|p| p.len()).sum::<usize>();
             }
             keep
         });
         self.bytes -= freed;
-        discarded
+        freed
     }
 }
 
@@ -110,14 +109,14 @@ mod tests {
         let mut p = Pending::default();
         p.hold(1, &[0; 60], now, 100, true).unwrap();
         assert_eq!(
-            p.hold(2, &[0; 60], now, 100, true),
+            p.hold(2, &[0; 60], now, 40, true),
             Err(DropReason::PendingBytesLimit)
         );
         assert_eq!(
-            p.hold(2, &[0; 10], now, 100, false),
+            p.hold(2, &[0; 10], now, 40, false),
             Err(DropReason::ObjectLimit)
         );
-        p.hold(1, &[1; 40], now, 100, false).unwrap();
+        p.hold(1, &[1; 40], now, 40, false).unwrap();
         assert_eq!(p.bytes(), 100);
         let taken = p.take(1);
         assert_eq!(taken.len(), 2);
@@ -130,7 +129,7 @@ mod tests {
         );
         assert_eq!(
             p.expire(now + Duration::from_secs(10), Duration::from_secs(10)),
-            1
+            10
         );
         assert_eq!((p.bytes(), p.nb_objects()), (0, 0));
     }

@@ -28,6 +28,10 @@ pub(crate) struct Shared<S> {
     pub events: VecDeque<ObjectEvent>,
     pub stats: ReceiverStats,
     pub receiving_bytes: u64,
+    /// Bytes of packets held for their FDT, over all sessions.
+    pub held_bytes: usize,
+    /// Bytes of live FDT file descriptions, over all sessions.
+    pub description_bytes: usize,
 }
 
 impl<S> Shared<S> {
@@ -134,11 +138,6 @@ impl<O: super::sink::SinkObject> Session<O> {
             last_activity: now,
             closing_since: None,
         }
-    }
-
-    /// Bytes of packets held for their FDT.
-    pub fn held_bytes(&self) -> usize {
-        self.pending.bytes()
     }
 
     /// Objects being received.
@@ -271,7 +270,7 @@ impl<O: super::sink::SinkObject> Session<O> {
                         reason,
                     });
                     self.record_done(shared, toi, file, false, now);
-                    self.pending.take(toi);
+                    self.take_pending(shared, toi);
                     return Err(DropReason::Sink.into());
                 }
             };
@@ -287,7 +286,7 @@ impl<O: super::sink::SinkObject> Session<O> {
         if empty {
             // An empty object has no symbol to wait for.
             self.complete_object(shared, toi, now);
-            self.pending.take(toi);
+            self.take_pending(shared, toi);
             return Ok(());
         }
         let result = self.push_object(shared, alc, raw, now);
@@ -305,10 +304,19 @@ impl<O: super::sink::SinkObject> Session<O> {
         let limits = shared.config.limits;
         let new_toi_allowed =
             self.objects.len() + self.pending.nb_objects() < limits.max_objects_per_session;
-        self.pending
-            .hold(toi, raw, now, limits.max_pending_bytes, new_toi_allowed)?;
+        let room = limits.max_pending_bytes.saturating_sub(shared.held_bytes);
+        self.pending.hold(toi, raw, now, room, new_toi_allowed)?;
+        shared.held_bytes += raw.len();
         shared.stats.held += 1;
         Ok(())
+    }
+
+    /// Takes the packets held for `toi`, releasing their bytes.
+    fn take_pending<S>(&mut self, shared: &mut Shared<S>, toi: u128) -> Vec<Box<[u8]>> {
+        let packets = self.pending.take(toi);
+        let freed: usize = packets.iter().map(|p| p.len()).sum();
+        shared.held_bytes -= freed;
+        packets
     }
 
     /// Pushes again the packets held for `toi`.
@@ -318,7 +326,7 @@ impl<O: super::sink::SinkObject> Session<O> {
         toi: u128,
         now: SystemTime,
     ) {
-        for raw in self.pending.take(toi) {
+        for raw in self.take_pending(shared, toi) {
             let result = match AlcPacket::parse(&raw) {
                 Ok(alc) => self.push_object(shared, &alc, &raw, now),
                 Err(e) => Err(e.into()),
@@ -516,18 +524,28 @@ impl<O: super::sink::SinkObject> Session<O> {
             }
             let new = FdtFile::new(instance, file, id);
             let nb_files = self.files.len();
-            match self.files.get_mut(&toi) {
+            let replaced_bytes = match self.files.get_mut(&toi) {
                 Some(slot) if slot.file.same_object(&new) => {
                     slot.expires_at = later(slot.expires_at, expires_at);
                     continue;
                 }
-                Some(_) => {}
+                Some(slot) => slot.file.approx_bytes(),
                 None if nb_files >= limits.max_files_per_session => {
                     shared.stats.count_drop(DropReason::FdtTooManyFiles);
                     continue;
                 }
-                None => {}
+                None => 0,
+            };
+            let room = limits
+                .max_description_bytes
+                .saturating_sub(shared.description_bytes)
+                .saturating_add(replaced_bytes);
+            if new.approx_bytes() > room {
+                shared.stats.count_drop(DropReason::FdtTooManyFiles);
+                continue;
             }
+            shared.description_bytes =
+                shared.description_bytes - replaced_bytes + new.approx_bytes();
             if new.path.is_err() {
                 shared.stats.paths_rejected += 1;
             }
@@ -605,8 +623,15 @@ impl<O: super::sink::SinkObject> Session<O> {
             self.fail_object(shared, toi, reason, now);
         }
         if config.fdt_expiry_check {
-            self.files
-                .retain(|_, slot| slot.expires_at.is_none_or(|t| t > now));
+            let mut freed = 0;
+            self.files.retain(|_, slot| {
+                let keep = slot.expires_at.is_none_or(|t| t > now);
+                if !keep {
+                    freed += slot.file.approx_bytes();
+                }
+                keep
+            });
+            shared.description_bytes -= freed;
             self.live_fdts.retain(|_, t| t.is_none_or(|t| t > now));
         }
         let files = &self.files;
@@ -619,7 +644,7 @@ impl<O: super::sink::SinkObject> Session<O> {
                 .is_some_and(|d| idle_for(now, done.last_seen, d)),
         });
         if let Some(timeout) = config.object_timeout {
-            self.pending.expire(now, timeout);
+            shared.held_bytes -= self.pending.expire(now, timeout);
             self.fdt_receiving
                 .retain(|_, f| !idle_for(now, f.last_activity, timeout));
         }
@@ -639,8 +664,11 @@ impl<O: super::sink::SinkObject> Session<O> {
         }
         let held: Vec<u128> = self.pending.tois().collect();
         for toi in held {
-            self.pending.take(toi);
+            self.take_pending(shared, toi);
         }
+        let freed: usize = self.files.values().map(|s| s.file.approx_bytes()).sum();
+        shared.description_bytes -= freed;
+        self.files.clear();
     }
 }
 
