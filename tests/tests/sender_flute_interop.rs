@@ -160,6 +160,11 @@ impl Session {
                 }
             }
         }
+        // The session ends with a Close Session packet, which flute takes.
+        let close = self.sender.read_close_session();
+        if let Err(e) = receiver.push(&endpoint, &close, t0()) {
+            errors.push(format!("{e:?}"));
+        }
         assert!(errors.is_empty(), "flute refused packets: {errors:?}");
         (writer, self.expected, sent)
     }

@@ -666,3 +666,38 @@ fn fdt_xml_lists_the_objects_with_their_metadata() {
     assert_eq!(fdt.fec_oti.encoding_symbol_length, Some(10));
     assert_eq!(fdt.fec_oti.maximum_source_block_length, Some(4));
 }
+
+#[test]
+fn within_time_spreads_the_transfer_up_to_the_deadline() {
+    let mut s = sender(Config {
+        fdt_carousel_mode: CarouselRepeatMode::DelayBetweenTransfers(secs(1000.0)),
+        ..Config::default()
+    });
+    let config = TransferConfig {
+        target_acquisition: TargetAcquisition::WithinTime(t0() + secs(10.0)),
+        ..TransferConfig::default()
+    };
+    // 5 packets by t0 + 10 s: due at 0, 2, 4, 6 and 8 s.
+    let toi = s.add_object(0, object(50, config)).unwrap();
+    s.publish(t0()).unwrap();
+    let mut times = Vec::new();
+    for tenth in 0..100u32 {
+        let now = t0() + secs(f64::from(tenth) / 10.0);
+        for _ in data_tois(&drain(&mut s, now)) {
+            times.push(tenth);
+        }
+    }
+    assert_eq!(times, [0, 20, 40, 60, 80]);
+    assert!(!s.is_added(toi));
+}
+
+#[test]
+fn a_deadline_in_the_past_sends_as_fast_as_possible() {
+    let mut s = sender(Config::default());
+    let config = TransferConfig {
+        target_acquisition: TargetAcquisition::WithinTime(t0() - secs(1.0)),
+        ..TransferConfig::default()
+    };
+    s.add_object(0, object(50, config)).unwrap();
+    assert_eq!(data_tois(&drain(&mut s, t0())).len(), 5);
+}
