@@ -1,6 +1,8 @@
 //! FEC benchmarks, all in one run so that the ratios compare like with like:
 //! - GF(2^8) multiply-add `dst ^= c·src` per kernel (xflute: scalar, SSSE3, AVX2, AVX-512+GFNI;
 //!   flute 1.11.7's kernels through its `bench` feature), in GiB/s of `src`;
+//! - the same kernels in the form the codec runs them, `dot_rows`: 32 outputs from 64 sources of
+//!   1400 bytes (one RS k = 64, n = 96 block), in GiB/s of multiply-adds;
 //! - Reed-Solomon GF(2^8) encode and decode, k = 64, n = 96, 1400-byte symbols, in MiB/s of
 //!   source block: xflute, flute 1.11.7, and reed-solomon-simd (another code, O(n log n), as a
 //!   speed reference). Decoding loses the first 32 source symbols and uses the 32 repair symbols.
@@ -129,6 +131,30 @@ fn bench_mul_add(c: &mut Criterion) {
     group.finish();
 }
 
+/// 64 sources of E bytes and a 32 × 64 coefficient matrix.
+fn dot_rows_inputs() -> (Vec<Vec<u8>>, Vec<u8>) {
+    let srcs = (0..K).map(|i| data(E, i)).collect();
+    let coefs = data(((N - K) * K) as usize, 99);
+    (srcs, coefs)
+}
+
+fn bench_dot_rows(c: &mut Criterion) {
+    let (srcs_data, coefs) = dot_rows_inputs();
+    let srcs: Vec<&[u8]> = srcs_data.iter().map(Vec::as_slice).collect();
+    let mut outs = vec![vec![0u8; E]; (N - K) as usize];
+    let mut group = c.benchmark_group("gf256_dot_rows_32x64x1400B");
+    group.throughput(Throughput::Bytes(((N - K) * K) as u64 * E as u64));
+    for kernel in Kernel::available() {
+        group.bench_function(format!("xflute_{}", kernel.name()), |b| {
+            b.iter(|| {
+                let mut dsts: Vec<&mut [u8]> = outs.iter_mut().map(Vec::as_mut_slice).collect();
+                gf256::dot_rows_with(kernel, black_box(&mut dsts), black_box(&srcs), &coefs);
+            })
+        });
+    }
+    group.finish();
+}
+
 fn bench_rs(c: &mut Criterion) {
     let block = Block::new();
     let flute_rs = flute_fec::ReedSolomon::new(8, K as usize, N as usize, E);
@@ -202,6 +228,28 @@ fn report(_: &mut Criterion) {
         println!("  best kernel ({}) / AVX2 = {:.2}x", best.name(), b / a);
     }
 
+    let (srcs_data, coefs) = dot_rows_inputs();
+    let srcs: Vec<&[u8]> = srcs_data.iter().map(Vec::as_slice).collect();
+    let mut outs = vec![vec![0u8; E]; (N - K) as usize];
+    let work = (N - K) as usize * K as usize * E;
+    println!(
+        "\nGF(2^8) dot_rows, {} outputs from {K} sources of {E} bytes, GiB/s of mul-adds:",
+        N - K
+    );
+    let mut dot_rate = std::collections::BTreeMap::new();
+    for kernel in Kernel::available() {
+        let s = seconds_per_call(t, || {
+            let mut dsts: Vec<&mut [u8]> = outs.iter_mut().map(Vec::as_mut_slice).collect();
+            gf256::dot_rows_with(kernel, black_box(&mut dsts), black_box(&srcs), &coefs);
+        });
+        let rate = gib(work, s);
+        dot_rate.insert(kernel.name(), rate);
+        println!("  {:<12} xflute {rate:6.1}", kernel.name());
+    }
+    if let (Some(b), Some(a)) = (dot_rate.get(best.name()), dot_rate.get("avx2")) {
+        println!("  best kernel ({}) / AVX2 = {:.2}x", best.name(), b / a);
+    }
+
     let block = Block::new();
     let bytes = block.source.len();
     let flute_rs = flute_fec::ReedSolomon::new(8, K as usize, N as usize, E);
@@ -259,6 +307,6 @@ criterion_group! {
         .warm_up_time(Duration::from_millis(300))
         .measurement_time(Duration::from_secs(1))
         .sample_size(20);
-    targets = bench_mul_add, bench_rs, report
+    targets = bench_mul_add, bench_dot_rows, bench_rs, report
 }
 criterion_main!(benches);

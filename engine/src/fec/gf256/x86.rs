@@ -114,8 +114,19 @@ fn avx2_mul_add(dst: &mut [u8], src: &[u8], c: u8) {
 fn gfni_mul_add(dst: &mut [u8], src: &[u8], c: u8) {
     let (dst, src) = common(dst, src);
     let matrix = _mm512_set1_epi64(tables().gfni_matrix(c) as i64);
-    let (dst_chunks, dst_tail) = dst.as_chunks_mut::<64>();
-    let (src_chunks, src_tail) = src.as_chunks::<64>();
+    // Four vectors per iteration: independent loads and stores keep both load ports busy.
+    let (dst_stripes, dst_rest) = dst.as_chunks_mut::<GFNI_STRIPE>();
+    let (src_stripes, src_rest) = src.as_chunks::<GFNI_STRIPE>();
+    for (d, s) in dst_stripes.iter_mut().zip(src_stripes) {
+        let (d, _) = d.as_chunks_mut::<64>();
+        let (s, _) = s.as_chunks::<64>();
+        for (d, s) in d.iter_mut().zip(s) {
+            let p = _mm512_gf2p8affine_epi64_epi8::<0>(bytemuck::cast(*s), matrix);
+            *d = bytemuck::cast(_mm512_xor_si512(bytemuck::cast(*d), p));
+        }
+    }
+    let (dst_chunks, dst_tail) = dst_rest.as_chunks_mut::<64>();
+    let (src_chunks, src_tail) = src_rest.as_chunks::<64>();
     for (d, s) in dst_chunks.iter_mut().zip(src_chunks) {
         let p = _mm512_gf2p8affine_epi64_epi8::<0>(bytemuck::cast(*s), matrix);
         *d = bytemuck::cast(_mm512_xor_si512(bytemuck::cast(*d), p));

@@ -6,7 +6,7 @@
 //! are known, [`RsBlockDecoder::decode`] computes the coefficients for this block's erasure
 //! pattern once, and writes the missing source symbols directly into the destination.
 
-use super::{ReedSolomon, matrix, padded};
+use super::{ReedSolomon, padded};
 use crate::fec::FecError;
 
 /// Decoding state of one source block.
@@ -164,9 +164,8 @@ impl RsBlockDecoder {
         let e = self.code.symbol_len();
         // The k points: every received source symbol, then as many repair symbols as missing.
         let repair_esis = self.repair_esis.get(..missing.len()).unwrap_or_default();
-        let mut points: Vec<u32> = (0..k).filter(|&esi| self.is_received(esi)).collect();
-        points.extend_from_slice(repair_esis);
-        let coefs = matrix::interpolation(self.code.field(), &points, &missing);
+        let received: Vec<u32> = (0..k).filter(|&esi| self.is_received(esi)).collect();
+        let coefs = self.code.decoding_coefs(&received, &missing, repair_esis);
 
         // A short last symbol (end of the object) is read from, or recovered into, a padded copy.
         let whole_len = block.len() / e * e;

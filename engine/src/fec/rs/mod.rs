@@ -34,6 +34,8 @@ struct Inner {
     /// Row-major (n − k) × k coefficients of the repair symbols, computed on first encode (a
     /// receiver never needs them).
     repair_coefs: OnceLock<Vec<u16>>,
+    /// `matrix::log_source_products`, computed on first decode (a sender never needs them).
+    log_source_products: OnceLock<Vec<u32>>,
 }
 
 impl ReedSolomon {
@@ -75,6 +77,7 @@ impl ReedSolomon {
                 n,
                 symbol_len,
                 repair_coefs: OnceLock::new(),
+                log_source_products: OnceLock::new(),
             }),
         })
     }
@@ -141,10 +144,6 @@ impl ReedSolomon {
         RsBlockDecoder::new(self.clone())
     }
 
-    pub(crate) fn field(&self) -> &'static Field {
-        self.inner.field
-    }
-
     /// Checks that a source block or destination region is (k − 1)·E < len ≤ k·E bytes.
     pub(crate) fn check_block_len(&self, len: usize) -> Result<(), FecError> {
         let max = self.source_block_len();
@@ -157,6 +156,21 @@ impl ReedSolomon {
             });
         }
         Ok(())
+    }
+
+    /// The decoding coefficients of one erasure pattern (see `matrix::decoding`).
+    pub(crate) fn decoding_coefs(
+        &self,
+        received_sources: &[u32],
+        missing: &[u32],
+        repairs: &[u32],
+    ) -> Vec<u16> {
+        let field = self.inner.field;
+        let lsp = self
+            .inner
+            .log_source_products
+            .get_or_init(|| matrix::log_source_products(field, self.inner.k, self.inner.n));
+        matrix::decoding(field, lsp, received_sources, missing, repairs)
     }
 
     fn repair_coefs(&self) -> &[u16] {

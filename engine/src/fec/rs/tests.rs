@@ -243,6 +243,24 @@ proptest! {
     }
 }
 
+proptest! {
+    #[test]
+    fn any_parameters_from_the_network_give_a_code_or_a_typed_error(
+        m: u8,
+        k: u32,
+        n: u32,
+        e in prop_oneof![0usize..4000, Just(usize::MAX), Just(usize::MAX / 8 + 1)],
+    ) {
+        // Never a panic, never a division by zero; a code only for valid parameters.
+        if let Ok(code) = ReedSolomon::new(m, k, n, e) {
+            prop_assert!((2..=16).contains(&m));
+            prop_assert!(0 < k && k <= n && u64::from(n) < 1u64 << m && e > 0);
+            prop_assert!((e * 8).is_multiple_of(usize::from(m)));
+            prop_assert_eq!(code.nb_repair_symbols(), n - k);
+        }
+    }
+}
+
 fn gcd(a: usize, b: usize) -> usize {
     if b == 0 { a } else { gcd(b, a % b) }
 }
