@@ -278,3 +278,166 @@ impl<O: SinkObject> ObjectReceiver<O> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::receiver::sink::MemorySink;
+    use crate::wire::{Oti, SchemeSpecific};
+
+    const E: u16 = 100;
+    const B: u32 = 4;
+
+    fn meta(
+        transfer_length: u64,
+        cenc: Cenc,
+        md5: Option<String>,
+        content_length: Option<u64>,
+    ) -> ObjectMetadata {
+        ObjectMetadata {
+            content_location: Some("x".into()),
+            path: None,
+            content_length,
+            transfer_length,
+            content_type: None,
+            content_md5: md5,
+            oti: Oti {
+                fec_encoding_id: FecEncodingId::NoCode,
+                fec_instance_id: 0,
+                transfer_length,
+                encoding_symbol_length: E,
+                maximum_source_block_length: B,
+                max_number_of_encoding_symbols: B,
+                scheme_specific: SchemeSpecific::None,
+            },
+            cenc,
+            etag: None,
+            groups: Vec::new(),
+            cache_control: None,
+            fdt_instance_id: Some(1),
+        }
+    }
+
+    fn md5_text(data: &[u8]) -> String {
+        base64::engine::general_purpose::STANDARD.encode(Md5::digest(data))
+    }
+
+    fn start(
+        sink: &mut MemorySink,
+        meta: ObjectMetadata,
+    ) -> Result<ObjectReceiver<<MemorySink as ObjectSink>::Object>, FailReason> {
+        let partition = partition_for(&meta)?;
+        let desc = ObjectDescription {
+            tsi: 1,
+            toi: 2,
+            path: None,
+            len: meta.transfer_length,
+            content_type: None,
+        };
+        let start = ObjectStart {
+            desc,
+            reserved_bytes: reservation(&meta, &partition),
+            meta: Arc::new(meta),
+            partition,
+            from_fdt: true,
+        };
+        ObjectReceiver::start(sink, start, true, SystemTime::UNIX_EPOCH)
+    }
+
+    /// Pushes every symbol of `wire` in the order given by `order` (a permutation seed).
+    fn push_all(
+        object: &mut ObjectReceiver<<MemorySink as ObjectSink>::Object>,
+        wire: &[u8],
+        reverse_blocks: bool,
+    ) {
+        let p = BlockPartition::rfc5052(wire.len() as u64, u32::from(E), B).unwrap();
+        let mut blocks: Vec<u64> = (0..p.nb_blocks()).collect();
+        if reverse_blocks {
+            blocks.reverse();
+        }
+        for sbn in blocks {
+            for esi in (0..p.block_len_symbols(sbn).unwrap()).rev() {
+                let off = p.symbol_offset_bytes(sbn, esi).unwrap() as usize;
+                let len = p.source_symbol_len_bytes(sbn, esi).unwrap() as usize;
+                let pushed = object
+                    .push(sbn as u32, esi, &wire[off..off + len], usize::MAX)
+                    .unwrap();
+                assert!(matches!(pushed, Pushed::New { .. }));
+            }
+        }
+        assert!(object.is_complete());
+    }
+
+    #[test]
+    fn md5_of_an_out_of_order_object_is_verified_from_its_growing_prefix() {
+        let data: Vec<u8> = (0..2345u32).map(|i| (i * 7 + i / 300) as u8).collect();
+        for reverse in [false, true] {
+            let mut sink = MemorySink::new(1 << 20);
+            let mut object = start(
+                &mut sink,
+                meta(data.len() as u64, Cenc::Null, Some(md5_text(&data)), None),
+            )
+            .unwrap();
+            push_all(&mut object, &data, reverse);
+            object.finish(&mut sink, 1 << 20).unwrap();
+            assert_eq!(sink.take_completed()[0].data, data);
+        }
+    }
+
+    #[test]
+    fn a_wrong_md5_aborts_the_object() {
+        let data = vec![5u8; 1000];
+        let mut sink = MemorySink::new(1 << 20);
+        let mut object = start(
+            &mut sink,
+            meta(1000, Cenc::Null, Some(md5_text(b"other")), None),
+        )
+        .unwrap();
+        push_all(&mut object, &data, false);
+        assert_eq!(
+            object.finish(&mut sink, 1 << 20),
+            Err(FailReason::Md5Mismatch)
+        );
+        assert!(sink.take_completed().is_empty());
+        assert!(matches!(
+            start(
+                &mut sink,
+                meta(1000, Cenc::Null, Some("not base64 md5".into()), None)
+            ),
+            Err(FailReason::BadMd5)
+        ));
+    }
+
+    #[test]
+    fn a_content_encoded_object_is_decoded_into_the_sink_and_checked() {
+        let content: Vec<u8> = b"FLUTE content encoding ".repeat(200);
+        let wire = cenc::encode(Cenc::Zlib, &content).unwrap();
+        let mut sink = MemorySink::new(1 << 20);
+        let m = meta(
+            wire.len() as u64,
+            Cenc::Zlib,
+            Some(md5_text(&content)),
+            Some(content.len() as u64),
+        );
+        let mut object = start(&mut sink, m).unwrap();
+        push_all(&mut object, &wire, true);
+        object.finish(&mut sink, 1 << 20).unwrap();
+        let done = sink.take_completed();
+        assert_eq!(done[0].data, content);
+        assert_eq!(done[0].desc.len, content.len() as u64);
+        // A Content-Length that the decoded content does not have fails the object.
+        let m = meta(
+            wire.len() as u64,
+            Cenc::Zlib,
+            None,
+            Some(content.len() as u64 + 1),
+        );
+        let mut object = start(&mut sink, m).unwrap();
+        push_all(&mut object, &wire, false);
+        assert!(matches!(
+            object.finish(&mut sink, 1 << 20),
+            Err(FailReason::ContentLength { .. })
+        ));
+        assert!(sink.take_completed().is_empty());
+    }
+}
