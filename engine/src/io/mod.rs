@@ -3,6 +3,7 @@
 //! - [`xdp`] loads the XDP steering program (`xdp-prog/xflute_steer.bpf.c`) with aya and manages
 //!   its maps: the FLUTE channels it takes out of the kernel stack, the AF_XDP socket per queue,
 //!   its counters and its loss-injection knob.
+//! - [`xdp_gen`] transmits copies of a frame from inside the kernel, for benchmarks and tests.
 //! - [`xsk`] is AF_XDP over `libc`: UMEM, the fill/completion/rx/tx rings, batched receive and
 //!   send, `need_wakeup`, zero-copy with a fallback to copy mode.
 //! - [`udp`] is the UDP-socket backend for where XDP is not allowed: `recvmmsg`/`sendmmsg`
@@ -22,4 +23,5 @@ pub mod mmap;
 pub mod pcap;
 pub mod udp;
 pub mod xdp;
+pub mod xdp_gen;
 pub mod xsk;
