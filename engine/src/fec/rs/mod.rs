@@ -190,13 +190,10 @@ impl ReedSolomon {
                 let coefs: Vec<u8> = coefs.iter().map(|&c| c as u8).collect();
                 gf256::dot_rows(dsts, srcs, &coefs);
             }
-            m => {
+            16 => gf65536::dot_rows(dsts, srcs, coefs),
+            _ => {
                 for (dst, row) in dsts.iter_mut().zip(coefs.chunks(nb_srcs.max(1))) {
-                    if m == 16 {
-                        gf65536::dot(dst, srcs, row);
-                    } else {
-                        elements::dot(self.inner.field, dst, srcs, row);
-                    }
+                    elements::dot(self.inner.field, dst, srcs, row);
                 }
             }
         }
