@@ -1,4 +1,6 @@
 //! Captures of real `flute` 1.11.7 sessions for the CLI tests.
+// Each test binary that includes this module uses a different part of it.
+#![allow(dead_code)]
 
 use std::path::Path;
 use std::time::SystemTime;
