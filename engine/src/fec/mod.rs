@@ -5,6 +5,24 @@
 //!   [`gf65536`].
 //! - Reed-Solomon over GF(2^m), RFC 5510 (FEC Encoding IDs 2, 5 and 129/0): [`rs`], with a
 //!   block encoder and an in-place block decoder.
+//!
+//! # Use from the sender and the receiver
+//!
+//! One [`ReedSolomon`] per block shape, from the object's OTI: `ReedSolomon::for_oti(&oti, k,
+//! n)` with k the block's source symbols (from [`BlockPartition`]) and n = k + repair symbols.
+//! It validates m, k, n and E (they come from the network) and is cheap to clone; its repair
+//! coefficients are computed once, on first encode, and shared by the clones.
+//!
+//! - Sender: `code.encode(source_block, &mut repair)` writes the repair symbols ESI k, k + 1, …
+//!   of one block into the caller's buffer (as many as it holds), once per block. The source
+//!   block may end inside its last symbol (the object's end): that symbol counts as zero-padded.
+//! - Receiver: `code.decoder()` gives an [`RsBlockDecoder`] per block. The receiver writes each
+//!   source symbol straight to its offset in the block's destination (the mmap'd file) and calls
+//!   `source_received(esi)`; it hands repair symbols to `push_repair(esi, symbol)`, which keeps
+//!   them in the decoder's scratch until k distinct symbols are known (`is_decodable()`). Then
+//!   `decode(destination)` computes this erasure pattern's coefficients once (O(k·e)) and writes
+//!   the missing source symbols into the destination, which may also end inside its last symbol.
+//!   `reset()` reuses the scratch for another block of the same code.
 
 pub mod error;
 pub mod gf;

@@ -201,7 +201,7 @@ pub fn mul_add_with(kernel: Kernel, dst: &mut [u8], src: &[u8], c: u8) {
     }
 }
 
-/// dst = Σ coefs[i]·srcs[i] (pairs beyond the shorter of the two lists are ignored; a source
+/// dst = Σ `coefs[i]·srcs[i]` (pairs beyond the shorter of the two lists are ignored; a source
 /// shorter than `dst` counts as zero-padded), with the best kernel.
 pub fn dot(dst: &mut [u8], srcs: &[&[u8]], coefs: &[u8]) {
     dot_with(Kernel::best(), dst, srcs, coefs);
@@ -223,7 +223,7 @@ pub fn dot_with(kernel: Kernel, dst: &mut [u8], srcs: &[&[u8]], coefs: &[u8]) {
 }
 
 /// Several dot products over the same sources, with the best kernel:
-/// dsts[r] = Σ_i coefs[r·|srcs| + i]·srcs[i] (`coefs` row-major, one row per `dst`; missing
+/// `dsts[r]` = Σ_i `coefs[r·|srcs| + i]·srcs[i]` (`coefs` row-major, one row per `dst`; missing
 /// coefficients count as 0). Encoding and decoding a block are one such call.
 pub fn dot_rows(dsts: &mut [&mut [u8]], srcs: &[&[u8]], coefs: &[u8]) {
     dot_rows_with(Kernel::best(), dsts, srcs, coefs);

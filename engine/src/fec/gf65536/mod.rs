@@ -2,8 +2,9 @@
 //! x^16 + x^12 + x^3 + x + 1). An element is two bytes, most significant first (RFC 5510 §8.4:
 //! a symbol is read as a sequence of m-bit elements, most significant bit first).
 //!
-//! - Scalar: split tables, c·x = T0[x & 0xF] ⊕ T1[(x >> 4) & 0xF] ⊕ T2[(x >> 8) & 0xF] ⊕
-//!   T3[x >> 12], four 16-entry tables per coefficient, built with 4 multiplications by linearity.
+//! - Scalar: split tables, `c·x = T0[x & 0xF] ⊕ T1[(x >> 4) & 0xF] ⊕ T2[(x >> 8) & 0xF] ⊕
+//!   T3[x >> 12]`: four 16-entry tables per coefficient, built with 4 multiplications by
+//!   linearity.
 //! - AVX-512 + GFNI: multiplication by c is a 16×16 bit matrix, i.e. four 8×8 blocks mapping
 //!   the high and low bytes of x to those of c·x; `vgf2p8affineqb` applies them 64 bytes at a
 //!   time (see `x86.rs`).
@@ -121,7 +122,7 @@ fn mul_add_tables(dst: &mut [u8], src: &[u8], tables: &SplitTables) {
     }
 }
 
-/// dst = Σ coefs[i]·srcs[i] over whole elements; a source shorter than `dst` counts as
+/// dst = Σ `coefs[i]·srcs[i]` over whole elements; a source shorter than `dst` counts as
 /// zero-padded.
 pub fn dot(dst: &mut [u8], srcs: &[&[u8]], coefs: &[u16]) {
     dst.fill(0);
@@ -131,7 +132,7 @@ pub fn dot(dst: &mut [u8], srcs: &[&[u8]], coefs: &[u16]) {
 }
 
 /// Several dot products over the same sources, with the best kernel:
-/// dsts[r] = Σ_i coefs[r·|srcs| + i]·srcs[i] over whole elements.
+/// `dsts[r]` = Σ_i `coefs[r·|srcs| + i]·srcs[i]` over whole elements.
 pub fn dot_rows(dsts: &mut [&mut [u8]], srcs: &[&[u8]], coefs: &[u16]) {
     dot_rows_with(Kernel::best(), dsts, srcs, coefs);
 }
