@@ -20,7 +20,7 @@ use super::error::DropReason;
 pub(crate) struct Placement {
     /// Byte offset in the object.
     pub offset: usize,
-    /// Bytes to copy (the payload length).
+    /// Bytes to copy: the payload without the padding of the object's last symbol.
     pub len: usize,
     /// The symbols completed their block.
     pub block_completed: bool,
@@ -75,6 +75,29 @@ impl SymbolTracker {
         })
     }
 
+    /// The partitioning.
+    pub fn partition(&self) -> &BlockPartition {
+        &self.partition
+    }
+
+    /// Whether source symbol `esi` of block `sbn` has arrived.
+    pub fn is_received(&self, sbn: u32, esi: u32) -> bool {
+        self.partition
+            .first_symbol_of_block(u64::from(sbn))
+            .is_some_and(|first| self.bit(first + u64::from(esi)))
+    }
+
+    /// Whether every source symbol of block `sbn` is in.
+    pub fn is_block_complete(&self, sbn: u32) -> bool {
+        match (
+            self.partition.block_len_symbols(u64::from(sbn)),
+            self.block_received.get(sbn as usize),
+        ) {
+            (Some(k), Some(&n)) => n == k,
+            _ => false,
+        }
+    }
+
     /// Every source symbol has arrived.
     pub fn is_complete(&self) -> bool {
         self.symbols_received == self.partition.nb_source_symbols()
@@ -124,8 +147,11 @@ impl SymbolTracker {
         let offset = first * self.symbol_len;
         let len = payload_len as u64;
         let n = len.div_ceil(self.symbol_len);
-        let expected = (n * self.symbol_len).min(self.partition.transfer_length() - offset);
-        if n == 0 || n > u64::from(k - esi) || len != expected {
+        let full = n * self.symbol_len;
+        let expected = full.min(self.partition.transfer_length() - offset);
+        // The last symbol of the object may come short or padded to E (RFC 5510 §8.4 lets a
+        // sender leave the padding out; flute sends it for Reed-Solomon).
+        if n == 0 || n > u64::from(k - esi) || (len != expected && len != full) {
             return Err(DropReason::SymbolLength);
         }
         let block = usize::try_from(sbn).map_err(|_| DropReason::SymbolOutOfRange)?;
@@ -172,14 +198,13 @@ impl SymbolTracker {
         }
         Ok(Place::New(Placement {
             offset: offset as usize,
-            len: payload_len,
+            len: expected as usize,
             block_completed,
         }))
     }
 
     /// Marks every source symbol of block `sbn` received: what a FEC decoder does once it has
     /// written the missing ones in place.
-    #[allow(dead_code)]
     pub fn mark_block_complete(&mut self, sbn: u32) {
         let sbn = u64::from(sbn);
         let (Some(k), Some(first)) = (
@@ -275,7 +300,10 @@ mod tests {
         assert_eq!(t.place(0, 0, 99, 8), Err(DropReason::SymbolLength));
         assert_eq!(t.place(0, 0, 150, 8), Err(DropReason::SymbolLength));
         assert_eq!(t.place(0, 1, 200, 8), Err(DropReason::SymbolLength));
-        assert_eq!(t.place(1, 0, 100, 8), Err(DropReason::SymbolLength));
+        assert_eq!(t.place(1, 0, 60, 8), Err(DropReason::SymbolLength));
+        assert_eq!(t.place(1, 0, 101, 8), Err(DropReason::SymbolLength));
+        // The last symbol padded to E: only its 50 bytes are copied.
+        assert!(matches!(t.place(1, 0, 100, 8), Ok(Place::New(p)) if p.len == 50));
         // Two symbols in one payload are fine.
         assert!(matches!(t.place(0, 0, 200, 8), Ok(Place::New(p)) if p.block_completed));
     }

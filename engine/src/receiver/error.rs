@@ -52,11 +52,13 @@ pub enum DropReason {
     Sink,
     /// A Content-Encoding (FDT) or EXT_CENC code that is not null, zlib, deflate or gzip.
     UnknownContentEncoding,
+    /// The FEC decoder refused a block's parameters or symbols.
+    FecDecode,
 }
 
 impl DropReason {
     /// Every reason, in counter order.
-    pub const ALL: [DropReason; 20] = [
+    pub const ALL: [DropReason; 21] = [
         DropReason::Malformed,
         DropReason::UnsupportedFec,
         DropReason::SessionLimit,
@@ -77,6 +79,7 @@ impl DropReason {
         DropReason::ObjectFailed,
         DropReason::Sink,
         DropReason::UnknownContentEncoding,
+        DropReason::FecDecode,
     ];
 
     /// The number of reasons.

@@ -5,14 +5,15 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use crate::cenc::{self, Cenc};
+use crate::cenc::Cenc;
 use crate::fdt::{CacheControl, FdtInstance, FecOtiAttributes, File, ParseLimits};
-use crate::fec::BlockPartition;
-use crate::wire::{FecEncodingId, Oti};
+use crate::wire::Oti;
 
-use super::blocks::{Place, SymbolTracker};
-use super::error::{DropReason, ReceiverError};
+use super::error::{DropReason, FailReason, ReceiverError};
+use super::event::ObjectMetadata;
+use super::object::{Budget, ObjectReceiver, ObjectStart, is_supported, partition_for};
 use super::path::{PathError, SafeRelativePath};
+use super::sink::{MemorySink, MemorySinkObject, ObjectDescription};
 
 /// One File entry of an FDT instance, with the instance's defaults applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,71 +98,104 @@ pub(crate) struct FileSlot {
     pub expires_at: Option<SystemTime>,
 }
 
-/// An FDT instance being received (TOI 0, RFC 6726 §3.3).
+/// An FDT instance being received (TOI 0, RFC 6726 §3.3): an object like any other, with its
+/// FEC (repair symbols decode lost ones) and content encoding, held in memory within the FDT
+/// size cap.
 #[derive(Debug)]
 pub(crate) struct FdtReceiving {
-    buf: Vec<u8>,
-    tracker: SymbolTracker,
-    cenc: Cenc,
+    sink: MemorySink,
+    object: ObjectReceiver<MemorySinkObject>,
+    /// Bytes of FEC scratch held by the instance's blocks, within the FDT size cap.
+    scratch_bytes: u64,
+    max_fdt_bytes: usize,
     pub last_activity: SystemTime,
 }
 
+/// Blocks of one FDT instance decoded at once.
+const FDT_MAX_CONCURRENT_BLOCKS: usize = 64;
+
 impl FdtReceiving {
-    /// Starts receiving an instance described by the EXT_FTI of its packets.
+    /// Starts receiving an instance described by the EXT_FTI (and EXT_CENC) of its packets.
     pub fn new(
         oti: &Oti,
         cenc: Cenc,
         max_fdt_bytes: usize,
         now: SystemTime,
     ) -> Result<Self, ReceiverError> {
-        if oti.fec_encoding_id != FecEncodingId::NoCode {
+        if !is_supported(oti) {
             return Err(ReceiverError::UnsupportedFec(oti.fec_encoding_id));
         }
-        let len = usize::try_from(oti.transfer_length)
-            .ok()
-            .filter(|len| *len <= max_fdt_bytes)
-            .ok_or(DropReason::FdtTooLarge)?;
-        let partition = BlockPartition::rfc5052(
-            oti.transfer_length,
-            u32::from(oti.encoding_symbol_length),
-            oti.maximum_source_block_length,
-        )
-        .map_err(|_| DropReason::FdtInvalid)?;
-        let tracker = SymbolTracker::new(partition).ok_or(DropReason::FdtTooLarge)?;
-        Ok(Self {
-            buf: vec![0; len],
-            tracker,
+        if oti.transfer_length > max_fdt_bytes as u64 {
+            return Err(DropReason::FdtTooLarge.into());
+        }
+        let meta = ObjectMetadata {
+            content_location: None,
+            path: None,
+            content_length: None,
+            transfer_length: oti.transfer_length,
+            content_type: None,
+            content_md5: None,
+            oti: *oti,
             cenc,
+            etag: None,
+            groups: Vec::new(),
+            cache_control: None,
+            fdt_instance_id: None,
+        };
+        let partition = partition_for(&meta).map_err(|_| DropReason::FdtInvalid)?;
+        let start = ObjectStart {
+            desc: ObjectDescription {
+                tsi: 0,
+                toi: 0,
+                path: None,
+                len: oti.transfer_length,
+                content_type: None,
+            },
+            meta: Arc::new(meta),
+            partition,
+            from_fdt: false,
+            reserved_bytes: 0,
+        };
+        let mut sink = MemorySink::new(max_fdt_bytes as u64);
+        let object = ObjectReceiver::start(&mut sink, start, false, now)
+            .map_err(|_| DropReason::FdtTooLarge)?;
+        Ok(Self {
+            sink,
+            object,
+            scratch_bytes: 0,
+            max_fdt_bytes,
             last_activity: now,
         })
     }
 
-    /// Stores one payload; `true` once the instance is complete.
+    /// Stores one payload (source or repair symbol); `true` once the instance is complete.
     pub fn push(&mut self, sbn: u32, esi: u32, payload: &[u8]) -> Result<bool, DropReason> {
-        if let Place::New(p) = self.tracker.place(sbn, esi, payload.len(), usize::MAX)? {
-            self.buf
-                .get_mut(p.offset..p.offset + p.len)
-                .ok_or(DropReason::SymbolOutOfRange)?
-                .copy_from_slice(payload);
-        }
-        Ok(self.tracker.is_complete())
+        let budget = Budget {
+            used: &mut self.scratch_bytes,
+            max: self.max_fdt_bytes as u64,
+        };
+        self.object
+            .push(sbn, esi, payload, FDT_MAX_CONCURRENT_BLOCKS, budget)?;
+        Ok(self.object.is_complete())
     }
 
     /// Decodes and parses the complete instance.
-    pub fn parse(
-        self,
-        max_fdt_bytes: usize,
-        max_files: usize,
-    ) -> Result<FdtInstance, ReceiverError> {
+    pub fn parse(mut self, max_files: usize) -> Result<FdtInstance, ReceiverError> {
         let limits = ParseLimits {
-            max_document_bytes: max_fdt_bytes,
+            max_document_bytes: self.max_fdt_bytes,
             max_files,
         };
-        if self.cenc == Cenc::Null {
-            return Ok(FdtInstance::parse(&self.buf, &limits)?);
-        }
-        let xml = cenc::decode(self.cenc, &self.buf, max_fdt_bytes)
-            .map_err(ReceiverError::FdtDecoding)?;
-        Ok(FdtInstance::parse(&xml, &limits)?)
+        self.object
+            .finish(&mut self.sink, self.max_fdt_bytes as u64)
+            .map_err(|e| match e {
+                FailReason::ContentDecoding(e) => ReceiverError::FdtDecoding(e),
+                _ => ReceiverError::Dropped(DropReason::FdtInvalid),
+            })?;
+        let xml = self
+            .sink
+            .take_completed()
+            .pop()
+            .ok_or(DropReason::FdtInvalid)?;
+        Ok(FdtInstance::parse(&xml.data, &limits)?)
     }
 }

@@ -14,9 +14,11 @@ use std::time::SystemTime;
 use base64::Engine;
 use md5::{Digest, Md5};
 
+use std::collections::HashMap;
+
 use crate::cenc::{self, Cenc};
-use crate::fec::BlockPartition;
-use crate::wire::FecEncodingId;
+use crate::fec::{BlockPartition, FecError, ReedSolomon, RsBlockDecoder};
+use crate::wire::{FecEncodingId, Oti};
 
 use super::blocks::{Place, SymbolTracker};
 use super::error::{DropReason, FailReason};
@@ -38,6 +40,39 @@ struct PrefixMd5 {
     hasher: Md5,
     hashed: u64,
     expected: [u8; 16],
+}
+
+/// How lost source symbols are recovered.
+#[derive(Debug)]
+enum Fec {
+    /// No-code (ID 0): every source symbol must arrive.
+    NoCode,
+    /// Reed-Solomon (IDs 2 and 5, RFC 5510): repair symbols (ESI ≥ k) are kept in a per-block
+    /// decoder's scratch, created on a block's first repair symbol; once k distinct symbols are
+    /// known the missing source symbols are decoded in place into the region.
+    ReedSolomon {
+        /// n: the ESI bound of every block (max_n of the OTI).
+        max_n: u32,
+        decoders: HashMap<u32, RsBlockDecoder>,
+    },
+}
+
+/// What a repair symbol did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Repair {
+    /// Nothing new: a repeat, or more than the block needs.
+    Duplicate,
+    /// Kept in the block's scratch.
+    Kept,
+    /// Its block was decoded.
+    Decoded,
+}
+
+/// The receiving budget shared by every object, in bytes.
+#[derive(Debug)]
+pub(crate) struct Budget<'a> {
+    pub used: &'a mut u64,
+    pub max: u64,
 }
 
 /// The outcome of one payload.
@@ -70,6 +105,7 @@ pub(crate) struct ObjectReceiver<O> {
     pub from_fdt: bool,
     region: Region<O>,
     tracker: SymbolTracker,
+    fec: Fec,
     md5: Option<PrefixMd5>,
     expected_md5: Option<[u8; 16]>,
     desc: ObjectDescription,
@@ -88,19 +124,46 @@ fn parse_md5(text: &str) -> Result<[u8; 16], FailReason> {
     <[u8; 16]>::try_from(bytes.as_slice()).map_err(|_| FailReason::BadMd5)
 }
 
-/// The block partitioning of an object, for the FEC schemes this receiver decodes.
-pub(crate) fn partition_for(meta: &ObjectMetadata) -> Result<BlockPartition, FailReason> {
-    match meta.oti.fec_encoding_id {
-        FecEncodingId::NoCode => BlockPartition::rfc5052(
-            meta.transfer_length,
-            u32::from(meta.oti.encoding_symbol_length),
-            meta.oti.maximum_source_block_length,
-        )
-        .map_err(|e| FailReason::Fec(e.to_string())),
-        other => Err(FailReason::Fec(format!(
-            "FEC Encoding ID {other:?} not supported"
-        ))),
+/// Whether this receiver decodes `oti`'s FEC scheme: no-code, and Reed-Solomon over GF(2^m)
+/// (ID 2) and GF(2^8) (ID 5).
+pub(crate) fn is_supported(oti: &Oti) -> bool {
+    match oti.fec_encoding_id {
+        FecEncodingId::NoCode => true,
+        FecEncodingId::ReedSolomonGf2m | FecEncodingId::ReedSolomonGf28 => {
+            ReedSolomon::field_size_of(oti).is_ok()
+        }
+        _ => false,
     }
+}
+
+/// The block partitioning of an object (RFC 5052 §9.1 for the schemes this receiver decodes).
+pub(crate) fn partition_for(meta: &ObjectMetadata) -> Result<BlockPartition, FailReason> {
+    if !is_supported(&meta.oti) {
+        return Err(FailReason::Fec(format!(
+            "FEC Encoding ID {:?} not supported",
+            meta.oti.fec_encoding_id
+        )));
+    }
+    BlockPartition::rfc5052(
+        meta.transfer_length,
+        u32::from(meta.oti.encoding_symbol_length),
+        meta.oti.maximum_source_block_length,
+    )
+    .map_err(|e| FailReason::Fec(e.to_string()))
+}
+
+fn fec_drop(e: FecError) -> DropReason {
+    match e {
+        FecError::BadSymbolLength { .. } => DropReason::SymbolLength,
+        FecError::EsiOutOfRange { .. } => DropReason::SymbolOutOfRange,
+        _ => DropReason::FecDecode,
+    }
+}
+
+/// What a decoder's repair scratch is charged: min(k, n − k) symbols.
+fn scratch_bytes(decoder: &RsBlockDecoder) -> u64 {
+    let code = decoder.code();
+    u64::from(code.nb_source_symbols().min(code.nb_repair_symbols())) * code.symbol_len() as u64
 }
 
 /// Bytes an object will hold while it is received: its region plus its bookkeeping.
@@ -149,11 +212,19 @@ impl<O: SinkObject> ObjectReceiver<O> {
             buf.resize(len, 0);
             (Region::Encoded(buf), None)
         };
+        let fec = match meta.oti.fec_encoding_id {
+            FecEncodingId::NoCode => Fec::NoCode,
+            _ => Fec::ReedSolomon {
+                max_n: meta.oti.max_number_of_encoding_symbols,
+                decoders: HashMap::new(),
+            },
+        };
         Ok(Self {
             meta,
             from_fdt,
             region,
             tracker,
+            fec,
             md5,
             expected_md5,
             desc,
@@ -173,41 +244,201 @@ impl<O: SinkObject> ObjectReceiver<O> {
         self.tracker.received_bytes()
     }
 
-    /// Stores the symbols of one payload at their offset.
+    /// Stores the symbols of one payload at their offset (a repair symbol in its block's
+    /// scratch), decoding the block as soon as it can.
     pub fn push(
         &mut self,
         sbn: u32,
         esi: u32,
         payload: &[u8],
         max_concurrent_blocks: usize,
+        budget: Budget<'_>,
     ) -> Result<Pushed, DropReason> {
-        let placement = match self
+        let k = self
             .tracker
-            .place(sbn, esi, payload.len(), max_concurrent_blocks)?
-        {
-            Place::Duplicate => return Ok(Pushed::Duplicate),
-            Place::New(p) => p,
+            .partition()
+            .block_len_symbols(u64::from(sbn))
+            .ok_or(DropReason::SymbolOutOfRange)?;
+        let block_completed = if esi >= k {
+            match self.push_repair(sbn, esi, k, payload, max_concurrent_blocks, budget)? {
+                Repair::Duplicate => return Ok(Pushed::Duplicate),
+                Repair::Kept => false,
+                Repair::Decoded => true,
+            }
+        } else {
+            let placement =
+                match self
+                    .tracker
+                    .place(sbn, esi, payload.len(), max_concurrent_blocks)?
+                {
+                    Place::Duplicate => return Ok(Pushed::Duplicate),
+                    Place::New(p) => p,
+                };
+            let payload = payload
+                .get(..placement.len)
+                .ok_or(DropReason::SymbolLength)?;
+            self.region_mut()
+                .get_mut(placement.offset..placement.offset + placement.len)
+                .ok_or(DropReason::SymbolOutOfRange)?
+                .copy_from_slice(payload);
+            let mut completed = placement.block_completed;
+            if let Fec::ReedSolomon { decoders, .. } = &self.fec
+                && !decoders.is_empty()
+            {
+                completed |= self.source_to_decoder(sbn, esi, payload.len(), completed, budget)?;
+            }
+            completed
         };
-        let region: &mut [u8] = match &mut self.region {
+        self.hash_prefix();
+        Ok(Pushed::New { block_completed })
+    }
+
+    fn region_mut(&mut self) -> &mut [u8] {
+        match &mut self.region {
             Region::Sink(object) => object.data_mut(),
             Region::Encoded(buf) => buf,
-        };
-        region
-            .get_mut(placement.offset..placement.offset + placement.len)
-            .ok_or(DropReason::SymbolOutOfRange)?
-            .copy_from_slice(payload);
-        if let Some(md5) = &mut self.md5
-            && self.tracker.prefix_can_advance()
-        {
-            let upto = self.tracker.advance_prefix();
-            if let Some(prefix) = region.get(md5.hashed as usize..upto as usize) {
-                md5.hasher.update(prefix);
-                md5.hashed = upto;
-            }
         }
-        Ok(Pushed::New {
-            block_completed: placement.block_completed,
+    }
+
+    /// Tells block `sbn`'s decoder, if it has one, about new source symbols, and decodes the
+    /// block if that made k symbols; drops the decoder if the block is complete anyway.
+    /// `Ok(true)` when the block was decoded.
+    fn source_to_decoder(
+        &mut self,
+        sbn: u32,
+        esi: u32,
+        len: usize,
+        block_completed: bool,
+        budget: Budget<'_>,
+    ) -> Result<bool, DropReason> {
+        let symbol_len = usize::from(self.meta.oti.encoding_symbol_length);
+        let Fec::ReedSolomon { decoders, .. } = &mut self.fec else {
+            return Ok(false);
+        };
+        if block_completed {
+            if let Some(decoder) = decoders.remove(&sbn) {
+                let scratch = scratch_bytes(&decoder);
+                *budget.used -= scratch;
+                self.reserved_bytes -= scratch;
+            }
+            return Ok(false);
+        }
+        let Some(decoder) = decoders.get_mut(&sbn) else {
+            return Ok(false);
+        };
+        let n = len.div_ceil(symbol_len) as u32;
+        for e in esi..esi + n {
+            decoder.source_received(e).map_err(fec_drop)?;
+        }
+        if !decoder.is_decodable() {
+            return Ok(false);
+        }
+        self.decode_block(sbn, budget)?;
+        Ok(true)
+    }
+
+    /// Keeps repair symbol `esi` of block `sbn` (k source symbols) and decodes the block once k
+    /// distinct symbols are known.
+    fn push_repair(
+        &mut self,
+        sbn: u32,
+        esi: u32,
+        k: u32,
+        payload: &[u8],
+        max_concurrent_blocks: usize,
+        budget: Budget<'_>,
+    ) -> Result<Repair, DropReason> {
+        let oti = self.meta.oti;
+        let Fec::ReedSolomon { max_n, decoders } = &mut self.fec else {
+            // No-code has no repair symbols.
+            return Err(DropReason::SymbolOutOfRange);
+        };
+        let n = (*max_n).max(k);
+        if esi >= n {
+            return Err(DropReason::SymbolOutOfRange);
+        }
+        if self.tracker.is_block_complete(sbn) {
+            return Ok(Repair::Duplicate);
+        }
+        if !decoders.contains_key(&sbn) {
+            if decoders.len() >= max_concurrent_blocks {
+                return Err(DropReason::BlockLimit);
+            }
+            let code = ReedSolomon::for_oti(&oti, k, n).map_err(fec_drop)?;
+            let mut decoder = code.decoder();
+            let scratch = scratch_bytes(&decoder);
+            if budget.used.saturating_add(scratch) > budget.max {
+                return Err(DropReason::ReceivingBytesLimit);
+            }
+            for e in 0..k {
+                if self.tracker.is_received(sbn, e) {
+                    decoder.source_received(e).map_err(fec_drop)?;
+                }
+            }
+            *budget.used += scratch;
+            self.reserved_bytes += scratch;
+            decoders.insert(sbn, decoder);
+        }
+        let Some(decoder) = decoders.get_mut(&sbn) else {
+            return Ok(Repair::Duplicate);
+        };
+        let kept = decoder.push_repair(esi, payload).map_err(fec_drop)?;
+        if decoder.is_decodable() {
+            self.decode_block(sbn, budget)?;
+            return Ok(Repair::Decoded);
+        }
+        Ok(if kept {
+            Repair::Kept
+        } else {
+            Repair::Duplicate
         })
+    }
+
+    /// Recovers the missing source symbols of block `sbn` in place, frees its decoder and marks
+    /// the block complete.
+    fn decode_block(&mut self, sbn: u32, budget: Budget<'_>) -> Result<(), DropReason> {
+        let Fec::ReedSolomon { decoders, .. } = &mut self.fec else {
+            return Ok(());
+        };
+        let Some(mut decoder) = decoders.remove(&sbn) else {
+            return Ok(());
+        };
+        let scratch = scratch_bytes(&decoder);
+        *budget.used -= scratch;
+        self.reserved_bytes -= scratch;
+        let partition = *self.tracker.partition();
+        let (Some(offset), Some(len)) = (
+            partition.block_offset_bytes(u64::from(sbn)),
+            partition.block_len_bytes(u64::from(sbn)),
+        ) else {
+            return Err(DropReason::SymbolOutOfRange);
+        };
+        let block = self
+            .region_mut()
+            .get_mut(offset as usize..(offset + len) as usize)
+            .ok_or(DropReason::SymbolOutOfRange)?;
+        decoder.decode(block).map_err(fec_drop)?;
+        self.tracker.mark_block_complete(sbn);
+        Ok(())
+    }
+
+    /// Feeds the MD5 with the in-order prefix, if it grew.
+    fn hash_prefix(&mut self) {
+        let Some(md5) = &mut self.md5 else {
+            return;
+        };
+        if !self.tracker.prefix_can_advance() {
+            return;
+        }
+        let upto = self.tracker.advance_prefix();
+        let region: &[u8] = match &self.region {
+            Region::Sink(object) => object.data(),
+            Region::Encoded(buf) => buf,
+        };
+        if let Some(prefix) = region.get(md5.hashed as usize..upto as usize) {
+            md5.hasher.update(prefix);
+            md5.hashed = upto;
+        }
     }
 
     /// Verifies and commits a complete object.
@@ -268,6 +499,15 @@ impl<O: SinkObject> ObjectReceiver<O> {
                 }
                 object.commit().map_err(|e| FailReason::Sink(e.to_string()))
             }
+        }
+    }
+
+    /// Bytes held by the FEC scratch of blocks being decoded (part of `reserved_bytes`).
+    #[cfg(test)]
+    pub fn scratch_bytes(&self) -> u64 {
+        match &self.fec {
+            Fec::NoCode => 0,
+            Fec::ReedSolomon { decoders, .. } => decoders.values().map(scratch_bytes).sum(),
         }
     }
 
@@ -360,7 +600,16 @@ mod tests {
                 let off = p.symbol_offset_bytes(sbn, esi).unwrap() as usize;
                 let len = p.source_symbol_len_bytes(sbn, esi).unwrap() as usize;
                 let pushed = object
-                    .push(sbn as u32, esi, &wire[off..off + len], usize::MAX)
+                    .push(
+                        sbn as u32,
+                        esi,
+                        &wire[off..off + len],
+                        usize::MAX,
+                        Budget {
+                            used: &mut 0,
+                            max: u64::MAX,
+                        },
+                    )
                     .unwrap();
                 assert!(matches!(pushed, Pushed::New { .. }));
             }
@@ -406,6 +655,70 @@ mod tests {
             ),
             Err(FailReason::BadMd5)
         ));
+    }
+
+    #[test]
+    fn reed_solomon_repair_symbols_recover_lost_source_symbols_in_place() {
+        // 950 bytes, E = 100, B = 4: blocks of 4, 3, 3 symbols, the last one 50 bytes short.
+        let data: Vec<u8> = (0..950u32).map(|i| (i * 13 + 5) as u8).collect();
+        let mut m = meta(950, Cenc::Null, Some(md5_text(&data)), None);
+        m.oti.fec_encoding_id = FecEncodingId::ReedSolomonGf28;
+        m.oti.max_number_of_encoding_symbols = 7;
+        let oti = m.oti;
+        let mut sink = MemorySink::new(1 << 20);
+        let mut object = start(&mut sink, m).unwrap();
+        let p = BlockPartition::rfc5052(950, u32::from(E), B).unwrap();
+        let mut used = 0u64;
+        for sbn in 0..p.nb_blocks() {
+            let k = p.block_len_symbols(sbn).unwrap();
+            let off = p.block_offset_bytes(sbn).unwrap() as usize;
+            let len = p.block_len_bytes(sbn).unwrap() as usize;
+            let code = ReedSolomon::for_oti(&oti, k, 7).unwrap();
+            let mut repair = vec![0u8; (7 - k as usize) * usize::from(E)];
+            code.encode(&data[off..off + len], &mut repair).unwrap();
+            // Lose the first two source symbols of every block.
+            for esi in 2..k {
+                let s = off + esi as usize * usize::from(E);
+                let e = (s + usize::from(E)).min(off + len);
+                let budget = Budget {
+                    used: &mut used,
+                    max: u64::MAX,
+                };
+                object
+                    .push(sbn as u32, esi, &data[s..e], 8, budget)
+                    .unwrap();
+            }
+            let mut decoded = false;
+            for (i, symbol) in repair.chunks(usize::from(E)).enumerate() {
+                let budget = Budget {
+                    used: &mut used,
+                    max: u64::MAX,
+                };
+                match object
+                    .push(sbn as u32, k + i as u32, symbol, 8, budget)
+                    .unwrap()
+                {
+                    Pushed::New {
+                        block_completed: true,
+                    } => {
+                        decoded = true;
+                        break;
+                    }
+                    Pushed::New {
+                        block_completed: false,
+                    } => {
+                        assert!(object.scratch_bytes() > 0);
+                        assert_eq!(used, object.scratch_bytes());
+                    }
+                    Pushed::Duplicate => unreachable!(),
+                }
+            }
+            assert!(decoded);
+            assert_eq!((used, object.scratch_bytes()), (0, 0));
+        }
+        assert!(object.is_complete());
+        object.finish(&mut sink, 1 << 20).unwrap();
+        assert_eq!(sink.take_completed()[0].data, data);
     }
 
     #[test]

@@ -8,13 +8,15 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::cenc::Cenc;
 use crate::fdt::{FdtInstance, ntp};
-use crate::wire::{AlcPacket, FecEncodingId, WireError};
+use crate::wire::{AlcPacket, WireError};
 
 use super::config::Config;
 use super::error::{DropReason, FailReason, ReceiverError};
 use super::event::{ObjectEvent, ObjectMetadata, ReceiverEndpoint};
 use super::fdt_state::{FdtFile, FdtReceiving, FileSlot};
-use super::object::{ObjectReceiver, ObjectStart, Pushed, partition_for, reservation};
+use super::object::{
+    Budget, ObjectReceiver, ObjectStart, Pushed, is_supported, partition_for, reservation,
+};
 use super::pending::Pending;
 use super::sink::{ObjectDescription, ObjectSink};
 use super::stats::ReceiverStats;
@@ -226,7 +228,7 @@ impl<O: super::sink::SinkObject> Session<O> {
             return self.hold(shared, toi, raw, now);
         };
         let limits = shared.config.limits;
-        if meta.oti.fec_encoding_id != FecEncodingId::NoCode {
+        if !is_supported(&meta.oti) {
             return Err(ReceiverError::UnsupportedFec(meta.oti.fec_encoding_id));
         }
         let largest = meta.transfer_length.max(meta.content_length.unwrap_or(0));
@@ -489,7 +491,7 @@ impl<O: super::sink::SinkObject> Session<O> {
         let Some(receiving) = self.fdt_receiving.remove(&id) else {
             return Ok(());
         };
-        let instance = receiving.parse(limits.max_fdt_bytes, limits.max_fdt_files)?;
+        let instance = receiving.parse(limits.max_fdt_files)?;
         self.apply_fdt(shared, id, &instance, now)
     }
 
@@ -689,11 +691,16 @@ fn store<O: super::sink::SinkObject, S>(
             .ok_or(ReceiverError::Malformed(WireError::PayloadIdNeedsOti))?,
     };
     let payload = alc.payload();
+    let budget = Budget {
+        used: &mut shared.receiving_bytes,
+        max: shared.config.limits.max_receiving_bytes,
+    };
     match object.push(
         payload_id.sbn,
         payload_id.esi,
         payload,
         shared.config.limits.max_concurrent_blocks,
+        budget,
     )? {
         Pushed::Duplicate => shared.stats.duplicates += 1,
         Pushed::New { block_completed } => {
