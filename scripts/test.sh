@@ -6,8 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
-# command:package. The XDP/AF_XDP tests need ip (iproute2) and ethtool; the XDP object is
-# committed, so clang/llvm/libbpf-dev are needed only by .ci/run's rebuild check.
+# command:package. The XDP/AF_XDP tests need ip (iproute2), ethtool and ping; the XDP objects
+# are committed, so clang/llvm/libbpf-dev are needed only by .ci/run's rebuild check.
 for tool in pkg-config:pkg-config ip:iproute2 ethtool:ethtool ping:iputils-ping; do
   bin=${tool%%:*}; pkg=${tool##*:}
   command -v "$bin" >/dev/null 2>&1 || need_apt+=("$pkg")

@@ -37,11 +37,17 @@ pub enum Side {
 pub struct PairConfig {
     /// Tx and rx queues of each veth end.
     pub queues: u32,
+    /// Leave tx checksum offload on (kernel-sent UDP then reaches AF_XDP with a partial,
+    /// wrong-looking checksum); off by default.
+    pub tx_checksum_offload: bool,
 }
 
 impl Default for PairConfig {
     fn default() -> Self {
-        Self { queues: 1 }
+        Self {
+            queues: 1,
+            tx_checksum_offload: false,
+        }
     }
 }
 
@@ -69,6 +75,7 @@ pub struct NetnsPair {
     pub receiver: End,
     /// Queues per veth end.
     pub queues: u32,
+    tx_checksum_offload: bool,
     slots: [usize; 2],
 }
 
@@ -105,6 +112,7 @@ impl NetnsPair {
             sender: end("tx", 1),
             receiver: end("rx", 2),
             queues: config.queues.max(1),
+            tx_checksum_offload: config.tx_checksum_offload,
             slots: [usize::MAX; 2],
         };
         // From here on, Drop removes whatever exists.
@@ -185,7 +193,12 @@ impl NetnsPair {
             // GRO makes the veth run NAPI, which frames redirected or sent by AF_XDP need;
             // tx checksum offload off gives kernel-sent UDP a real checksum (CHECKSUM_PARTIAL
             // frames look corrupt to AF_XDP).
-            self.expect_ok(end, &["ethtool", "-K", i, "gro", "on", "tx", "off"]);
+            let tx = if self.tx_checksum_offload {
+                "on"
+            } else {
+                "off"
+            };
+            self.expect_ok(end, &["ethtool", "-K", i, "gro", "on", "tx", tx]);
         }
     }
 
@@ -199,6 +212,11 @@ impl NetnsPair {
                 String::from_utf8_lossy(&out.stderr).trim()
             );
         }
+    }
+
+    /// Whether kernel-sent UDP leaves with a partial checksum (see [`PairConfig`]).
+    pub fn tx_checksum_offloaded(&self) -> bool {
+        self.tx_checksum_offload
     }
 
     /// The end on `side`.

@@ -45,7 +45,10 @@ fn netns_pair_links_two_namespaces_and_is_removed_on_drop() {
 
 #[test]
 fn netns_pair_runs_closures_inside_the_namespace() {
-    let pair = NetnsPair::with_config(PairConfig { queues: 2 });
+    let pair = NetnsPair::with_config(PairConfig {
+        queues: 2,
+        ..PairConfig::default()
+    });
     let index = pair.run_in(Side::Receiver, || {
         xflute::io::xsk::if_index(&pair.receiver.interface)
     });

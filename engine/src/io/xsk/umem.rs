@@ -80,17 +80,31 @@ impl Umem {
             )));
         }
         let len = frame_count as usize * frame_size as usize;
-        let area = Mmap::anonymous(len, huge_pages)?;
-        let fd = syscall::xdp_socket()?;
-        let reg = libc::xdp_umem_reg {
-            addr: area.as_ptr() as u64,
-            len: len as u64,
-            chunk_size: frame_size,
-            headroom,
-            flags: 0,
-            tx_metadata_len: 0,
+        let register = |area: &Mmap| -> Result<OwnedFd, XskError> {
+            let fd = syscall::xdp_socket()?;
+            let reg = libc::xdp_umem_reg {
+                addr: area.as_ptr() as u64,
+                len: len as u64,
+                chunk_size: frame_size,
+                headroom,
+                flags: 0,
+                tx_metadata_len: 0,
+            };
+            syscall::set_xdp_option(fd.as_raw_fd(), libc::XDP_UMEM_REG, &reg, "XDP_UMEM_REG")?;
+            Ok(fd)
         };
-        syscall::set_xdp_option(fd.as_raw_fd(), libc::XDP_UMEM_REG, &reg, "XDP_UMEM_REG")?;
+        let mut area = Mmap::anonymous(len, huge_pages)?;
+        let fd = match register(&area) {
+            Ok(fd) => fd,
+            Err(e) if area.huge_pages() => {
+                // Some kernels refuse to pin huge pages for good (EFAULT); plain pages work.
+                tracing::debug!(error = %e, "cannot register a huge-page UMEM; using 4 KiB pages");
+                drop(area);
+                area = Mmap::anonymous(len, false)?;
+                register(&area)?
+            }
+            Err(e) => return Err(e),
+        };
         Ok(Self {
             inner: Arc::new(UmemInner {
                 area,
