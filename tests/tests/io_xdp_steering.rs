@@ -6,8 +6,9 @@ use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use xflute::io::frame::{LinkType, parse_udp, udp_checksum_ok};
+use xflute::io::frame::{LinkType, UdpFrameBuilder, parse_udp, udp_checksum_ok};
 use xflute::io::xdp::Channel;
+use xflute::io::xsk::{Umem, UmemConfig, XskConfig, XskSocket};
 use xflute_tests::af_xdp::{XdpReceiver, check_numbered, numbered_payload};
 use xflute_tests::netns::{NetnsPair, PairConfig, Side};
 
@@ -459,5 +460,104 @@ fn checksum_partial_frames_from_offloading_sender_arrive_without_stalling() {
         send_numbered("198.18.0.1:0".parse().unwrap(), group, count, received)
     });
     assert_all_in_order(&received, count);
+    pair.close();
+}
+
+#[test]
+fn vlan_tagged_channel_frames_are_redirected() {
+    // This kernel has no 802.1Q module, so the tagged frames are written by an AF_XDP socket.
+    let pair = NetnsPair::new();
+    let src: SocketAddr = "198.18.0.1:4000".parse().unwrap();
+    let destination: SocketAddr = "198.18.0.2:3400".parse().unwrap();
+    let count = 500;
+    let received = exchange(
+        &pair,
+        &[any_source(destination)],
+        false,
+        count,
+        |received| {
+            let umem = Umem::new(UmemConfig::default()).unwrap();
+            let mut tx =
+                XskSocket::bind(&umem, &pair.sender.interface, 0, &XskConfig::default()).unwrap();
+            let builder = UdpFrameBuilder::new(src, destination)
+                .unwrap()
+                .with_macs(pair.sender.mac, pair.receiver.mac);
+            let mut seq = 0;
+            let start = Instant::now();
+            while seq < count {
+                assert!(start.elapsed() < DEADLINE, "sender stalled");
+                if seq - received.load(Ordering::Acquire) > 256 {
+                    std::thread::yield_now();
+                    continue;
+                }
+                tx.send(1, |frame| {
+                    let untagged = builder.build(&numbered_payload(seq, 300)).unwrap();
+                    // Ethernet addresses, then the 802.1Q tag (TPID 0x8100, VLAN 10), then the rest.
+                    frame[..12].copy_from_slice(&untagged[..12]);
+                    frame[12..16].copy_from_slice(&[0x81, 0x00, 0x00, 0x0a]);
+                    frame[16..16 + untagged.len() - 12].copy_from_slice(&untagged[12..]);
+                    seq += 1;
+                    untagged.len() + 4
+                })
+                .unwrap();
+            }
+            while tx.tx_in_flight() > 0 && start.elapsed() < DEADLINE {
+                tx.flush().unwrap();
+                tx.complete();
+            }
+        },
+    );
+    assert_all_in_order(&received, count);
+    pair.close();
+}
+
+#[test]
+fn ip_fragments_of_a_channel_flow_go_to_the_kernel() {
+    let pair = NetnsPair::new();
+    let destination: SocketAddr = "198.18.0.2:3400".parse().unwrap();
+    let ready = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let rx = s.spawn(|| {
+            pair.run_in(Side::Receiver, || {
+                let mut rx = XdpReceiver::open(
+                    &pair.receiver.interface,
+                    1,
+                    &[any_source(destination)],
+                    false,
+                );
+                let socket = UdpSocket::bind(destination).unwrap();
+                socket.set_read_timeout(Some(DEADLINE)).unwrap();
+                ready.store(true, Ordering::Release);
+                let mut buf = [0u8; 8192];
+                let (n, _) = socket.recv_from(&mut buf).expect("reassembled datagram");
+                let mut redirected = 0;
+                rx.poll(|_, _| redirected += 1);
+                (
+                    check_numbered(&buf[..n]),
+                    n,
+                    redirected,
+                    rx.steering.counters().unwrap(),
+                )
+            })
+        });
+        while !ready.load(Ordering::Acquire) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        pair.run_in(Side::Sender, || {
+            let socket = UdpSocket::bind("198.18.0.1:0").unwrap();
+            // 4000 bytes do not fit the 1500-byte MTU: three IPv4 fragments.
+            socket
+                .send_to(&numbered_payload(7, 4000), destination)
+                .unwrap();
+        });
+        let (seq, len, redirected, counters) = rx.join().unwrap();
+        assert_eq!(
+            (seq, len),
+            (Some(7), 4000),
+            "the kernel reassembled the datagram"
+        );
+        assert_eq!(redirected, 0, "no fragment reached AF_XDP");
+        assert_eq!(counters.redirected, 0, "{counters:?}");
+    });
     pair.close();
 }

@@ -86,3 +86,43 @@ fn netns_pair_panicking_test_still_cleans_up() {
         "left behind: {left:?}"
     );
 }
+
+#[test]
+fn netns_pair_is_removed_when_the_process_is_interrupted() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    const TEST: &str = "netns_pair_is_removed_when_the_process_is_interrupted";
+    if std::env::var_os("XFLUTE_NETNS_CHILD").is_some() {
+        // The child: make a pair, say its names, wait to be interrupted.
+        let pair = NetnsPair::new();
+        println!("NAMES {} {}", pair.names()[0], pair.names()[1]);
+        std::thread::sleep(std::time::Duration::from_secs(30));
+        panic!("was not interrupted");
+    }
+    xflute_tests::netns::require_root();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", TEST, "--nocapture"])
+        .env("XFLUTE_NETNS_CHILD", "1")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut names = Vec::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if let Some(rest) = line.strip_prefix("NAMES ") {
+            names = rest.split(' ').map(str::to_owned).collect();
+            break;
+        }
+    }
+    assert_eq!(names.len(), 2, "the child made a pair");
+    assert!(leftover_namespaces().contains(&names[0]));
+    // SAFETY: kill has no memory preconditions; the pid is our own child's.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "the child died of SIGINT");
+    let left = leftover_namespaces();
+    assert!(
+        names.iter().all(|n| !left.contains(n)),
+        "left behind: {left:?}"
+    );
+}

@@ -48,6 +48,9 @@ pub enum XdpError {
     /// The object lacks a map or program that this code expects.
     #[error("the XDP object has no {0}")]
     Missing(&'static str),
+    /// No interface has this name in the calling thread's network namespace.
+    #[error("no network interface named {0:?}")]
+    UnknownInterface(String),
 }
 
 /// Where the program runs.

@@ -64,7 +64,8 @@ pub struct FrameGenerator {
 impl FrameGenerator {
     /// Loads the generator for `interface` (in the calling thread's network namespace).
     pub fn new(interface: &str) -> Result<Self, XdpError> {
-        let ifindex = if_index(interface).ok_or(XdpError::Missing("such interface"))?;
+        let ifindex =
+            if_index(interface).ok_or_else(|| XdpError::UnknownInterface(interface.to_owned()))?;
         let mut ebpf = Ebpf::load(GENERATOR_OBJECT).map_err(|e| XdpError::Load(Box::new(e)))?;
         let program: &mut Xdp = ebpf
             .program_mut("xflute_gen")
