@@ -12,25 +12,11 @@ use super::config::CarouselRepeatMode;
 use super::encoder::block_encoder_for;
 use super::transfer::{HeaderSpec, Transfer, TransferParams, TransferSource, Written};
 use crate::cenc::{self, Cenc};
-use crate::fdt::{FdtInstance, FdtXmlProfile, FecOtiAttributes};
+use crate::fdt::{FdtInstance, FdtXmlProfile};
 use crate::wire::{ExtCenc, ExtFdt, LctRepr, Oti};
 
 /// FDT Instance IDs are 20 bits (RFC 6726 §3.4.1).
 pub(crate) const FDT_INSTANCE_ID_MASK: u32 = 0xF_FFFF;
-
-/// The FDT-Instance attributes that announce `oti` (RFC 6726 §3.4.2), as flute writes them.
-pub(crate) fn oti_attributes(oti: &Oti) -> FecOtiAttributes {
-    FecOtiAttributes {
-        fec_encoding_id: Some(oti.fec_encoding_id.into()),
-        fec_instance_id: Some(u64::from(oti.fec_instance_id)),
-        maximum_source_block_length: Some(u64::from(oti.maximum_source_block_length)),
-        encoding_symbol_length: Some(u64::from(oti.encoding_symbol_length)),
-        max_number_of_encoding_symbols: Some(u64::from(oti.max_number_of_encoding_symbols)),
-        scheme_specific_info: oti
-            .scheme_specific_info_bytes()
-            .map(|info| info.as_bytes().to_vec()),
-    }
-}
 
 /// Expires as NTP seconds: `now` plus `duration`.
 pub(crate) fn expires_ntp(now: SystemTime, duration: Duration) -> u32 {

@@ -14,7 +14,7 @@ use std::time::SystemTime;
 use super::SenderError;
 use super::config::{CarouselRepeatMode, Config, FdtPublishMode, TargetAcquisition};
 use super::encoder::block_encoder_for;
-use super::fdt::{FdtCarousel, FdtParams, expires_ntp, oti_attributes};
+use super::fdt::{FdtCarousel, FdtParams, expires_ntp};
 use super::object::{CacheControl, ObjectDesc, ObjectSource, ObjectStream, TransferConfig};
 use super::toi::ToiAllocator;
 use super::transfer::{
@@ -22,7 +22,7 @@ use super::transfer::{
 };
 use crate::cenc::Cenc;
 use crate::endpoint::UdpEndpoint;
-use crate::fdt::{self, FdtInstance, File};
+use crate::fdt::{self, FdtInstance, FecOtiAttributes, File};
 use crate::wire::{AlcRepr, ExtCenc, LctRepr, Oti, PayloadIdFormat, TSI_MAX};
 
 /// Longest LCT header with extensions plus the longest FEC Payload ID.
@@ -89,7 +89,7 @@ impl ObjectEntry {
     fn fdt_file(&self, default_oti: &Oti, now: SystemTime) -> File {
         let mut file = self.file.clone();
         if self.oti_overridden || self.oti.fec_encoding_id != default_oti.fec_encoding_id {
-            file.fec_oti = oti_attributes(&self.oti);
+            file.fec_oti = FecOtiAttributes::from_oti(&self.oti);
         }
         file.cache_control = self.cache_control.map(|cc| match cc {
             CacheControl::NoCache => fdt::CacheControl::NoCache,
@@ -401,7 +401,7 @@ impl Sender {
         FdtInstance {
             expires: expires_ntp(now, self.config.fdt_duration),
             complete: self.complete.then_some(true),
-            fec_oti: oti_attributes(&self.oti),
+            fec_oti: FecOtiAttributes::from_oti(&self.oti),
             full_fdt: (self.config.fdt_publish_mode == FdtPublishMode::FullFdt).then_some(true),
             files,
             groups: self.config.groups.clone(),
