@@ -90,7 +90,9 @@ pub struct XskSocket {
 impl XskSocket {
     /// Creates a socket on `umem`, takes `rx_frames + tx_frames` of its frames, and binds it to
     /// queue `queue_id` of `interface` (in the calling thread's network namespace). The first
-    /// socket bound on a UMEM registers it; later ones share it.
+    /// socket bound on a UMEM registers it; later ones share it (`XDP_SHARED_UMEM`), each with
+    /// its own fill and completion rings, which the kernel allows only on another queue or
+    /// interface than the first socket's.
     pub fn bind(
         umem: &Umem,
         interface: &str,
