@@ -94,8 +94,26 @@ fn avx2_mul_add(dst: &mut [u8], src: &[u8], c: u8) {
     let nibbles = tables().nibbles(c);
     let lo = _mm256_broadcastsi128_si256(bytemuck::cast(nibbles.lo));
     let hi = _mm256_broadcastsi128_si256(bytemuck::cast(nibbles.hi));
-    let (dst_chunks, dst_tail) = dst.as_chunks_mut::<32>();
-    let (src_chunks, src_tail) = src.as_chunks::<32>();
+    // Two vectors per iteration, loads before stores (as in the GFNI kernel).
+    let (dst_pairs, dst_rest) = dst.as_chunks_mut::<64>();
+    let (src_pairs, src_rest) = src.as_chunks::<64>();
+    for (d, s) in dst_pairs.iter_mut().zip(src_pairs) {
+        let (d, _) = d.as_chunks_mut::<32>();
+        let (s, _) = s.as_chunks::<32>();
+        let (Ok(d), Ok(s)) = (
+            <&mut [[u8; 32]; 2]>::try_from(d),
+            <&[[u8; 32]; 2]>::try_from(s),
+        ) else {
+            continue;
+        };
+        let x: [__m256i; 2] = s.map(bytemuck::cast);
+        let y: [__m256i; 2] = d.map(bytemuck::cast);
+        for ((d, x), y) in d.iter_mut().zip(x).zip(y) {
+            *d = bytemuck::cast(_mm256_xor_si256(y, avx2_mul32(x, lo, hi)));
+        }
+    }
+    let (dst_chunks, dst_tail) = dst_rest.as_chunks_mut::<32>();
+    let (src_chunks, src_tail) = src_rest.as_chunks::<32>();
     for (d, s) in dst_chunks.iter_mut().zip(src_chunks) {
         let p = avx2_mul32(bytemuck::cast(*s), lo, hi);
         *d = bytemuck::cast(_mm256_xor_si256(bytemuck::cast(*d), p));
@@ -114,15 +132,19 @@ fn avx2_mul_add(dst: &mut [u8], src: &[u8], c: u8) {
 fn gfni_mul_add(dst: &mut [u8], src: &[u8], c: u8) {
     let (dst, src) = common(dst, src);
     let matrix = _mm512_set1_epi64(tables().gfni_matrix(c) as i64);
-    // Four vectors per iteration: independent loads and stores keep both load ports busy.
+    // Four vectors per iteration, every load before any store: the loads of `dst` then never
+    // wait on the stores just issued to its neighbouring lines.
     let (dst_stripes, dst_rest) = dst.as_chunks_mut::<GFNI_STRIPE>();
     let (src_stripes, src_rest) = src.as_chunks::<GFNI_STRIPE>();
     for (d, s) in dst_stripes.iter_mut().zip(src_stripes) {
-        let (d, _) = d.as_chunks_mut::<64>();
-        let (s, _) = s.as_chunks::<64>();
-        for (d, s) in d.iter_mut().zip(s) {
-            let p = _mm512_gf2p8affine_epi64_epi8::<0>(bytemuck::cast(*s), matrix);
-            *d = bytemuck::cast(_mm512_xor_si512(bytemuck::cast(*d), p));
+        let (Some(d), Some(s)) = (as_4x64_mut(d), as_4x64(s)) else {
+            continue;
+        };
+        let x: [__m512i; 4] = s.map(bytemuck::cast);
+        let y: [__m512i; 4] = d.map(bytemuck::cast);
+        for ((d, x), y) in d.iter_mut().zip(x).zip(y) {
+            let p = _mm512_gf2p8affine_epi64_epi8::<0>(x, matrix);
+            *d = bytemuck::cast(_mm512_xor_si512(y, p));
         }
     }
     let (dst_chunks, dst_tail) = dst_rest.as_chunks_mut::<64>();
@@ -203,6 +225,16 @@ fn gfni_dot(dst: &mut [u8], srcs: &[&[u8]], coefs: &[u8], start: usize) {
         }
         unpad::<64>(tail, &bytemuck::cast(acc));
     }
+}
+
+fn as_4x64(s: &[u8; GFNI_STRIPE]) -> Option<&[[u8; 64]; 4]> {
+    let (chunks, _) = s.as_chunks::<64>();
+    chunks.try_into().ok()
+}
+
+fn as_4x64_mut(d: &mut [u8; GFNI_STRIPE]) -> Option<&mut [[u8; 64]; 4]> {
+    let (chunks, _) = d.as_chunks_mut::<64>();
+    chunks.try_into().ok()
 }
 
 /// The four 64-byte vectors of `src` at `offset..offset + GFNI_STRIPE`, if it holds them.
