@@ -41,11 +41,25 @@ impl Kernel {
             Kernel::Ssse3 => is_x86_feature_detected!("ssse3"),
             #[cfg(target_arch = "x86_64")]
             Kernel::Avx2 => is_x86_feature_detected!("avx2"),
+            // `multiversion` selects an AVX-512 clone only on CPUs with the whole Ice Lake set
+            // (it avoids older AVX-512 parts that slow the clock down); every CPU with GFNI
+            // and AVX-512 has it, but the check must agree with the dispatch anyway.
             #[cfg(target_arch = "x86_64")]
             Kernel::Avx512Gfni => {
                 is_x86_feature_detected!("avx512f")
                     && is_x86_feature_detected!("avx512bw")
+                    && is_x86_feature_detected!("avx512cd")
+                    && is_x86_feature_detected!("avx512dq")
+                    && is_x86_feature_detected!("avx512vl")
+                    && is_x86_feature_detected!("avx512ifma")
+                    && is_x86_feature_detected!("avx512vbmi")
+                    && is_x86_feature_detected!("avx512vbmi2")
+                    && is_x86_feature_detected!("avx512vnni")
+                    && is_x86_feature_detected!("avx512bitalg")
+                    && is_x86_feature_detected!("avx512vpopcntdq")
                     && is_x86_feature_detected!("gfni")
+                    && is_x86_feature_detected!("vaes")
+                    && is_x86_feature_detected!("vpclmulqdq")
             }
             #[cfg(not(target_arch = "x86_64"))]
             _ => false,
