@@ -1,21 +1,7 @@
 //! `xflute recv --pcap` on captures of real `flute` 1.11.7 sessions.
 
-use std::process::Command;
-
 mod common;
-use common::{TempDir, flute_capture, test_objects};
-
-fn xflute(args: &[&std::ffi::OsStr]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_xflute"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
+use common::{TempDir, flute_capture, test_objects, xflute};
 
 #[test]
 fn recv_restores_every_file_of_a_flute_capture_byte_for_byte() {

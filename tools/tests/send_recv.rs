@@ -1,22 +1,9 @@
 //! `xflute send --pcap-out` then `xflute recv --pcap`: the files come back byte for byte.
 
 use std::ffi::OsString;
-use std::process::Command;
 
 mod common;
-use common::TempDir;
-
-fn xflute(args: &[OsString]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_xflute"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
+use common::{TempDir, xflute};
 
 fn os(args: &[&str]) -> Vec<OsString> {
     args.iter().map(OsString::from).collect()

@@ -2,7 +2,9 @@
 // Each test binary that includes this module uses a different part of it.
 #![allow(dead_code)]
 
+use std::ffi::OsStr;
 use std::path::Path;
+use std::process::Command;
 use std::time::SystemTime;
 use xflute::io::frame::{LinkType, UdpFrameBuilder};
 use xflute::io::pcap::PcapWriter;
@@ -83,4 +85,17 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// Run the `xflute` binary: (exit status success, stdout, stderr).
+pub fn xflute<S: AsRef<OsStr>>(args: &[S]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_xflute"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
 }
