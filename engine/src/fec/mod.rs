@@ -11,7 +11,10 @@
 //! One [`ReedSolomon`] per block shape, from the object's OTI: `ReedSolomon::for_oti(&oti, k,
 //! n)` with k the block's source symbols (from [`BlockPartition`]) and n = k + repair symbols.
 //! It validates m, k, n and E (they come from the network) and is cheap to clone; its repair
-//! coefficients are computed once, on first encode, and shared by the clones.
+//! coefficients are computed once, on first encode, and shared by the clones. Repair symbol j
+//! depends only on k and j, never on n (n only bounds the ESIs): flute sends n = k + (max_n − B)
+//! for every block, and a receiver may build its code with any n up to 2^m − 1 that covers the
+//! ESIs it accepts.
 //!
 //! - Sender: `code.encode(source_block, &mut repair)` writes the repair symbols ESI k, k + 1, …
 //!   of one block into the caller's buffer (as many as it holds), once per block. The source

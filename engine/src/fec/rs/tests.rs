@@ -193,6 +193,20 @@ fn rs_decodes_the_worst_cases_of_each_field_size() {
 }
 
 #[test]
+fn repair_symbols_depend_on_k_and_esi_but_not_on_n() {
+    for m in [8u8, 16] {
+        let source = data(10 * 8, m);
+        let small = ReedSolomon::new(m, 10, 14, 8).unwrap();
+        let large = ReedSolomon::new(m, 10, 255, 8).unwrap();
+        let mut a = vec![0u8; 4 * 8];
+        let mut b = vec![0u8; 4 * 8];
+        small.encode(&source, &mut a).unwrap();
+        large.encode(&source, &mut b).unwrap();
+        assert_eq!(a, b, "m={m}");
+    }
+}
+
+#[test]
 fn encode_accepts_a_short_last_symbol_as_zero_padded() {
     for m in [8u8, 16, 4] {
         let (k, n, e) = (5u32, 9u32, 6usize);
