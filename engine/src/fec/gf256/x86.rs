@@ -246,26 +246,43 @@ fn stripe_at(src: &[u8], offset: usize) -> Option<[__m512i; 4]> {
     Some(chunks.map(bytemuck::cast))
 }
 
-/// R rows at once: dsts[r] = Σ_i coefs[r·|srcs| + i] · srcs[i] for r < R, every `dst` `len`
+/// R rows at once: `dsts[r] = Σ_i coefs[r·|srcs| + i] · srcs[i]` for r < R, every `dst` `len`
 /// bytes and every source at least as long. Each source stripe is loaded once for R outputs,
-/// with 4·R accumulators in registers (AVX-512 has 32); the last partial stripe goes row by row.
+/// with 4·R accumulators in registers (AVX-512 has 32). The last, partial stripe reads the
+/// sources' zero-padded copies in `tails`, made once for all rows.
 #[target_feature(enable = "avx512f,avx512bw,gfni")]
-fn gfni_dot_rows<const R: usize>(dsts: &mut [&mut [u8]], srcs: &[&[u8]], coefs: &[u8], len: usize) {
+fn gfni_dot_rows<const R: usize>(
+    dsts: &mut [&mut [u8]],
+    srcs: &[&[u8]],
+    coefs: &[u8],
+    len: usize,
+    tails: &[[u8; GFNI_STRIPE]],
+) {
     let t = tables();
     let nb_srcs = srcs.len();
+    // The matrices of source i for the R rows, looked up once per call.
+    let matrices: Vec<[i64; R]> = (0..nb_srcs)
+        .map(|i| {
+            std::array::from_fn(|r| {
+                let c = coefs.get(r * nb_srcs + i).copied().unwrap_or_default();
+                t.gfni_matrix(c) as i64
+            })
+        })
+        .collect();
+    let accumulate = |acc: &mut [[__m512i; 4]; R], x: &[__m512i; 4], m: &[i64; R]| {
+        for (acc, &m) in acc.iter_mut().zip(m) {
+            let matrix = _mm512_set1_epi64(m);
+            for (a, &x) in acc.iter_mut().zip(x) {
+                *a = _mm512_xor_si512(*a, _mm512_gf2p8affine_epi64_epi8::<0>(x, matrix));
+            }
+        }
+    };
     let mut offset = 0;
     while offset + GFNI_STRIPE <= len {
         let mut acc = [[_mm512_setzero_si512(); 4]; R];
-        for (i, src) in srcs.iter().enumerate() {
-            let Some(x) = stripe_at(src, offset) else {
-                continue;
-            };
-            for (r, acc) in acc.iter_mut().enumerate() {
-                let c = coefs.get(r * nb_srcs + i).copied().unwrap_or_default();
-                let matrix = _mm512_set1_epi64(t.gfni_matrix(c) as i64);
-                for (a, &x) in acc.iter_mut().zip(&x) {
-                    *a = _mm512_xor_si512(*a, _mm512_gf2p8affine_epi64_epi8::<0>(x, matrix));
-                }
+        for (src, m) in srcs.iter().zip(&matrices) {
+            if let Some(x) = stripe_at(src, offset) {
+                accumulate(&mut acc, &x, m);
             }
         }
         for (dst, acc) in dsts.iter_mut().zip(acc) {
@@ -280,11 +297,17 @@ fn gfni_dot_rows<const R: usize>(dsts: &mut [&mut [u8]], srcs: &[&[u8]], coefs: 
         offset += GFNI_STRIPE;
     }
     if offset < len {
-        for (r, dst) in dsts.iter_mut().enumerate() {
-            let row = coefs
-                .get(r * nb_srcs..(r + 1) * nb_srcs)
-                .unwrap_or_default();
-            gfni_dot(dst, srcs, row, offset);
+        let mut acc = [[_mm512_setzero_si512(); 4]; R];
+        for (tail, m) in tails.iter().zip(&matrices) {
+            if let Some(x) = as_4x64(tail) {
+                accumulate(&mut acc, &x.map(bytemuck::cast), m);
+            }
+        }
+        for (dst, acc) in dsts.iter_mut().zip(acc) {
+            let out: [u8; GFNI_STRIPE] = bytemuck::cast(acc);
+            if let (Some(d), Some(o)) = (dst.get_mut(offset..len), out.get(..len - offset)) {
+                d.copy_from_slice(o);
+            }
         }
     }
 }
@@ -374,14 +397,23 @@ pub fn dot_rows_gfni(dsts: &mut [&mut [u8]], srcs: &[&[u8]], coefs: &[u8]) {
                 && srcs.iter().all(|s| s.len() >= len)
                 && coefs.len() >= dsts.len() * nb_srcs;
             if uniform {
+                // The sources' last partial stripe, zero-padded once for every row.
+                let full = len / GFNI_STRIPE * GFNI_STRIPE;
+                let tails: Vec<[u8; GFNI_STRIPE]> = if full < len {
+                    srcs.iter()
+                        .map(|s| padded(s.get(full..len).unwrap_or_default()))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
                 let mut row = 0;
                 for group in dsts.chunks_mut(4) {
                     let coefs = coefs.get(row * nb_srcs..).unwrap_or_default();
                     match group.len() {
-                        4 => gfni_dot_rows::<4>(group, srcs, coefs, len),
-                        3 => gfni_dot_rows::<3>(group, srcs, coefs, len),
-                        2 => gfni_dot_rows::<2>(group, srcs, coefs, len),
-                        _ => gfni_dot_rows::<1>(group, srcs, coefs, len),
+                        4 => gfni_dot_rows::<4>(group, srcs, coefs, len, &tails),
+                        3 => gfni_dot_rows::<3>(group, srcs, coefs, len, &tails),
+                        2 => gfni_dot_rows::<2>(group, srcs, coefs, len, &tails),
+                        _ => gfni_dot_rows::<1>(group, srcs, coefs, len, &tails),
                     }
                     row += group.len();
                 }
