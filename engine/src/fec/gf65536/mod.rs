@@ -140,6 +140,8 @@ pub fn dot_rows(dsts: &mut [&mut [u8]], srcs: &[&[u8]], coefs: &[u16]) {
 /// [`dot_rows`] with `kernel`: AVX-512 + GFNI, or the scalar split tables for any other kernel.
 pub fn dot_rows_with(kernel: Kernel, dsts: &mut [&mut [u8]], srcs: &[&[u8]], coefs: &[u16]) {
     let nb_srcs = srcs.len();
+    #[cfg(target_arch = "x86_64")]
+    let mut tails: Option<(usize, Vec<[u8; 64]>)> = None;
     for (r, dst) in dsts.iter_mut().enumerate() {
         let row = coefs
             .get(r * nb_srcs..(r + 1) * nb_srcs)
@@ -148,7 +150,12 @@ pub fn dot_rows_with(kernel: Kernel, dsts: &mut [&mut [u8]], srcs: &[&[u8]], coe
         #[cfg(target_arch = "x86_64")]
         if kernel == Kernel::Avx512Gfni {
             let matrices: Vec<[u64; 4]> = row.iter().map(|&c| gfni_matrices(c)).collect();
-            x86::dot_gfni(dst, srcs, &matrices);
+            let len = dst.len();
+            let tails = match tails {
+                Some((tails_len, ref t)) if tails_len == len => t,
+                _ => &tails.insert((len, x86::tails(srcs, len))).1,
+            };
+            x86::dot_gfni(dst, srcs, &matrices, tails);
             continue;
         }
         let _ = kernel;

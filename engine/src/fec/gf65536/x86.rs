@@ -46,9 +46,10 @@ fn mul(x: __m512i, swap: __m512i, m: &[__m512i; 4]) -> __m512i {
 }
 
 /// dst = Σ srcs[i]·c_i with `matrices[i]` those of c_i; a source shorter than `dst` counts as
-/// zero-padded. Each 64-byte chunk of `dst` is accumulated in a register and stored once.
+/// zero-padded. Each 64-byte chunk of `dst` is accumulated in a register and stored once. The
+/// last partial chunk reads `tails[i]`, source i's bytes there zero-padded (see [`tails`]).
 #[target_feature(enable = "avx512f,avx512bw,gfni")]
-fn gfni_dot(dst: &mut [u8], srcs: &[&[u8]], matrices: &[[u64; 4]]) {
+fn gfni_dot(dst: &mut [u8], srcs: &[&[u8]], matrices: &[[u64; 4]], tails: &[[u8; 64]]) {
     let swap: __m512i = bytemuck::cast(SWAP_PAIRS);
     let broadcast: Vec<[__m512i; 4]> = matrices
         .iter()
@@ -70,13 +71,24 @@ fn gfni_dot(dst: &mut [u8], srcs: &[&[u8]], matrices: &[[u64; 4]]) {
     }
     if !tail.is_empty() {
         let mut acc = _mm512_setzero_si512();
-        for (src, m) in srcs.iter().zip(&broadcast) {
-            let x: [u8; 64] = padded(src.get(offset..).unwrap_or_default());
-            acc = _mm512_xor_si512(acc, mul(bytemuck::cast(x), swap, m));
+        for (x, m) in tails.iter().zip(&broadcast) {
+            acc = _mm512_xor_si512(acc, mul(bytemuck::cast(*x), swap, m));
         }
         let out: [u8; 64] = bytemuck::cast(acc);
         tail.copy_from_slice(out.get(..tail.len()).unwrap_or_default());
     }
+}
+
+/// For a `dst` of `len` bytes: each source's bytes in the last partial 64-byte chunk,
+/// zero-padded, made once for all the rows of a call.
+pub fn tails(srcs: &[&[u8]], len: usize) -> Vec<[u8; 64]> {
+    let full = len / 64 * 64;
+    if full == len {
+        return Vec::new();
+    }
+    srcs.iter()
+        .map(|s| padded(s.get(full..len.min(s.len())).unwrap_or_default()))
+        .collect()
 }
 
 /// The first (at most 64) bytes of `s`, zero-padded to 64.
@@ -91,12 +103,14 @@ fn padded(s: &[u8]) -> [u8; 64] {
 
 /// AVX-512 + GFNI GF(2^16) dot product; the scalar split tables on a CPU without them.
 #[multiversion(targets("x86_64+avx512f+avx512bw+gfni"))]
-pub fn dot_gfni(dst: &mut [u8], srcs: &[&[u8]], matrices: &[[u64; 4]]) {
+pub fn dot_gfni(dst: &mut [u8], srcs: &[&[u8]], matrices: &[[u64; 4]], tails: &[[u8; 64]]) {
     match_target! {
-        "x86_64+avx512f+avx512bw+gfni" => gfni_dot(dst, srcs, matrices),
+        "x86_64+avx512f+avx512bw+gfni" => gfni_dot(dst, srcs, matrices, tails),
         _ => {
             // The coefficients are not at hand here, only their matrices: recover c = c·1 from
-            // the image of x = 1 (low byte, bit 0), then use the split tables.
+            // the image of x = 1 (low byte, bit 0), then use the split tables (which read the
+            // sources themselves, not the padded tails).
+            let _ = tails;
             let coefs: Vec<u16> = matrices.iter().map(coefficient).collect();
             super::dot(dst, srcs, &coefs);
         }
