@@ -21,5 +21,6 @@ pub mod fec;
 #[allow(unsafe_code)]
 pub mod io;
 pub mod receiver;
+pub mod runtime;
 pub mod sender;
 pub mod wire;

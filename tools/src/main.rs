@@ -1,15 +1,43 @@
 //! `xflute`: the command line of the xflute FLUTE engine.
 //!
-//! Errors are printed as one line on stderr with a non-zero exit code.
+//! Errors are printed as one line on stderr. Exit codes: 0 every object complete, 1 transfer
+//! incomplete (or failed while running), 2 usage or configuration error.
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+use xflute::runtime::{Backend, ChannelSpec};
 
+mod demo;
 mod inspect;
 mod recv;
 mod send;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// A usage or configuration error: exit code 2.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// How a command ended.
+enum Outcome {
+    Complete,
+    Incomplete,
+}
 
 #[derive(Parser)]
 #[command(
@@ -24,23 +52,39 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Send files as one FLUTE session (FDT and objects, no-code FEC) into a capture file.
+    /// Send files as one FLUTE session (FDT and objects, no-code FEC): on the wire through
+    /// AF_XDP or UDP sockets, or into a capture file with --pcap-out.
     Send {
         /// The files to send.
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// Write the session into this pcap file.
-        #[arg(long, required = true)]
-        pcap_out: PathBuf,
+        /// Write the session into this pcap file instead of sending it.
+        #[arg(long)]
+        pcap_out: Option<PathBuf>,
         /// Destination group (or unicast address) and port.
         #[arg(long, default_value = "239.255.0.1:3400")]
-        dest: std::net::SocketAddr,
-        /// Source address of the frames.
+        dest: SocketAddr,
+        /// Source address of the frames (required by --backend xdp).
         #[arg(long)]
-        source: Option<std::net::IpAddr>,
+        source: Option<IpAddr>,
+        /// Interface to send on.
+        #[arg(long)]
+        iface: Option<String>,
+        /// I/O backend: xdp (AF_XDP) or udp (sockets).
+        #[arg(long, default_value = "xdp")]
+        backend: Backend,
+        /// Tx queues (AF_XDP).
+        #[arg(long, default_value_t = 1)]
+        queues: u32,
+        /// Cores to pin the workers to (comma separated).
+        #[arg(long, value_delimiter = ',')]
+        cores: Vec<usize>,
         /// Transport Session Identifier.
         #[arg(long, default_value_t = 1)]
         tsi: u64,
+        /// FEC scheme: none (no-code, FEC Encoding ID 0).
+        #[arg(long, default_value = "none", value_parser = ["none"])]
+        fec: String,
         /// Encoding symbol length in bytes.
         #[arg(long, default_value_t = 1400)]
         symbol_len: u16,
@@ -53,30 +97,76 @@ enum Command {
         /// FLUTE version: 1 (RFC 3926) or 2 (RFC 6726).
         #[arg(long, default_value_t = 2)]
         flute_version: u8,
-        /// Wire rate the capture's timestamps follow (bits per second; k, M, G suffixes).
-        #[arg(long, default_value = "1G", value_parser = parse_rate)]
-        rate: u64,
+        /// Rate in bits per second (k, M, G suffixes): the wire rate on the wire (unlimited if
+        /// not given), the rate the capture's timestamps follow with --pcap-out (1G if not given).
+        #[arg(long, value_parser = parse_rate)]
+        rate: Option<u64>,
+        /// Repeat the objects for this long (30s, 500ms, 2m), as a carousel.
+        #[arg(long, value_parser = parse_duration)]
+        carousel: Option<Duration>,
+        /// Priority queue of the objects (0 is the highest).
+        #[arg(long, default_value_t = 0)]
+        priority: u32,
     },
-    /// Receive every FLUTE object of a capture into files below an output directory. Exits 0
-    /// only if every object that started was completed and verified.
+    /// Receive FLUTE objects into files below an output directory: from the wire (AF_XDP or
+    /// UDP sockets) or from a capture with --pcap. Exits 0 only if every object that started
+    /// was completed and verified.
     Recv {
-        /// The capture (pcap or pcapng) to receive from.
-        #[arg(long)]
-        pcap: PathBuf,
         /// The output directory (created if missing).
         #[arg(long)]
         out: PathBuf,
-        /// Only packets sent to this group and port (for example 239.1.1.1:3400).
+        /// The capture (pcap or pcapng) to receive from, instead of the wire.
         #[arg(long)]
-        group: Option<std::net::SocketAddr>,
+        pcap: Option<PathBuf>,
+        /// The group (or unicast address) and port to receive.
+        #[arg(long)]
+        group: Option<SocketAddr>,
+        /// Only from this source (source-specific multicast).
+        #[arg(long)]
+        source: Option<IpAddr>,
+        /// Interface to receive on.
+        #[arg(long)]
+        iface: Option<String>,
+        /// I/O backend: xdp (AF_XDP) or udp (sockets).
+        #[arg(long, default_value = "xdp")]
+        backend: Backend,
+        /// Rx queues (AF_XDP): one socket and pinned worker each.
+        #[arg(long, default_value_t = 1)]
+        queues: u32,
+        /// Cores to pin the workers to (comma separated).
+        #[arg(long, value_delimiter = ',')]
+        cores: Vec<usize>,
         /// Only these TSIs (repeatable).
         #[arg(long)]
         tsi: Vec<u64>,
+        /// Stop once this many objects are complete.
+        #[arg(long)]
+        count: Option<u64>,
+        /// Stop after this long (30s, 500ms, 2m).
+        #[arg(long, value_parser = parse_duration)]
+        timeout: Option<Duration>,
+        /// One JSON object per line instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Drop this fraction of the channel's frames in the XDP program (tests, demos).
+        #[arg(long, default_value_t = 0.0, hide = true)]
+        inject_loss: f64,
     },
     /// Print every ALC packet of a capture, decode its FDT instances, and sum up each object.
     Inspect {
         /// A pcap or pcapng file.
         file: PathBuf,
+    },
+    /// Send about 256 MiB of files through AF_XDP between two network namespaces with 5%
+    /// injected loss, check every SHA-256, print goodput and counters, and remove everything.
+    /// Without root: the same over UDP on loopback.
+    Demo {
+        /// Total size of the generated files, MiB.
+        #[arg(long, default_value_t = 256)]
+        mib: u64,
+        /// Injected loss, percent (XDP only).
+        #[arg(long, default_value_t = 5.0)]
+        loss_pct: f64,
     },
 }
 
@@ -98,19 +188,55 @@ fn parse_rate(s: &str) -> Result<u64, String> {
     Ok(bps as u64)
 }
 
-fn run(cli: Cli) -> Result<()> {
+/// A duration: a number with an ms, s, m or h suffix (seconds without one).
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (digits, unit) = if let Some(d) = s.strip_suffix("ms") {
+        (d, 0.001)
+    } else if let Some(d) = s.strip_suffix('s') {
+        (d, 1.0)
+    } else if let Some(d) = s.strip_suffix('m') {
+        (d, 60.0)
+    } else if let Some(d) = s.strip_suffix('h') {
+        (d, 3600.0)
+    } else {
+        (s, 1.0)
+    };
+    let value: f64 = digits
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration such as 500ms, 30s or 2m"))?;
+    Duration::try_from_secs_f64(value * unit).map_err(|e| format!("{s:?}: {e}"))
+}
+
+/// A flag set on SIGINT or SIGTERM; a second SIGINT ends the process at once.
+fn stop_flag() -> Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(signal, 1, Arc::clone(&stop))?;
+        signal_hook::flag::register(signal, Arc::clone(&stop))?;
+    }
+    Ok(stop)
+}
+
+fn run(cli: Cli) -> Result<Outcome> {
     match cli.command {
         Command::Send {
             files,
             pcap_out,
             dest,
             source,
+            iface,
+            backend,
+            queues,
+            cores,
             tsi,
+            fec: _,
             symbol_len,
             block_len,
             cenc,
             flute_version,
             rate,
+            carousel,
+            priority,
         } => {
             let args = send::SendArgs {
                 files,
@@ -123,45 +249,138 @@ fn run(cli: Cli) -> Result<()> {
                 cenc,
                 flute_version,
                 rate_bps: rate,
+                carousel,
+                priority,
+                live: send::LiveArgs {
+                    iface,
+                    backend,
+                    queues,
+                    cores,
+                },
             };
-            let packets = send::run(&args)?;
-            println!("{packets} packets written to {}", args.pcap_out.display());
-            Ok(())
+            if let Some(path) = &args.pcap_out {
+                let packets = send::run(&args)?;
+                println!("{packets} packets written to {}", path.display());
+                return Ok(Outcome::Complete);
+            }
+            if backend == Backend::Xdp && args.live.iface.is_none() {
+                return Err(UsageError("--backend xdp needs --iface".into()).into());
+            }
+            let stop = stop_flag()?;
+            let report = send::run_live(&args, stop)?;
+            let t = report.stats.total();
+            let secs = report.elapsed.as_secs_f64().max(1e-6);
+            println!(
+                "{} packets, {} bytes in {secs:.3} s = {:.2} Gbit/s on the wire; {} batches, {} ring-full waits{}",
+                t.packets,
+                t.bytes,
+                t.bytes as f64 * 8.0 / secs / 1e9,
+                t.batches,
+                t.ring_full,
+                if report.interrupted {
+                    " (interrupted)"
+                } else {
+                    ""
+                }
+            );
+            Ok(if report.interrupted {
+                Outcome::Incomplete
+            } else {
+                Outcome::Complete
+            })
         }
         Command::Recv {
-            pcap,
             out,
+            pcap,
             group,
+            source,
+            iface,
+            backend,
+            queues,
+            cores,
             tsi,
+            count,
+            timeout,
+            json,
+            inject_loss,
         } => {
             let stdout = std::io::stdout();
             let mut lines = stdout.lock();
-            let args = recv::RecvArgs {
-                pcap: &pcap,
-                out: &out,
-                group,
-                tsi: &tsi,
-            };
-            if recv::run(&args, &mut lines)? {
-                Ok(())
-            } else {
-                anyhow::bail!("not every object was received")
+            if let Some(pcap) = pcap {
+                let args = recv::RecvArgs {
+                    pcap: &pcap,
+                    out: &out,
+                    group,
+                    tsi: &tsi,
+                };
+                return Ok(if recv::run(&args, &mut lines)? {
+                    Outcome::Complete
+                } else {
+                    Outcome::Incomplete
+                });
             }
+            let group = group.ok_or_else(|| {
+                UsageError("receiving from the wire needs --group ADDR:PORT".into())
+            })?;
+            let stop = stop_flag()?;
+            let args = recv::LiveRecvArgs {
+                out: &out,
+                channels: vec![ChannelSpec {
+                    destination: group,
+                    source,
+                    tsis: tsi,
+                }],
+                iface,
+                backend,
+                queues,
+                cores,
+                count,
+                timeout,
+                json,
+                inject_loss,
+            };
+            let report = recv::run_live(&args, stop, || {}, &mut lines)?;
+            use std::io::Write;
+            writeln!(lines, "{}", recv::summary(&report, json))?;
+            Ok(if report.all_complete(count) {
+                Outcome::Complete
+            } else {
+                Outcome::Incomplete
+            })
         }
         Command::Inspect { file } => {
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
-            inspect::run(&file, &mut out)
+            inspect::run(&file, &mut out)?;
+            Ok(Outcome::Complete)
+        }
+        Command::Demo { mib, loss_pct } => {
+            let stop = stop_flag()?;
+            demo::run(mib, loss_pct / 100.0, stop).map(|ok| {
+                if ok {
+                    Outcome::Complete
+                } else {
+                    Outcome::Incomplete
+                }
+            })
         }
     }
 }
 
 fn main() -> ExitCode {
     match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Outcome::Complete) => ExitCode::SUCCESS,
+        Ok(Outcome::Incomplete) => {
+            eprintln!("xflute: the transfer is incomplete");
+            ExitCode::from(1)
+        }
         Err(e) => {
             eprintln!("xflute: {e:#}");
-            ExitCode::FAILURE
+            if e.downcast_ref::<UsageError>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
         }
     }
 }

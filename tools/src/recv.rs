@@ -156,3 +156,270 @@ fn drain<S: xflute::receiver::ObjectSink>(
     }
     Ok(())
 }
+
+/// What a live `recv` was asked to do.
+pub struct LiveRecvArgs<'a> {
+    /// The output directory.
+    pub out: &'a Path,
+    /// The channels to receive.
+    pub channels: Vec<xflute::runtime::ChannelSpec>,
+    /// Interface to receive on.
+    pub iface: Option<String>,
+    /// AF_XDP or UDP.
+    pub backend: xflute::runtime::Backend,
+    /// Rx queues (AF_XDP).
+    pub queues: u32,
+    /// Cores for the workers.
+    pub cores: Vec<usize>,
+    /// Stop once this many objects are complete.
+    pub count: Option<u64>,
+    /// Stop after this long.
+    pub timeout: Option<Duration>,
+    /// One JSON object per line instead of text.
+    pub json: bool,
+    /// Probability that the XDP program drops a channel frame (tests and demos).
+    pub inject_loss: f64,
+}
+
+/// What a live `recv` did.
+pub struct LiveRecvReport {
+    /// Objects completed and verified.
+    pub completed: u64,
+    /// Objects started and not completed.
+    pub incomplete: u64,
+    /// Bytes of completed objects.
+    pub completed_bytes: u64,
+    /// From the first object started to the last completed.
+    pub active: Duration,
+    /// The engine's final counters.
+    pub stats: xflute::runtime::RxStats,
+    /// The XDP program's counters.
+    pub steering: Option<xflute::io::xdp::SteerCounters>,
+}
+
+impl LiveRecvReport {
+    /// Whether every object that started was completed (and, with `--count`, enough did).
+    pub fn all_complete(&self, count: Option<u64>) -> bool {
+        self.incomplete == 0 && self.completed > 0 && count.is_none_or(|c| self.completed >= c)
+    }
+}
+
+/// A JSON string literal.
+pub fn json_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Runs the receive engine until `--count` objects are complete, `--timeout` passes, or `stop`
+/// is set (SIGINT/SIGTERM). Prints one line (or JSON object) per object.
+pub fn run_live(
+    args: &LiveRecvArgs<'_>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ready: impl FnOnce(),
+    out: &mut impl Write,
+) -> Result<LiveRecvReport> {
+    use std::sync::atomic::Ordering;
+    use std::time::Instant;
+    use xflute::runtime::RxEngine;
+    let mut builder = RxEngine::builder(args.out)
+        .backend(args.backend)
+        .queues(args.queues)
+        .cores(args.cores.clone())
+        .drop_probability(args.inject_loss);
+    if let Some(iface) = &args.iface {
+        builder = builder.interface(iface.clone());
+    }
+    for channel in &args.channels {
+        builder = builder.channel(channel.clone());
+    }
+    let engine = builder
+        .start(std::sync::Arc::clone(&stop))
+        .map_err(|e| crate::UsageError(e.to_string()))?;
+    ready();
+    let progress =
+        (!args.json && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        });
+    let deadline = args.timeout.map(|t| Instant::now() + t);
+    let mut outcomes: BTreeMap<(u64, u128), Outcome> = BTreeMap::new();
+    let mut completed = 0u64;
+    let mut completed_bytes = 0u64;
+    let mut first_start: Option<Instant> = None;
+    let mut last_done = Instant::now();
+    let mut last_draw = Instant::now();
+    loop {
+        if stop.load(Ordering::SeqCst)
+            || deadline.is_some_and(|d| Instant::now() >= d)
+            || args.count.is_some_and(|c| completed >= c)
+            || engine.is_finished()
+        {
+            break;
+        }
+        let event = match engine.events().recv_timeout(Duration::from_millis(50)) {
+            Ok(event) => event,
+            Err(_) => {
+                if let Some(bar) = &progress {
+                    draw(bar, &engine.stats(), completed, first_start);
+                }
+                continue;
+            }
+        };
+        let key = (event.session().tsi, event.toi());
+        match event {
+            ObjectEvent::Started { toi, meta, .. } => {
+                first_start.get_or_insert_with(Instant::now);
+                outcomes.entry(key).or_insert(Outcome::Receiving);
+                if args.json {
+                    writeln!(
+                        out,
+                        "{{\"event\":\"started\",\"tsi\":{},\"toi\":{toi},\"location\":{},\"transfer_length\":{}}}",
+                        key.0,
+                        json_str(meta.content_location.as_deref().unwrap_or("")),
+                        meta.transfer_length
+                    )?;
+                }
+            }
+            ObjectEvent::Completed { toi, meta, .. } => {
+                if outcomes.insert(key, Outcome::Completed) != Some(Outcome::Completed) {
+                    completed += 1;
+                    let bytes = meta.content_length.unwrap_or(meta.transfer_length);
+                    completed_bytes += bytes;
+                    last_done = Instant::now();
+                    let name = label(meta.content_location.as_deref(), toi);
+                    if args.json {
+                        writeln!(
+                            out,
+                            "{{\"event\":\"completed\",\"tsi\":{},\"toi\":{toi},\"location\":{},\"bytes\":{bytes}}}",
+                            key.0,
+                            json_str(&name)
+                        )?;
+                    } else if let Some(bar) = &progress {
+                        bar.println(format!(
+                            "completed tsi={} toi={toi} {name} ({bytes} bytes)",
+                            key.0
+                        ));
+                    } else {
+                        writeln!(
+                            out,
+                            "completed tsi={} toi={toi} {name} ({bytes} bytes)",
+                            key.0
+                        )?;
+                    }
+                }
+            }
+            ObjectEvent::Failed {
+                toi, meta, reason, ..
+            } => {
+                let name = label(
+                    meta.as_ref().and_then(|m| m.content_location.as_deref()),
+                    toi,
+                );
+                if outcomes.get(&key) != Some(&Outcome::Completed) {
+                    outcomes.insert(key, Outcome::Failed);
+                }
+                if args.json {
+                    writeln!(
+                        out,
+                        "{{\"event\":\"failed\",\"tsi\":{},\"toi\":{toi},\"location\":{},\"reason\":{}}}",
+                        key.0,
+                        json_str(&name),
+                        json_str(&reason.to_string())
+                    )?;
+                } else {
+                    writeln!(out, "FAILED tsi={} toi={toi} {name}: {reason}", key.0)?;
+                }
+            }
+            ObjectEvent::Progress { .. } => {}
+        }
+        if let Some(bar) = &progress
+            && last_draw.elapsed() >= Duration::from_millis(200)
+        {
+            draw(bar, &engine.stats(), completed, first_start);
+            last_draw = Instant::now();
+        }
+    }
+    if let Some(bar) = &progress {
+        bar.finish_and_clear();
+    }
+    let steering = engine.steering_counters();
+    let stats = engine.join()?;
+    let incomplete = outcomes
+        .values()
+        .filter(|o| **o != Outcome::Completed)
+        .count() as u64;
+    Ok(LiveRecvReport {
+        completed,
+        incomplete,
+        completed_bytes,
+        active: first_start.map_or(Duration::ZERO, |t| last_done.saturating_duration_since(t)),
+        stats,
+        steering,
+    })
+}
+
+fn draw(
+    bar: &indicatif::ProgressBar,
+    stats: &xflute::runtime::RxStats,
+    completed: u64,
+    first: Option<std::time::Instant>,
+) {
+    let secs = first.map_or(0.0, |t| t.elapsed().as_secs_f64()).max(1e-3);
+    bar.set_message(format!(
+        "{completed} objects complete, {:.1} MiB received, {:.2} Gbit/s, {} drops",
+        stats.payload_bytes() as f64 / (1 << 20) as f64,
+        stats.payload_bytes() as f64 * 8.0 / secs / 1e9,
+        stats.total_drops()
+    ));
+}
+
+/// One summary line (or JSON object) of a live receive.
+pub fn summary(report: &LiveRecvReport, json: bool) -> String {
+    let s = &report.stats;
+    let secs = report.active.as_secs_f64().max(1e-6);
+    let gbps = report.completed_bytes as f64 * 8.0 / secs / 1e9;
+    let p = |q: f64| s.latency_us.as_ref().map_or(0, |h| h.value_at_quantile(q));
+    let steer = report.steering.unwrap_or_default();
+    if json {
+        format!(
+            "{{\"event\":\"summary\",\"completed\":{},\"incomplete\":{},\"bytes\":{},\"seconds\":{secs:.3},\"goodput_gbps\":{gbps:.3},\"frames\":{},\"drops\":{},\"rx_ring_full\":{},\"duplicates\":{},\"xdp_redirected\":{},\"xdp_dropped\":{},\"latency_p50_us\":{},\"latency_p99_us\":{}}}",
+            report.completed,
+            report.incomplete,
+            report.completed_bytes,
+            s.frames(),
+            s.total_drops(),
+            s.rx_ring_full(),
+            s.duplicates(),
+            steer.redirected,
+            steer.dropped,
+            p(0.5),
+            p(0.99)
+        )
+    } else {
+        format!(
+            "{} objects complete, {} incomplete; {} bytes in {secs:.3} s = {gbps:.2} Gbit/s goodput; {} frames, {} dropped (rx ring full {}), {} repeated symbols; XDP redirected {} injected-loss {}; latency p50 {} µs p99 {} µs",
+            report.completed,
+            report.incomplete,
+            report.completed_bytes,
+            s.frames(),
+            s.total_drops(),
+            s.rx_ring_full(),
+            s.duplicates(),
+            steer.redirected,
+            steer.dropped,
+            p(0.5),
+            p(0.99)
+        )
+    }
+}

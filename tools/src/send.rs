@@ -1,7 +1,8 @@
-//! `xflute send --pcap-out FILE FILES...`: write a whole FLUTE session (FDT and objects) into a
-//! capture, as Ethernet/IP/UDP frames with correct checksums.
+//! `xflute send FILES...`: one FLUTE session (FDT and objects) on the wire through the send
+//! engine (AF_XDP or UDP sockets), or with `--pcap-out FILE` into a capture, as Ethernet/IP/UDP
+//! frames with correct checksums.
 //!
-//! Time is virtual: the session starts at the wall-clock time of the run and each packet takes
+//! In a capture, time is virtual: the session starts at the wall-clock time of the run and each packet takes
 //! the time it would take at `--rate` on the wire; the sender's own pacing (`next_timeout`) moves
 //! the clock forward when it asks to wait.
 
@@ -15,15 +16,15 @@ use xflute::endpoint::UdpEndpoint;
 use xflute::io::frame::{LinkType, UdpFrameBuilder};
 use xflute::io::mmap::MappedFile;
 use xflute::io::pcap::PcapWriter;
-use xflute::sender::{Config, ObjectDesc, Profile, Sender, TransferConfig};
+use xflute::sender::{CarouselRepeatMode, Config, ObjectDesc, Profile, Sender, TransferConfig};
 use xflute::wire::{FecEncodingId, Oti, SchemeSpecific};
 
 /// What `send` was asked to do.
 pub struct SendArgs {
     /// The files to send.
     pub files: Vec<PathBuf>,
-    /// Where the capture goes.
-    pub pcap_out: PathBuf,
+    /// Where the capture goes (`None`: on the wire).
+    pub pcap_out: Option<PathBuf>,
     /// Destination group (or address) and port.
     pub dest: SocketAddr,
     /// Source address of the frames; a documentation address of the destination's family when
@@ -39,8 +40,28 @@ pub struct SendArgs {
     pub cenc: Cenc,
     /// FLUTE version: 1 (RFC 3926) or 2 (RFC 6726).
     pub flute_version: u8,
-    /// Wire rate the capture's timestamps follow, bits per second.
-    pub rate_bps: u64,
+    /// Wire rate, bits per second (the capture's timestamps follow it); unlimited when `None`
+    /// on the wire, 1 Gbit/s in a capture.
+    pub rate_bps: Option<u64>,
+    /// Repeat every object for this long (a carousel); `None` sends each once.
+    pub carousel: Option<Duration>,
+    /// Priority queue of the objects (0 is the highest).
+    pub priority: u32,
+    /// Where and how to send on the wire.
+    pub live: LiveArgs,
+}
+
+/// The send engine's options.
+#[derive(Clone, Debug, Default)]
+pub struct LiveArgs {
+    /// Interface to send on.
+    pub iface: Option<String>,
+    /// AF_XDP or UDP.
+    pub backend: xflute::runtime::Backend,
+    /// Tx queues.
+    pub queues: u32,
+    /// Cores for the workers.
+    pub cores: Vec<usize>,
 }
 
 /// A Content-Type from a file name's extension; `application/octet-stream` otherwise.
@@ -83,8 +104,8 @@ fn content_location(path: &Path) -> Result<String> {
     Ok(out)
 }
 
-/// Run `send`; returns the number of packets written.
-pub fn run(args: &SendArgs) -> Result<u64> {
+/// The session's sender with every file added as an object.
+pub fn build_sender(args: &SendArgs) -> Result<Sender> {
     if args.files.is_empty() {
         bail!("no file to send");
     }
@@ -120,6 +141,9 @@ pub fn run(args: &SendArgs) -> Result<u64> {
             MappedFile::open(path).with_context(|| format!("reading {}", path.display()))?;
         let transfer = TransferConfig {
             cenc: args.cenc,
+            carousel_mode: args
+                .carousel
+                .map(|_| CarouselRepeatMode::DelayBetweenTransfers(Duration::ZERO)),
             ..TransferConfig::default()
         };
         let object = ObjectDesc::from_bytes(
@@ -131,20 +155,38 @@ pub fn run(args: &SendArgs) -> Result<u64> {
         )
         .with_context(|| format!("preparing {}", path.display()))?;
         sender
-            .add_object(0, object)
+            .add_object(args.priority, object)
             .with_context(|| format!("adding {}", path.display()))?;
     }
+    Ok(sender)
+}
 
+/// The source address: the one given, or a documentation address of the destination's family.
+fn source_or_default(args: &SendArgs) -> IpAddr {
+    args.source.unwrap_or(match args.dest.ip() {
+        IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
+        IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1)),
+    })
+}
+
+/// Run `send --pcap-out`; returns the number of packets written.
+pub fn run(args: &SendArgs) -> Result<u64> {
+    let pcap_out = args
+        .pcap_out
+        .as_deref()
+        .context("no capture file to write")?;
+    if args.carousel.is_some() {
+        bail!("--carousel repeats forever on the wire; a capture takes each object once");
+    }
+    let rate_bps = args.rate_bps.unwrap_or(1_000_000_000);
+    let mut sender = build_sender(args)?;
     let start = SystemTime::now();
     let mut now = start;
     sender.publish(now)?;
-    let source = args.source.unwrap_or(match args.dest.ip() {
-        IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
-        IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1)),
-    });
+    let source = source_or_default(args);
     let frames = UdpFrameBuilder::new(SocketAddr::new(source, 40000), args.dest)?;
-    let file = std::fs::File::create(&args.pcap_out)
-        .with_context(|| format!("creating {}", args.pcap_out.display()))?;
+    let file = std::fs::File::create(pcap_out)
+        .with_context(|| format!("creating {}", pcap_out.display()))?;
     let mut pcap = PcapWriter::new(std::io::BufWriter::new(file), LinkType::Ethernet)?;
     let mut buf = vec![0u8; sender.max_packet_len()];
     let mut packets = 0u64;
@@ -154,7 +196,7 @@ pub fn run(args: &SendArgs) -> Result<u64> {
             let frame = frames.build(buf.get(..len).unwrap_or_default())?;
             pcap.write_frame(ns(now), &frame)?;
             packets += 1;
-            let wire_ns = (frame.len() as u64 * 8).saturating_mul(1_000_000_000) / args.rate_bps;
+            let wire_ns = (frame.len() as u64 * 8).saturating_mul(1_000_000_000) / rate_bps;
             now += Duration::from_nanos(wire_ns.max(1));
         } else if let Some(wake) = sender.next_timeout() {
             now = now.max(wake);
@@ -167,6 +209,54 @@ pub fn run(args: &SendArgs) -> Result<u64> {
     packets += 1;
     pcap.into_inner()?;
     Ok(packets)
+}
+
+/// What a live send did.
+pub struct LiveReport {
+    /// The engine's counters.
+    pub stats: xflute::runtime::TxStats,
+    /// How long it took.
+    pub elapsed: Duration,
+    /// Whether a signal stopped it.
+    pub interrupted: bool,
+}
+
+/// Run `send` on the wire through the send engine until every object is sent (or the carousel
+/// time is up, or `stop` is set).
+pub fn run_live(
+    args: &SendArgs,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> Result<LiveReport> {
+    use xflute::runtime::{Backend, TxEngine};
+    let source = match (args.source, args.live.backend) {
+        (Some(s), _) => s,
+        (None, Backend::Udp) => match args.dest.ip() {
+            IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        },
+        (None, Backend::Xdp) => bail!("--backend xdp needs --source (the frames' source address)"),
+    };
+    let sender = build_sender(args).map_err(|e| crate::UsageError(format!("{e:#}")))?;
+    let mut builder = TxEngine::builder()
+        .backend(args.live.backend)
+        .queues(args.live.queues)
+        .cores(args.live.cores.clone())
+        .rate_bps(args.rate_bps)
+        .run_for(args.carousel)
+        .session(sender, source);
+    if let Some(iface) = &args.live.iface {
+        builder = builder.interface(iface.clone());
+    }
+    let start = std::time::Instant::now();
+    let engine = builder
+        .start(std::sync::Arc::clone(&stop))
+        .map_err(|e| crate::UsageError(e.to_string()))?;
+    let stats = engine.join()?;
+    Ok(LiveReport {
+        stats,
+        elapsed: start.elapsed(),
+        interrupted: stop.load(std::sync::atomic::Ordering::SeqCst),
+    })
 }
 
 #[cfg(test)]

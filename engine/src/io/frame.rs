@@ -299,6 +299,16 @@ impl UdpFrameBuilder {
         self
     }
 
+    /// The source address and port the headers carry.
+    pub fn source(&self) -> SocketAddr {
+        self.source
+    }
+
+    /// The Ethernet destination the headers carry.
+    pub fn destination_mac(&self) -> [u8; 6] {
+        self.dst_mac
+    }
+
     /// Bytes of Ethernet + IP + UDP headers.
     pub fn header_len(&self) -> usize {
         14 + if self.destination.is_ipv4() { 20 } else { 40 } + 8

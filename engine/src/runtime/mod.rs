@@ -1,0 +1,28 @@
+//! The runtime: worker threads that run the sans-IO [`crate::receiver`] and [`crate::sender`]
+//! over the kernel I/O of [`crate::io`].
+//!
+//! - [`RxEngine`]: one worker per rx queue, pinned to a core; each owns its
+//!   [`crate::receiver::MultiReceiver`] writing into memory-mapped files, so no lock sits on the
+//!   packet path. Object events leave on a `crossbeam` channel; counters and latency histograms
+//!   are published by each worker every few milliseconds and merged on demand.
+//! - [`TxEngine`]: one worker per tx queue; each builds Ethernet/IP/UDP headers from a template
+//!   per channel and lets [`crate::sender::Sender::write_next`] write the ALC packet in place
+//!   behind them, in the UMEM frame (AF_XDP) or in a batch buffer (UDP, `sendmmsg` with GSO),
+//!   paced by a token bucket.
+//! - Both stop when their stop flag is set (the CLI sets it on SIGINT/SIGTERM): a receiver keeps
+//!   what was completed and verified, and every unfinished object's `.part` file is removed;
+//!   the XDP program is detached when the engine is joined.
+
+mod channel;
+mod error;
+mod pacing;
+mod rx;
+mod stats;
+mod tx;
+
+pub use channel::{Backend, ChannelSpec};
+pub use error::RuntimeError;
+pub use pacing::TokenBucket;
+pub use rx::{RxEngine, RxEngineBuilder};
+pub use stats::{RxCounters, RxStats, TxCounters, TxStats};
+pub use tx::{TxEngine, TxEngineBuilder, TxSession};

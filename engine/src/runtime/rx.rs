@@ -1,0 +1,557 @@
+//! The receive engine: one worker thread per rx queue (AF_XDP) or per channel (UDP sockets),
+//! pinned to a core, each owning a [`MultiReceiver`] that writes into memory-mapped `.part`
+//! files ([`FileSink`]). A frame's payload is copied once, from the UMEM frame to its offset in
+//! the output file, and the frame goes back to the fill ring right after (`XskSocket::recv`).
+//!
+//! A flow always arrives on the same queue (the NIC hashes it; veth maps the sender's tx queue
+//! to the same rx queue), so each worker sees whole sessions and needs no lock.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime};
+
+use crossbeam_channel::{Receiver, Sender as EventSender};
+use hdrhistogram::Histogram;
+
+use super::stats::{Published, latency_histogram};
+use super::{Backend, ChannelSpec, RuntimeError, RxCounters, RxStats};
+use crate::io::file_sink::FileSink;
+use crate::io::frame::{LinkType, parse_udp};
+use crate::io::udp::{RecvBatch, UdpSocket};
+use crate::io::xdp::{SteerCounters, XdpSteering};
+use crate::io::xsk::{Umem, UmemConfig, XskConfig, XskSocket};
+use crate::receiver::{Config, MultiReceiver, ObjectEvent, ReceiverEndpoint};
+
+/// Frames taken per `recv` call.
+const BATCH: u32 = 64;
+/// How often a worker publishes its counters and a receiver runs its timers.
+const PUBLISH_EVERY: Duration = Duration::from_millis(50);
+const CLEANUP_EVERY: Duration = Duration::from_millis(500);
+/// How long an idle worker blocks before looking at the stop flag again.
+const IDLE_WAIT: Duration = Duration::from_millis(20);
+
+/// Builds an [`RxEngine`].
+#[derive(Debug, Clone)]
+pub struct RxEngineBuilder {
+    output_dir: PathBuf,
+    interface: Option<String>,
+    queues: u32,
+    cores: Vec<usize>,
+    backend: Backend,
+    channels: Vec<ChannelSpec>,
+    config: Config,
+    drop_probability: f64,
+    umem_frames: u32,
+}
+
+/// A running receive engine. [`RxEngine::join`] stops it and detaches the XDP program.
+#[derive(Debug)]
+pub struct RxEngine {
+    events: Receiver<ObjectEvent>,
+    workers: Vec<JoinHandle<()>>,
+    published: Vec<Arc<Published<RxCounters>>>,
+    steering: Option<XdpSteering>,
+    stop: Arc<AtomicBool>,
+}
+
+impl RxEngine {
+    /// A builder writing objects below `output_dir`.
+    pub fn builder(output_dir: impl Into<PathBuf>) -> RxEngineBuilder {
+        RxEngineBuilder {
+            output_dir: output_dir.into(),
+            interface: None,
+            queues: 1,
+            cores: Vec::new(),
+            backend: Backend::Xdp,
+            channels: Vec::new(),
+            config: Config::default(),
+            drop_probability: 0.0,
+            umem_frames: 4096,
+        }
+    }
+
+    /// Object events of every worker, in the order each worker saw them.
+    pub fn events(&self) -> &Receiver<ObjectEvent> {
+        &self.events
+    }
+
+    /// The workers' counters and latencies as last published (every 50 ms), merged.
+    pub fn stats(&self) -> RxStats {
+        RxStats::merge(self.published.iter().map(|p| p.load()).collect())
+    }
+
+    /// The XDP program's counters (XDP backend only).
+    pub fn steering_counters(&self) -> Option<SteerCounters> {
+        self.steering.as_ref().and_then(|s| s.counters().ok())
+    }
+
+    /// Changes the injected loss (XDP backend only).
+    pub fn set_drop_probability(&mut self, p: f64) -> Result<(), RuntimeError> {
+        if let Some(s) = &mut self.steering {
+            s.set_drop_probability(p)?;
+        }
+        Ok(())
+    }
+
+    /// Whether every worker has ended (stopped, or failed).
+    pub fn is_finished(&self) -> bool {
+        self.workers.iter().all(JoinHandle::is_finished)
+    }
+
+    /// Asks the workers to stop; [`Self::join`] waits for them.
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+
+    /// Stops the workers, waits for them (each ends within a few tens of milliseconds, dropping
+    /// unfinished objects' `.part` files), detaches the XDP program, and returns the final
+    /// counters.
+    pub fn join(mut self) -> Result<RxStats, RuntimeError> {
+        self.stop();
+        let mut panicked = None;
+        for (i, worker) in std::mem::take(&mut self.workers).into_iter().enumerate() {
+            if worker.join().is_err() {
+                panicked = Some(i);
+            }
+        }
+        drop(self.steering.take());
+        match panicked {
+            Some(i) => Err(RuntimeError::WorkerPanicked(i)),
+            None => Ok(self.stats()),
+        }
+    }
+}
+
+impl Drop for RxEngine {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        for worker in std::mem::take(&mut self.workers) {
+            let _ = worker.join();
+        }
+    }
+}
+
+impl RxEngineBuilder {
+    /// The interface to receive on (required by the XDP backend and for multicast joins).
+    pub fn interface(mut self, interface: impl Into<String>) -> Self {
+        self.interface = Some(interface.into());
+        self
+    }
+
+    /// Rx queues of the interface to take (XDP backend): one AF_XDP socket and worker each.
+    pub fn queues(mut self, queues: u32) -> Self {
+        self.queues = queues.max(1);
+        self
+    }
+
+    /// Cores to pin the workers to, worker `i` on `cores[i % len]`; by default worker `i` goes
+    /// to core `i` modulo the cores there are.
+    pub fn cores(mut self, cores: Vec<usize>) -> Self {
+        self.cores = cores;
+        self
+    }
+
+    /// AF_XDP or UDP sockets.
+    pub fn backend(mut self, backend: Backend) -> Self {
+        self.backend = backend;
+        self
+    }
+
+    /// Adds a channel to receive.
+    pub fn channel(mut self, channel: ChannelSpec) -> Self {
+        self.channels.push(channel);
+        self
+    }
+
+    /// The sans-IO receiver's configuration (timeouts, limits).
+    pub fn receiver_config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Drops each channel frame with probability `p` in the XDP program (tests and demos).
+    pub fn drop_probability(mut self, p: f64) -> Self {
+        self.drop_probability = p;
+        self
+    }
+
+    /// UMEM frames of 2 KiB per queue (default 4096, 8 MiB).
+    pub fn umem_frames(mut self, frames: u32) -> Self {
+        self.umem_frames = frames.max(128);
+        self
+    }
+
+    /// Opens the sockets (in the calling thread's network namespace), attaches the XDP program
+    /// and starts the workers; they stop when `stop` is set or the engine is joined.
+    pub fn start(self, stop: Arc<AtomicBool>) -> Result<RxEngine, RuntimeError> {
+        if self.channels.is_empty() {
+            return Err(RuntimeError::Config("no channel to receive".into()));
+        }
+        std::fs::create_dir_all(&self.output_dir).map_err(|source| RuntimeError::Io {
+            what: format!("creating {}", self.output_dir.display()),
+            source,
+        })?;
+        let probe = FileSink::new(&self.output_dir, self.config.limits.max_object_bytes).map_err(
+            |source| RuntimeError::Io {
+                what: format!("opening {}", self.output_dir.display()),
+                source,
+            },
+        )?;
+        let stale = probe
+            .remove_stale_parts()
+            .map_err(|source| RuntimeError::Io {
+                what: "removing stale .part files".into(),
+                source,
+            })?;
+        if stale > 0 {
+            tracing::info!(stale, "removed .part files of an earlier run");
+        }
+        let (events_tx, events) = crossbeam_channel::unbounded();
+        let cores = core_affinity::get_core_ids().unwrap_or_default();
+        let core_for = |i: usize| -> Option<core_affinity::CoreId> {
+            if self.cores.is_empty() {
+                cores.get(i % cores.len().max(1)).copied()
+            } else {
+                self.cores
+                    .get(i % self.cores.len())
+                    .map(|&id| core_affinity::CoreId { id })
+            }
+        };
+        let mut engine = RxEngine {
+            events,
+            workers: Vec::new(),
+            published: Vec::new(),
+            steering: None,
+            stop,
+        };
+        match self.backend {
+            Backend::Xdp => {
+                let interface = self.interface.as_deref().ok_or_else(|| {
+                    RuntimeError::Config("the XDP backend needs an interface".into())
+                })?;
+                let mut steering = XdpSteering::attach(interface)?;
+                for channel in &self.channels {
+                    steering.add_channel(&channel.xdp_channel())?;
+                }
+                steering.set_drop_probability(self.drop_probability)?;
+                let mut sockets = Vec::new();
+                for queue in 0..self.queues {
+                    let umem = Umem::new(UmemConfig {
+                        frame_count: self.umem_frames,
+                        ..UmemConfig::default()
+                    })?;
+                    let config = XskConfig {
+                        rx_frames: self.umem_frames - 64,
+                        tx_frames: 64,
+                        rx_size: (self.umem_frames / 2).next_power_of_two(),
+                        tx_size: 64,
+                        ..XskConfig::default()
+                    };
+                    let socket = XskSocket::bind(&umem, interface, queue, &config)?;
+                    steering.register_socket(queue, &socket)?;
+                    sockets.push(socket);
+                }
+                engine.steering = Some(steering);
+                for (i, socket) in sockets.into_iter().enumerate() {
+                    let worker = self.worker(i, events_tx.clone(), &engine.stop)?;
+                    engine.published.push(Arc::clone(&worker.published));
+                    let core = core_for(i);
+                    let handle = spawn(i, move || {
+                        pin(core);
+                        xdp_loop(worker.into_worker(), socket);
+                    })?;
+                    engine.workers.push(handle);
+                }
+            }
+            Backend::Udp => {
+                for (i, channel) in self.channels.iter().enumerate() {
+                    let socket = open_udp(channel, self.interface.as_deref())?;
+                    let mut worker = self.worker(i, events_tx.clone(), &engine.stop)?;
+                    worker.channels = vec![channel.clone()];
+                    engine.published.push(Arc::clone(&worker.published));
+                    let core = core_for(i);
+                    let handle = spawn(i, move || {
+                        pin(core);
+                        udp_loop(worker.into_worker(), socket);
+                    })?;
+                    engine.workers.push(handle);
+                }
+            }
+        }
+        Ok(engine)
+    }
+
+    fn worker(
+        &self,
+        index: usize,
+        events: EventSender<ObjectEvent>,
+        stop: &Arc<AtomicBool>,
+    ) -> Result<WorkerSetup, RuntimeError> {
+        let sink = FileSink::new(&self.output_dir, self.config.limits.max_object_bytes).map_err(
+            |source| RuntimeError::Io {
+                what: format!("opening {}", self.output_dir.display()),
+                source,
+            },
+        )?;
+        Ok(WorkerSetup {
+            index,
+            sink,
+            config: self.config,
+            channels: self.channels.clone(),
+            events,
+            published: Published::new(RxCounters::default()),
+            stop: Arc::clone(stop),
+        })
+    }
+}
+
+/// What a worker is made of, moved to its thread, where its receiver is built (the receiver
+/// never leaves its thread).
+struct WorkerSetup {
+    index: usize,
+    sink: FileSink,
+    config: Config,
+    channels: Vec<ChannelSpec>,
+    events: EventSender<ObjectEvent>,
+    published: Arc<Published<RxCounters>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl WorkerSetup {
+    fn into_worker(self) -> Worker {
+        let mut receiver = MultiReceiver::new(self.sink, self.config);
+        if self.channels.iter().any(|c| !c.tsis.is_empty()) {
+            receiver.set_tsi_filtering(true);
+            for channel in &self.channels {
+                if channel.tsis.is_empty() {
+                    receiver.add_listen_all_tsi(channel.endpoint());
+                }
+                for &tsi in &channel.tsis {
+                    receiver.add_listen_tsi(channel.endpoint(), tsi);
+                }
+            }
+        }
+        Worker {
+            index: self.index,
+            receiver,
+            channels: self.channels,
+            counters: RxCounters::default(),
+            started: HashMap::new(),
+            latency: latency_histogram(),
+            events: self.events,
+            published: self.published,
+            stop: self.stop,
+        }
+    }
+}
+
+fn spawn(index: usize, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>, RuntimeError> {
+    std::thread::Builder::new()
+        .name(format!("xflute-rx{index}"))
+        .spawn(f)
+        .map_err(|source| RuntimeError::Io {
+            what: "spawning a worker".into(),
+            source,
+        })
+}
+
+pub(super) fn pin(core: Option<core_affinity::CoreId>) {
+    if let Some(core) = core
+        && !core_affinity::set_for_current(core)
+    {
+        tracing::warn!(core = core.id, "could not pin a worker to its core");
+    }
+}
+
+fn open_udp(channel: &ChannelSpec, interface: Option<&str>) -> Result<UdpSocket, RuntimeError> {
+    let group = channel.destination.ip();
+    let socket = if group.is_multicast() {
+        let interface = interface.ok_or_else(|| {
+            RuntimeError::Config(format!("joining {group} needs an interface (--iface)"))
+        })?;
+        let socket = UdpSocket::bind(channel.destination)?;
+        socket.join(group, channel.source, interface)?;
+        socket
+    } else {
+        let any: IpAddr = match group {
+            IpAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
+            IpAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
+        };
+        let bind_to = if group.is_unspecified() { any } else { group };
+        UdpSocket::bind(SocketAddr::new(bind_to, channel.destination.port()))?
+    };
+    if let Err(e) = socket.set_recv_buffer(64 << 20) {
+        tracing::warn!(error = %e, "could not enlarge the socket receive buffer");
+    }
+    socket.set_read_timeout(Some(IDLE_WAIT))?;
+    Ok(socket)
+}
+
+/// What one worker owns: its receiver, counters and latency histogram.
+struct Worker {
+    index: usize,
+    receiver: MultiReceiver<FileSink>,
+    channels: Vec<ChannelSpec>,
+    counters: RxCounters,
+    /// When each object being received started, for the latency histogram.
+    started: HashMap<(ReceiverEndpoint, u128), Instant>,
+    latency: Option<Histogram<u64>>,
+    events: EventSender<ObjectEvent>,
+    published: Arc<Published<RxCounters>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Worker {
+    fn datagram(
+        &mut self,
+        source: Option<IpAddr>,
+        destination: SocketAddr,
+        payload: &[u8],
+        now: SystemTime,
+    ) {
+        let channel = self
+            .channels
+            .iter()
+            .find(|c| c.destination == destination && c.source.is_none_or(|s| Some(s) == source));
+        let Some(channel) = channel else {
+            self.counters.unknown_channel += 1;
+            return;
+        };
+        let endpoint = channel.endpoint();
+        // Drops are typed and counted in the receiver's stats.
+        let _ = self.receiver.push(&endpoint, payload, now);
+    }
+
+    fn frame(&mut self, frame: &[u8], now: SystemTime) {
+        self.counters.frames += 1;
+        self.counters.bytes += frame.len() as u64;
+        match parse_udp(LinkType::Ethernet, frame) {
+            Ok(udp) => self.datagram(Some(udp.source.ip()), udp.destination, udp.payload, now),
+            Err(_) => self.counters.frame_errors += 1,
+        }
+    }
+
+    fn drain_events(&mut self) {
+        while let Some(event) = self.receiver.poll_event() {
+            match &event {
+                ObjectEvent::Started { session, toi, .. } => {
+                    self.started.insert((*session, *toi), Instant::now());
+                }
+                ObjectEvent::Completed { session, toi, .. } => {
+                    if let (Some(t0), Some(h)) =
+                        (self.started.remove(&(*session, *toi)), &mut self.latency)
+                    {
+                        let us = t0.elapsed().as_micros().clamp(1, 3_600_000_000) as u64;
+                        let _ = h.record(us);
+                    }
+                }
+                ObjectEvent::Failed { session, toi, .. } => {
+                    self.started.remove(&(*session, *toi));
+                }
+                ObjectEvent::Progress { .. } => {}
+            }
+            // The application may have gone; the engine keeps receiving until stopped.
+            let _ = self.events.send(event);
+        }
+    }
+
+    fn publish(&mut self) {
+        self.counters.receiver = self.receiver.stats().clone();
+        self.published.store(&self.counters, self.latency.as_ref());
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    /// Runs timers, forwards events and publishes counters when due.
+    fn tick(&mut self, timers: &mut Timers) {
+        let now = Instant::now();
+        if now.duration_since(timers.cleanup) >= CLEANUP_EVERY {
+            self.receiver.cleanup(SystemTime::now());
+            timers.cleanup = now;
+        }
+        self.drain_events();
+        if now.duration_since(timers.publish) >= PUBLISH_EVERY {
+            self.publish();
+            timers.publish = now;
+        }
+    }
+
+    /// The last word: events of what completed, final counters. Unfinished objects are dropped
+    /// with the receiver, which removes their `.part` files.
+    fn finish(mut self) {
+        self.drain_events();
+        self.publish();
+        tracing::debug!(worker = self.index, "receive worker stopped");
+    }
+}
+
+struct Timers {
+    cleanup: Instant,
+    publish: Instant,
+}
+
+impl Timers {
+    fn new() -> Self {
+        let now = Instant::now();
+        Self {
+            cleanup: now,
+            publish: now,
+        }
+    }
+}
+
+fn xdp_loop(mut worker: Worker, mut socket: XskSocket) {
+    let mut timers = Timers::new();
+    while !worker.stopped() {
+        let now = SystemTime::now();
+        let n = socket.recv(BATCH, |frame| worker.frame(frame, now));
+        if n == 0 {
+            let _ = socket.wait_readable(IDLE_WAIT);
+        }
+        if n == 0 || worker.counters.frames % 1024 < u64::from(n) {
+            if let Ok(s) = socket.statistics() {
+                worker.counters.rx_ring_full = s.rx_ring_full;
+                worker.counters.fill_ring_empty = s.rx_fill_ring_empty_descs;
+                worker.counters.kernel_dropped = s.rx_dropped;
+            }
+            worker.tick(&mut timers);
+        } else {
+            worker.drain_events();
+        }
+    }
+    worker.finish();
+}
+
+fn udp_loop(mut worker: Worker, socket: UdpSocket) {
+    let mut timers = Timers::new();
+    let mut batch = RecvBatch::new(9216);
+    let destination = worker
+        .channels
+        .first()
+        .map(|c| c.destination)
+        .unwrap_or_else(|| SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), 0));
+    while !worker.stopped() {
+        match socket.recv_batch(&mut batch) {
+            Ok(n) => {
+                let now = SystemTime::now();
+                for (source, payload) in batch.iter().take(n) {
+                    worker.counters.frames += 1;
+                    worker.counters.bytes += payload.len() as u64;
+                    worker.datagram(source.map(|s| s.ip()), destination, payload, now);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "receive error");
+                std::thread::sleep(IDLE_WAIT);
+            }
+        }
+        worker.tick(&mut timers);
+    }
+    worker.finish();
+}

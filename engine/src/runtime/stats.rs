@@ -1,0 +1,222 @@
+//! Counters and latency histograms of the engines. Each worker counts in plain integers on its
+//! own stack and publishes a copy every few milliseconds; [`RxStats`] and [`TxStats`] merge the
+//! copies when asked, so reading them never touches the packet path.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use hdrhistogram::Histogram;
+
+use crate::receiver::{DropReason, ReceiverStats};
+
+/// One receive worker's counters.
+#[derive(Debug, Clone, Default)]
+pub struct RxCounters {
+    /// Frames (or datagrams) taken off the queue.
+    pub frames: u64,
+    /// Their bytes, headers included.
+    pub bytes: u64,
+    /// Frames that were not whole, well-formed UDP (dropped before the receiver).
+    pub frame_errors: u64,
+    /// UDP datagrams of no configured channel.
+    pub unknown_channel: u64,
+    /// Frames the kernel dropped because this socket's rx ring was full.
+    pub rx_ring_full: u64,
+    /// Times a frame arrived while the fill ring was empty.
+    pub fill_ring_empty: u64,
+    /// Frames the kernel dropped for other reasons.
+    pub kernel_dropped: u64,
+    /// The sans-IO receiver's counters (packets, drops by reason, objects).
+    pub receiver: ReceiverStats,
+}
+
+/// One send worker's counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TxCounters {
+    /// Packets handed to the kernel.
+    pub packets: u64,
+    /// Their bytes on the wire (frames for AF_XDP, UDP payloads for sockets).
+    pub bytes: u64,
+    /// ALC payload bytes (what the sender wrote).
+    pub alc_bytes: u64,
+    /// Batches handed over (tx ring submissions or `sendmmsg` calls).
+    pub batches: u64,
+    /// Times the tx ring (or socket buffer) had no room for a whole batch.
+    pub ring_full: u64,
+}
+
+/// Where a worker publishes its counters.
+#[derive(Debug, Default)]
+pub(crate) struct Published<C> {
+    slot: Mutex<(C, Option<Histogram<u64>>)>,
+}
+
+impl<C: Clone> Published<C> {
+    pub(crate) fn new(counters: C) -> Arc<Self> {
+        Arc::new(Self {
+            slot: Mutex::new((counters, None)),
+        })
+    }
+
+    pub(crate) fn store(&self, counters: &C, latency: Option<&Histogram<u64>>) {
+        let mut slot = self.slot.lock().unwrap_or_else(PoisonError::into_inner);
+        slot.0 = counters.clone();
+        if let Some(h) = latency {
+            match &mut slot.1 {
+                Some(kept) => {
+                    kept.reset();
+                    let _ = kept.add(h);
+                }
+                None => slot.1 = Some(h.clone()),
+            }
+        }
+    }
+
+    pub(crate) fn load(&self) -> (C, Option<Histogram<u64>>) {
+        let slot = self.slot.lock().unwrap_or_else(PoisonError::into_inner);
+        (slot.0.clone(), slot.1.clone())
+    }
+}
+
+/// A latency histogram in microseconds, from 1 µs to one hour, 3 significant digits.
+pub(crate) fn latency_histogram() -> Option<Histogram<u64>> {
+    Histogram::new_with_bounds(1, 3_600_000_000, 3).ok()
+}
+
+/// The receive engine's counters: each worker's, and their sums.
+#[derive(Debug, Clone)]
+pub struct RxStats {
+    /// Per worker (one per queue or channel).
+    pub workers: Vec<RxCounters>,
+    /// First packet → object completed, in microseconds, over all workers.
+    pub latency_us: Option<Histogram<u64>>,
+}
+
+impl RxStats {
+    pub(crate) fn merge(parts: Vec<(RxCounters, Option<Histogram<u64>>)>) -> Self {
+        let mut latency_us = latency_histogram();
+        let mut workers = Vec::with_capacity(parts.len());
+        for (counters, histogram) in parts {
+            if let (Some(all), Some(h)) = (&mut latency_us, &histogram) {
+                let _ = all.add(h);
+            }
+            workers.push(counters);
+        }
+        Self {
+            workers,
+            latency_us,
+        }
+    }
+
+    fn sum(&self, f: impl Fn(&RxCounters) -> u64) -> u64 {
+        self.workers.iter().map(f).sum()
+    }
+
+    /// Frames taken off all queues.
+    pub fn frames(&self) -> u64 {
+        self.sum(|w| w.frames)
+    }
+
+    /// Their bytes.
+    pub fn bytes(&self) -> u64 {
+        self.sum(|w| w.bytes)
+    }
+
+    /// Source symbol bytes copied into objects.
+    pub fn payload_bytes(&self) -> u64 {
+        self.sum(|w| w.receiver.payload_bytes)
+    }
+
+    /// Objects completed and verified.
+    pub fn objects_completed(&self) -> u64 {
+        self.sum(|w| w.receiver.objects_completed)
+    }
+
+    /// Objects failed.
+    pub fn objects_failed(&self) -> u64 {
+        self.sum(|w| w.receiver.objects_failed)
+    }
+
+    /// Packets the receiver dropped for `reason`.
+    pub fn drops(&self, reason: DropReason) -> u64 {
+        self.sum(|w| w.receiver.drops(reason))
+    }
+
+    /// Everything dropped: by the kernel (ring full, fill ring empty, other), as malformed
+    /// frames, as of no channel, and by the receiver.
+    pub fn total_drops(&self) -> u64 {
+        self.sum(|w| {
+            w.rx_ring_full
+                + w.kernel_dropped
+                + w.frame_errors
+                + w.unknown_channel
+                + w.receiver.total_drops()
+        })
+    }
+
+    /// Rx-ring-full drops over all queues.
+    pub fn rx_ring_full(&self) -> u64 {
+        self.sum(|w| w.rx_ring_full)
+    }
+
+    /// Packets whose symbols were all received already.
+    pub fn duplicates(&self) -> u64 {
+        self.sum(|w| w.receiver.duplicates + w.receiver.already_received)
+    }
+}
+
+/// The send engine's counters: each worker's, and their sums.
+#[derive(Debug, Clone, Default)]
+pub struct TxStats {
+    /// Per worker.
+    pub workers: Vec<TxCounters>,
+}
+
+impl TxStats {
+    /// All workers added up.
+    pub fn total(&self) -> TxCounters {
+        self.workers
+            .iter()
+            .fold(TxCounters::default(), |a, w| TxCounters {
+                packets: a.packets + w.packets,
+                bytes: a.bytes + w.bytes,
+                alc_bytes: a.alc_bytes + w.alc_bytes,
+                batches: a.batches + w.batches,
+                ring_full: a.ring_full + w.ring_full,
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rx_stats_merge_sums_workers_and_histograms() {
+        let mut h1 = latency_histogram().unwrap();
+        h1.record(100).unwrap();
+        let mut h2 = latency_histogram().unwrap();
+        h2.record(300).unwrap();
+        let w = |frames| RxCounters {
+            frames,
+            rx_ring_full: 1,
+            ..RxCounters::default()
+        };
+        let stats = RxStats::merge(vec![(w(5), Some(h1)), (w(7), Some(h2)), (w(1), None)]);
+        assert_eq!(stats.frames(), 13);
+        assert_eq!(stats.rx_ring_full(), 3);
+        let latency = stats.latency_us.unwrap();
+        assert_eq!(latency.len(), 2);
+        assert_eq!(latency.max(), 300);
+    }
+
+    #[test]
+    fn published_counters_are_read_as_stored() {
+        let p = Published::new(TxCounters::default());
+        let c = TxCounters {
+            packets: 3,
+            ..TxCounters::default()
+        };
+        p.store(&c, None);
+        assert_eq!(p.load().0, c);
+    }
+}
