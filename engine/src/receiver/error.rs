@@ -141,6 +141,39 @@ impl From<DropReason> for ReceiverError {
     }
 }
 
+// Inside the receiver, drops travel boxed: a `Result<(), Box<ReceiverError>>` is one register,
+// where an 80-byte error returned through memory makes every packet's `Ok(())` a partial store
+// followed by a wide load, which waits for the payload copy's stores to drain.
+impl From<DropReason> for Box<ReceiverError> {
+    fn from(reason: DropReason) -> Self {
+        Box::new(ReceiverError::Dropped(reason))
+    }
+}
+
+impl From<WireError> for Box<ReceiverError> {
+    fn from(e: WireError) -> Self {
+        Box::new(ReceiverError::Malformed(e))
+    }
+}
+
+impl From<FdtError> for Box<ReceiverError> {
+    fn from(e: FdtError) -> Self {
+        Box::new(ReceiverError::Fdt(e))
+    }
+}
+
+impl From<OtiAttributeError> for Box<ReceiverError> {
+    fn from(e: OtiAttributeError) -> Self {
+        Box::new(ReceiverError::Oti(e))
+    }
+}
+
+impl From<PathError> for Box<ReceiverError> {
+    fn from(e: PathError) -> Self {
+        Box::new(ReceiverError::Path(e))
+    }
+}
+
 /// Why an object was not delivered. The sink has discarded whatever it had written.
 #[derive(Debug, PartialEq, Eq, Error)]
 pub enum FailReason {

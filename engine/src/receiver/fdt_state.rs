@@ -121,9 +121,9 @@ impl FdtReceiving {
         cenc: Cenc,
         max_fdt_bytes: usize,
         now: SystemTime,
-    ) -> Result<Self, ReceiverError> {
+    ) -> Result<Self, Box<ReceiverError>> {
         if !is_supported(oti) {
-            return Err(ReceiverError::UnsupportedFec(oti.fec_encoding_id));
+            return Err(ReceiverError::UnsupportedFec(oti.fec_encoding_id).into());
         }
         if oti.transfer_length > max_fdt_bytes as u64 {
             return Err(DropReason::FdtTooLarge.into());
@@ -180,7 +180,7 @@ impl FdtReceiving {
     }
 
     /// Decodes and parses the complete instance.
-    pub fn parse(mut self, max_files: usize) -> Result<FdtInstance, ReceiverError> {
+    pub fn parse(mut self, max_files: usize) -> Result<FdtInstance, Box<ReceiverError>> {
         let limits = ParseLimits {
             max_document_bytes: self.max_fdt_bytes,
             max_files,
@@ -188,8 +188,8 @@ impl FdtReceiving {
         self.object
             .finish(&mut self.sink, self.max_fdt_bytes as u64)
             .map_err(|e| match e {
-                FailReason::ContentDecoding(e) => ReceiverError::FdtDecoding(e),
-                _ => ReceiverError::Dropped(DropReason::FdtInvalid),
+                FailReason::ContentDecoding(e) => Box::new(ReceiverError::FdtDecoding(e)),
+                _ => Box::new(ReceiverError::Dropped(DropReason::FdtInvalid)),
             })?;
         let xml = self
             .sink

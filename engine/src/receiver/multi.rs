@@ -140,7 +140,9 @@ impl<S: ObjectSink> MultiReceiver<S> {
                     .or_insert_with(|| Session::new(key, now))
             }
         };
-        session.push(&mut self.shared, &alc, packet, now)
+        session
+            .push(&mut self.shared, &alc, packet, now)
+            .map_err(|e| *e)
     }
 
     /// Expires what has timed out: objects (failed with `Timeout`), objects and sessions closed

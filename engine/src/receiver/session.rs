@@ -154,7 +154,7 @@ impl<O: super::sink::SinkObject> Session<O> {
         alc: &AlcPacket<'_>,
         raw: &[u8],
         now: SystemTime,
-    ) -> Result<(), ReceiverError> {
+    ) -> Result<(), Box<ReceiverError>> {
         self.last_activity = now;
         let lct = *alc.lct();
         let result = if alc.is_data_less() {
@@ -182,7 +182,7 @@ impl<O: super::sink::SinkObject> Session<O> {
         alc: &AlcPacket<'_>,
         raw: &[u8],
         now: SystemTime,
-    ) -> Result<(), ReceiverError> {
+    ) -> Result<(), Box<ReceiverError>> {
         let toi = alc.lct().toi;
         if let Some(object) = self.objects.get_mut(&toi) {
             let complete = store(&self.key, object, shared, alc, raw, now)?;
@@ -200,7 +200,7 @@ impl<O: super::sink::SinkObject> Session<O> {
         alc: &AlcPacket<'_>,
         raw: &[u8],
         now: SystemTime,
-    ) -> Result<(), ReceiverError> {
+    ) -> Result<(), Box<ReceiverError>> {
         let toi = alc.lct().toi;
         let file = self.files.get(&toi).map(|slot| slot.file.clone());
         if let Some(done) = self.done.get_mut(&toi) {
@@ -229,7 +229,7 @@ impl<O: super::sink::SinkObject> Session<O> {
         };
         let limits = shared.config.limits;
         if !is_supported(&meta.oti) {
-            return Err(ReceiverError::UnsupportedFec(meta.oti.fec_encoding_id));
+            return Err(ReceiverError::UnsupportedFec(meta.oti.fec_encoding_id).into());
         }
         let largest = meta.transfer_length.max(meta.content_length.unwrap_or(0));
         if largest > limits.max_object_bytes {
@@ -302,7 +302,7 @@ impl<O: super::sink::SinkObject> Session<O> {
         toi: u128,
         raw: &[u8],
         now: SystemTime,
-    ) -> Result<(), ReceiverError> {
+    ) -> Result<(), Box<ReceiverError>> {
         let limits = shared.config.limits;
         let new_toi_allowed =
             self.objects.len() + self.pending.nb_objects() < limits.max_objects_per_session;
@@ -452,7 +452,7 @@ impl<O: super::sink::SinkObject> Session<O> {
         shared: &mut Shared<S>,
         alc: &AlcPacket<'_>,
         now: SystemTime,
-    ) -> Result<(), ReceiverError> {
+    ) -> Result<(), Box<ReceiverError>> {
         let Some(ext) = alc.ext_fdt() else {
             return Err(DropReason::FdtWithoutExtension.into());
         };
@@ -480,7 +480,7 @@ impl<O: super::sink::SinkObject> Session<O> {
         }
         let payload_id = alc
             .payload_id()
-            .ok_or(ReceiverError::Malformed(WireError::PayloadIdNeedsOti))?;
+            .ok_or_else(|| Box::new(ReceiverError::Malformed(WireError::PayloadIdNeedsOti)))?;
         let Some(receiving) = self.fdt_receiving.get_mut(&id) else {
             return Ok(());
         };
@@ -501,7 +501,7 @@ impl<O: super::sink::SinkObject> Session<O> {
         id: u32,
         instance: &FdtInstance,
         now: SystemTime,
-    ) -> Result<(), ReceiverError> {
+    ) -> Result<(), Box<ReceiverError>> {
         let expires_at = if shared.config.fdt_expiry_check {
             let now_unix = now
                 .duration_since(UNIX_EPOCH)
@@ -682,13 +682,13 @@ fn store<O: super::sink::SinkObject, S>(
     alc: &AlcPacket<'_>,
     raw: &[u8],
     now: SystemTime,
-) -> Result<bool, ReceiverError> {
+) -> Result<bool, Box<ReceiverError>> {
     object.last_activity = now;
     let payload_id = match alc.payload_id() {
         Some(id) => id,
         None => AlcPacket::parse_with_oti(raw, &object.meta.oti)?
             .payload_id()
-            .ok_or(ReceiverError::Malformed(WireError::PayloadIdNeedsOti))?,
+            .ok_or_else(|| Box::new(ReceiverError::Malformed(WireError::PayloadIdNeedsOti)))?,
     };
     let payload = alc.payload();
     let budget = Budget {
@@ -723,7 +723,7 @@ fn store<O: super::sink::SinkObject, S>(
 fn describe_from_fdt(
     file: &FdtFile,
     alc: &AlcPacket<'_>,
-) -> Result<Option<ObjectMetadata>, ReceiverError> {
+) -> Result<Option<ObjectMetadata>, Box<ReceiverError>> {
     let path = file.path.clone()?;
     let cenc = match alc.ext_cenc() {
         Some(c) => Cenc::from_code(c.content_encoding).ok_or(DropReason::UnknownContentEncoding)?,
@@ -774,7 +774,7 @@ fn describe_from_fdt(
 }
 
 /// The metadata of an object that no FDT describes, from its EXT_FTI (and EXT_CENC).
-fn describe_from_fti(alc: &AlcPacket<'_>) -> Result<Option<ObjectMetadata>, ReceiverError> {
+fn describe_from_fti(alc: &AlcPacket<'_>) -> Result<Option<ObjectMetadata>, Box<ReceiverError>> {
     let Some(oti) = alc.fti() else {
         return Ok(None);
     };

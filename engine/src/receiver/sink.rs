@@ -190,6 +190,18 @@ impl<const N: usize> PartialEq<&[u8; N]> for MemoryData {
     }
 }
 
+/// The completed objects of a [`MemorySink`], shared with the objects being received so that
+/// `commit` can queue them; a mutex (taken once per object) keeps the sink `Send`, for a
+/// receiver that runs on a worker thread.
+type Completed = std::sync::Arc<std::sync::Mutex<VecDeque<MemoryObject>>>;
+
+fn lock(completed: &Completed) -> std::sync::MutexGuard<'_, VecDeque<MemoryObject>> {
+    // A panic while the queue was held cannot leave it half-updated: push and drain are whole.
+    completed
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// A completed object held by the [`MemorySink`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemoryObject {
@@ -204,7 +216,7 @@ pub struct MemoryObject {
 #[derive(Debug)]
 pub struct MemorySink {
     max_object_bytes: u64,
-    completed: std::rc::Rc<std::cell::RefCell<VecDeque<MemoryObject>>>,
+    completed: Completed,
     pool: Vec<MemoryData>,
 }
 
@@ -246,7 +258,7 @@ impl MemorySink {
 
     /// The objects completed so far, oldest first; they are removed from the sink.
     pub fn take_completed(&mut self) -> Vec<MemoryObject> {
-        self.completed.borrow_mut().drain(..).collect()
+        lock(&self.completed).drain(..).collect()
     }
 }
 
@@ -255,7 +267,7 @@ impl MemorySink {
 pub struct MemorySinkObject {
     desc: ObjectDescription,
     data: MemoryData,
-    completed: std::rc::Rc<std::cell::RefCell<VecDeque<MemoryObject>>>,
+    completed: Completed,
 }
 
 impl ObjectSink for MemorySink {
@@ -298,7 +310,7 @@ impl SinkObject for MemorySinkObject {
     }
 
     fn commit(self) -> Result<(), SinkError> {
-        self.completed.borrow_mut().push_back(MemoryObject {
+        lock(&self.completed).push_back(MemoryObject {
             desc: self.desc,
             data: self.data,
         });
@@ -370,6 +382,13 @@ mod tests {
         let c = sink.create(&desc(big as u64 + 1)).unwrap();
         assert_ne!(c.data().as_ptr(), ptr);
         assert!(c.data().iter().all(|x| *x == 0));
+    }
+
+    #[test]
+    fn memory_sink_and_its_objects_can_move_to_a_worker_thread() {
+        fn is_send<T: Send>() {}
+        is_send::<MemorySink>();
+        is_send::<MemorySinkObject>();
     }
 
     #[test]

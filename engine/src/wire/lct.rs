@@ -305,6 +305,7 @@ impl LctRepr {
 
     /// Parses the header of a checked packet. Only V = 1 is accepted: flute 1.11.7 also lets
     /// V = 2 through (it never sends it), but RFC 5651 defines version 1 alone.
+    #[inline]
     pub fn parse<T: AsRef<[u8]>>(packet: &LctPacket<T>) -> Result<Self, WireError> {
         packet.check_len()?;
         let version = packet.version();
