@@ -332,6 +332,7 @@ mod tests {
         fn every_kernel_dot_equals_scalar_for_all_lengths_and_offsets(
             len in 0usize..300,
             offsets in proptest::collection::vec(0usize..64, 0..9),
+            dst_offset in 0usize..64,
             coefs in proptest::collection::vec(any::<u8>(), 9),
             short_src in any::<bool>(),
             seed in bytes(300 + 64),
@@ -349,9 +350,11 @@ mod tests {
             let mut expected = vec![0xAAu8; len];
             scalar::dot(&mut expected, &srcs, &coefs);
             for kernel in Kernel::ALL {
-                let mut got = vec![0x55u8; len];
-                dot_with(kernel, &mut got, &srcs, &coefs);
-                prop_assert_eq!(&got, &expected, "{:?}", kernel);
+                // dst at every alignment too.
+                let mut got = vec![0x55u8; len + dst_offset];
+                dot_with(kernel, &mut got[dst_offset..], &srcs, &coefs);
+                prop_assert_eq!(&got[dst_offset..], &expected[..], "{:?}", kernel);
+                prop_assert!(got[..dst_offset].iter().all(|&b| b == 0x55));
             }
         }
 
@@ -361,10 +364,14 @@ mod tests {
             nb_rows in 0usize..7,
             nb_srcs in 0usize..6,
             unequal in any::<bool>(),
+            dst_offset in 0usize..64,
+            src_offset in 0usize..32,
             coefs in proptest::collection::vec(any::<u8>(), 42),
             seed in bytes(700 + 64),
         ) {
-            let srcs: Vec<&[u8]> = (0..nb_srcs).map(|i| &seed[i..i + len]).collect();
+            let srcs: Vec<&[u8]> = (0..nb_srcs)
+                .map(|i| &seed[i + src_offset..i + src_offset + len])
+                .collect();
             let row_len = |r: usize| if unequal && r == 1 { len / 2 } else { len };
             let expected: Vec<Vec<u8>> = (0..nb_rows)
                 .map(|r| {
@@ -374,10 +381,14 @@ mod tests {
                 })
                 .collect();
             for kernel in Kernel::ALL {
-                let mut got: Vec<Vec<u8>> = (0..nb_rows).map(|r| vec![0x77; row_len(r)]).collect();
-                let mut dsts: Vec<&mut [u8]> = got.iter_mut().map(|d| d.as_mut_slice()).collect();
+                let mut got: Vec<Vec<u8>> =
+                    (0..nb_rows).map(|r| vec![0x77; row_len(r) + dst_offset]).collect();
+                let mut dsts: Vec<&mut [u8]> =
+                    got.iter_mut().map(|d| &mut d[dst_offset..]).collect();
                 dot_rows_with(kernel, &mut dsts, &srcs, &coefs[..nb_rows * nb_srcs]);
-                prop_assert_eq!(&got, &expected, "{:?}", kernel);
+                for (got, expected) in got.iter().zip(&expected) {
+                    prop_assert_eq!(&got[dst_offset..], &expected[..], "{:?}", kernel);
+                }
             }
         }
 
