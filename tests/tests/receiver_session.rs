@@ -77,6 +77,25 @@ fn a_completed_toi_is_received_once_until_a_new_fdt_changes_its_file() {
 }
 
 #[test]
+fn announced_objects_are_listed_until_their_fdt_expires() {
+    let now = SystemTime::now();
+    let mut receiver = memory_receiver();
+    let files = vec![file(3, "a.bin", 10), file(4, "b/c.bin", 20)];
+    push_all(&mut receiver, &craft::fdt(TSI, 1, files, now, 60), now);
+    let mut announced: Vec<(u64, u128, String)> = receiver
+        .announced()
+        .map(|(s, toi, loc)| (s.tsi, toi, loc.to_owned()))
+        .collect();
+    announced.sort();
+    assert_eq!(
+        announced,
+        vec![(TSI, 3, "a.bin".to_owned()), (TSI, 4, "b/c.bin".to_owned())]
+    );
+    receiver.cleanup(later(now, 61));
+    assert_eq!(receiver.announced().count(), 0);
+}
+
+#[test]
 fn an_fdt_received_after_it_expired_is_refused() {
     let now = SystemTime::now();
     let data = content(3000, 3);

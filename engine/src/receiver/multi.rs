@@ -193,6 +193,16 @@ impl<S: ObjectSink> MultiReceiver<S> {
         self.shared.sink
     }
 
+    /// The objects announced by the live FDT instances of every session, as (session, TOI,
+    /// Content-Location): what a receiver expects, whether or not any packet of it came.
+    pub fn announced(&self) -> impl Iterator<Item = (&ReceiverEndpoint, u128, &str)> + '_ {
+        self.sessions.iter().flat_map(|(key, session)| {
+            session
+                .announced()
+                .map(move |(toi, location)| (key, toi, location))
+        })
+    }
+
     /// Sessions tracked.
     pub fn nb_sessions(&self) -> usize {
         self.sessions.len()

@@ -142,6 +142,13 @@ impl<O: super::sink::SinkObject> Session<O> {
         }
     }
 
+    /// The TOIs the live FDT instances describe, with their Content-Location.
+    pub fn announced(&self) -> impl Iterator<Item = (u128, &str)> + '_ {
+        self.files
+            .iter()
+            .map(|(toi, slot)| (*toi, slot.file.content_location.as_str()))
+    }
+
     /// Objects being received.
     pub fn nb_objects(&self) -> usize {
         self.objects.len()
