@@ -275,6 +275,65 @@ proptest! {
     }
 }
 
+proptest! {
+    #[test]
+    fn any_oti_from_the_network_gives_a_code_or_a_typed_error(
+        id in prop_oneof![Just(0u8), Just(1), Just(2), Just(5), Just(6), Just(129)],
+        instance: u16,
+        e: u16,
+        m: u8,
+        g: u8,
+        k: u32,
+        n: u32,
+    ) {
+        use crate::wire::SchemeSpecific;
+        let fec_encoding_id = FecEncodingId::try_from(id).unwrap();
+        let oti = Oti {
+            fec_encoding_id,
+            fec_instance_id: instance,
+            transfer_length: 1 << 20,
+            encoding_symbol_length: e,
+            maximum_source_block_length: k,
+            max_number_of_encoding_symbols: n,
+            scheme_specific: if id == 2 {
+                SchemeSpecific::ReedSolomonGf2m { m, g }
+            } else {
+                SchemeSpecific::None
+            },
+        };
+        if let Ok(code) = ReedSolomon::for_oti(&oti, k, n) {
+            prop_assert!(matches!(id, 2 | 5 | 129));
+            prop_assert_eq!(usize::from(e), code.symbol_len());
+        }
+    }
+
+    #[test]
+    fn decoder_fed_random_symbols_and_lengths_never_panics(
+        k in 1u32..20,
+        extra in 0u32..20,
+        ops in proptest::collection::vec((any::<bool>(), 0u32..45, 0usize..12), 0..60),
+        block_len in 0usize..300,
+    ) {
+        let code = ReedSolomon::new(8, k, k + extra, 8).unwrap();
+        let mut decoder = code.decoder();
+        for (is_repair, esi, len) in ops {
+            if is_repair {
+                let _ = decoder.push_repair(esi, &vec![0xA5; len]);
+            } else {
+                let _ = decoder.source_received(esi);
+            }
+        }
+        let decodable = decoder.is_decodable();
+        let mut block = vec![0u8; block_len];
+        let result = decoder.decode(&mut block);
+        if block_len > (k as usize - 1) * 8 && block_len <= k as usize * 8 {
+            prop_assert_eq!(result.is_ok(), decodable);
+        } else {
+            prop_assert!(result.is_err());
+        }
+    }
+}
+
 fn gcd(a: usize, b: usize) -> usize {
     if b == 0 { a } else { gcd(b, a % b) }
 }
