@@ -21,6 +21,15 @@ mod send;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Gives memory freed so far back to the system. Loading the XDP program parses the kernel's
+/// BTF (tens of MiB, freed right after); mimalloc would otherwise keep those pages, and a
+/// receiver's resident memory is meant to stay small.
+pub fn release_free_memory() {
+    // SAFETY: `mi_collect` only walks mimalloc's own free lists; any thread may call it at any
+    // time.
+    unsafe { libmimalloc_sys::mi_collect(true) };
+}
+
 /// A usage or configuration error: exit code 2.
 #[derive(Debug)]
 pub struct UsageError(pub String);

@@ -245,6 +245,7 @@ pub fn run_live(
     let engine = builder
         .start(std::sync::Arc::clone(&stop))
         .map_err(|e| crate::UsageError(e.to_string()))?;
+    crate::release_free_memory();
     ready();
     let progress =
         (!args.json && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {

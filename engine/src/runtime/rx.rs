@@ -34,6 +34,15 @@ const CLEANUP_EVERY: Duration = Duration::from_millis(500);
 /// How long an idle worker blocks before looking at the stop flag again.
 const IDLE_WAIT: Duration = Duration::from_millis(20);
 
+/// The receiver's defaults, with packets held before their FDT capped at 8 MiB per worker: a
+/// carousel repeats the FDT every second anyway, and the engine's memory stays small whatever
+/// the network sends.
+fn engine_default_config() -> Config {
+    let mut config = Config::default();
+    config.limits.max_pending_bytes = 8 << 20;
+    config
+}
+
 /// Builds an [`RxEngine`].
 #[derive(Debug, Clone)]
 pub struct RxEngineBuilder {
@@ -68,7 +77,7 @@ impl RxEngine {
             cores: Vec::new(),
             backend: Backend::Xdp,
             channels: Vec::new(),
-            config: Config::default(),
+            config: engine_default_config(),
             drop_probability: 0.0,
             umem_frames: 4096,
         }
@@ -342,6 +351,7 @@ impl WorkerSetup {
             counters: RxCounters::default(),
             started: HashMap::new(),
             latency: latency_histogram(),
+            progress: HashMap::new(),
             events: self.events,
             published: self.published,
             stop: self.stop,
@@ -400,6 +410,9 @@ struct Worker {
     /// When each object being received started, for the latency histogram.
     started: HashMap<(ReceiverEndpoint, u128), Instant>,
     latency: Option<Histogram<u64>>,
+    /// The latest progress of each object, forwarded on the next tick: the receiver reports
+    /// progress after every batch, far more often than anyone reads it.
+    progress: HashMap<(ReceiverEndpoint, u128), ObjectEvent>,
     events: EventSender<ObjectEvent>,
     published: Arc<Published<RxCounters>>,
     stop: Arc<AtomicBool>,
@@ -441,7 +454,12 @@ impl Worker {
                 ObjectEvent::Started { session, toi, .. } => {
                     self.started.insert((*session, *toi), Instant::now());
                 }
+                ObjectEvent::Progress { session, toi, .. } => {
+                    self.progress.insert((*session, *toi), event);
+                    continue;
+                }
                 ObjectEvent::Completed { session, toi, .. } => {
+                    self.progress.remove(&(*session, *toi));
                     if let (Some(t0), Some(h)) =
                         (self.started.remove(&(*session, *toi)), &mut self.latency)
                     {
@@ -451,8 +469,8 @@ impl Worker {
                 }
                 ObjectEvent::Failed { session, toi, .. } => {
                     self.started.remove(&(*session, *toi));
+                    self.progress.remove(&(*session, *toi));
                 }
-                ObjectEvent::Progress { .. } => {}
             }
             // The application may have gone; the engine keeps receiving until stopped.
             let _ = self.events.send(event);
@@ -477,6 +495,9 @@ impl Worker {
         }
         self.drain_events();
         if now.duration_since(timers.publish) >= PUBLISH_EVERY {
+            for (_, event) in self.progress.drain() {
+                let _ = self.events.send(event);
+            }
             self.publish();
             timers.publish = now;
         }
