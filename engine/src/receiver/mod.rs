@@ -6,8 +6,17 @@
 //! reads a clock or opens a file (the sink does). Objects are described by the FDT or, with
 //! `Config::receive_without_fdt`, by EXT_FTI alone. Packets that come before their FDT are held
 //! within a byte cap. Each source symbol is copied once, to its final offset in the sink's
-//! region. What happens to objects is polled with [`MultiReceiver::poll_event`]; every dropped
-//! packet is a typed [`ReceiverError`] counted in [`ReceiverStats`].
+//! region, and the Content-MD5 is computed on the in-order prefix as it grows. FEC: no-code
+//! (ID 0) and Reed-Solomon (IDs 2 and 5), whose repair symbols are kept in a per-block decoder
+//! scratch and decode the missing source symbols in place; other schemes plug in at the same
+//! place (`object.rs`). What happens to objects is polled with [`MultiReceiver::poll_event`];
+//! every dropped packet is a typed [`ReceiverError`] counted in [`ReceiverStats`], and every
+//! limit ([`Limits`]) keeps memory bounded whatever the network sends.
+//!
+//! Files: `multi` (entry point, TSI filter) → `session` (FDT, receive-once, held packets, close
+//! flags, timeouts) → `object` (sink region, FEC, MD5, content decoding) → `blocks` (which
+//! symbols are in); `fdt_state` (FDT instances and file descriptions), `pending`, `event`,
+//! `error`, `stats`, `config`, `path`, `sink`.
 
 mod blocks;
 pub mod config;
