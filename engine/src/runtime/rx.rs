@@ -79,7 +79,7 @@ impl RxEngine {
             channels: Vec::new(),
             config: engine_default_config(),
             drop_probability: 0.0,
-            umem_frames: 4096,
+            umem_frames: 8192,
         }
     }
 
@@ -188,7 +188,8 @@ impl RxEngineBuilder {
         self
     }
 
-    /// UMEM frames of 2 KiB per queue (default 4096, 8 MiB).
+    /// UMEM frames of 2 KiB per queue (default 8192, 16 MiB: room for 4096 frames in the rx
+    /// ring, a few milliseconds of a veth's bursts).
     pub fn umem_frames(mut self, frames: u32) -> Self {
         self.umem_frames = frames.max(128);
         self
@@ -518,6 +519,13 @@ struct Timers {
 }
 
 impl Timers {
+    /// Whether the publish or cleanup timer is due (one clock read).
+    fn due(&self) -> bool {
+        let now = Instant::now();
+        now.duration_since(self.publish) >= PUBLISH_EVERY
+            || now.duration_since(self.cleanup) >= CLEANUP_EVERY
+    }
+
     fn new() -> Self {
         let now = Instant::now();
         Self {
@@ -535,7 +543,8 @@ fn xdp_loop(mut worker: Worker, mut socket: XskSocket) {
         if n == 0 {
             let _ = socket.wait_readable(IDLE_WAIT);
         }
-        if n == 0 || worker.counters.frames % 1024 < u64::from(n) {
+        if timers.due() {
+            // The kernel's counters cost a system call: read them with the other timers.
             if let Ok(s) = socket.statistics() {
                 worker.counters.rx_ring_full = s.rx_ring_full;
                 worker.counters.fill_ring_empty = s.rx_fill_ring_empty_descs;
