@@ -157,6 +157,9 @@ fn send_args(
         rate_bps: None,
         carousel: Some(TRANSFER_TIMEOUT),
         priority: 0,
+        // One object at a time: with no-code FEC a lost symbol comes back only in the next
+        // round, and a round is shortest when no small object is repeated meanwhile.
+        multiplex: 1,
         live,
     }
 }

@@ -116,6 +116,9 @@ enum Command {
         /// Priority queue of the objects (0 is the highest).
         #[arg(long, default_value_t = 0)]
         priority: u32,
+        /// Objects sent at once, packet by packet in turn.
+        #[arg(long, default_value_t = 3)]
+        multiplex: u32,
     },
     /// Receive FLUTE objects into files below an output directory: from the wire (AF_XDP or
     /// UDP sockets) or from a capture with --pcap. Exits 0 only if every object that started
@@ -246,6 +249,7 @@ fn run(cli: Cli) -> Result<Outcome> {
             rate,
             carousel,
             priority,
+            multiplex,
         } => {
             let args = send::SendArgs {
                 files,
@@ -260,6 +264,7 @@ fn run(cli: Cli) -> Result<Outcome> {
                 rate_bps: rate,
                 carousel,
                 priority,
+                multiplex,
                 live: send::LiveArgs {
                     iface,
                     backend,

@@ -16,7 +16,9 @@ use xflute::endpoint::UdpEndpoint;
 use xflute::io::frame::{LinkType, UdpFrameBuilder};
 use xflute::io::mmap::MappedFile;
 use xflute::io::pcap::PcapWriter;
-use xflute::sender::{CarouselRepeatMode, Config, ObjectDesc, Profile, Sender, TransferConfig};
+use xflute::sender::{
+    CarouselRepeatMode, Config, ObjectDesc, PriorityQueue, Profile, Sender, TransferConfig,
+};
 use xflute::wire::{FecEncodingId, Oti, SchemeSpecific};
 
 /// What `send` was asked to do.
@@ -47,6 +49,8 @@ pub struct SendArgs {
     pub carousel: Option<Duration>,
     /// Priority queue of the objects (0 is the highest).
     pub priority: u32,
+    /// Objects of the queue sent at once, packet by packet in turn.
+    pub multiplex: u32,
     /// Where and how to send on the wire.
     pub live: LiveArgs,
 }
@@ -123,11 +127,12 @@ pub fn build_sender(args: &SendArgs) -> Result<Sender> {
         max_number_of_encoding_symbols: args.block_len,
         scheme_specific: SchemeSpecific::None,
     };
-    let config = Config {
+    let mut config = Config {
         profile,
         fdt_cenc: args.cenc,
         ..Config::default()
     };
+    config.set_priority_queue(args.priority, PriorityQueue::new(args.multiplex));
     let endpoint = UdpEndpoint::new(args.dest.ip(), args.dest.port());
     let mut sender = Sender::new(endpoint, args.tsi, oti, config)
         .context("the session's parameters are not valid")?;
