@@ -1,5 +1,6 @@
-//! `xflute demo`: generates about 256 MiB of files (one large, many small), sends them as one
-//! FLUTE session from one network namespace to another over a veth pair, AF_XDP on both sides,
+//! `xflute demo`: generates about 256 MiB of files (one of 128 MiB, 128 of about 1 MiB), sends
+//! them as one FLUTE session from one network namespace to another over a veth pair, AF_XDP on
+//! both sides,
 //! with loss injected by the XDP program and the objects repeated as a carousel until every one
 //! is complete; checks every SHA-256, prints goodput and counters, and removes everything.
 //! Without root it runs the same transfer over UDP sockets on loopback (no loss injection there).
@@ -63,17 +64,30 @@ fn sha256_file(path: &Path) -> Result<[u8; 32]> {
     Ok(Sha256::digest(bytes.as_slice()).into())
 }
 
-/// One large file of half the total and 1 MiB files for the rest.
-fn generate(dir: &Path, mib: u64) -> Result<Vec<(PathBuf, [u8; 32])>> {
+/// What the demo generates.
+#[derive(Clone, Copy, Debug)]
+pub struct Sizes {
+    /// The one large file.
+    pub large_bytes: u64,
+    /// How many small files.
+    pub small_files: u64,
+    /// Each small file, about.
+    pub small_bytes: u64,
+}
+
+/// The large file, then the small ones.
+fn generate(dir: &Path, sizes: Sizes) -> Result<Vec<(PathBuf, [u8; 32])>> {
     std::fs::create_dir_all(dir)?;
     let mut files = Vec::new();
-    let large = (mib / 2).max(1) << 20;
     let path = dir.join("large.bin");
-    files.push((path.clone(), write_random(&path, large, 0x5846)?));
-    for i in 0..(mib - mib / 2).max(1) {
+    files.push((
+        path.clone(),
+        write_random(&path, sizes.large_bytes.max(1), 0x5846)?,
+    ));
+    for i in 0..sizes.small_files {
         let path = dir.join(format!("small-{i:03}.bin"));
         // Sizes vary so that the last symbol of most objects is short.
-        let len = (1 << 20) - (i * 977) % 4096;
+        let len = sizes.small_bytes.saturating_sub((i * 977) % 4096).max(1);
         files.push((path.clone(), write_random(&path, len, 0x1000 + i)?));
     }
     Ok(files)
@@ -90,7 +104,7 @@ fn is_root() -> bool {
 }
 
 /// Runs the demo; returns whether every file arrived intact.
-pub fn run(mib: u64, loss: f64, stop: Arc<AtomicBool>) -> Result<bool> {
+pub fn run(sizes: Sizes, loss: f64, stop: Arc<AtomicBool>) -> Result<bool> {
     if !(0.0..0.5).contains(&loss) {
         bail!(crate::UsageError(format!(
             "loss {loss} is not between 0 and 0.5"
@@ -100,8 +114,13 @@ pub fn run(mib: u64, loss: f64, stop: Arc<AtomicBool>) -> Result<bool> {
     let _ = std::fs::remove_dir_all(&work.0);
     let input = work.0.join("in");
     let output = work.0.join("out");
-    println!("== generating {mib} MiB of files in {}", input.display());
-    let files = generate(&input, mib)?;
+    let mib = (sizes.large_bytes + sizes.small_files * sizes.small_bytes) >> 20;
+    println!(
+        "== generating {} files, about {mib} MiB, in {}",
+        sizes.small_files + 1,
+        input.display()
+    );
+    let files = generate(&input, sizes)?;
     let total: u64 = files
         .iter()
         .map(|(p, _)| std::fs::metadata(p).map_or(0, |m| m.len()))

@@ -169,13 +169,20 @@ enum Command {
         /// A pcap or pcapng file.
         file: PathBuf,
     },
-    /// Send about 256 MiB of files through AF_XDP between two network namespaces with 5%
-    /// injected loss, check every SHA-256, print goodput and counters, and remove everything.
-    /// Without root: the same over UDP on loopback.
+    /// Send about 256 MiB of files (one of 128 MiB, 128 of about 1 MiB) through AF_XDP
+    /// between two network namespaces with 5% injected loss, check every SHA-256, print
+    /// goodput and counters, and remove everything. Without root: the same over UDP on
+    /// loopback.
     Demo {
-        /// Total size of the generated files, MiB.
-        #[arg(long, default_value_t = 256)]
-        mib: u64,
+        /// Size of the one large file, MiB.
+        #[arg(long, default_value_t = 128)]
+        large_mib: u64,
+        /// Number of small files.
+        #[arg(long, default_value_t = 128)]
+        small_files: u64,
+        /// Size of each small file, KiB (about: sizes vary by a few KiB).
+        #[arg(long, default_value_t = 1024)]
+        small_kib: u64,
         /// Injected loss, percent (XDP only).
         #[arg(long, default_value_t = 5.0)]
         loss_pct: f64,
@@ -368,9 +375,19 @@ fn run(cli: Cli) -> Result<Outcome> {
             inspect::run(&file, &mut out)?;
             Ok(Outcome::Complete)
         }
-        Command::Demo { mib, loss_pct } => {
+        Command::Demo {
+            large_mib,
+            small_files,
+            small_kib,
+            loss_pct,
+        } => {
             let stop = stop_flag()?;
-            demo::run(mib, loss_pct / 100.0, stop).map(|ok| {
+            let sizes = demo::Sizes {
+                large_bytes: large_mib << 20,
+                small_files,
+                small_bytes: small_kib << 10,
+            };
+            demo::run(sizes, loss_pct / 100.0, stop).map(|ok| {
                 if ok {
                     Outcome::Complete
                 } else {
