@@ -61,7 +61,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Send files as one FLUTE session (FDT and objects, no-code FEC): on the wire through
+    /// Send files as one FLUTE session (FDT and objects, with --fec): on the wire through
     /// AF_XDP or UDP sockets, or into a capture file with --pcap-out.
     Send {
         /// The files to send.
@@ -91,9 +91,19 @@ enum Command {
         /// Transport Session Identifier.
         #[arg(long, default_value_t = 1)]
         tsi: u64,
-        /// FEC scheme: none (no-code, FEC Encoding ID 0).
-        #[arg(long, default_value = "none", value_parser = ["none"])]
-        fec: String,
+        /// FEC scheme: none (ID 0), rs28 (ID 5), rs2m (ID 2), rs28-us (ID 129), raptorq (ID 6),
+        /// raptor (ID 1).
+        #[arg(long, value_enum, default_value = "none")]
+        fec: send::FecScheme,
+        /// m, the field size of rs2m (2..=16).
+        #[arg(long, default_value_t = 8)]
+        m: u8,
+        /// Repair symbols per source block (default: 20% of --block-len with FEC).
+        #[arg(long, conflicts_with = "repair_pct")]
+        repair: Option<u32>,
+        /// Repair symbols per source block, as a percentage of --block-len (rounded up).
+        #[arg(long)]
+        repair_pct: Option<f64>,
         /// Encoding symbol length in bytes.
         #[arg(long, default_value_t = 1400)]
         symbol_len: u16,
@@ -248,7 +258,10 @@ fn run(cli: Cli) -> Result<Outcome> {
             queues,
             cores,
             tsi,
-            fec: _,
+            fec,
+            m,
+            repair,
+            repair_pct,
             symbol_len,
             block_len,
             cenc,
@@ -279,8 +292,15 @@ fn run(cli: Cli) -> Result<Outcome> {
                     cores,
                 },
             };
+            let fec = send::FecArgs {
+                scheme: fec,
+                m,
+                repair: repair
+                    .map(send::Repair::Symbols)
+                    .or(repair_pct.map(send::Repair::Percent)),
+            };
             if let Some(path) = &args.pcap_out {
-                let packets = send::run(&args)?;
+                let packets = send::run_with(&args, &fec)?;
                 println!("{packets} packets written to {}", path.display());
                 return Ok(Outcome::Complete);
             }
@@ -288,7 +308,7 @@ fn run(cli: Cli) -> Result<Outcome> {
                 return Err(UsageError("--backend xdp needs --iface".into()).into());
             }
             let stop = stop_flag()?;
-            let report = send::run_live(&args, stop)?;
+            let report = send::run_live_with(&args, &fec, stop)?;
             let t = report.stats.total();
             let secs = report.elapsed.as_secs_f64().max(1e-6);
             println!(

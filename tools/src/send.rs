@@ -68,6 +68,148 @@ pub struct LiveArgs {
     pub cores: Vec<usize>,
 }
 
+/// `send --fec`: the FEC scheme of the objects.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum FecScheme {
+    /// Compact No-Code (FEC Encoding ID 0).
+    #[default]
+    None,
+    /// Reed-Solomon over GF(2^8) (ID 5, RFC 5510).
+    Rs28,
+    /// Reed-Solomon over GF(2^m) (ID 2, RFC 5510), m from `--m`.
+    Rs2m,
+    /// Reed-Solomon over GF(2^8), under-specified (ID 129, FEC Instance ID 0).
+    Rs28Us,
+    /// RaptorQ (ID 6, RFC 6330).
+    Raptorq,
+    /// Raptor (ID 1, RFC 5053).
+    Raptor,
+}
+
+/// Repair symbols per source block.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Repair {
+    /// This many.
+    Symbols(u32),
+    /// This percentage of the maximum source block length, rounded up.
+    Percent(f64),
+}
+
+/// The FEC options of `send`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FecArgs {
+    /// The scheme.
+    pub scheme: FecScheme,
+    /// m for `rs2m` (2..=16).
+    pub m: u8,
+    /// Repair symbols per block; 20% of B when `None` and the scheme has repair symbols.
+    pub repair: Option<Repair>,
+}
+
+impl Default for FecArgs {
+    fn default() -> Self {
+        Self {
+            scheme: FecScheme::None,
+            m: 8,
+            repair: None,
+        }
+    }
+}
+
+/// RaptorQ decoder working memory that sub-blocking keeps a block within (RFC 6330 §4.3's WS).
+const RAPTORQ_WORKING_MEMORY: u64 = 32 << 20;
+
+/// The session's OTI for `fec`, symbols of `symbol_len` bytes, blocks of at most `block_len`.
+/// Z (Raptor, RaptorQ) is derived per object by the sender from its size, as flute does; N is
+/// the fewest sub-blocks that keep a block of B symbols within 32 MiB (RFC 6330 §4.3), Al the
+/// largest of 4, 2, 1 dividing T.
+pub fn fec_oti(fec: &FecArgs, symbol_len: u16, block_len: u32) -> Result<Oti> {
+    let repair = match (fec.scheme, fec.repair) {
+        (FecScheme::None, None) => 0,
+        (_, None) => block_len.div_ceil(5),
+        (_, Some(Repair::Symbols(r))) => r,
+        (_, Some(Repair::Percent(p))) => {
+            if !(p.is_finite() && p >= 0.0) {
+                bail!("--repair-pct must be a non-negative percentage");
+            }
+            (f64::from(block_len) * p / 100.0)
+                .ceil()
+                .min(f64::from(u32::MAX)) as u32
+        }
+    };
+    let al = [4u8, 2, 1]
+        .into_iter()
+        .find(|al| symbol_len.is_multiple_of(u16::from(*al)))
+        .unwrap_or(1);
+    let units = u64::from(symbol_len / u16::from(al)).max(1);
+    let block_bytes = u64::from(block_len) * u64::from(symbol_len);
+    let n = block_bytes.div_ceil(RAPTORQ_WORKING_MEMORY).clamp(1, units);
+    let (fec_encoding_id, scheme_specific) = match fec.scheme {
+        FecScheme::None => (FecEncodingId::NoCode, SchemeSpecific::None),
+        FecScheme::Rs28 => (FecEncodingId::ReedSolomonGf28, SchemeSpecific::None),
+        FecScheme::Rs28Us => (
+            FecEncodingId::ReedSolomonGf28UnderSpecified,
+            SchemeSpecific::None,
+        ),
+        FecScheme::Rs2m => (
+            FecEncodingId::ReedSolomonGf2m,
+            SchemeSpecific::ReedSolomonGf2m { m: fec.m, g: 1 },
+        ),
+        FecScheme::Raptorq => (
+            FecEncodingId::RaptorQ,
+            SchemeSpecific::RaptorQ {
+                z: 0,
+                n: n as u16,
+                al,
+            },
+        ),
+        FecScheme::Raptor => {
+            if !(4..=8192).contains(&block_len) {
+                bail!("Raptor needs --block-len between 4 and 8192 (RFC 5053 §5.7)");
+            }
+            (
+                FecEncodingId::Raptor,
+                SchemeSpecific::Raptor {
+                    z: 0,
+                    n: n.min(255) as u8,
+                    al,
+                },
+            )
+        }
+    };
+    let max_n = block_len
+        .checked_add(if fec.scheme == FecScheme::None {
+            0
+        } else {
+            repair
+        })
+        .context("--block-len plus --repair overflows")?;
+    Ok(Oti {
+        fec_encoding_id,
+        fec_instance_id: 0,
+        transfer_length: 0,
+        encoding_symbol_length: symbol_len,
+        maximum_source_block_length: block_len,
+        max_number_of_encoding_symbols: max_n,
+        scheme_specific,
+    })
+}
+
+/// Whether Raptor can code every block of an object of `len` bytes (each block 4..=8192
+/// symbols, RFC 5053 §5.7).
+fn raptor_can_code(oti: &Oti, len: u64) -> bool {
+    let Ok(p) = xflute::fec::BlockPartition::rfc5052(
+        len,
+        u32::from(oti.encoding_symbol_length),
+        oti.maximum_source_block_length,
+    ) else {
+        return false;
+    };
+    let ok = |k: u32| (4..=8192).contains(&k);
+    (p.nb_large_blocks() == 0 || ok(p.large_block_len()))
+        && (p.nb_blocks() == p.nb_large_blocks() || ok(p.small_block_len()))
+}
+
 /// A Content-Type from a file name's extension; `application/octet-stream` otherwise.
 fn content_type(path: &Path) -> &'static str {
     let ext = path
@@ -108,8 +250,8 @@ fn content_location(path: &Path) -> Result<String> {
     Ok(out)
 }
 
-/// The session's sender with every file added as an object.
-pub fn build_sender(args: &SendArgs) -> Result<Sender> {
+/// The session's sender with every file added as an object, coded with `fec`.
+pub fn build_sender_with(args: &SendArgs, fec: &FecArgs) -> Result<Sender> {
     if args.files.is_empty() {
         bail!("no file to send");
     }
@@ -118,14 +260,14 @@ pub fn build_sender(args: &SendArgs) -> Result<Sender> {
         2 => Profile::Rfc6726,
         v => bail!("FLUTE version {v} does not exist (1 or 2)"),
     };
-    let oti = Oti {
-        fec_encoding_id: FecEncodingId::NoCode,
-        fec_instance_id: 0,
-        transfer_length: 0,
-        encoding_symbol_length: args.symbol_len,
-        maximum_source_block_length: args.block_len,
-        max_number_of_encoding_symbols: args.block_len,
-        scheme_specific: SchemeSpecific::None,
+    let object_fec_oti = fec_oti(fec, args.symbol_len, args.block_len)?;
+    // Raptor cannot code blocks of fewer than 4 symbols: the FDT (and any object that small)
+    // goes without FEC, each other object carries the Raptor OTI.
+    let raptor = fec.scheme == FecScheme::Raptor;
+    let oti = if raptor {
+        fec_oti(&FecArgs::default(), args.symbol_len, args.block_len)?
+    } else {
+        object_fec_oti
     };
     let mut config = Config {
         profile,
@@ -144,7 +286,11 @@ pub fn build_sender(args: &SendArgs) -> Result<Sender> {
         }
         let bytes =
             MappedFile::open(path).with_context(|| format!("reading {}", path.display()))?;
+        let object_oti = (raptor
+            && raptor_can_code(&object_fec_oti, AsRef::<[u8]>::as_ref(&bytes).len() as u64))
+        .then_some(object_fec_oti);
         let transfer = TransferConfig {
+            oti: object_oti,
             cenc: args.cenc,
             carousel_mode: args
                 .carousel
@@ -174,8 +320,8 @@ fn source_or_default(args: &SendArgs) -> IpAddr {
     })
 }
 
-/// Run `send --pcap-out`; returns the number of packets written.
-pub fn run(args: &SendArgs) -> Result<u64> {
+/// Run `send --pcap-out` with `fec`; returns the number of packets written.
+pub fn run_with(args: &SendArgs, fec: &FecArgs) -> Result<u64> {
     let pcap_out = args
         .pcap_out
         .as_deref()
@@ -184,7 +330,7 @@ pub fn run(args: &SendArgs) -> Result<u64> {
         bail!("--carousel repeats forever on the wire; a capture takes each object once");
     }
     let rate_bps = args.rate_bps.unwrap_or(1_000_000_000);
-    let mut sender = build_sender(args)?;
+    let mut sender = build_sender_with(args, fec)?;
     let start = SystemTime::now();
     let mut now = start;
     sender.publish(now)?;
@@ -232,6 +378,15 @@ pub fn run_live(
     args: &SendArgs,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
 ) -> Result<LiveReport> {
+    run_live_with(args, &FecArgs::default(), stop)
+}
+
+/// [`run_live`] with the objects coded with `fec`.
+pub fn run_live_with(
+    args: &SendArgs,
+    fec: &FecArgs,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> Result<LiveReport> {
     use xflute::runtime::{Backend, TxEngine};
     let source = match (args.source, args.live.backend) {
         (Some(s), _) => s,
@@ -241,7 +396,7 @@ pub fn run_live(
         },
         (None, Backend::Xdp) => bail!("--backend xdp needs --source (the frames' source address)"),
     };
-    let sender = build_sender(args).map_err(|e| crate::UsageError(format!("{e:#}")))?;
+    let sender = build_sender_with(args, fec).map_err(|e| crate::UsageError(format!("{e:#}")))?;
     let mut builder = TxEngine::builder()
         .backend(args.live.backend)
         .queues(args.live.queues)

@@ -3,6 +3,8 @@
 
 use thiserror::Error;
 
+use super::PartitionError;
+
 /// Why a FEC code cannot be built, or a block cannot be encoded or decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum FecError {
@@ -41,7 +43,7 @@ pub enum FecError {
     },
     /// The FEC Encoding ID (and FEC Instance ID) names no scheme this layer implements.
     #[error(
-        "FEC Encoding ID {fec_encoding_id} / FEC Instance ID {fec_instance_id} is not a Reed-Solomon scheme"
+        "FEC Encoding ID {fec_encoding_id} / FEC Instance ID {fec_instance_id} is not a scheme of this codec"
     )]
     UnsupportedScheme {
         /// FEC Encoding ID.
@@ -106,4 +108,22 @@ pub enum FecError {
         /// k.
         k: u32,
     },
+    /// The source block length K is outside what the scheme defines (RaptorQ: 1..=56403,
+    /// RFC 6330 §5.1.2; Raptor: 4..=8192, RFC 5053 §5.7).
+    #[error("source block length K = {k} is outside {min}..={max}")]
+    UnsupportedSourceBlockLength {
+        /// K.
+        k: u32,
+        /// Smallest K of the scheme.
+        min: u32,
+        /// Largest K of the scheme.
+        max: u32,
+    },
+    /// T, N and Al do not describe a sub-block partition (RFC 6330 §4.4.1.2, RFC 5053 §5.3.1.2).
+    #[error("sub-blocking: {0}")]
+    Partition(#[from] PartitionError),
+    /// The codec library could not build the code from these symbols (never expected for valid
+    /// parameters; reported rather than trusted).
+    #[error("the {0} codec rejected the source block")]
+    CodecRejected(&'static str),
 }

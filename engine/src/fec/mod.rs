@@ -26,14 +26,28 @@
 //!   `decode(destination)` computes this erasure pattern's coefficients once (O(k·e)) and writes
 //!   the missing source symbols into the destination, which may also end inside its last symbol.
 //!   `reset()` reuses the scratch for another block of the same code.
+//!
+//! RaptorQ (RFC 6330, ID 6: [`raptorq`]) and Raptor (RFC 5053, ID 1: [`raptor`]) follow the same
+//! pattern, with the sub-blocking of their RFCs: `RaptorQ::for_oti(&oti)` /
+//! `Raptor::for_oti(&oti)` validate T, N and Al; `encoder()` gives a per-object encoder whose
+//! `encode` fills a repair buffer per block; `decoder(sbn, k)` / `decoder(k)` a per-block decoder
+//! (`write_source_symbol` scatters a source symbol into the destination, `push_repair`,
+//! `is_decodable`, `decode(destination) -> Ok(true)` when recovered, `Ok(false)` when more
+//! symbols are needed — these codes are not MDS).
 
 pub mod error;
 pub mod gf;
 pub mod gf256;
 pub mod gf65536;
 pub mod partition;
+pub mod raptor;
+pub mod raptorq;
 pub mod rs;
+pub mod sub_block;
 
 pub use error::FecError;
 pub use partition::{BlockPartition, PartitionError, SubBlockPartition};
+pub use raptor::{Raptor, RaptorBlockDecoder, RaptorEncoder};
+pub use raptorq::{RaptorQ, RaptorQBlockDecoder, RaptorQEncoder};
 pub use rs::{ReedSolomon, RsBlockDecoder};
+pub use sub_block::SubBlockLayout;

@@ -3,7 +3,7 @@
 use thiserror::Error;
 
 use crate::cenc::CencError;
-use crate::fec::PartitionError;
+use crate::fec::{FecError, PartitionError};
 use crate::wire::{FecEncodingId, WireError};
 
 /// Why the sender refused an object, a configuration or a call.
@@ -50,6 +50,9 @@ pub enum SenderError {
         /// Largest ESI the object would need.
         last_esi: u32,
     },
+    /// The FEC code refused the OTI or a block (invalid m, k, n, T, N, Al for the scheme).
+    #[error("FEC: {0}")]
+    Fec(#[from] FecError),
     /// The FEC scheme has no encoder in xflute yet.
     #[error("FEC Encoding ID {0:?} has no sender-side encoder yet")]
     UnsupportedFec(FecEncodingId),

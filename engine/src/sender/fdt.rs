@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use super::SenderError;
 use super::config::CarouselRepeatMode;
-use super::encoder::block_encoder_for;
+use super::encoder::{block_encoder_for, resolve_source_blocks};
 use super::transfer::{HeaderSpec, Transfer, TransferParams, TransferSource, Written};
 use crate::cenc::{self, Cenc};
 use crate::fdt::{FdtInstance, FdtXmlProfile};
@@ -156,6 +156,7 @@ impl FdtCarousel {
         let p = &self.params;
         let mut oti = p.oti;
         oti.transfer_length = instance.bytes.len() as u64;
+        resolve_source_blocks(&mut oti)?;
         let spec = HeaderSpec {
             lct: LctRepr::with_min_widths(0, p.tsi, Some(0), oti.fec_encoding_id.into())?,
             fdt: Some(ExtFdt {

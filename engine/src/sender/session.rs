@@ -13,7 +13,7 @@ use std::time::SystemTime;
 
 use super::SenderError;
 use super::config::{CarouselRepeatMode, Config, FdtPublishMode, TargetAcquisition};
-use super::encoder::block_encoder_for;
+use super::encoder::{block_encoder_for, resolve_source_blocks};
 use super::fdt::{FdtCarousel, FdtParams, expires_ntp};
 use super::object::{CacheControl, ObjectDesc, ObjectSource, ObjectStream, TransferConfig};
 use super::toi::ToiAllocator;
@@ -153,8 +153,10 @@ impl std::fmt::Debug for Sender {
 }
 
 fn oti_template_check(oti: &Oti) -> Result<(), SenderError> {
+    let mut oti = *oti;
+    resolve_source_blocks(&mut oti)?;
     oti.validate()?;
-    block_encoder_for(oti)?;
+    block_encoder_for(&oti)?;
     if oti.encoding_symbol_length == 0 {
         return Err(SenderError::InvalidConfig("encoding symbol length is 0"));
     }
@@ -180,7 +182,11 @@ impl Sender {
                 "TSI does not fit the 48-bit LCT field",
             ));
         }
-        oti_template_check(&oti)?;
+        // The template's Transfer Length is ignored: Z is derived per object.
+        oti_template_check(&Oti {
+            transfer_length: 0,
+            ..oti
+        })?;
         if config.priority_queues.is_empty() {
             return Err(SenderError::InvalidConfig("no priority queue"));
         }
@@ -249,6 +255,7 @@ impl Sender {
         }
         let mut oti = obj.config.oti.unwrap_or(self.oti);
         oti.transfer_length = obj.transfer_length;
+        resolve_source_blocks(&mut oti)?;
         oti_template_check(&oti)?;
         check_object_fits(&oti)?;
         let toi = match obj.config.toi {
@@ -738,5 +745,11 @@ impl Sender {
 fn check_object_fits(oti: &Oti) -> Result<(), SenderError> {
     let partition = partition_for(oti)?;
     let encoder = block_encoder_for(oti)?;
+    if partition.nb_large_blocks() > 0 {
+        encoder.check_block_len(partition.large_block_len())?;
+    }
+    if partition.nb_blocks() > partition.nb_large_blocks() {
+        encoder.check_block_len(partition.small_block_len())?;
+    }
     check_numbering(&partition, encoder.as_ref(), PayloadIdFormat::for_oti(oti)?)
 }

@@ -125,6 +125,8 @@ struct Slot {
     data: Vec<u8>,
     /// The block's repair symbols.
     repair: Vec<u8>,
+    /// Under sub-blocking (N > 1), the block's source symbols as sent, gathered once.
+    gathered: Vec<u8>,
 }
 
 /// What [`Transfer::write`] did.
@@ -296,7 +298,9 @@ impl Transfer {
                 read_block(stream.as_mut(), &mut slot.data, self.oti.transfer_length)?;
             }
             slot.repair.resize(nb_repair as usize * self.symbol_len, 0);
-            if nb_repair > 0 {
+            let layout = self.encoder.sub_block_layout(slot.source_block_len);
+            slot.gathered.clear();
+            if nb_repair > 0 || layout.is_some() {
                 let block: &[u8] = match &self.source {
                     TransferSource::Bytes(bytes) => {
                         let start = slot.offset_bytes as usize;
@@ -307,6 +311,17 @@ impl Transfer {
                     }
                     TransferSource::Stream(_) => &slot.data,
                 };
+                if let Some(layout) = layout {
+                    slot.gathered
+                        .resize(slot.source_block_len as usize * self.symbol_len, 0);
+                    for (esi, symbol) in (0..slot.source_block_len)
+                        .zip(slot.gathered.chunks_exact_mut(self.symbol_len))
+                    {
+                        layout
+                            .gather(block, esi, symbol)
+                            .map_err(SenderError::Fec)?;
+                    }
+                }
                 self.encoder.encode(
                     slot.sbn,
                     block,
@@ -409,7 +424,13 @@ fn symbol_of<'a>(
     esi: u32,
     symbol_len: usize,
 ) -> &'a [u8] {
-    if esi < slot.source_block_len {
+    if esi < slot.source_block_len && !slot.gathered.is_empty() {
+        // Sub-blocked symbols are sent whole: their padding is spread over the symbol.
+        let start = esi as usize * symbol_len;
+        slot.gathered
+            .get(start..start + symbol_len)
+            .unwrap_or_default()
+    } else if esi < slot.source_block_len {
         let start = esi as usize * symbol_len;
         let end = (start + symbol_len).min(slot.len_bytes);
         match source {

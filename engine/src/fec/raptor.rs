@@ -1,0 +1,324 @@
+//! Raptor (RFC 5053, FEC Encoding ID 1) on top of the `raptor-code` crate, the codec flute
+//! 1.11.7 uses (so the repair symbols are the same bytes).
+//!
+//! The crate panics for K outside 4..=8192 (the systematic indices J(K) of RFC 5053 §5.7 are
+//! only defined there) and on symbols of unequal length, so K, ESIs and lengths are checked here
+//! before it is called.
+//!
+//! Sub-blocking (RFC 5053 §5.3.1.2): the Raptor code works on each byte position of a symbol
+//! alike (its arithmetic is XOR), so encoding the N sub-blocks separately, as the RFC describes,
+//! gives the same bytes as encoding the whole symbols at once; both sides here code whole
+//! symbols, the sub-symbols gathered from (or scattered to) their places in the block.
+//!
+//! Use from the sender and the receiver is the same as for [`super::raptorq`]:
+//! [`RaptorEncoder::encode`] per block; [`RaptorBlockDecoder`] per block with
+//! `write_source_symbol`, `push_repair`, `is_decodable`, `decode` (`Ok(false)`: not decodable
+//! yet, push more).
+
+use raptor_code::{SourceBlockDecoder, SourceBlockEncoder};
+
+use super::raptorq::{bit, check_block_len, check_repair_len, set_bit};
+use super::sub_block::SubBlockLayout;
+use super::{FecError, SubBlockPartition};
+use crate::wire::{FecEncodingId, Oti, SchemeSpecific};
+
+/// Smallest K with systematic indices (RFC 5053 §5.7).
+pub const RAPTOR_MIN_SOURCE_SYMBOLS: u32 = 4;
+/// Largest K (RFC 5053 §5.7).
+pub const RAPTOR_MAX_SOURCE_SYMBOLS: u32 = 8192;
+/// ESIs are 16 bits (RFC 5053 §3.2).
+const ESI_END: u32 = 1 << 16;
+
+/// The Raptor code of one object: symbol size T, N sub-blocks, alignment Al, all validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Raptor {
+    symbol_len: u16,
+    sub_blocks: SubBlockPartition,
+}
+
+impl Raptor {
+    /// A code with symbols of `symbol_len` T bytes, `nb_sub_blocks` N sub-blocks and alignment
+    /// `al`: T > 0, Al > 0, T a multiple of Al, 1 ≤ N ≤ T/Al.
+    pub fn new(symbol_len: u16, nb_sub_blocks: u8, al: u8) -> Result<Self, FecError> {
+        if symbol_len == 0 {
+            return Err(FecError::ZeroSymbolLength);
+        }
+        let sub_blocks =
+            SubBlockPartition::new(u32::from(symbol_len), u32::from(nb_sub_blocks), al)?;
+        Ok(Self {
+            symbol_len,
+            sub_blocks,
+        })
+    }
+
+    /// The code an OTI announces (FEC Encoding ID 1 and its scheme-specific N and Al).
+    pub fn for_oti(oti: &Oti) -> Result<Self, FecError> {
+        match (oti.fec_encoding_id, oti.scheme_specific) {
+            (FecEncodingId::Raptor, SchemeSpecific::Raptor { n, al, .. }) => {
+                Self::new(oti.encoding_symbol_length, n, al)
+            }
+            _ => Err(FecError::UnsupportedScheme {
+                fec_encoding_id: oti.fec_encoding_id.into(),
+                fec_instance_id: oti.fec_instance_id,
+            }),
+        }
+    }
+
+    /// T, in bytes.
+    pub fn symbol_len(&self) -> usize {
+        usize::from(self.symbol_len)
+    }
+
+    /// How a block of `k` symbols is laid out in memory.
+    pub fn layout(&self, k: u32) -> SubBlockLayout {
+        SubBlockLayout::new(k, self.symbol_len(), self.sub_blocks)
+    }
+
+    fn check_k(k: u32) -> Result<(), FecError> {
+        if !(RAPTOR_MIN_SOURCE_SYMBOLS..=RAPTOR_MAX_SOURCE_SYMBOLS).contains(&k) {
+            return Err(FecError::UnsupportedSourceBlockLength {
+                k,
+                min: RAPTOR_MIN_SOURCE_SYMBOLS,
+                max: RAPTOR_MAX_SOURCE_SYMBOLS,
+            });
+        }
+        Ok(())
+    }
+
+    /// An encoder for the blocks of an object.
+    pub fn encoder(&self) -> RaptorEncoder {
+        RaptorEncoder {
+            code: *self,
+            symbols: Vec::new(),
+        }
+    }
+
+    /// A decoder for one block of `k` source symbols.
+    pub fn decoder(&self, k: u32) -> Result<RaptorBlockDecoder, FecError> {
+        Self::check_k(k)?;
+        let words = (k as usize).div_ceil(64);
+        Ok(RaptorBlockDecoder {
+            code: *self,
+            k,
+            inner: SourceBlockDecoder::new(k as usize),
+            received: vec![0; words],
+            fed: vec![0; words],
+            nb_source: 0,
+            repair_esis: Vec::new(),
+            decoded: false,
+        })
+    }
+}
+
+/// Computes repair symbols block after block.
+#[derive(Debug, Clone)]
+pub struct RaptorEncoder {
+    code: Raptor,
+    /// The block as whole symbols, when it has to be gathered or padded (reused).
+    symbols: Vec<u8>,
+}
+
+impl RaptorEncoder {
+    /// The code.
+    pub fn code(&self) -> &Raptor {
+        &self.code
+    }
+
+    /// Writes the repair symbols ESI K, K + 1, … of a block of `k` source symbols,
+    /// `source_block` (contiguous sub-blocks, the last symbol maybe short), into `repair`.
+    pub fn encode(
+        &mut self,
+        k: u32,
+        source_block: &[u8],
+        repair: &mut [u8],
+    ) -> Result<(), FecError> {
+        Raptor::check_k(k)?;
+        let t = self.code.symbol_len();
+        check_block_len(source_block.len(), k, t)?;
+        let nb_repair = check_repair_len(repair.len(), k, t, ESI_END)?;
+        if nb_repair == 0 {
+            return Ok(());
+        }
+        let layout = self.code.layout(k);
+        let full = k as usize * t;
+        let data = if layout.is_contiguous() && source_block.len() == full {
+            source_block
+        } else {
+            self.symbols.resize(full, 0);
+            for (esi, symbol) in (0..k).zip(self.symbols.chunks_exact_mut(t)) {
+                layout.gather(source_block, esi, symbol)?;
+            }
+            &self.symbols
+        };
+        let mut encoder = SourceBlockEncoder::new(data, k as usize)
+            .map_err(|_| FecError::CodecRejected("Raptor"))?;
+        for (esi, dst) in (k..).zip(repair.chunks_exact_mut(t)) {
+            let symbol = encoder.fountain(esi);
+            let len = symbol.len().min(t);
+            let (head, tail) = dst.split_at_mut(len);
+            head.copy_from_slice(symbol.get(..len).unwrap_or_default());
+            tail.fill(0);
+        }
+        Ok(())
+    }
+}
+
+/// Decoding state of one Raptor source block.
+pub struct RaptorBlockDecoder {
+    code: Raptor,
+    k: u32,
+    inner: SourceBlockDecoder,
+    received: Vec<u64>,
+    fed: Vec<u64>,
+    nb_source: u32,
+    repair_esis: Vec<u32>,
+    decoded: bool,
+}
+
+impl std::fmt::Debug for RaptorBlockDecoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RaptorBlockDecoder")
+            .field("k", &self.k)
+            .field("nb_source", &self.nb_source)
+            .field("nb_repair", &self.repair_esis.len())
+            .field("decoded", &self.decoded)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RaptorBlockDecoder {
+    /// K.
+    pub fn nb_source_symbols(&self) -> u32 {
+        self.k
+    }
+
+    /// The block's memory layout.
+    pub fn layout(&self) -> SubBlockLayout {
+        self.code.layout(self.k)
+    }
+
+    /// Forgets everything received.
+    pub fn reset(&mut self) {
+        self.inner = SourceBlockDecoder::new(self.k as usize);
+        self.received.fill(0);
+        self.fed.fill(0);
+        self.nb_source = 0;
+        self.repair_esis.clear();
+        self.decoded = false;
+    }
+
+    /// Records that source symbol `esi` (< K) was written by the caller at bytes ESI·T.. of the
+    /// destination (N = 1 only; otherwise use [`Self::write_source_symbol`]).
+    pub fn source_received(&mut self, esi: u32) -> Result<bool, FecError> {
+        if esi >= self.k {
+            return Err(FecError::EsiOutOfRange {
+                esi,
+                first: 0,
+                end: self.k,
+            });
+        }
+        let new = set_bit(&mut self.received, esi);
+        if new {
+            self.nb_source += 1;
+        }
+        Ok(new)
+    }
+
+    /// Writes source symbol `esi` into its place(s) in `block` and records it.
+    pub fn write_source_symbol(
+        &mut self,
+        block: &mut [u8],
+        esi: u32,
+        symbol: &[u8],
+    ) -> Result<bool, FecError> {
+        check_block_len(block.len(), self.k, self.code.symbol_len())?;
+        if esi < self.k && bit(&self.received, esi) {
+            return Ok(false);
+        }
+        self.layout().scatter(block, esi, symbol)?;
+        self.source_received(esi)
+    }
+
+    /// Hands repair symbol `esi` (K ≤ ESI < 2^16, exactly T bytes) to the code.
+    pub fn push_repair(&mut self, esi: u32, symbol: &[u8]) -> Result<bool, FecError> {
+        if esi < self.k || esi >= ESI_END {
+            return Err(FecError::EsiOutOfRange {
+                esi,
+                first: self.k,
+                end: ESI_END,
+            });
+        }
+        if symbol.len() != self.code.symbol_len() {
+            return Err(FecError::BadSymbolLength {
+                len: symbol.len(),
+                symbol_len: self.code.symbol_len(),
+            });
+        }
+        if self.decoded || self.repair_esis.contains(&esi) {
+            return Ok(false);
+        }
+        self.repair_esis.push(esi);
+        self.inner.push_encoding_symbol(symbol, esi);
+        Ok(true)
+    }
+
+    /// Distinct encoding symbols received.
+    pub fn nb_received(&self) -> u32 {
+        self.nb_source + self.repair_esis.len() as u32
+    }
+
+    /// Whether at least K distinct symbols arrived.
+    pub fn is_decodable(&self) -> bool {
+        self.nb_received() >= self.k
+    }
+
+    /// Whether every source symbol is in the destination.
+    pub fn is_decoded(&self) -> bool {
+        self.decoded || self.nb_source == self.k
+    }
+
+    /// Recovers the missing source symbols into `block`. `Ok(false)`: not determined yet.
+    pub fn decode(&mut self, block: &mut [u8]) -> Result<bool, FecError> {
+        let t = self.code.symbol_len();
+        check_block_len(block.len(), self.k, t)?;
+        if self.is_decoded() {
+            self.decoded = true;
+            return Ok(true);
+        }
+        if !self.is_decodable() {
+            return Err(FecError::NotEnoughSymbols {
+                received: self.nb_received(),
+                k: self.k,
+            });
+        }
+        let layout = self.layout();
+        let mut symbol = vec![0u8; t];
+        for esi in 0..self.k {
+            if bit(&self.received, esi) && set_bit(&mut self.fed, esi) {
+                layout.gather(block, esi, &mut symbol)?;
+                self.inner.push_encoding_symbol(&symbol, esi);
+            }
+        }
+        if !self.inner.fully_specified() {
+            return Ok(false);
+        }
+        let full = self.k as usize * t;
+        let Some(decoded) = self.inner.decode(full) else {
+            return Ok(false);
+        };
+        // The crate returns whole symbols as sent, one after the other.
+        for (esi, symbol) in (0..self.k).zip(decoded.chunks_exact(t)) {
+            if !bit(&self.received, esi) {
+                layout.scatter(block, esi, symbol)?;
+            }
+        }
+        if decoded.len() != full {
+            return Err(FecError::CodecRejected("Raptor"));
+        }
+        self.decoded = true;
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests;
