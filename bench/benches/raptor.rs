@@ -1,0 +1,297 @@
+//! RaptorQ (RFC 6330) and Raptor (RFC 5053) block coding, K = 1024 source symbols of 1400 bytes
+//! and 256 repair symbols, xflute against flute 1.11.7's way of calling the same crates, in one
+//! run so that the ratios compare like with like.
+//!
+//! flute keeps its codecs private, so its path is reproduced here call for call from its
+//! `fec/raptorq.rs` and `fec/raptor.rs`: RaptorQ encoding builds a `SourceBlockEncoder` (through
+//! the crate's plan cache) and asks for every source and repair packet; decoding turns each
+//! received payload into an owned packet and calls `decode` per packet, as its receiver does.
+//! Raptor encoding builds one encoder per sub-block and asks `fountain` for every ESI; decoding
+//! keeps source symbols in a block buffer and starts the decoder once K symbols are there.
+//! xflute computes the repair symbols only (source symbols go out from the object's bytes),
+//! reuses its encoding plan, and decodes into the destination, copying to the crate only what it
+//! needs. Decoding loses every tenth source symbol and uses the repair symbols in their place.
+//!
+//! `cargo bench -p xflute-bench --bench raptor` prints the figures and ratios at the end.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use xflute::fec::{Raptor, RaptorQ};
+
+const K: u32 = 1024;
+const R: u32 = 256;
+const T: usize = 1400;
+
+fn data(len: usize, seed: u32) -> Vec<u8> {
+    (0..len as u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761).wrapping_add(seed) >> 13) as u8)
+        .collect()
+}
+
+fn lost(esi: u32) -> bool {
+    esi % 10 == 3
+}
+
+/// One block and its repair symbols.
+struct Block {
+    source: Vec<u8>,
+    raptorq_repair: Vec<u8>,
+    raptor_repair: Vec<u8>,
+}
+
+fn raptorq() -> RaptorQ {
+    RaptorQ::new(T as u16, 1, 4).expect("raptorq")
+}
+
+fn raptor() -> Raptor {
+    Raptor::new(T as u16, 1, 4).expect("raptor")
+}
+
+impl Block {
+    fn new() -> Self {
+        let source = data(K as usize * T, 5);
+        let mut raptorq_repair = vec![0u8; R as usize * T];
+        raptorq()
+            .encoder()
+            .encode(0, K, &source, &mut raptorq_repair)
+            .expect("encode");
+        let mut raptor_repair = vec![0u8; R as usize * T];
+        raptor()
+            .encoder()
+            .encode(K, &source, &mut raptor_repair)
+            .expect("encode");
+        Self {
+            source,
+            raptorq_repair,
+            raptor_repair,
+        }
+    }
+
+    /// The received encoding symbols in arrival order (source then repair), as (ESI, bytes).
+    fn received<'a>(&'a self, repair: &'a [u8]) -> impl Iterator<Item = (u32, &'a [u8])> + 'a {
+        let source = (0..K)
+            .filter(|&esi| !lost(esi))
+            .map(move |esi| (esi, &self.source[esi as usize * T..(esi as usize + 1) * T]));
+        let repair = repair
+            .chunks_exact(T)
+            .enumerate()
+            .map(|(i, s)| (K + i as u32, s));
+        source.chain(repair)
+    }
+}
+
+fn xflute_raptorq_encode(enc: &mut xflute::fec::RaptorQEncoder, block: &Block, repair: &mut [u8]) {
+    enc.encode(0, K, &block.source, repair).expect("encode");
+}
+
+fn flute_raptorq_encode(block: &Block) -> usize {
+    let config =
+        raptorq::ObjectTransmissionInformation::new((K as usize * T) as u64, T as u16, 1, 1, 4);
+    let encoder = raptorq::SourceBlockEncoder::new(0, &config, &block.source);
+    let source = encoder.source_packets();
+    let repair = encoder.repair_packets(0, R);
+    source.len() + repair.len()
+}
+
+fn xflute_raptorq_decode(block: &Block, dst: &mut [u8]) -> bool {
+    let mut dec = raptorq().decoder(0, K).expect("decoder");
+    for (esi, symbol) in block.received(&block.raptorq_repair) {
+        if esi < K {
+            dec.write_source_symbol(dst, esi, symbol).expect("source");
+        } else {
+            dec.push_repair(esi, symbol).expect("repair");
+        }
+    }
+    dec.decode(dst).expect("decode")
+}
+
+fn flute_raptorq_decode(block: &Block) -> Option<Vec<u8>> {
+    let config =
+        raptorq::ObjectTransmissionInformation::new((K as usize * T) as u64, T as u16, 1, 1, 4);
+    let mut dec = raptorq::SourceBlockDecoder::new(0, &config, (K as usize * T) as u64);
+    for (esi, symbol) in block.received(&block.raptorq_repair) {
+        let mut owned = symbol.to_vec();
+        owned.resize(T, 0);
+        let packet = raptorq::EncodingPacket::new(raptorq::PayloadId::new(0, esi), owned);
+        if let Some(out) = dec.decode(vec![packet]) {
+            return Some(out);
+        }
+    }
+    None
+}
+
+fn xflute_raptor_encode(enc: &mut xflute::fec::RaptorEncoder, block: &Block, repair: &mut [u8]) {
+    enc.encode(K, &block.source, repair).expect("encode");
+}
+
+fn flute_raptor_encode(block: &Block) -> usize {
+    // flute copies the block to pad its last symbol, then encodes each sub-block (one here).
+    let padded = block.source.to_vec();
+    let mut encoder = raptor_code::SourceBlockEncoder::new(&padded, K as usize).expect("encoder");
+    let mut total = 0;
+    for esi in 0..K + R {
+        let mut symbol = encoder.fountain(esi);
+        symbol.resize(T, 0);
+        total += symbol.len();
+    }
+    total
+}
+
+fn xflute_raptor_decode(block: &Block, dst: &mut [u8]) -> bool {
+    let mut dec = raptor().decoder(K).expect("decoder");
+    for (esi, symbol) in block.received(&block.raptor_repair) {
+        if esi < K {
+            dec.write_source_symbol(dst, esi, symbol).expect("source");
+        } else {
+            dec.push_repair(esi, symbol).expect("repair");
+        }
+    }
+    dec.decode(dst).expect("decode")
+}
+
+fn flute_raptor_decode(block: &Block) -> Option<Vec<u8>> {
+    let mut source = vec![0u8; K as usize * T];
+    let mut received = vec![false; K as usize];
+    let mut repair = Vec::new();
+    for (esi, symbol) in block.received(&block.raptor_repair) {
+        if esi < K {
+            source[esi as usize * T..(esi as usize + 1) * T].copy_from_slice(symbol);
+            received[esi as usize] = true;
+        } else {
+            let mut owned = symbol.to_vec();
+            owned.resize(T, 0);
+            repair.push((esi, owned));
+        }
+    }
+    let mut dec = raptor_code::SourceBlockDecoder::new(K as usize);
+    for (esi, _) in received.iter().enumerate().filter(|(_, r)| **r) {
+        dec.push_encoding_symbol(&source[esi * T..(esi + 1) * T], esi as u32);
+    }
+    for (esi, symbol) in &repair {
+        dec.push_encoding_symbol(symbol, *esi);
+    }
+    dec.decode(K as usize * T)
+}
+
+/// Seconds per call of `f`: the best of 3 rounds of at least `min / 3` each (shared machine).
+fn seconds_per_call(min: Duration, mut f: impl FnMut()) -> f64 {
+    f();
+    let round = min / 3;
+    let mut best = f64::INFINITY;
+    for _ in 0..3 {
+        let mut calls = 0u64;
+        let start = Instant::now();
+        while start.elapsed() < round {
+            f();
+            calls += 1;
+        }
+        best = best.min(start.elapsed().as_secs_f64() / calls as f64);
+    }
+    best
+}
+
+fn bench(c: &mut Criterion) {
+    let block = Block::new();
+    let mut g = c.benchmark_group("raptor");
+    g.throughput(Throughput::Bytes((K as usize * T) as u64));
+    let mut repair = vec![0u8; R as usize * T];
+    let mut dst = vec![0u8; K as usize * T];
+    let mut q = raptorq().encoder();
+    g.bench_function("raptorq encode xflute", |b| {
+        b.iter(|| xflute_raptorq_encode(&mut q, &block, &mut repair))
+    });
+    g.bench_function("raptorq encode flute", |b| {
+        b.iter(|| black_box(flute_raptorq_encode(&block)))
+    });
+    g.bench_function("raptorq decode xflute", |b| {
+        b.iter(|| black_box(xflute_raptorq_decode(&block, &mut dst)))
+    });
+    g.bench_function("raptorq decode flute", |b| {
+        b.iter(|| black_box(flute_raptorq_decode(&block)))
+    });
+    let mut r = raptor().encoder();
+    g.bench_function("raptor encode xflute", |b| {
+        b.iter(|| xflute_raptor_encode(&mut r, &block, &mut repair))
+    });
+    g.bench_function("raptor encode flute", |b| {
+        b.iter(|| black_box(flute_raptor_encode(&block)))
+    });
+    g.bench_function("raptor decode xflute", |b| {
+        b.iter(|| black_box(xflute_raptor_decode(&block, &mut dst)))
+    });
+    g.bench_function("raptor decode flute", |b| {
+        b.iter(|| black_box(flute_raptor_decode(&block)))
+    });
+    g.finish();
+}
+
+fn report(_: &mut Criterion) {
+    let block = Block::new();
+    let mut dst = vec![0u8; K as usize * T];
+    assert!(xflute_raptorq_decode(&block, &mut dst) && dst == block.source);
+    assert!(flute_raptorq_decode(&block).is_some_and(|out| out == block.source));
+    let mut dst = vec![0u8; K as usize * T];
+    assert!(xflute_raptor_decode(&block, &mut dst) && dst == block.source);
+    assert!(flute_raptor_decode(&block).is_some_and(|out| out == block.source));
+
+    let min = Duration::from_secs(3);
+    let mut repair = vec![0u8; R as usize * T];
+    let mut q = raptorq().encoder();
+    let mut r = raptor().encoder();
+    let figures = [
+        (
+            "RaptorQ encode",
+            seconds_per_call(min, || xflute_raptorq_encode(&mut q, &block, &mut repair)),
+            seconds_per_call(min, || {
+                black_box(flute_raptorq_encode(&block));
+            }),
+        ),
+        (
+            "RaptorQ decode",
+            seconds_per_call(min, || {
+                black_box(xflute_raptorq_decode(&block, &mut dst));
+            }),
+            seconds_per_call(min, || {
+                black_box(flute_raptorq_decode(&block));
+            }),
+        ),
+        (
+            "Raptor encode",
+            seconds_per_call(min, || xflute_raptor_encode(&mut r, &block, &mut repair)),
+            seconds_per_call(min, || {
+                black_box(flute_raptor_encode(&block));
+            }),
+        ),
+        (
+            "Raptor decode",
+            seconds_per_call(min, || {
+                black_box(xflute_raptor_decode(&block, &mut dst));
+            }),
+            seconds_per_call(min, || {
+                black_box(flute_raptor_decode(&block));
+            }),
+        ),
+    ];
+    let mib = |s: f64| (K as usize * T) as f64 / s / (1024.0 * 1024.0);
+    println!("\nK = {K}, {R} repair symbols, T = {T} bytes; MiB/s of source block");
+    for (what, x, f) in figures {
+        println!(
+            "  {what:15} xflute {:7.1}   flute {:7.1}   xflute/flute = {:.2}x",
+            mib(x),
+            mib(f),
+            f / x
+        );
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(10);
+    targets = bench, report
+}
+criterion_main!(benches);
