@@ -1,8 +1,8 @@
 //! `xflute demo`: generates about 256 MiB of files (one of 128 MiB, 128 of about 1 MiB), sends
 //! them as one FLUTE session from one network namespace to another over a veth pair, AF_XDP on
-//! both sides,
-//! with loss injected by the XDP program and the objects repeated as a carousel until every one
-//! is complete; checks every SHA-256, prints goodput and counters, and removes everything.
+//! both sides, with loss injected by the XDP program and the objects repeated as a carousel
+//! until every one is complete; checks every SHA-256, prints goodput and counters, and removes
+//! everything.
 //! Without root it runs the same transfer over UDP sockets on loopback (no loss injection there).
 
 use anyhow::{Context, Result, bail};
