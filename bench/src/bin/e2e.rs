@@ -3,7 +3,10 @@
 //! the same run (runs vary ±30-50% on this VM, so only the ratio means something).
 //!
 //! Run as root: `setsid cargo run -p xflute-bench --profile bench --bin e2e [MiB] [seconds]`
-//! (default 1024 MiB, 3 s for the raw rate).
+//! (default 1024 MiB, 3 s for the raw rate). The received file goes below `$XFLUTE_E2E_DIR`
+//! (default `/dev/shm`). Writing into the fresh mapping of the output file costs a page fault
+//! per 4 KiB page: about a third of the receive worker's time in `perf` (a tmpfs with
+//! `huge=always` is worse: each fault then clears 2 MiB while the rx ring fills).
 //!
 //! - Raw: a thread on core 0 in the sending namespace fills AF_XDP tx frames with 1400-byte UDP
 //!   payloads as fast as it can; a thread on core 1 in the receiving namespace takes them off
@@ -115,7 +118,8 @@ fn raw_rate(pair: &NetnsPair, window: Duration) -> f64 {
 
 /// Goodput of one object through the engines, Gbit/s, and a line of counters.
 fn engine_goodput(pair: &NetnsPair, len: usize, rate_bps: Option<u64>) -> (f64, String) {
-    let out = std::path::Path::new("/dev/shm").join(format!("xflute-e2e-{}", std::process::id()));
+    let base = std::env::var_os("XFLUTE_E2E_DIR").unwrap_or_else(|| "/dev/shm".into());
+    let out = std::path::Path::new(&base).join(format!("xflute-e2e-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
     let mut state = 0x2545_f491_4f6c_dd1du64;
     let data: Arc<Vec<u8>> = Arc::new(
