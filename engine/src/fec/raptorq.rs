@@ -395,6 +395,8 @@ impl RaptorQBlockDecoder {
                 packets.push(EncodingPacket::new(PayloadId::new(self.sbn, esi), symbol));
             }
         }
+        // Every kept symbol goes in, not just K + 2: with K' + H of them or more the crate solves
+        // over GF(2) alone, without the HDPC rows (faster, measured in bench/benches/raptor.rs).
         packets.append(&mut self.repair);
         let Some(decoded) = self.inner.decode(packets) else {
             return Ok(false);
