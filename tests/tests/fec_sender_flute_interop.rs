@@ -108,6 +108,17 @@ fn schemes() -> Vec<(&'static str, Oti, u32)> {
             // raptor-code's decoder needs a larger overhead on small blocks.
             40,
         ),
+        (
+            "raptor N=2",
+            oti(
+                Id::Raptor,
+                1024,
+                64,
+                64,
+                SchemeSpecific::Raptor { z: 0, n: 2, al: 4 },
+            ),
+            40,
+        ),
     ]
 }
 

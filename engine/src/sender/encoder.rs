@@ -282,3 +282,77 @@ pub fn resolve_source_blocks(oti: &mut Oti) -> Result<(), SenderError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn oti(id: FecEncodingId, len: u64, b: u32, repair: u32, scheme: SchemeSpecific) -> Oti {
+        Oti {
+            fec_encoding_id: id,
+            fec_instance_id: 0,
+            transfer_length: len,
+            encoding_symbol_length: 1024,
+            maximum_source_block_length: b,
+            max_number_of_encoding_symbols: b + repair,
+            scheme_specific: scheme,
+        }
+    }
+
+    #[test]
+    fn raptorq_z_is_the_number_of_rfc5052_blocks_and_must_fit_8_bits() {
+        let q = SchemeSpecific::RaptorQ { z: 0, n: 1, al: 4 };
+        let mut o = oti(FecEncodingId::RaptorQ, 10 * 64 * 1024 + 1, 64, 8, q);
+        resolve_source_blocks(&mut o).unwrap();
+        assert_eq!(
+            o.scheme_specific,
+            SchemeSpecific::RaptorQ { z: 11, n: 1, al: 4 }
+        );
+        let mut big = oti(FecEncodingId::RaptorQ, 256 * 64 * 1024, 64, 8, q);
+        assert!(matches!(
+            resolve_source_blocks(&mut big),
+            Err(SenderError::ObjectTooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn encoders_refuse_blocks_their_scheme_cannot_code() {
+        let q = SchemeSpecific::RaptorQ { z: 1, n: 1, al: 4 };
+        let rq = block_encoder_for(&oti(FecEncodingId::RaptorQ, 1, 64, 8, q)).unwrap();
+        assert!(rq.check_block_len(56_403).is_ok());
+        assert!(matches!(
+            rq.check_block_len(56_404),
+            Err(SenderError::Fec(
+                FecError::UnsupportedSourceBlockLength { .. }
+            ))
+        ));
+        let r = SchemeSpecific::Raptor { z: 1, n: 1, al: 4 };
+        let raptor = block_encoder_for(&oti(FecEncodingId::Raptor, 1, 64, 8, r)).unwrap();
+        assert!(raptor.check_block_len(3).is_err());
+        assert!(raptor.check_block_len(4).is_ok());
+        // RS over GF(2^8): n = B + repair must stay within 255.
+        let rs = oti(
+            FecEncodingId::ReedSolomonGf28,
+            1,
+            200,
+            100,
+            SchemeSpecific::None,
+        );
+        assert!(matches!(
+            block_encoder_for(&rs),
+            Err(SenderError::Fec(FecError::TooManyEncodingSymbols { .. }))
+        ));
+        let sub = SchemeSpecific::RaptorQ { z: 1, n: 0, al: 4 };
+        assert!(block_encoder_for(&oti(FecEncodingId::RaptorQ, 1, 64, 8, sub)).is_err());
+    }
+
+    #[test]
+    fn sub_blocked_encoders_expose_their_layout_and_plain_ones_do_not() {
+        let q = SchemeSpecific::RaptorQ { z: 1, n: 2, al: 4 };
+        let rq = block_encoder_for(&oti(FecEncodingId::RaptorQ, 1, 64, 8, q)).unwrap();
+        assert!(rq.sub_block_layout(10).is_some());
+        let q1 = SchemeSpecific::RaptorQ { z: 1, n: 1, al: 4 };
+        let rq1 = block_encoder_for(&oti(FecEncodingId::RaptorQ, 1, 64, 8, q1)).unwrap();
+        assert!(rq1.sub_block_layout(10).is_none());
+    }
+}
