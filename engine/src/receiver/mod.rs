@@ -7,19 +7,21 @@
 //! `Config::receive_without_fdt`, by EXT_FTI alone. Packets that come before their FDT are held
 //! within a byte cap. Each source symbol is copied once, to its final offset in the sink's
 //! region, and the Content-MD5 is computed on the in-order prefix as it grows. FEC: no-code
-//! (ID 0) and Reed-Solomon (IDs 2 and 5), whose repair symbols are kept in a per-block decoder
-//! scratch and decode the missing source symbols in place; other schemes plug in at the same
-//! place (`object.rs`). What happens to objects is polled with [`MultiReceiver::poll_event`];
+//! (ID 0), Reed-Solomon (IDs 2, 5, and 129 with FEC Instance ID 0), RaptorQ (ID 6) and Raptor
+//! (ID 1), whose repair symbols are kept in a per-block decoder scratch charged to the budget and
+//! decode the missing source symbols in place (`decoding.rs`); with sub-blocks (N > 1) source
+//! symbols are scattered to their sub-blocks and the MD5 is computed once the object is complete. What happens to objects is polled with [`MultiReceiver::poll_event`];
 //! every dropped packet is a typed [`ReceiverError`] counted in [`ReceiverStats`], and every
 //! limit ([`Limits`]) keeps memory bounded whatever the network sends.
 //!
 //! Files: `multi` (entry point, TSI filter) → `session` (FDT, receive-once, held packets, close
-//! flags, timeouts) → `object` (sink region, FEC, MD5, content decoding) → `blocks` (which
+//! flags, timeouts) → `object` (sink region, FEC, MD5, content decoding) → `decoding` (per-block FEC decoders) → `blocks` (which
 //! symbols are in); `fdt_state` (FDT instances and file descriptions), `pending`, `event`,
 //! `error`, `stats`, `config`, `path`, `sink`.
 
 mod blocks;
 pub mod config;
+mod decoding;
 pub mod error;
 pub mod event;
 mod fdt_state;

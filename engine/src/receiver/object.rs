@@ -17,10 +17,11 @@ use md5::{Digest, Md5};
 use std::collections::HashMap;
 
 use crate::cenc::{self, Cenc};
-use crate::fec::{BlockPartition, FecError, ReedSolomon, RsBlockDecoder};
-use crate::wire::{FecEncodingId, Oti};
+use crate::fec::{BlockPartition, FecError};
+use crate::wire::{Oti, SchemeSpecific};
 
 use super::blocks::{Place, SymbolTracker};
+use super::decoding::{BlockDecoder, Code};
 use super::error::{DropReason, FailReason};
 use super::event::ObjectMetadata;
 use super::sink::{ObjectDescription, ObjectSink, SinkObject};
@@ -47,13 +48,13 @@ struct PrefixMd5 {
 enum Fec {
     /// No-code (ID 0): every source symbol must arrive.
     NoCode,
-    /// Reed-Solomon (IDs 2 and 5, RFC 5510): repair symbols (ESI ≥ k) are kept in a per-block
-    /// decoder's scratch, created on a block's first repair symbol; once k distinct symbols are
-    /// known the missing source symbols are decoded in place into the region.
-    ReedSolomon {
-        /// n: the ESI bound of every block (max_n of the OTI).
-        max_n: u32,
-        decoders: HashMap<u32, RsBlockDecoder>,
+    /// Reed-Solomon (IDs 2, 5, 129), RaptorQ (ID 6), Raptor (ID 1): repair symbols (ESI ≥ k)
+    /// are kept in a per-block decoder's scratch, created on a block's first repair symbol;
+    /// once enough symbols are known the missing source symbols are decoded in place into the
+    /// region. A RaptorQ or Raptor decode that fails keeps the decoder for more symbols.
+    Coded {
+        code: Code,
+        decoders: HashMap<u32, BlockDecoder>,
     },
 }
 
@@ -107,6 +108,8 @@ pub(crate) struct ObjectReceiver<O> {
     tracker: SymbolTracker,
     fec: Fec,
     md5: Option<PrefixMd5>,
+    /// The MD5 follows the in-order prefix as it grows (not with sub-blocks).
+    hash_as_received: bool,
     expected_md5: Option<[u8; 16]>,
     desc: ObjectDescription,
     /// Bytes charged to the receiving budget.
@@ -124,31 +127,30 @@ fn parse_md5(text: &str) -> Result<[u8; 16], FailReason> {
     <[u8; 16]>::try_from(bytes.as_slice()).map_err(|_| FailReason::BadMd5)
 }
 
-/// Whether this receiver decodes `oti`'s FEC scheme: no-code, and Reed-Solomon over GF(2^m)
-/// (ID 2) and GF(2^8) (ID 5).
+/// Whether this receiver decodes `oti`'s FEC scheme with these parameters: no-code,
+/// Reed-Solomon (IDs 2, 5, and 129 with FEC Instance ID 0), RaptorQ (ID 6), Raptor (ID 1).
 pub(crate) fn is_supported(oti: &Oti) -> bool {
-    match oti.fec_encoding_id {
-        FecEncodingId::NoCode => true,
-        FecEncodingId::ReedSolomonGf2m | FecEncodingId::ReedSolomonGf28 => {
-            ReedSolomon::field_size_of(oti).is_ok()
-        }
-        _ => false,
-    }
+    Code::for_oti(oti).is_ok()
 }
 
-/// The block partitioning of an object (RFC 5052 §9.1 for the schemes this receiver decodes).
+/// The block partitioning of an object: RFC 6330 §4.4.1.2 / RFC 5053 §5.3.1.2 into the Z
+/// blocks the OTI announces for RaptorQ and Raptor, RFC 5052 §9.1 for the other schemes.
 pub(crate) fn partition_for(meta: &ObjectMetadata) -> Result<BlockPartition, FailReason> {
-    if !is_supported(&meta.oti) {
-        return Err(FailReason::Fec(format!(
-            "FEC Encoding ID {:?} not supported",
-            meta.oti.fec_encoding_id
-        )));
+    Code::for_oti(&meta.oti).map_err(|e| FailReason::Fec(e.to_string()))?;
+    let symbol_len = u32::from(meta.oti.encoding_symbol_length);
+    match meta.oti.scheme_specific {
+        SchemeSpecific::Raptor { z, .. } => {
+            BlockPartition::raptor(meta.transfer_length, symbol_len, u32::from(z))
+        }
+        SchemeSpecific::RaptorQ { z, .. } => {
+            BlockPartition::raptor(meta.transfer_length, symbol_len, u32::from(z))
+        }
+        _ => BlockPartition::rfc5052(
+            meta.transfer_length,
+            symbol_len,
+            meta.oti.maximum_source_block_length,
+        ),
     }
-    BlockPartition::rfc5052(
-        meta.transfer_length,
-        u32::from(meta.oti.encoding_symbol_length),
-        meta.oti.maximum_source_block_length,
-    )
     .map_err(|e| FailReason::Fec(e.to_string()))
 }
 
@@ -158,12 +160,6 @@ fn fec_drop(e: FecError) -> DropReason {
         FecError::EsiOutOfRange { .. } => DropReason::SymbolOutOfRange,
         _ => DropReason::FecDecode,
     }
-}
-
-/// What a decoder's repair scratch is charged: min(k, n − k) symbols.
-fn scratch_bytes(decoder: &RsBlockDecoder) -> u64 {
-    let code = decoder.code();
-    u64::from(code.nb_source_symbols().min(code.nb_repair_symbols())) * code.symbol_len() as u64
 }
 
 /// Bytes an object will hold while it is received: its region plus its bookkeeping.
@@ -212,13 +208,16 @@ impl<O: SinkObject> ObjectReceiver<O> {
             buf.resize(len, 0);
             (Region::Encoded(buf), None)
         };
-        let fec = match meta.oti.fec_encoding_id {
-            FecEncodingId::NoCode => Fec::NoCode,
-            _ => Fec::ReedSolomon {
-                max_n: meta.oti.max_number_of_encoding_symbols,
+        let fec = match Code::for_oti(&meta.oti).map_err(|e| FailReason::Fec(e.to_string()))? {
+            None => Fec::NoCode,
+            Some(code) => Fec::Coded {
+                code,
                 decoders: HashMap::new(),
             },
         };
+        // With sub-blocks the in-order prefix of symbols is not a prefix of the object's bytes:
+        // the MD5 is then computed once the object is complete.
+        let hash_as_received = !matches!(&fec, Fec::Coded { code, .. } if code.is_sub_blocked());
         Ok(Self {
             meta,
             from_fdt,
@@ -226,6 +225,7 @@ impl<O: SinkObject> ObjectReceiver<O> {
             tracker,
             fec,
             md5,
+            hash_as_received,
             expected_md5,
             desc,
             reserved_bytes,
@@ -274,15 +274,29 @@ impl<O: SinkObject> ObjectReceiver<O> {
                     Place::Duplicate => return Ok(Pushed::Duplicate),
                     Place::New(p) => p,
                 };
-            let payload = payload
-                .get(..placement.len)
-                .ok_or(DropReason::SymbolLength)?;
-            self.region_mut()
-                .get_mut(placement.offset..placement.offset + placement.len)
-                .ok_or(DropReason::SymbolOutOfRange)?
-                .copy_from_slice(payload);
+            match self.scattered_layout(k) {
+                None => {
+                    let payload = payload
+                        .get(..placement.len)
+                        .ok_or(DropReason::SymbolLength)?;
+                    self.region_mut()
+                        .get_mut(placement.offset..placement.offset + placement.len)
+                        .ok_or(DropReason::SymbolOutOfRange)?
+                        .copy_from_slice(payload);
+                }
+                Some(layout) => {
+                    // Sub-blocks (RFC 6330 §4.4.1.2, RFC 5053 §5.3.1.2): each symbol's pieces
+                    // go to their sub-blocks of the block; the last symbol of the object has
+                    // data in every sub-block the object reaches, so it is taken whole.
+                    let t = usize::from(self.meta.oti.encoding_symbol_length);
+                    let block = self.block_mut(sbn)?;
+                    for (e, symbol) in (esi..).zip(payload.chunks(t)) {
+                        layout.scatter(block, e, symbol).map_err(fec_drop)?;
+                    }
+                }
+            }
             let mut completed = placement.block_completed;
-            if let Fec::ReedSolomon { decoders, .. } = &self.fec
+            if let Fec::Coded { decoders, .. } = &self.fec
                 && !decoders.is_empty()
             {
                 completed |= self.source_to_decoder(sbn, esi, payload.len(), completed, budget)?;
@@ -300,8 +314,39 @@ impl<O: SinkObject> ObjectReceiver<O> {
         }
     }
 
+    /// The bytes of block `sbn` in the region.
+    fn block_mut(&mut self, sbn: u32) -> Result<&mut [u8], DropReason> {
+        let partition = *self.tracker.partition();
+        let (Some(offset), Some(len)) = (
+            partition.block_offset_bytes(u64::from(sbn)),
+            partition.block_len_bytes(u64::from(sbn)),
+        ) else {
+            return Err(DropReason::SymbolOutOfRange);
+        };
+        let start = usize::try_from(offset).map_err(|_| DropReason::SymbolOutOfRange)?;
+        let end = usize::try_from(offset + len).map_err(|_| DropReason::SymbolOutOfRange)?;
+        self.region_mut()
+            .get_mut(start..end)
+            .ok_or(DropReason::SymbolOutOfRange)
+    }
+
+    /// The sub-block layout of a block of `k` symbols, if its symbols are not contiguous.
+    fn scattered_layout(&self, k: u32) -> Option<crate::fec::SubBlockLayout> {
+        match &self.fec {
+            Fec::Coded { code, .. } => code.scattered_layout(k),
+            Fec::NoCode => None,
+        }
+    }
+
+    /// Gives a decoder's scratch back to the budget.
+    fn release(&mut self, decoder: &BlockDecoder, budget: &mut Budget<'_>) {
+        let scratch = decoder.charged();
+        *budget.used -= scratch;
+        self.reserved_bytes -= scratch;
+    }
+
     /// Tells block `sbn`'s decoder, if it has one, about new source symbols, and decodes the
-    /// block if that made k symbols; drops the decoder if the block is complete anyway.
+    /// block if that made enough symbols; drops the decoder if the block is complete anyway.
     /// `Ok(true)` when the block was decoded.
     fn source_to_decoder(
         &mut self,
@@ -309,17 +354,15 @@ impl<O: SinkObject> ObjectReceiver<O> {
         esi: u32,
         len: usize,
         block_completed: bool,
-        budget: Budget<'_>,
+        mut budget: Budget<'_>,
     ) -> Result<bool, DropReason> {
         let symbol_len = usize::from(self.meta.oti.encoding_symbol_length);
-        let Fec::ReedSolomon { decoders, .. } = &mut self.fec else {
+        let Fec::Coded { decoders, .. } = &mut self.fec else {
             return Ok(false);
         };
         if block_completed {
             if let Some(decoder) = decoders.remove(&sbn) {
-                let scratch = scratch_bytes(&decoder);
-                *budget.used -= scratch;
-                self.reserved_bytes -= scratch;
+                self.release(&decoder, &mut budget);
             }
             return Ok(false);
         }
@@ -333,12 +376,11 @@ impl<O: SinkObject> ObjectReceiver<O> {
         if !decoder.is_decodable() {
             return Ok(false);
         }
-        self.decode_block(sbn, budget)?;
-        Ok(true)
+        self.decode_block(sbn, budget)
     }
 
-    /// Keeps repair symbol `esi` of block `sbn` (k source symbols) and decodes the block once k
-    /// distinct symbols are known.
+    /// Keeps repair symbol `esi` of block `sbn` (k source symbols) and decodes the block once
+    /// enough symbols are known.
     fn push_repair(
         &mut self,
         sbn: u32,
@@ -348,13 +390,11 @@ impl<O: SinkObject> ObjectReceiver<O> {
         max_concurrent_blocks: usize,
         budget: Budget<'_>,
     ) -> Result<Repair, DropReason> {
-        let oti = self.meta.oti;
-        let Fec::ReedSolomon { max_n, decoders } = &mut self.fec else {
+        let Fec::Coded { code, decoders } = &mut self.fec else {
             // No-code has no repair symbols.
             return Err(DropReason::SymbolOutOfRange);
         };
-        let n = (*max_n).max(k);
-        if esi >= n {
+        if esi >= code.esi_end(k) {
             return Err(DropReason::SymbolOutOfRange);
         }
         if self.tracker.is_block_complete(sbn) {
@@ -364,9 +404,8 @@ impl<O: SinkObject> ObjectReceiver<O> {
             if decoders.len() >= max_concurrent_blocks {
                 return Err(DropReason::BlockLimit);
             }
-            let code = ReedSolomon::for_oti(&oti, k, n).map_err(fec_drop)?;
-            let mut decoder = code.decoder();
-            let scratch = scratch_bytes(&decoder);
+            let mut decoder = code.decoder(sbn, k).map_err(fec_drop)?;
+            let scratch = decoder.charged();
             if budget.used.saturating_add(scratch) > budget.max {
                 return Err(DropReason::ReceivingBytesLimit);
             }
@@ -383,8 +422,7 @@ impl<O: SinkObject> ObjectReceiver<O> {
             return Ok(Repair::Duplicate);
         };
         let kept = decoder.push_repair(esi, payload).map_err(fec_drop)?;
-        if decoder.is_decodable() {
-            self.decode_block(sbn, budget)?;
+        if kept && decoder.is_decodable() && self.decode_block(sbn, budget)? {
             return Ok(Repair::Decoded);
         }
         Ok(if kept {
@@ -395,36 +433,42 @@ impl<O: SinkObject> ObjectReceiver<O> {
     }
 
     /// Recovers the missing source symbols of block `sbn` in place, frees its decoder and marks
-    /// the block complete.
-    fn decode_block(&mut self, sbn: u32, budget: Budget<'_>) -> Result<(), DropReason> {
-        let Fec::ReedSolomon { decoders, .. } = &mut self.fec else {
-            return Ok(());
+    /// the block complete: `Ok(true)`. `Ok(false)`: the symbols known do not determine the block
+    /// yet (RaptorQ, Raptor); the decoder waits for more.
+    fn decode_block(&mut self, sbn: u32, mut budget: Budget<'_>) -> Result<bool, DropReason> {
+        let Fec::Coded { decoders, .. } = &mut self.fec else {
+            return Ok(false);
         };
         let Some(mut decoder) = decoders.remove(&sbn) else {
-            return Ok(());
+            return Ok(false);
         };
-        let scratch = scratch_bytes(&decoder);
-        *budget.used -= scratch;
-        self.reserved_bytes -= scratch;
-        let partition = *self.tracker.partition();
-        let (Some(offset), Some(len)) = (
-            partition.block_offset_bytes(u64::from(sbn)),
-            partition.block_len_bytes(u64::from(sbn)),
-        ) else {
-            return Err(DropReason::SymbolOutOfRange);
+        let decoded = match self.block_mut(sbn) {
+            Ok(block) => decoder.decode(block).map_err(fec_drop),
+            Err(e) => Err(e),
         };
-        let block = self
-            .region_mut()
-            .get_mut(offset as usize..(offset + len) as usize)
-            .ok_or(DropReason::SymbolOutOfRange)?;
-        decoder.decode(block).map_err(fec_drop)?;
-        self.tracker.mark_block_complete(sbn);
-        Ok(())
+        match decoded {
+            Ok(true) => {
+                self.release(&decoder, &mut budget);
+                self.tracker.mark_block_complete(sbn);
+                Ok(true)
+            }
+            Ok(false) => {
+                if let Fec::Coded { decoders, .. } = &mut self.fec {
+                    decoders.insert(sbn, decoder);
+                }
+                Ok(false)
+            }
+            Err(e) => {
+                // A block the codec refuses starts again from the symbols in the region.
+                self.release(&decoder, &mut budget);
+                Err(e)
+            }
+        }
     }
 
     /// Feeds the MD5 with the in-order prefix, if it grew.
     fn hash_prefix(&mut self) {
-        let Some(md5) = &mut self.md5 else {
+        let Some(md5) = self.md5.as_mut().filter(|_| self.hash_as_received) else {
             return;
         };
         if !self.tracker.prefix_can_advance() {
@@ -507,7 +551,7 @@ impl<O: SinkObject> ObjectReceiver<O> {
     pub fn scratch_bytes(&self) -> u64 {
         match &self.fec {
             Fec::NoCode => 0,
-            Fec::ReedSolomon { decoders, .. } => decoders.values().map(scratch_bytes).sum(),
+            Fec::Coded { decoders, .. } => decoders.values().map(BlockDecoder::charged).sum(),
         }
     }
 
@@ -523,7 +567,7 @@ impl<O: SinkObject> ObjectReceiver<O> {
 mod tests {
     use super::*;
     use crate::receiver::sink::MemorySink;
-    use crate::wire::{Oti, SchemeSpecific};
+    use crate::wire::{FecEncodingId, Oti, SchemeSpecific};
 
     const E: u16 = 100;
     const B: u32 = 4;
@@ -673,7 +717,7 @@ mod tests {
             let k = p.block_len_symbols(sbn).unwrap();
             let off = p.block_offset_bytes(sbn).unwrap() as usize;
             let len = p.block_len_bytes(sbn).unwrap() as usize;
-            let code = ReedSolomon::for_oti(&oti, k, 7).unwrap();
+            let code = crate::fec::ReedSolomon::for_oti(&oti, k, 7).unwrap();
             let mut repair = vec![0u8; (7 - k as usize) * usize::from(E)];
             code.encode(&data[off..off + len], &mut repair).unwrap();
             // Lose the first two source symbols of every block.

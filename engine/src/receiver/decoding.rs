@@ -1,0 +1,186 @@
+//! The FEC code of an object being received and the decoder of each of its blocks, one
+//! interface over Reed-Solomon (RFC 5510: IDs 2, 5 and 129 with FEC Instance ID 0), RaptorQ
+//! (RFC 6330, ID 6) and Raptor (RFC 5053, ID 1).
+//!
+//! Every parameter comes from the network: [`Code::for_oti`] validates the scheme's (m, T, N,
+//! Al) once per object, and [`Code::decoder`] validates k and n per block, before any codec sees
+//! them. A decoder's scratch (the repair symbols it keeps, and for RaptorQ and Raptor the copies
+//! of the source symbols their crates need) is bounded by what [`BlockDecoder::charged`] says,
+//! which the receiver charges to its budget while the block is being decoded.
+
+use crate::fec::{
+    FecError, Raptor, RaptorBlockDecoder, RaptorQ, RaptorQBlockDecoder, ReedSolomon,
+    RsBlockDecoder, SubBlockLayout,
+};
+use crate::wire::{FecEncodingId, Oti};
+
+/// ESIs are 24 bits for RaptorQ (RFC 6330 §3.2) and 16 bits for Raptor (RFC 5053 §3.2).
+const RAPTORQ_ESI_END: u32 = 1 << 24;
+const RAPTOR_ESI_END: u32 = 1 << 16;
+
+/// The FEC code of one object, its scheme-wide parameters validated.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Code {
+    /// Reed-Solomon: the code of a block depends on its k; n is bounded by the OTI's max_n.
+    ReedSolomon {
+        oti: Oti,
+        max_n: u32,
+    },
+    RaptorQ(RaptorQ),
+    Raptor(Raptor),
+}
+
+impl Code {
+    /// The code `oti` announces; `Ok(None)` for no-code.
+    pub fn for_oti(oti: &Oti) -> Result<Option<Self>, FecError> {
+        Ok(Some(match oti.fec_encoding_id {
+            FecEncodingId::NoCode => return Ok(None),
+            FecEncodingId::ReedSolomonGf2m
+            | FecEncodingId::ReedSolomonGf28
+            | FecEncodingId::ReedSolomonGf28UnderSpecified => {
+                ReedSolomon::field_size_of(oti)?;
+                if oti.encoding_symbol_length == 0 {
+                    return Err(FecError::ZeroSymbolLength);
+                }
+                Self::ReedSolomon {
+                    oti: *oti,
+                    max_n: oti.max_number_of_encoding_symbols,
+                }
+            }
+            FecEncodingId::RaptorQ => Self::RaptorQ(RaptorQ::for_oti(oti)?),
+            FecEncodingId::Raptor => Self::Raptor(Raptor::for_oti(oti)?),
+        }))
+    }
+
+    /// One past the largest ESI a block of `k` source symbols may carry.
+    pub fn esi_end(&self, k: u32) -> u32 {
+        match self {
+            Self::ReedSolomon { max_n, .. } => (*max_n).max(k),
+            Self::RaptorQ(_) => RAPTORQ_ESI_END,
+            Self::Raptor(_) => RAPTOR_ESI_END,
+        }
+    }
+
+    /// Where the source symbols of a block of `k` go when they are not simply one after the
+    /// other (RaptorQ and Raptor with N > 1 sub-blocks); `None` when they are.
+    pub fn scattered_layout(&self, k: u32) -> Option<SubBlockLayout> {
+        let layout = match self {
+            Self::ReedSolomon { .. } => return None,
+            Self::RaptorQ(code) => code.layout(k),
+            Self::Raptor(code) => code.layout(k),
+        };
+        (!layout.is_contiguous()).then_some(layout)
+    }
+
+    /// Whether some blocks of this code are laid out in sub-blocks (then the object's bytes
+    /// are only known in order once it is complete).
+    pub fn is_sub_blocked(&self) -> bool {
+        self.scattered_layout(1).is_some()
+    }
+
+    /// A decoder for block `sbn` of `k` source symbols.
+    pub fn decoder(&self, sbn: u32, k: u32) -> Result<BlockDecoder, FecError> {
+        let (inner, charged) = match self {
+            Self::ReedSolomon { oti, max_n } => {
+                let code = ReedSolomon::for_oti(oti, k, (*max_n).max(k))?;
+                let charged = u64::from(code.nb_source_symbols().min(code.nb_repair_symbols()))
+                    * code.symbol_len() as u64;
+                (Inner::ReedSolomon(code.decoder()), charged)
+            }
+            Self::RaptorQ(code) => {
+                let sbn = u8::try_from(sbn).map_err(|_| FecError::EsiOutOfRange {
+                    esi: sbn,
+                    first: 0,
+                    end: 256,
+                })?;
+                let decoder = code.decoder(sbn, k)?;
+                (
+                    Inner::RaptorQ(decoder),
+                    u64::from(k) * code.symbol_len() as u64,
+                )
+            }
+            Self::Raptor(code) => {
+                let decoder = code.decoder(k)?;
+                (
+                    Inner::Raptor(decoder),
+                    u64::from(k) * code.symbol_len() as u64,
+                )
+            }
+        };
+        Ok(BlockDecoder {
+            inner,
+            charged,
+            k,
+            nb_repair: 0,
+        })
+    }
+}
+
+#[derive(Debug)]
+enum Inner {
+    ReedSolomon(RsBlockDecoder),
+    RaptorQ(RaptorQBlockDecoder),
+    Raptor(RaptorBlockDecoder),
+}
+
+/// The decoding state of one block: which source symbols are in the destination, and the
+/// repair symbols kept.
+#[derive(Debug)]
+pub(crate) struct BlockDecoder {
+    inner: Inner,
+    charged: u64,
+    k: u32,
+    /// Repair symbols kept (RaptorQ and Raptor keep at most k: more can never be needed).
+    nb_repair: u32,
+}
+
+impl BlockDecoder {
+    /// Bytes this decoder may hold: RS min(k, n − k) repair symbols; RaptorQ and Raptor k
+    /// symbols (the repair kept, at most k, and the source copies their crates take at decode).
+    pub fn charged(&self) -> u64 {
+        self.charged
+    }
+
+    /// Source symbol `esi` is in the destination.
+    pub fn source_received(&mut self, esi: u32) -> Result<(), FecError> {
+        match &mut self.inner {
+            Inner::ReedSolomon(d) => d.source_received(esi)?,
+            Inner::RaptorQ(d) => d.source_received(esi)?,
+            Inner::Raptor(d) => d.source_received(esi)?,
+        };
+        Ok(())
+    }
+
+    /// Keeps repair symbol `esi`; whether it was new and kept.
+    pub fn push_repair(&mut self, esi: u32, symbol: &[u8]) -> Result<bool, FecError> {
+        let kept = match &mut self.inner {
+            Inner::ReedSolomon(d) => return d.push_repair(esi, symbol),
+            _ if self.nb_repair >= self.k => return Ok(false),
+            Inner::RaptorQ(d) => d.push_repair(esi, symbol)?,
+            Inner::Raptor(d) => d.push_repair(esi, symbol)?,
+        };
+        if kept {
+            self.nb_repair += 1;
+        }
+        Ok(kept)
+    }
+
+    /// At least k distinct symbols are known.
+    pub fn is_decodable(&self) -> bool {
+        match &self.inner {
+            Inner::ReedSolomon(d) => d.is_decodable(),
+            Inner::RaptorQ(d) => d.is_decodable(),
+            Inner::Raptor(d) => d.is_decodable(),
+        }
+    }
+
+    /// Writes the missing source symbols into `block`. `Ok(false)`: the symbols known do not
+    /// determine the block yet (RaptorQ and Raptor are not MDS); more are needed.
+    pub fn decode(&mut self, block: &mut [u8]) -> Result<bool, FecError> {
+        match &mut self.inner {
+            Inner::ReedSolomon(d) => d.decode(block).map(|()| true),
+            Inner::RaptorQ(d) => d.decode(block),
+            Inner::Raptor(d) => d.decode(block),
+        }
+    }
+}
