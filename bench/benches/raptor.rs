@@ -10,7 +10,9 @@
 //! keeps source symbols in a block buffer and starts the decoder once K symbols are there.
 //! xflute computes the repair symbols only (source symbols go out from the object's bytes),
 //! reuses its encoding plan, and decodes into the destination, copying to the crate only what it
-//! needs. Decoding loses every tenth source symbol and uses the repair symbols in their place.
+//! needs. Decoding loses every tenth source symbol and uses the repair symbols in their place;
+//! xflute's decoder is given every received symbol (1177: enough for the crate's GF(2)-only
+//! solve) and, in "dec K+2", only the first K + 2 (the HDPC solve flute's per-packet calls get).
 //!
 //! `cargo bench -p xflute-bench --bench raptor` prints the figures and ratios at the end.
 
@@ -98,6 +100,19 @@ fn flute_raptorq_encode(block: &Block) -> usize {
 fn xflute_raptorq_decode(block: &Block, dst: &mut [u8]) -> bool {
     let mut dec = raptorq().decoder(0, K).expect("decoder");
     for (esi, symbol) in block.received(&block.raptorq_repair) {
+        if esi < K {
+            dec.write_source_symbol(dst, esi, symbol).expect("source");
+        } else {
+            dec.push_repair(esi, symbol).expect("repair");
+        }
+    }
+    dec.decode(dst).expect("decode")
+}
+
+/// xflute's decoder when decoding starts with the first K + 2 symbols, as flute's does.
+fn xflute_raptorq_decode_early(block: &Block, dst: &mut [u8]) -> bool {
+    let mut dec = raptorq().decoder(0, K).expect("decoder");
+    for (esi, symbol) in block.received(&block.raptorq_repair).take(K as usize + 2) {
         if esi < K {
             dec.write_source_symbol(dst, esi, symbol).expect("source");
         } else {
@@ -232,6 +247,8 @@ fn report(_: &mut Criterion) {
     let mut dst = vec![0u8; K as usize * T];
     assert!(xflute_raptorq_decode(&block, &mut dst) && dst == block.source);
     assert!(flute_raptorq_decode(&block).is_some_and(|out| out == block.source));
+    let mut early = vec![0u8; K as usize * T];
+    assert!(xflute_raptorq_decode_early(&block, &mut early) && early == block.source);
     let mut dst = vec![0u8; K as usize * T];
     assert!(xflute_raptor_decode(&block, &mut dst) && dst == block.source);
     assert!(flute_raptor_decode(&block).is_some_and(|out| out == block.source));
@@ -252,6 +269,15 @@ fn report(_: &mut Criterion) {
             "RaptorQ decode",
             seconds_per_call(min, || {
                 black_box(xflute_raptorq_decode(&block, &mut dst));
+            }),
+            seconds_per_call(min, || {
+                black_box(flute_raptorq_decode(&block));
+            }),
+        ),
+        (
+            "RaptorQ dec K+2",
+            seconds_per_call(min, || {
+                black_box(xflute_raptorq_decode_early(&block, &mut dst));
             }),
             seconds_per_call(min, || {
                 black_box(flute_raptorq_decode(&block));

@@ -355,6 +355,14 @@ impl RaptorQBlockDecoder {
         Ok(true)
     }
 
+    /// Bytes of repair symbols this decoder keeps (copies of them live in the crate), for the
+    /// receiver's memory budget.
+    pub fn repair_len_bytes(&self) -> usize {
+        self.repair_esis
+            .len()
+            .saturating_mul(self.code.symbol_len())
+    }
+
     /// Distinct encoding symbols received.
     pub fn nb_received(&self) -> u32 {
         self.nb_source + self.repair_esis.len() as u32

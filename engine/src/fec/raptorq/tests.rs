@@ -169,3 +169,17 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn raptorq_decoder_counts_distinct_symbols_and_kept_repair_bytes() {
+    let code = RaptorQ::new(64, 1, 4).unwrap();
+    let mut dec = code.decoder(0, 4).unwrap();
+    assert!(dec.push_repair(4, &[1u8; 64]).unwrap());
+    assert!(!dec.push_repair(4, &[1u8; 64]).unwrap());
+    assert!(dec.source_received(0).unwrap());
+    assert!(!dec.source_received(0).unwrap());
+    assert_eq!(dec.nb_received(), 2);
+    assert_eq!(dec.repair_len_bytes(), 64);
+    dec.reset();
+    assert_eq!((dec.nb_received(), dec.repair_len_bytes()), (0, 0));
+}
