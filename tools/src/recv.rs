@@ -94,6 +94,19 @@ pub fn run(args: &RecvArgs<'_>, out: &mut impl Write) -> Result<bool> {
         }
         drain(&mut receiver, &mut outcomes, out)?;
     }
+    // Objects the FDT announced of which not one packet arrived count as missing.
+    let missing: Vec<(u64, u128, String)> = receiver
+        .announced()
+        .filter(|(session, toi, _)| !outcomes.contains_key(&(session.tsi, *toi)))
+        .map(|(session, toi, location)| (session.tsi, toi, location.to_owned()))
+        .collect();
+    for (tsi, toi, location) in missing {
+        writeln!(
+            out,
+            "MISSING tsi={tsi} toi={toi} {location}: announced by the FDT, no packet received"
+        )?;
+        outcomes.insert((tsi, toi), Outcome::Failed);
+    }
     // Let closes and timeouts that the capture's end leaves pending take effect, then stop.
     receiver.cleanup(now + Duration::from_secs(1));
     drain(&mut receiver, &mut outcomes, out)?;

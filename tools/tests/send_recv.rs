@@ -96,3 +96,57 @@ fn send_with_bad_arguments_fails_with_one_clear_line() {
         "{stderr}"
     );
 }
+
+#[test]
+fn recv_counts_an_announced_object_with_no_packet_as_missing() {
+    use xflute::io::frame::{LinkType, parse_udp};
+    use xflute::io::pcap::{PcapReader, PcapWriter};
+    use xflute::wire::AlcPacket;
+
+    let dir = TempDir::new("send-recv-missing");
+    let a = dir.0.join("a.txt");
+    let b = dir.0.join("b.txt");
+    std::fs::write(&a, b"first object").unwrap();
+    std::fs::write(&b, b"second object").unwrap();
+    let full = dir.0.join("full.pcap");
+    let mut args = os(&["send", "--pcap-out"]);
+    args.push(full.clone().into());
+    args.extend([a.into_os_string(), b.into_os_string()]);
+    let (ok, _, stderr) = xflute(&args);
+    assert!(ok, "{stderr}");
+
+    // Keep the FDT and every packet but those of TOI 2.
+    let cut = dir.0.join("cut.pcap");
+    let mut reader = PcapReader::new(std::fs::File::open(&full).unwrap()).unwrap();
+    let mut writer =
+        PcapWriter::new(std::fs::File::create(&cut).unwrap(), LinkType::Ethernet).unwrap();
+    let mut removed = 0;
+    while let Some(frame) = reader.next_frame().unwrap() {
+        let udp = parse_udp(frame.link.unwrap(), frame.data).unwrap();
+        if AlcPacket::parse(udp.payload).unwrap().lct().toi == 2 {
+            removed += 1;
+            continue;
+        }
+        writer.write_frame(frame.timestamp_ns, frame.data).unwrap();
+    }
+    writer.into_inner().unwrap();
+    assert!(removed > 0);
+
+    let out_dir = dir.0.join("out");
+    let mut args = os(&["recv", "--pcap"]);
+    args.push(cut.into());
+    args.push("--out".into());
+    args.push(out_dir.clone().into());
+    let (ok, stdout, _) = xflute(&args);
+    assert!(!ok, "{stdout}");
+    assert!(
+        stdout.contains("MISSING tsi=1 toi=2 file:///b.txt"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("1 of 2 objects completed"), "{stdout}");
+    assert_eq!(
+        std::fs::read(out_dir.join("a.txt")).unwrap(),
+        b"first object"
+    );
+    assert!(!out_dir.join("b.txt").exists());
+}
