@@ -5,9 +5,10 @@
 //!   `Link` losing 0%, 10% or 30% of them (the FDT is delivered). The test counts the distinct
 //!   symbols each block got: the object must be recovered whenever the code guarantees it (RS:
 //!   k of n; RaptorQ/Raptor: k plus a margin) and must not be when a block got fewer than k.
-//! - flute `Sender` with RaptorQ and Raptor → xflute's block decoders directly: packets parsed
-//!   with `AlcPacket`, source symbols scattered into the destination, a fifth of the symbols
-//!   lost, every block byte-exact.
+//! - flute `Sender` with RaptorQ and Raptor (N = 1 and sub-blocked) → xflute's block decoders
+//!   directly, through a `Link` losing 0%, 10% or 30%: packets parsed with `AlcPacket`, source
+//!   symbols scattered into the destination; a block decodes byte-exact when it got K + margin
+//!   symbols and never from fewer than K.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
@@ -283,8 +284,15 @@ fn flute_packets(flute_oti: &flute::core::Oti, len: usize) -> (Vec<u8>, Vec<Vec<
     (data, packets)
 }
 
-/// Feeds flute's packets, minus every fifth one, to xflute's decoders; checks every block.
-fn flute_to_xflute_decoders(what: &str, flute_oti: flute::core::Oti, len: usize) {
+/// Feeds flute's packets through a link losing `loss` of them to xflute's decoders; every block
+/// that got K + `margin` distinct symbols must decode byte-exact, and none with fewer than K.
+fn flute_to_xflute_decoders(
+    what: &str,
+    flute_oti: flute::core::Oti,
+    len: usize,
+    loss: f64,
+    margin: u32,
+) -> (u64, u64) {
     let (data, packets) = flute_packets(&flute_oti, len);
     let oti: Oti = packets
         .iter()
@@ -292,10 +300,17 @@ fn flute_to_xflute_decoders(what: &str, flute_oti: flute::core::Oti, len: usize)
         .filter(|p| p.lct().toi != 0)
         .find_map(|p| p.fti())
         .unwrap_or_else(|| panic!("{what}: no EXT_FTI"));
+    let mut link = Link::new(LinkConfig {
+        loss,
+        seed: 9,
+        ..LinkConfig::default()
+    });
+    let mut delivered: Vec<Vec<u8>> = packets.iter().flat_map(|p| link.send(p)).collect();
+    delivered.extend(link.flush());
     let mut by_block: BTreeMap<u32, Vec<(u32, Vec<u8>)>> = BTreeMap::new();
-    for (i, packet) in packets.iter().enumerate() {
+    for packet in &delivered {
         let alc = AlcPacket::parse_with_oti(packet, &oti).unwrap();
-        if alc.lct().toi == 0 || alc.is_data_less() || i % 5 == 1 {
+        if alc.lct().toi == 0 || alc.is_data_less() {
             continue;
         }
         let id = alc.payload_id().unwrap();
@@ -312,52 +327,79 @@ fn flute_to_xflute_decoders(what: &str, flute_oti: flute::core::Oti, len: usize)
     };
     let partition = BlockPartition::raptor(oti.transfer_length, t, z).unwrap();
     assert!(partition.nb_blocks() >= 2, "{what}");
+    let mut nb_decoded = 0;
     for sbn in 0..partition.nb_blocks() {
         let k = partition.block_len_symbols(sbn).unwrap();
         let start = partition.block_offset_bytes(sbn).unwrap() as usize;
         let len = partition.block_len_bytes(sbn).unwrap() as usize;
         let mut block = vec![0u8; len];
-        let symbols = &by_block[&(sbn as u32)];
+        let symbols = by_block.remove(&(sbn as u32)).unwrap_or_default();
+        let distinct = symbols
+            .iter()
+            .map(|(esi, _)| *esi)
+            .collect::<BTreeSet<_>>()
+            .len() as u32;
         let decoded = match oti.fec_encoding_id {
             FecEncodingId::RaptorQ => {
                 let mut dec = RaptorQ::for_oti(&oti)
                     .unwrap()
                     .decoder(sbn as u8, k)
                     .unwrap();
-                for (esi, s) in symbols {
+                for (esi, s) in &symbols {
                     if *esi < k {
                         dec.write_source_symbol(&mut block, *esi, s).unwrap();
                     } else {
                         dec.push_repair(*esi, s).unwrap();
                     }
                 }
-                dec.decode(&mut block).unwrap()
+                dec.decode(&mut block).unwrap_or(false)
             }
             _ => {
                 let mut dec = Raptor::for_oti(&oti).unwrap().decoder(k).unwrap();
-                for (esi, s) in symbols {
+                for (esi, s) in &symbols {
                     if *esi < k {
                         dec.write_source_symbol(&mut block, *esi, s).unwrap();
                     } else {
                         dec.push_repair(*esi, s).unwrap();
                     }
                 }
-                dec.decode(&mut block).unwrap()
+                dec.decode(&mut block).unwrap_or(false)
             }
         };
-        assert!(decoded, "{what}: block {sbn} not decodable");
-        assert!(
-            block == data[start..start + len],
-            "{what}: block {sbn} differs"
-        );
+        if distinct < k {
+            assert!(
+                !decoded,
+                "{what} loss {loss}: block {sbn} decoded from {distinct} < {k}"
+            );
+            continue;
+        }
+        if distinct >= k + margin {
+            assert!(
+                decoded,
+                "{what} loss {loss}: block {sbn} not decoded from {distinct}"
+            );
+        }
+        if decoded {
+            assert!(
+                block == data[start..start + len],
+                "{what}: block {sbn} differs"
+            );
+            nb_decoded += 1;
+        }
     }
+    (nb_decoded, partition.nb_blocks())
 }
 
 #[test]
 fn flute_raptorq_sender_to_xflute_decoder_recovers_every_block_byte_exact() {
     for n in [1u16, 3] {
         let oti = flute::core::Oti::new_raptorq(1024, 64, 40, n, 4).unwrap();
-        flute_to_xflute_decoders("raptorq", oti, 3 * 64 * 1024 + 2000);
+        for loss in [0.0, 0.1, 0.3] {
+            let (decoded, blocks) =
+                flute_to_xflute_decoders("raptorq", oti.clone(), 3 * 64 * 1024 + 2000, loss, 2);
+            // With this link's seed every block keeps enough symbols, even at 30%.
+            assert_eq!(decoded, blocks, "raptorq N={n} loss {loss}");
+        }
     }
 }
 
@@ -365,6 +407,10 @@ fn flute_raptorq_sender_to_xflute_decoder_recovers_every_block_byte_exact() {
 fn flute_raptor_sender_to_xflute_decoder_recovers_every_block_byte_exact() {
     for n in [1u8, 2] {
         let oti = flute::core::Oti::new_raptor(1024, 64, 48, n, 4).unwrap();
-        flute_to_xflute_decoders("raptor", oti, 3 * 64 * 1024 + 2000);
+        for loss in [0.0, 0.1, 0.3] {
+            let (decoded, blocks) =
+                flute_to_xflute_decoders("raptor", oti.clone(), 3 * 64 * 1024 + 2000, loss, 40);
+            assert_eq!(decoded, blocks, "raptor N={n} loss {loss}");
+        }
     }
 }
