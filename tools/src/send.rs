@@ -372,16 +372,8 @@ pub struct LiveReport {
     pub interrupted: bool,
 }
 
-/// Run `send` on the wire through the send engine until every object is sent (or the carousel
-/// time is up, or `stop` is set).
-pub fn run_live(
-    args: &SendArgs,
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-) -> Result<LiveReport> {
-    run_live_with(args, &FecArgs::default(), stop)
-}
-
-/// [`run_live`] with the objects coded with `fec`.
+/// Run `send` on the wire through the send engine, the objects coded with `fec`, until every
+/// object is sent (or the carousel time is up, or `stop` is set).
 pub fn run_live_with(
     args: &SendArgs,
     fec: &FecArgs,
