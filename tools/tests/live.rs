@@ -1,5 +1,5 @@
 //! The `xflute` binary on the wire, between two network namespaces joined by a veth pair
-//! (needs root, as CI runs): AF_XDP → AF_XDP with injected loss, the UDP backend with SSM over
+//! (needs root, as CI runs): AF_XDP → AF_XDP with injected loss (no-code, Reed-Solomon, RaptorQ), the UDP backend with SSM over
 //! IPv4 and IPv6, SIGINT in the middle of a transfer; and `send --pcap-out` → `recv --pcap` →
 //! `inspect` on the same capture.
 
@@ -155,15 +155,13 @@ fn transfer(
     )
 }
 
-#[test]
-fn xdp_to_xdp_files_with_5pct_injected_loss_and_carousel_all_match_sha256_receiver_rss_anon_under_64mib()
- {
+/// Files of `sizes` XDP → XDP with 5% injected loss, objects coded with `fec` (send options)
+/// and repeated as a carousel; every SHA-256 must match and the receiver's RssAnon stay within
+/// 64 MiB.
+fn xdp_transfer(name: &str, sizes: &[usize], fec: &[&str]) {
     let pair = NetnsPair::with_config(PairConfig::default());
-    let dir = TempDir::new("xdp");
-    let mut sizes = vec![24 << 20];
-    sizes.extend((0..20).map(|i| (1 << 20) - i * 1111));
-    sizes.push(1);
-    let files = make_files(&dir.0.join("in"), &sizes);
+    let dir = TempDir::new(name);
+    let files = make_files(&dir.0.join("in"), sizes);
     let out = dir.0.join("out");
     let mut send_args = s(&[
         "send",
@@ -178,6 +176,7 @@ fn xdp_to_xdp_files_with_5pct_injected_loss_and_carousel_all_match_sha256_receiv
         "--carousel",
         "60s",
     ]);
+    send_args.extend(s(fec));
     send_args.extend(files.iter().map(|(p, _)| p.display().to_string()));
     let recv_args = s(&[
         "recv",
@@ -208,12 +207,39 @@ fn xdp_to_xdp_files_with_5pct_injected_loss_and_carousel_all_match_sha256_receiv
         .and_then(|v| v.parse().ok())
         .unwrap();
     assert!(dropped > 0, "the XDP program injected no loss: {log}");
-    eprintln!("receiver RssAnon peak: {rss_kib} KiB");
+    eprintln!("{name}: receiver RssAnon peak: {rss_kib} KiB");
     assert!(
         rss_kib > 0 && rss_kib <= 64 * 1024,
         "receiver RssAnon peaked at {rss_kib} KiB"
     );
     pair.close();
+}
+
+#[test]
+fn xdp_to_xdp_files_with_5pct_injected_loss_and_carousel_all_match_sha256_receiver_rss_anon_under_64mib()
+ {
+    let mut sizes = vec![24 << 20];
+    sizes.extend((0..20).map(|i| (1 << 20) - i * 1111));
+    sizes.push(1);
+    xdp_transfer("xdp", &sizes, &["--fec", "none"]);
+}
+
+#[test]
+fn xdp_to_xdp_reed_solomon_files_with_5pct_injected_loss_all_match_sha256() {
+    let mut sizes = vec![8 << 20];
+    sizes.extend((0..8).map(|i| 500_000 + i * 3333));
+    xdp_transfer("xdp-rs", &sizes, &["--fec", "rs28", "--repair-pct", "25"]);
+}
+
+#[test]
+fn xdp_to_xdp_raptorq_files_with_5pct_injected_loss_all_match_sha256() {
+    let mut sizes = vec![8 << 20];
+    sizes.extend((0..8).map(|i| 500_000 + i * 3333));
+    xdp_transfer(
+        "xdp-raptorq",
+        &sizes,
+        &["--fec", "raptorq", "--repair-pct", "25"],
+    );
 }
 
 fn udp_ssm(v6: bool) {
