@@ -31,3 +31,14 @@ if ! python3 -c 'import zfec' >/dev/null 2>&1; then
 fi
 
 cargo test --workspace --locked "$@"
+
+# The Python package (python/): built once with maturin through pip (profile release-unwind),
+# then its pytest tests, which run flute-alc (the `flute` crate's own bindings, from PyPI) as
+# the peer. A pytest run that collects no test exits 5 and fails this script.
+pip_install() {
+  python3 -m pip install -q "$@" 2>/dev/null || python3 -m pip install -q --break-system-packages "$@"
+}
+python3 -c 'import maturin, pytest, flute' >/dev/null 2>&1 \
+  || pip_install 'maturin>=1.7,<2' pytest flute-alc==1.11.7
+pip_install --no-build-isolation --force-reinstall --no-deps ./python
+python3 -m pytest -q -p no:cacheprovider python/tests
