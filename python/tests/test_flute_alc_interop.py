@@ -17,9 +17,8 @@ SCHEMES = [
     ("rs28_with_loss", ("new_reed_solomon_rs28", (1400, 32, 8)), 8),
     ("rs28_under_specified_with_loss", ("new_reed_solomon_rs28_under_specified", (1400, 32, 8)), 8),
 ]
-# The xflute receiver takes FEC IDs 0, 2 and 5; flute-alc's Python API has constructors for
-# 0, 5 and 129.
-RX_SCHEMES = SCHEMES[:2]
+# flute-alc's Python API has constructors for FEC IDs 0, 5 and 129.
+RX_SCHEMES = SCHEMES
 # flute-alc's receiver also decodes what only xflute's Python API can configure.
 TX_SCHEMES = SCHEMES + [
     ("raptorq_with_loss", ("new_raptorq", (1400, 32, 8, 1, 4)), 8),

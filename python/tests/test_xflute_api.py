@@ -9,12 +9,24 @@ import xflute.sender
 from xflute import receiver, sender
 
 
-@pytest.mark.parametrize("m", [8, 10, 16])
-def test_rs2m_sender_to_receiver_recovers_from_loss(m, payload, drain):
-    oti = sender.Oti.new_reed_solomon_rs2m(1400, 32, 8, m)
-    assert (oti.fec_encoding_id, oti.max_number_of_parity_symbols) == (2, 8)
-    s = sender.Sender(9, oti, sender.Config())
-    toi = s.add_object_from_buffer(payload, "application/octet-stream", "file:///rs2m.bin")
+FEC_ONLY_IN_XFLUTE = {
+    "rs2m_m8": lambda: sender.Oti.new_reed_solomon_rs2m(1400, 32, 8, 8),
+    "rs2m_m10": lambda: sender.Oti.new_reed_solomon_rs2m(1400, 32, 8, 10),
+    "rs2m_m16": lambda: sender.Oti.new_reed_solomon_rs2m(1400, 32, 8, 16),
+    "raptorq": lambda: sender.Oti.new_raptorq(1400, 32, 8, 1, 4),
+    "raptorq_4_sub_blocks": lambda: sender.Oti.new_raptorq(1400, 32, 8, 4, 4),
+    "raptor": lambda: sender.Oti.new_raptor(1400, 32, 8, 1, 4),
+}
+
+
+@pytest.mark.parametrize("scheme", FEC_ONLY_IN_XFLUTE)
+def test_fec_schemes_flute_alc_lacks_recover_from_loss_sender_to_receiver(scheme, payload, drain):
+    oti = FEC_ONLY_IN_XFLUTE[scheme]()
+    assert oti.max_number_of_parity_symbols == 8
+    # Raptor cannot code the one-symbol FDT (K >= 4): the session stays no-code for it.
+    session_oti = sender.Oti.new_no_code(1400, 32) if scheme == "raptor" else oti
+    s = sender.Sender(9, session_oti, sender.Config())
+    toi = s.add_object_from_buffer(payload, "application/octet-stream", "file:///obj.bin", oti)
     s.publish()
     packets = drain(s, drop_every=6)
     writer = receiver.ObjectWriterBuilder.new_buffer()
