@@ -15,6 +15,7 @@ use pyo3::prelude::*;
 
 mod engine;
 mod errors;
+mod lct;
 mod receiver;
 mod sender;
 mod sink;

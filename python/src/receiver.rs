@@ -21,7 +21,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add(
         "__doc__",
         "FLUTE receiver with flute-alc's API: Config, UDPEndpoint, ObjectWriterBuilder, \
-         Receiver and MultiReceiver, plus object events.",
+         Receiver, MultiReceiver and LCTHeader, plus object events.",
     )?;
     m.add_class::<Config>()?;
     m.add_class::<UDPEndpoint>()?;
@@ -30,6 +30,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ObjectEvent>()?;
     m.add_class::<Receiver>()?;
     m.add_class::<MultiReceiver>()?;
+    m.add_class::<crate::lct::LCTHeader>()?;
     Ok(())
 }
 

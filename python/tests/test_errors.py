@@ -114,6 +114,9 @@ def test_malformed_packets_and_endpoints_raise():
     for garbage in (b"", b"\x00", b"\xff" * 40, bytes(range(256)) * 8):
         with pytest.raises(FluteError):
             rx.push(endpoint, garbage)
+    for garbage in (b"", b"\x00" * 3, b"\x10\x00\x00\xff"):
+        with pytest.raises(FluteError):
+            receiver.LCTHeader(garbage)
     with pytest.raises(FluteError):
         receiver.UDPEndpoint("not an address", 3400)
     with pytest.raises(OverflowError):

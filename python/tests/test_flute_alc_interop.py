@@ -81,3 +81,18 @@ def test_xflute_sender_to_flute_alc_receiver(
     for pkt in packets:
         frx.push(bytes(pkt))
     assert (dest / "obj.bin").read_bytes() == payload
+
+
+@pytest.mark.parametrize("name,spec,drop_every", SCHEMES, ids=[s[0] for s in SCHEMES])
+def test_lct_header_reads_every_packet_of_both_senders_as_flute_alc_does(name, spec, drop_every, payload, drain):
+    packets = []
+    for module in (sender, flute_sender):
+        s = module.Sender(3, make_oti(module, spec), module.Config())
+        s.add_object_from_buffer(payload, "application/octet-stream", "file:///obj.bin")
+        s.publish()
+        packets += drain(s)
+    for pkt in packets:
+        ours, theirs = receiver.LCTHeader(pkt), flute_receiver.LCTHeader(pkt)
+        assert (ours.cci, ours.tsi, ours.toi, ours.sbn, ours.esi) == (
+            theirs.cci, theirs.tsi, theirs.toi, theirs.sbn, theirs.esi
+        )

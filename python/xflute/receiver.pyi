@@ -84,3 +84,16 @@ class MultiReceiver:
     def poll_event(self) -> ObjectEvent | None: ...
     def nb_sessions(self) -> int: ...
     def nb_objects(self) -> int: ...
+
+class LCTHeader:
+    """The LCT header and FEC Payload ID of one ALC packet."""
+
+    cci: int
+    tsi: int
+    toi: int
+    sbn: int | None
+    esi: int | None
+    close_session: bool
+    close_object: bool
+    codepoint: int
+    def __init__(self, data: bytes) -> None: ...
