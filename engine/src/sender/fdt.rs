@@ -13,7 +13,8 @@ use super::encoder::{block_encoder_for, resolve_source_blocks};
 use super::transfer::{HeaderSpec, Transfer, TransferParams, TransferSource, Written};
 use crate::cenc::{self, Cenc};
 use crate::fdt::{FdtInstance, FdtXmlProfile};
-use crate::wire::{ExtCenc, ExtFdt, LctRepr, Oti};
+use crate::fec::BlockPartition;
+use crate::wire::{ExtCenc, ExtFdt, FecEncodingId, LctRepr, Oti, SchemeSpecific};
 
 /// FDT Instance IDs are 20 bits (RFC 6726 §3.4.1).
 pub(crate) const FDT_INSTANCE_ID_MASK: u32 = 0xF_FFFF;
@@ -154,8 +155,7 @@ impl FdtCarousel {
 
     fn start(&mut self, instance: &Instance, now: SystemTime) -> Result<(), SenderError> {
         let p = &self.params;
-        let mut oti = p.oti;
-        oti.transfer_length = instance.bytes.len() as u64;
+        let mut oti = fdt_oti(p.oti, instance.bytes.len() as u64);
         resolve_source_blocks(&mut oti)?;
         let spec = HeaderSpec {
             lct: LctRepr::with_min_widths(0, p.tsi, Some(0), oti.fec_encoding_id.into())?,
@@ -225,6 +225,31 @@ impl FdtCarousel {
     pub(crate) fn max_packet_len(&self) -> usize {
         self.transfer.as_ref().map_or(0, Transfer::max_packet_len)
     }
+}
+
+/// The OTI an FDT instance of `len` bytes goes out with: the session's, unless its scheme cannot
+/// code the instance's blocks — Raptor needs K >= 4 source symbols per block (RFC 5053 §5.1.2.2)
+/// and a small FDT has fewer — in which case the FDT goes with no-code FEC (ID 0) and the same
+/// symbol and block lengths. The FDT's packets carry their own EXT_FTI and codepoint, so
+/// receivers (flute's among them) take it either way.
+pub(crate) fn fdt_oti(session: Oti, len: u64) -> Oti {
+    let mut oti = session;
+    oti.transfer_length = len;
+    if let SchemeSpecific::Raptor { .. } = session.scheme_specific {
+        let codable = BlockPartition::rfc5052(
+            len,
+            u32::from(session.encoding_symbol_length),
+            session.maximum_source_block_length,
+        )
+        .is_ok_and(|p| p.nb_blocks() > 0 && p.small_block_len() >= 4);
+        if !codable {
+            oti.fec_encoding_id = FecEncodingId::NoCode;
+            oti.fec_instance_id = 0;
+            oti.max_number_of_encoding_symbols = oti.maximum_source_block_length;
+            oti.scheme_specific = SchemeSpecific::None;
+        }
+    }
+    oti
 }
 
 #[cfg(test)]

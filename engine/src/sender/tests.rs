@@ -701,3 +701,47 @@ fn a_deadline_in_the_past_sends_as_fast_as_possible() {
     s.add_object(0, object(50, config)).unwrap();
     assert_eq!(data_tois(&drain(&mut s, t0())).len(), 5);
 }
+
+#[test]
+fn a_raptor_session_sends_an_fdt_too_small_for_raptor_with_no_code() {
+    let raptor = Oti {
+        fec_encoding_id: FecEncodingId::Raptor,
+        fec_instance_id: 0,
+        transfer_length: 0,
+        encoding_symbol_length: 1400,
+        maximum_source_block_length: 64,
+        max_number_of_encoding_symbols: 80,
+        scheme_specific: SchemeSpecific::Raptor { z: 0, n: 1, al: 4 },
+    };
+    let mut s = Sender::new(endpoint(), 1, raptor, Config::default()).unwrap();
+    let content: Vec<u8> = (0..50_000u32).map(|i| i as u8).collect();
+    s.add_object(
+        0,
+        ObjectDesc::from_buffer(content, "a/b", "file:///r", false, Default::default()).unwrap(),
+    )
+    .unwrap();
+    s.publish(t0()).unwrap();
+    let mut buf = vec![0u8; s.max_packet_len()];
+    let mut fdt_codepoints = Vec::new();
+    let mut data_codepoints = Vec::new();
+    while let Some(len) = s.write_next(&mut buf, t0()) {
+        let p = AlcPacket::parse(&buf[..len]).unwrap();
+        if p.lct().toi == 0 {
+            fdt_codepoints.push(p.lct().codepoint);
+        } else {
+            data_codepoints.push(p.lct().codepoint);
+        }
+    }
+    assert!(!fdt_codepoints.is_empty());
+    assert!(
+        fdt_codepoints
+            .iter()
+            .all(|&cp| cp == u8::from(FecEncodingId::NoCode))
+    );
+    assert!(!data_codepoints.is_empty());
+    assert!(
+        data_codepoints
+            .iter()
+            .all(|&cp| cp == u8::from(FecEncodingId::Raptor))
+    );
+}
