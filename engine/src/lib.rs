@@ -24,3 +24,8 @@ pub mod receiver;
 pub mod runtime;
 pub mod sender;
 pub mod wire;
+
+/// The README's Rust examples, compiled and run as doctests so that they stay true.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
