@@ -2,6 +2,13 @@
 //! written once by flute 1.11.7's `Sender`, pushed into xflute's `MultiReceiver` with a
 //! `MemorySink` and into flute's `MultiReceiver` with its buffer writer, MD5 off and on, in the
 //! same run. Prints Gbit/s of each and the xflute/flute ratios.
+//!
+//! AL-FEC rows: the same 64 MiB object sent by flute's `Sender` with Reed-Solomon GF(2^8)
+//! (`Oti::new_reed_solomon_rs2m(1400, 64, 24, 8)`: ID 2, m = 8, k = 64, r = 24; flute refuses
+//! ID 5 for 64 MiB with k = 64, capping it at 255 blocks) and with RaptorQ
+//! (`Oti::new_raptorq(1400, 1024, 256, 1, 4)`: K = 1024, r = 256), 10% of the object's packets
+//! lost (the same ones for both receivers, drawn once from a fixed seed; the FDT is kept), MD5
+//! off, received by both in interleaved runs.
 
 use std::hint::black_box;
 use std::rc::Rc;
@@ -22,9 +29,13 @@ const BLOCK_SYMBOLS: u16 = 64;
 
 /// Every packet of the session: FDT and the object, once.
 fn packets() -> Vec<Vec<u8>> {
+    session_packets(&FluteOti::new_no_code(SYMBOL_BYTES, BLOCK_SYMBOLS))
+}
+
+/// Every packet of a session with `oti`: FDT and the object (source and repair), once.
+fn session_packets(oti: &FluteOti) -> Vec<Vec<u8>> {
     let endpoint = UDPEndpoint::new(None, "224.0.0.1".to_owned(), 3400);
-    let oti = FluteOti::new_no_code(SYMBOL_BYTES, BLOCK_SYMBOLS);
-    let mut sender = Sender::new(endpoint, 1, &oti, &SenderConfig::default());
+    let mut sender = Sender::new(endpoint, 1, oti, &SenderConfig::default());
     let data: Vec<u8> = (0..OBJECT_BYTES)
         .map(|i| (i * 31 + i / 4096) as u8)
         .collect();
@@ -94,6 +105,23 @@ fn run_flute(packets: &[Vec<u8>], md5: bool) {
     );
 }
 
+/// `packets` without `loss` of the object's packets (TOI ≠ 0), drawn from a fixed seed: the same
+/// lost packets for every receiver.
+fn lose(packets: &[Vec<u8>], loss: f64) -> Vec<Vec<u8>> {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    packets
+        .iter()
+        .filter(|p| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let fdt = xflute::wire::AlcPacket::parse(p).is_ok_and(|a| a.lct().toi == 0);
+            fdt || (x >> 11) as f64 / (1u64 << 53) as f64 >= loss
+        })
+        .cloned()
+        .collect()
+}
+
 fn time(f: impl FnOnce()) -> Duration {
     let t = Instant::now();
     f();
@@ -133,6 +161,40 @@ fn main() {
     }
     group.finish();
 
+    let fec_rows = [
+        (
+            "RS m=8 k=64 r=24",
+            FluteOti::new_reed_solomon_rs2m(SYMBOL_BYTES, 64, 24, 8).unwrap(),
+            3.0,
+        ),
+        (
+            "RaptorQ K=1024 r=256",
+            FluteOti::new_raptorq(SYMBOL_BYTES, 1024, 256, 1, 4).unwrap(),
+            2.0,
+        ),
+    ];
+    let fec_packets: Vec<(&str, Vec<Vec<u8>>, f64)> = fec_rows
+        .iter()
+        .map(|(name, oti, bar)| (*name, lose(&session_packets(oti), 0.1), *bar))
+        .collect();
+    let mut group = criterion.benchmark_group("receiver_64MiB_1400B_fec_loss10_md5_off");
+    group.throughput(Throughput::Bytes(OBJECT_BYTES as u64));
+    for (name, packets, _) in &fec_packets {
+        let tag = if name.starts_with("RS") {
+            "rs28"
+        } else {
+            "raptorq"
+        };
+        let mut slot = Some(MemorySink::new(1 << 30));
+        group.bench_function(format!("xflute_{tag}"), |b| {
+            b.iter(|| slot = Some(run_xflute(packets, false, slot.take().unwrap(), true)))
+        });
+        group.bench_function(format!("flute_{tag}"), |b| {
+            b.iter(|| run_flute(packets, false))
+        });
+    }
+    group.finish();
+
     println!(
         "\nreceiver, 64 MiB object, 1400-byte symbols, {} packets, same run, median of 9:",
         packets.len()
@@ -162,6 +224,36 @@ fn main() {
         );
         println!(
             "  {tag}: xflute {x:6.2} Gbit/s ({:.2}x)  xflute recycled {r:6.2} Gbit/s ({:.2}x)  flute {f:6.2} Gbit/s",
+            x / f,
+            r / f
+        );
+    }
+    println!(
+        "\nreceiver, 64 MiB object, 1400-byte symbols, AL-FEC, 10% of the object's packets lost"
+    );
+    println!("  (the same lost packets for both), MD5 off, same run, median of 9:");
+    for (name, packets, bar) in &fec_packets {
+        let mut slot = Some(MemorySink::new(1 << 30));
+        let mut xflute = Vec::new();
+        let mut recycled = Vec::new();
+        let mut flute = Vec::new();
+        for _ in 0..9 {
+            xflute.push(time(|| {
+                slot = Some(run_xflute(packets, false, slot.take().unwrap(), false))
+            }));
+            recycled.push(time(|| {
+                slot = Some(run_xflute(packets, false, slot.take().unwrap(), true))
+            }));
+            flute.push(time(|| run_flute(packets, false)));
+        }
+        let (x, r, f) = (
+            gbps(median(xflute)),
+            gbps(median(recycled)),
+            gbps(median(flute)),
+        );
+        println!(
+            "  {name:<21} ({} packets): xflute {x:6.2} Gbit/s ({:.2}x)  xflute recycled {r:6.2} Gbit/s ({:.2}x)  flute {f:6.2} Gbit/s  (bar {bar}x)",
+            packets.len(),
             x / f,
             r / f
         );

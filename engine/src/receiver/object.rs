@@ -244,6 +244,16 @@ impl<O: SinkObject> ObjectReceiver<O> {
         self.tracker.received_bytes()
     }
 
+    /// Checks the Source Block Length a FEC Payload ID carries (ID 129, RFC 5445 §5.2)
+    /// against the block's length in the object's partitioning: a block the sender cut
+    /// otherwise cannot be placed.
+    pub fn check_source_block_length(&self, sbn: u32, len: u32) -> Result<(), DropReason> {
+        match self.tracker.partition().block_len_symbols(u64::from(sbn)) {
+            Some(k) if k == len => Ok(()),
+            _ => Err(DropReason::SymbolOutOfRange),
+        }
+    }
+
     /// Stores the symbols of one payload at their offset (a repair symbol in its block's
     /// scratch), decoding the block as soon as it can.
     pub fn push(

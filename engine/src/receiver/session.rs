@@ -697,6 +697,9 @@ fn store<O: super::sink::SinkObject, S>(
             .payload_id()
             .ok_or_else(|| Box::new(ReceiverError::Malformed(WireError::PayloadIdNeedsOti)))?,
     };
+    if let Some(len) = payload_id.source_block_length {
+        object.check_source_block_length(payload_id.sbn, len)?;
+    }
     let payload = alc.payload();
     let budget = Budget {
         used: &mut shared.receiving_bytes,
