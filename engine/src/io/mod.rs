@@ -17,6 +17,9 @@
 //! huge pages for the UMEM fall back to 4 KiB pages; UDP GSO falls back to one datagram per
 //! message when the kernel refuses `UDP_SEGMENT`.
 
+// The one module of the crate allowed to hold unchecked code; every block says why it is sound.
+#![allow(unsafe_code)]
+
 pub mod file_sink;
 pub mod frame;
 pub mod mmap;

@@ -9,8 +9,8 @@
 //! The kernels are safe `#[target_feature]` functions (intrinsics without pointers are safe there
 //! since Rust 1.87; loads and stores go through `bytemuck` casts of byte arrays). Calling them
 //! from code without the feature is what needs a CPU check: the `multiversion` macro generates
-//! that check (`is_x86_feature_detected!`, cached) and the dispatch, so no `unsafe` is written
-//! here. Each public function has a single SIMD target and falls back to the scalar kernel on a
+//! that check (`is_x86_feature_detected!`, cached) and the dispatch, so this file holds no
+//! unchecked block at all (the crate denies them outside `io`). Each public function has a single SIMD target and falls back to the scalar kernel on a
 //! CPU without it. Tails shorter than a vector go through a zero-padded copy on the stack rather
 //! than byte by byte.
 

@@ -6,7 +6,7 @@
 //!   (now h) take A_lh.
 //!
 //! Dispatch and safety as in `gf256/x86.rs`: safe `#[target_feature]` functions, `multiversion`
-//! for the CPU check, no `unsafe` written.
+//! for the CPU check, no unchecked block written.
 
 use std::arch::x86_64::{
     __m512i, _mm512_gf2p8affine_epi64_epi8, _mm512_mask_gf2p8affine_epi64_epi8, _mm512_set1_epi64,
