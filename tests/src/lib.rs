@@ -3,7 +3,11 @@
 //! - [`link`]: a deterministic in-memory link (loss, reorder, duplication from a seed).
 //! - [`af_xdp`]: the XDP program plus an AF_XDP socket per queue; numbered payloads.
 //! - [`netns`]: two throw-away network namespaces joined by a veth pair (needs root).
+//! - [`tempdir`]: a temporary directory removed on drop.
 
 pub mod af_xdp;
 pub mod link;
 pub mod netns;
+pub mod tempdir;
+
+pub use tempdir::TempDir;

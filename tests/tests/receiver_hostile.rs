@@ -14,6 +14,7 @@ use xflute::io::file_sink::FileSink;
 use xflute::receiver::{
     Config, DropReason, FailReason, Limits, MemorySink, MultiReceiver, ObjectEvent,
 };
+use xflute_tests::TempDir;
 
 fn push_all<S: xflute::receiver::ObjectSink>(
     receiver: &mut MultiReceiver<S>,

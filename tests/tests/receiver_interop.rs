@@ -12,6 +12,7 @@ use flute::core::lct::Cenc as FluteCenc;
 use flute::sender::{FdtXmlProfile, PriorityQueue};
 use receiver_support::*;
 use xflute::receiver::{FailReason, MemorySink, MultiReceiver, ObjectEvent};
+use xflute_tests::TempDir;
 use xflute_tests::link::LinkConfig;
 
 /// Receives `packets` over `link` and returns the completed objects by name.

@@ -51,8 +51,8 @@ fn data(len: usize, seed: u8) -> Vec<u8> {
 fn tx_engine_sends_three_sessions_at_the_set_rate_and_rx_engine_takes_only_the_filtered_tsis() {
     let base = 20_000 + (std::process::id() % 20_000) as u16;
     let (p1, p2) = (base, base + 1);
-    let out = std::env::temp_dir().join(format!("xflute-runtime-udp-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&out);
+    let dir = xflute_tests::TempDir::new("runtime-udp");
+    let out = dir.path().to_path_buf();
     let a = data(1 << 20, 3);
     let b = data(700_000, 7);
     let stop_rx = Arc::new(AtomicBool::new(false));
@@ -125,5 +125,4 @@ fn tx_engine_sends_three_sessions_at_the_set_rate_and_rx_engine_takes_only_the_f
             > 0
     );
     assert!(rx_stats.latency_us.unwrap().len() >= 2);
-    let _ = std::fs::remove_dir_all(&out);
 }

@@ -478,9 +478,8 @@ fn toi_widths_interoperate() {
 
 #[test]
 fn mapped_file_and_stream_sources_arrive_byte_exact() {
-    let dir = std::env::temp_dir().join(format!("xflute-sender-interop-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("mapped.bin");
+    let dir = xflute_tests::TempDir::new("sender-interop");
+    let path = dir.path().join("mapped.bin");
     let data = content(333_333, 60, false);
     std::fs::write(&path, &data).unwrap();
 
@@ -526,5 +525,4 @@ fn mapped_file_and_stream_sources_arrive_byte_exact() {
     s.add_desc(0, obj, data, true, Cenc::Gzip);
 
     run_and_check(s, reorder_and_duplicate(60));
-    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -8,27 +8,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
+use xflute_tests::TempDir;
 use xflute_tests::netns::{NetnsPair, PairConfig, Side};
 
 const BIN: &str = env!("CARGO_BIN_EXE_xflute");
-
-/// A temporary directory removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("xflute-live-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Writes files of the given sizes (seeded pseudo-random bytes); returns (path, sha256).
 fn make_files(dir: &Path, sizes: &[usize]) -> Vec<(PathBuf, [u8; 32])> {

@@ -143,25 +143,6 @@ pub fn events<S: ObjectSink>(receiver: &mut MultiReceiver<S>) -> Vec<ObjectEvent
     std::iter::from_fn(|| receiver.poll_event()).collect()
 }
 
-/// A fresh directory below the system temp dir, removed on drop.
-pub struct TempDir(pub std::path::PathBuf);
-
-impl TempDir {
-    pub fn new(name: &str) -> Self {
-        let dir =
-            std::env::temp_dir().join(format!("xflute-receiver-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// Every file below `dir`, relative, sorted.
 pub fn files_below(dir: &std::path::Path) -> Vec<String> {
     fn walk(root: &std::path::Path, dir: &std::path::Path, out: &mut Vec<String>) {

@@ -69,23 +69,7 @@ pub fn flute_capture(
     n as usize
 }
 
-/// A temporary directory removed on drop, even when the test fails.
-pub struct TempDir(pub std::path::PathBuf);
-
-impl TempDir {
-    pub fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("xflute-cli-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+pub use xflute_tests::TempDir;
 
 /// Run the `xflute` binary: (exit status success, stdout, stderr).
 pub fn xflute<S: AsRef<OsStr>>(args: &[S]) -> (bool, String, String) {
