@@ -19,7 +19,8 @@ pub struct Limits {
     /// Bytes of packets held, over all sessions, while they wait for the FDT that describes
     /// them.
     pub max_pending_bytes: usize,
-    /// Source blocks of one object that have some but not all of their symbols.
+    /// Source blocks of one object holding FEC repair symbols (a decoder and its scratch) at
+    /// once. Blocks that only have source symbols cost nothing beyond the object's own state.
     pub max_concurrent_blocks: usize,
     /// Largest FDT instance accepted, in bytes, encoded and decoded.
     pub max_fdt_bytes: usize,

@@ -26,7 +26,7 @@ pub enum DropReason {
     ReceivingBytesLimit,
     /// Packets held before their FDT would exceed `Limits::max_pending_bytes`.
     PendingBytesLimit,
-    /// An object would have more blocks in progress than `Limits::max_concurrent_blocks`.
+    /// An object would hold repair symbols for more blocks than `Limits::max_concurrent_blocks`.
     BlockLimit,
     /// An FDT instance larger than `Limits::max_fdt_bytes`, or too many being received at once.
     FdtTooLarge,

@@ -276,14 +276,10 @@ impl<O: SinkObject> ObjectReceiver<O> {
                 Repair::Decoded => true,
             }
         } else {
-            let placement =
-                match self
-                    .tracker
-                    .place(sbn, esi, payload.len(), max_concurrent_blocks)?
-                {
-                    Place::Duplicate => return Ok(Pushed::Duplicate),
-                    Place::New(p) => p,
-                };
+            let placement = match self.tracker.place(sbn, esi, payload.len())? {
+                Place::Duplicate => return Ok(Pushed::Duplicate),
+                Place::New(p) => p,
+            };
             match self.scattered_layout(k) {
                 None => {
                     let payload = payload
