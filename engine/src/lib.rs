@@ -3,7 +3,6 @@
 //!
 //! The protocol core (`wire`, `fdt`, `fec`, `cenc`) is sans-IO: it never opens a socket, reads a
 //! clock or holds an unchecked block. Packets come in as `&[u8]` and go out into a caller's `&mut [u8]`.
-#![deny(unsafe_code)]
 #![cfg_attr(
     not(test),
     deny(

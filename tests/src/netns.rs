@@ -12,6 +12,9 @@
 //! Needs root (CAP_SYS_ADMIN and CAP_NET_ADMIN): without it the fixture panics with a message
 //! saying so. The test is failed, never skipped.
 
+// setns(2), geteuid(2) and the signal handler are FFI; each block says why it is sound.
+#![allow(unsafe_code)]
+
 use std::fs;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsRawFd;

@@ -117,7 +117,10 @@ fn netns_pair_is_removed_when_the_process_is_interrupted() {
     assert_eq!(names.len(), 2, "the child made a pair");
     assert!(leftover_namespaces().contains(&names[0]));
     // SAFETY: kill has no memory preconditions; the pid is our own child's.
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT)
+    };
     let status = child.wait().unwrap();
     assert!(!status.success(), "the child died of SIGINT");
     let left = leftover_namespaces();

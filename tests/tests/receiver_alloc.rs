@@ -15,6 +15,8 @@ struct Counting;
 
 static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
 
+// A counting global allocator needs `unsafe impl GlobalAlloc`.
+#[allow(unsafe_code)]
 // SAFETY: every call is forwarded unchanged to the system allocator; the counter is a side
 // effect with no bearing on the memory handed out.
 unsafe impl GlobalAlloc for Counting {

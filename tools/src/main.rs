@@ -24,6 +24,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// Gives memory freed so far back to the system. Loading the XDP program parses the kernel's
 /// BTF (tens of MiB, freed right after); mimalloc would otherwise keep those pages, and a
 /// receiver's resident memory is meant to stay small.
+#[allow(unsafe_code)] // mi_collect is FFI into mimalloc.
 pub fn release_free_memory() {
     // SAFETY: `mi_collect` only walks mimalloc's own free lists; any thread may call it at any
     // time.

@@ -45,6 +45,7 @@ fn pin(core: usize) {
     }
 }
 
+#[allow(unsafe_code)] // sched_setaffinity(2) is FFI.
 fn core_affinity_set(core: usize) -> bool {
     // SAFETY: `set` is a zeroed cpu_set_t, a valid empty set, filled with CPU_SET; the call
     // changes only the calling thread.

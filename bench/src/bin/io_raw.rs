@@ -31,6 +31,7 @@ const WARMUP: Duration = Duration::from_millis(300);
 
 /// Pins the calling thread to `core` at nice -20, so that other work on this shared machine
 /// (compilers) takes little of the measured cores.
+#[allow(unsafe_code)] // sched_setaffinity(2) and setpriority(2) are FFI.
 fn pin_to_core(core: usize) {
     // SAFETY: `set` is a zeroed cpu_set_t, a valid empty set, filled with CPU_SET; both calls
     // change only the calling thread (tid 0 / `gettid`).
