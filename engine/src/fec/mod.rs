@@ -43,6 +43,7 @@ pub mod partition;
 pub mod raptor;
 pub mod raptorq;
 pub mod rs;
+mod source_symbols;
 pub mod sub_block;
 
 pub use error::FecError;

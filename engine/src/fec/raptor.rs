@@ -17,7 +17,8 @@
 
 use raptor_code::{SourceBlockDecoder, SourceBlockEncoder};
 
-use super::raptorq::{bit, check_block_len, check_repair_len, set_bit};
+use super::raptorq::{check_block_len, check_repair_len};
+use super::source_symbols::{SourceSymbols, set_bit};
 use super::sub_block::SubBlockLayout;
 use super::{FecError, SubBlockPartition};
 use crate::wire::{FecEncodingId, Oti, SchemeSpecific};
@@ -101,9 +102,8 @@ impl Raptor {
             code: *self,
             k,
             inner: SourceBlockDecoder::new(k as usize),
-            received: vec![0; words],
+            received: SourceSymbols::new(k),
             fed: vec![0; words],
-            nb_source: 0,
             repair_esis: Vec::new(),
             decoded: false,
         })
@@ -168,9 +168,8 @@ pub struct RaptorBlockDecoder {
     code: Raptor,
     k: u32,
     inner: SourceBlockDecoder,
-    received: Vec<u64>,
+    received: SourceSymbols,
     fed: Vec<u64>,
-    nb_source: u32,
     repair_esis: Vec<u32>,
     decoded: bool,
 }
@@ -179,7 +178,7 @@ impl std::fmt::Debug for RaptorBlockDecoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RaptorBlockDecoder")
             .field("k", &self.k)
-            .field("nb_source", &self.nb_source)
+            .field("nb_source", &self.received.count())
             .field("nb_repair", &self.repair_esis.len())
             .field("decoded", &self.decoded)
             .finish_non_exhaustive()
@@ -200,9 +199,8 @@ impl RaptorBlockDecoder {
     /// Forgets everything received.
     pub fn reset(&mut self) {
         self.inner = SourceBlockDecoder::new(self.k as usize);
-        self.received.fill(0);
+        self.received.clear();
         self.fed.fill(0);
-        self.nb_source = 0;
         self.repair_esis.clear();
         self.decoded = false;
     }
@@ -210,18 +208,7 @@ impl RaptorBlockDecoder {
     /// Records that source symbol `esi` (< K) was written by the caller at bytes ESI·T.. of the
     /// destination (N = 1 only; otherwise use [`Self::write_source_symbol`]).
     pub fn source_received(&mut self, esi: u32) -> Result<bool, FecError> {
-        if esi >= self.k {
-            return Err(FecError::EsiOutOfRange {
-                esi,
-                first: 0,
-                end: self.k,
-            });
-        }
-        let new = set_bit(&mut self.received, esi);
-        if new {
-            self.nb_source += 1;
-        }
-        Ok(new)
+        self.received.insert(esi)
     }
 
     /// Writes source symbol `esi` into its place(s) in `block` and records it.
@@ -232,7 +219,7 @@ impl RaptorBlockDecoder {
         symbol: &[u8],
     ) -> Result<bool, FecError> {
         check_block_len(block.len(), self.k, self.code.symbol_len())?;
-        if esi < self.k && bit(&self.received, esi) {
+        if self.received.contains(esi) {
             return Ok(false);
         }
         self.layout().scatter(block, esi, symbol)?;
@@ -272,7 +259,7 @@ impl RaptorBlockDecoder {
 
     /// Distinct encoding symbols received.
     pub fn nb_received(&self) -> u32 {
-        self.nb_source + self.repair_esis.len() as u32
+        self.received.count() + self.repair_esis.len() as u32
     }
 
     /// Whether at least K distinct symbols arrived.
@@ -282,7 +269,7 @@ impl RaptorBlockDecoder {
 
     /// Whether every source symbol is in the destination.
     pub fn is_decoded(&self) -> bool {
-        self.decoded || self.nb_source == self.k
+        self.decoded || self.received.count() == self.k
     }
 
     /// Recovers the missing source symbols into `block`. `Ok(false)`: not determined yet.
@@ -302,7 +289,7 @@ impl RaptorBlockDecoder {
         let layout = self.layout();
         let mut symbol = vec![0u8; t];
         for esi in 0..self.k {
-            if bit(&self.received, esi) && set_bit(&mut self.fed, esi) {
+            if self.received.contains(esi) && set_bit(&mut self.fed, esi) {
                 layout.gather(block, esi, &mut symbol)?;
                 self.inner.push_encoding_symbol(&symbol, esi);
             }
@@ -316,7 +303,7 @@ impl RaptorBlockDecoder {
         };
         // The crate returns whole symbols as sent, one after the other.
         for (esi, symbol) in (0..self.k).zip(decoded.chunks_exact(t)) {
-            if !bit(&self.received, esi) {
+            if !self.received.contains(esi) {
                 layout.scatter(block, esi, symbol)?;
             }
         }

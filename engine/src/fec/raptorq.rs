@@ -23,6 +23,7 @@ use ::raptorq::{
     SourceBlockEncoder, SourceBlockEncodingPlan,
 };
 
+use super::source_symbols::{SourceSymbols, set_bit};
 use super::sub_block::SubBlockLayout;
 use super::{FecError, SubBlockPartition};
 use crate::wire::{FecEncodingId, Oti, SchemeSpecific};
@@ -121,9 +122,8 @@ impl RaptorQ {
             k,
             config,
             inner: SourceBlockDecoder::new(sbn, &config, block_len),
-            received: vec![0; words],
+            received: SourceSymbols::new(k),
             fed: vec![0; words],
-            nb_source: 0,
             repair: Vec::new(),
             repair_esis: Vec::new(),
             decoded: false,
@@ -244,31 +244,15 @@ pub struct RaptorQBlockDecoder {
     k: u32,
     config: ObjectTransmissionInformation,
     inner: SourceBlockDecoder,
-    /// One bit per source ESI placed in the destination.
-    received: Vec<u64>,
+    /// The source ESIs placed in the destination.
+    received: SourceSymbols,
     /// One bit per source ESI already handed to `inner`.
     fed: Vec<u64>,
-    nb_source: u32,
     /// Repair symbols not yet handed to `inner`.
     repair: Vec<EncodingPacket>,
     /// Every repair ESI received, to count distinct symbols.
     repair_esis: Vec<u32>,
     decoded: bool,
-}
-
-pub(super) fn bit(bits: &[u64], i: u32) -> bool {
-    bits.get(i as usize / 64)
-        .is_some_and(|w| w >> (i % 64) & 1 != 0)
-}
-
-pub(super) fn set_bit(bits: &mut [u64], i: u32) -> bool {
-    let Some(w) = bits.get_mut(i as usize / 64) else {
-        return false;
-    };
-    let mask = 1u64 << (i % 64);
-    let new = *w & mask == 0;
-    *w |= mask;
-    new
 }
 
 impl RaptorQBlockDecoder {
@@ -286,9 +270,8 @@ impl RaptorQBlockDecoder {
     pub fn reset(&mut self) {
         let block_len = u64::from(self.k) * u64::from(self.code.symbol_len);
         self.inner = SourceBlockDecoder::new(self.sbn, &self.config, block_len);
-        self.received.fill(0);
+        self.received.clear();
         self.fed.fill(0);
-        self.nb_source = 0;
         self.repair.clear();
         self.repair_esis.clear();
         self.decoded = false;
@@ -298,18 +281,7 @@ impl RaptorQBlockDecoder {
     /// destination (only valid as is when N = 1, where it is bytes ESI·T..; otherwise use
     /// [`Self::write_source_symbol`]). Returns whether it is new.
     pub fn source_received(&mut self, esi: u32) -> Result<bool, FecError> {
-        if esi >= self.k {
-            return Err(FecError::EsiOutOfRange {
-                esi,
-                first: 0,
-                end: self.k,
-            });
-        }
-        let new = set_bit(&mut self.received, esi);
-        if new {
-            self.nb_source += 1;
-        }
-        Ok(new)
+        self.received.insert(esi)
     }
 
     /// Writes source symbol `esi` into its place(s) in `block` (the block's destination, which
@@ -322,7 +294,7 @@ impl RaptorQBlockDecoder {
         symbol: &[u8],
     ) -> Result<bool, FecError> {
         check_block_len(block.len(), self.k, self.code.symbol_len())?;
-        if esi < self.k && bit(&self.received, esi) {
+        if self.received.contains(esi) {
             return Ok(false);
         }
         self.layout().scatter(block, esi, symbol)?;
@@ -365,7 +337,7 @@ impl RaptorQBlockDecoder {
 
     /// Distinct encoding symbols received.
     pub fn nb_received(&self) -> u32 {
-        self.nb_source + self.repair_esis.len() as u32
+        self.received.count() + self.repair_esis.len() as u32
     }
 
     /// Whether at least K distinct symbols arrived (decoding then succeeds with high probability).
@@ -375,7 +347,7 @@ impl RaptorQBlockDecoder {
 
     /// Whether every source symbol is in the destination.
     pub fn is_decoded(&self) -> bool {
-        self.decoded || self.nb_source == self.k
+        self.decoded || self.received.count() == self.k
     }
 
     /// Recovers the missing source symbols into `block`, the destination where the received
@@ -395,9 +367,9 @@ impl RaptorQBlockDecoder {
             });
         }
         let layout = self.layout();
-        let mut packets = Vec::with_capacity(self.nb_source as usize + self.repair.len());
+        let mut packets = Vec::with_capacity(self.received.count() as usize + self.repair.len());
         for esi in 0..self.k {
-            if bit(&self.received, esi) && set_bit(&mut self.fed, esi) {
+            if self.received.contains(esi) && set_bit(&mut self.fed, esi) {
                 let mut symbol = vec![0u8; t];
                 layout.gather(block, esi, &mut symbol)?;
                 packets.push(EncodingPacket::new(PayloadId::new(self.sbn, esi), symbol));
@@ -413,7 +385,7 @@ impl RaptorQBlockDecoder {
             return Err(FecError::CodecRejected("RaptorQ"));
         }
         for esi in 0..self.k {
-            if !bit(&self.received, esi) {
+            if !self.received.contains(esi) {
                 layout.copy_symbol(&decoded, block, esi)?;
             }
         }
