@@ -309,3 +309,67 @@ fn progress_events_are_coalesced_between_polls() {
         .collect();
     assert_eq!(kinds, vec!["started", "progress", "completed"]);
 }
+
+#[test]
+fn a_sender_restarted_with_the_same_tsi_and_fdt_instance_id_has_its_new_content_received() {
+    // flute issue #49: the new sender numbers its FDT instances from the same first ID and
+    // its TOIs from 1 again, with other content of the same length.
+    let now = SystemTime::now();
+    let v1 = content(5000, 1);
+    let v2 = content(5000, 2);
+    let described = |data: &[u8]| {
+        let mut f = file(1, "doc.bin", data.len() as u64);
+        f.content_md5 = Some(md5_of(data));
+        f
+    };
+    let mut receiver = memory_receiver();
+    push_all(
+        &mut receiver,
+        &craft::fdt(TSI, 1, vec![described(&v1)], now, 3600),
+        now,
+    );
+    push_all(
+        &mut receiver,
+        &craft::object(TSI, 1, &v1, false, None, None),
+        now,
+    );
+    assert_eq!(completed(&mut receiver), vec![(1, v1.clone())]);
+    // The first sender's carousel repeats: nothing new.
+    push_all(
+        &mut receiver,
+        &craft::fdt(TSI, 1, vec![described(&v1)], now, 3600),
+        now,
+    );
+    push_all(
+        &mut receiver,
+        &craft::object(TSI, 1, &v1, false, None, None),
+        now,
+    );
+    assert!(completed(&mut receiver).is_empty());
+    // The restarted sender, two seconds later: same TSI, same FDT instance ID, same TOI.
+    let restart = later(now, 2);
+    push_all(
+        &mut receiver,
+        &craft::fdt(TSI, 1, vec![described(&v2)], restart, 3600),
+        restart,
+    );
+    push_all(
+        &mut receiver,
+        &craft::object(TSI, 1, &v2, false, None, None),
+        restart,
+    );
+    assert_eq!(completed(&mut receiver), vec![(1, v2.clone())]);
+    // And its own repeats are repeats again.
+    push_all(
+        &mut receiver,
+        &craft::fdt(TSI, 1, vec![described(&v2)], restart, 3600),
+        restart,
+    );
+    push_all(
+        &mut receiver,
+        &craft::object(TSI, 1, &v2, false, None, None),
+        restart,
+    );
+    assert!(completed(&mut receiver).is_empty());
+    assert_eq!(receiver.stats().objects_completed, 2);
+}

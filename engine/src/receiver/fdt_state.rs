@@ -109,6 +109,40 @@ pub(crate) struct FdtReceiving {
     scratch_bytes: u64,
     max_fdt_bytes: usize,
     pub last_activity: SystemTime,
+    fingerprint: FdtFingerprint,
+}
+
+/// What tells one FDT instance from another that reuses its FDT Instance ID: its FEC OTI and
+/// the payload of its first source symbol (SBN 0, ESI 0), which begins with the instance's
+/// `Expires` and first `File` entries. A sender restarted with the same TSI numbers its
+/// instances from the same first ID again (flute issue #49); without this, the receiver would
+/// take its new instances for repeats of the old ones until those expire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FdtFingerprint {
+    oti: Oti,
+    first_symbol: Option<Box<[u8]>>,
+}
+
+impl FdtFingerprint {
+    /// Whether a packet of an instance with this fingerprint's ID, carrying `fti` (its EXT_FTI,
+    /// if any) and `payload` at (`sbn`, `esi`), may belong to the same instance. A first symbol
+    /// not seen while the instance was received (lost and decoded) is taken from the first
+    /// repeat.
+    pub fn matches(&mut self, fti: Option<&Oti>, sbn: u32, esi: u32, payload: &[u8]) -> bool {
+        if fti.is_some_and(|oti| *oti != self.oti) {
+            return false;
+        }
+        if sbn != 0 || esi != 0 {
+            return true;
+        }
+        match &self.first_symbol {
+            Some(first) => **first == *payload,
+            None => {
+                self.first_symbol = Some(payload.into());
+                true
+            }
+        }
+    }
 }
 
 /// Blocks of one FDT instance decoded at once.
@@ -165,11 +199,18 @@ impl FdtReceiving {
             scratch_bytes: 0,
             max_fdt_bytes,
             last_activity: now,
+            fingerprint: FdtFingerprint {
+                oti: *oti,
+                first_symbol: None,
+            },
         })
     }
 
     /// Stores one payload (source or repair symbol); `true` once the instance is complete.
     pub fn push(&mut self, sbn: u32, esi: u32, payload: &[u8]) -> Result<bool, DropReason> {
+        if sbn == 0 && esi == 0 && self.fingerprint.first_symbol.is_none() {
+            self.fingerprint.first_symbol = Some(payload.into());
+        }
         let budget = Budget {
             used: &mut self.scratch_bytes,
             max: self.max_fdt_bytes as u64,
@@ -177,6 +218,11 @@ impl FdtReceiving {
         self.object
             .push(sbn, esi, payload, FDT_MAX_CONCURRENT_BLOCKS, budget)?;
         Ok(self.object.is_complete())
+    }
+
+    /// What tells this instance from another with the same ID.
+    pub fn fingerprint(&self) -> FdtFingerprint {
+        self.fingerprint.clone()
     }
 
     /// Decodes and parses the complete instance.

@@ -13,7 +13,7 @@ use crate::wire::{AlcPacket, WireError};
 use super::config::Config;
 use super::error::{DropReason, FailReason, ReceiverError};
 use super::event::{ObjectEvent, ObjectMetadata, ReceiverEndpoint};
-use super::fdt_state::{FdtFile, FdtReceiving, FileSlot};
+use super::fdt_state::{FdtFile, FdtFingerprint, FdtReceiving, FileSlot};
 use super::object::{
     Budget, ObjectReceiver, ObjectStart, Pushed, is_supported, partition_for, reservation,
 };
@@ -84,7 +84,9 @@ pub(crate) struct Session<O> {
     done: HashMap<u128, Done>,
     done_order: VecDeque<u128>,
     files: HashMap<u128, FileSlot>,
-    live_fdts: HashMap<u32, Option<SystemTime>>,
+    /// The FDT instances received and not expired, by ID: when each expires, and what tells it
+    /// from a new instance reusing its ID.
+    live_fdts: HashMap<u32, (Option<SystemTime>, FdtFingerprint)>,
     fdt_receiving: HashMap<u32, FdtReceiving>,
     pending: Pending,
     last_activity: SystemTime,
@@ -464,9 +466,24 @@ impl<O: super::sink::SinkObject> Session<O> {
             return Err(DropReason::FdtWithoutExtension.into());
         };
         let id = ext.fdt_instance_id;
-        if self.live_fdts.contains_key(&id) {
-            shared.stats.already_received += 1;
-            return Ok(());
+        if let Some((_, fingerprint)) = self.live_fdts.get_mut(&id) {
+            let payload_id = alc
+                .payload_id()
+                .ok_or_else(|| Box::new(ReceiverError::Malformed(WireError::PayloadIdNeedsOti)))?;
+            let fti = alc.fti();
+            if fingerprint.matches(fti.as_ref(), payload_id.sbn, payload_id.esi, alc.payload()) {
+                shared.stats.already_received += 1;
+                return Ok(());
+            }
+            // The ID now names other content: the sender was restarted with the same TSI and
+            // numbers its instances afresh. The new instance is received; the files it
+            // describes differently replace the old descriptions, and with them receive-once.
+            tracing::info!(
+                tsi = self.key.tsi,
+                fdt_instance_id = id,
+                "FDT instance ID reused with new content: the sender restarted"
+            );
+            self.live_fdts.remove(&id);
         }
         let limits = shared.config.limits;
         if !self.fdt_receiving.contains_key(&id) {
@@ -498,8 +515,9 @@ impl<O: super::sink::SinkObject> Session<O> {
         let Some(receiving) = self.fdt_receiving.remove(&id) else {
             return Ok(());
         };
+        let fingerprint = receiving.fingerprint();
         let instance = receiving.parse(limits.max_fdt_files)?;
-        self.apply_fdt(shared, id, &instance, now)
+        self.apply_fdt(shared, id, &instance, fingerprint, now)
     }
 
     fn apply_fdt<S: ObjectSink<Object = O>>(
@@ -507,6 +525,7 @@ impl<O: super::sink::SinkObject> Session<O> {
         shared: &mut Shared<S>,
         id: u32,
         instance: &FdtInstance,
+        fingerprint: FdtFingerprint,
         now: SystemTime,
     ) -> Result<(), Box<ReceiverError>> {
         let expires_at = if shared.config.fdt_expiry_check {
@@ -522,7 +541,7 @@ impl<O: super::sink::SinkObject> Session<O> {
         } else {
             None
         };
-        self.live_fdts.insert(id, expires_at);
+        self.live_fdts.insert(id, (expires_at, fingerprint));
         shared.stats.fdt_instances += 1;
         let limits = shared.config.limits;
         let mut described = Vec::new();
@@ -641,7 +660,7 @@ impl<O: super::sink::SinkObject> Session<O> {
                 keep
             });
             shared.description_bytes -= freed;
-            self.live_fdts.retain(|_, t| t.is_none_or(|t| t > now));
+            self.live_fdts.retain(|_, (t, _)| t.is_none_or(|t| t > now));
         }
         let files = &self.files;
         self.done.retain(|toi, done| match &done.file {
