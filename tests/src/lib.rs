@@ -4,10 +4,12 @@
 //! - [`af_xdp`]: the XDP program plus an AF_XDP socket per queue; numbered payloads.
 //! - [`netns`]: two throw-away network namespaces joined by a veth pair (needs root).
 //! - [`tempdir`]: a temporary directory removed on drop.
+//! - [`tmpfs`]: a private tmpfs (small, or with huge pages) unmounted on drop (needs root).
 
 pub mod af_xdp;
 pub mod link;
 pub mod netns;
 pub mod tempdir;
+pub mod tmpfs;
 
 pub use tempdir::TempDir;
