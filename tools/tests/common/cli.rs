@@ -1,0 +1,209 @@
+//! The `xflute` binary as a process inside a network namespace of a [`NetnsPair`], for the
+//! tests that run it on the wire: seeded input files with their SHA-256, a child guard that
+//! kills the process if the test fails, signals, and a small seeded random generator.
+
+// Each test binary that includes this module uses a different part of it.
+#![allow(dead_code)]
+
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+use xflute_tests::netns::{NetnsPair, Side};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_xflute");
+
+/// `&str` arguments as owned strings.
+pub fn s(args: &[&str]) -> Vec<String> {
+    args.iter().map(|a| (*a).to_owned()).collect()
+}
+
+/// Writes files named `file-NNN.bin` of the given sizes (pseudo-random bytes from `seed`);
+/// returns (path, SHA-256).
+pub fn make_files(dir: &Path, sizes: &[usize], seed: u64) -> Vec<(PathBuf, [u8; 32])> {
+    std::fs::create_dir_all(dir).unwrap();
+    sizes
+        .iter()
+        .enumerate()
+        .map(|(i, &len)| {
+            let mut rng = Rng::new(seed ^ (i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            let mut data = vec![0u8; len];
+            for chunk in data.chunks_mut(8) {
+                let word = rng.next_u64().to_le_bytes();
+                chunk.copy_from_slice(&word[..chunk.len()]);
+            }
+            let path = dir.join(format!("file-{i:03}.bin"));
+            std::fs::File::create(&path)
+                .unwrap()
+                .write_all(&data)
+                .unwrap();
+            (path, Sha256::digest(&data).into())
+        })
+        .collect()
+}
+
+/// The SHA-256 of a file, if it can be read.
+pub fn sha256(path: &Path) -> Option<[u8; 32]> {
+    std::fs::read(path).ok().map(|d| Sha256::digest(&d).into())
+}
+
+/// Whether every file of `files` is below `out` under its name with its SHA-256.
+pub fn all_received(files: &[(PathBuf, [u8; 32])], out: &Path) -> bool {
+    files
+        .iter()
+        .all(|(p, digest)| sha256(&out.join(p.file_name().unwrap())).as_ref() == Some(digest))
+}
+
+/// Names of the `.part` files directly below `dir`.
+pub fn part_files(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".part"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// SplitMix64: a small seeded generator, so a failing run can be replayed from its seed.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `lo..hi`.
+    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next_u64() % (hi - lo).max(1)
+    }
+}
+
+/// The seed of a randomised test: `XFLUTE_SEED` if set (to replay a run), else the clock.
+pub fn seed() -> u64 {
+    std::env::var("XFLUTE_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+        })
+}
+
+/// A running `xflute`, killed (SIGKILL) and reaped when dropped, so a failing test leaves no
+/// process behind. Its output goes to files, so that a killed process cannot block on a pipe.
+pub struct Proc {
+    child: Option<Child>,
+    log: PathBuf,
+}
+
+impl Proc {
+    /// Starts the binary inside `side`'s namespace (`ip netns exec` execs it: the child's pid
+    /// is xflute's); stdout and stderr go to `log`.
+    pub fn spawn(pair: &NetnsPair, side: Side, args: &[String], log: &Path) -> Self {
+        let file = std::fs::File::create(log).unwrap();
+        let child = Command::new("ip")
+            .args(["netns", "exec", &pair.end(side).netns, BIN])
+            .args(args)
+            .stdout(Stdio::from(file.try_clone().unwrap()))
+            .stderr(Stdio::from(file))
+            .spawn()
+            .unwrap();
+        Self {
+            child: Some(child),
+            log: log.to_owned(),
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    /// Sends a signal (`INT`, `KILL`, ...).
+    pub fn signal(&self, name: &str) {
+        let ok = Command::new("kill")
+            .args([&format!("-{name}"), &self.pid().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -{name} failed");
+    }
+
+    /// Waits up to `limit` for the process to end.
+    pub fn wait_for(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                return Some(status);
+            }
+            if start.elapsed() >= limit {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Stops it with SIGINT (SIGKILL if it has not ended within 5 s) and returns its status.
+    pub fn interrupt(&mut self) -> ExitStatus {
+        if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+            return status;
+        }
+        self.signal("INT");
+        match self.wait_for(Duration::from_secs(5)) {
+            Some(status) => status,
+            None => {
+                self.signal("KILL");
+                self.wait_for(Duration::from_secs(5)).unwrap()
+            }
+        }
+    }
+
+    /// What it printed so far.
+    pub fn output(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take()
+            && child.try_wait().ok().flatten().is_none()
+        {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A value of a `"name":number` field in the last line of `log` that has it.
+pub fn json_field(log: &str, name: &str) -> Option<u64> {
+    let key = format!("\"{name}\":");
+    log.lines()
+        .rev()
+        .find_map(|l| l.split(&key).nth(1))
+        .and_then(|r| r.split([',', '}']).next())
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// Runs `ip` with `args`; panics with its stderr if it fails.
+pub fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "ip {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
