@@ -1,5 +1,6 @@
 //! `xflute.RxEngine` and `xflute.TxEngine`: the multi-queue runtime ([`xflute::runtime`]) over
-//! AF_XDP (backend "xdp") or kernel UDP sockets (backend "udp"). Packets never cross into
+//! AF_XDP (backend "xdp"), kernel UDP sockets (backend "udp") or capture files (backend "pcap").
+//! Packets never cross into
 //! Python: the engine's workers receive and write files, and Python iterates over object
 //! events, waiting with the GIL released.
 
@@ -89,9 +90,11 @@ impl RxEngine {
 impl RxEngine {
     /// Starts receiving `channels` (a list of `receiver.UDPEndpoint`: destination group and
     /// port, and the only source accepted if given; every TSI) into `output_dir`.
-    /// `backend` is "xdp" (AF_XDP, needs root and `interface`) or "udp" (kernel sockets).
+    /// `backend` is "xdp" (AF_XDP, needs root and `interface`), "udp" (kernel sockets) or
+    /// "pcap" (replays the capture `pcap` as fast as it can, then ends).
     #[new]
-    #[pyo3(signature = (output_dir, channels, backend="udp", interface=None, queues=1, config=None))]
+    #[pyo3(signature = (output_dir, channels, backend="udp", interface=None, queues=1, config=None, pcap=None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         output_dir: std::path::PathBuf,
@@ -100,6 +103,7 @@ impl RxEngine {
         interface: Option<String>,
         queues: u32,
         config: Option<PyRef<'_, Config>>,
+        pcap: Option<std::path::PathBuf>,
     ) -> PyResult<Self> {
         if channels.is_empty() {
             return Err(FluteError::new_err("no channel to receive"));
@@ -112,6 +116,9 @@ impl RxEngine {
         }
         if let Some(config) = config {
             builder = builder.receiver_config(config.inner);
+        }
+        if let Some(pcap) = pcap {
+            builder = builder.pcap_in(pcap);
         }
         for c in &channels {
             let endpoint = c.inner;
@@ -193,7 +200,8 @@ impl RxEngine {
 /// A running send engine: sends the objects of `sender` (which it takes over: the Python
 /// `Sender` is closed afterwards; create it with `endpoint=` to say where packets go) from
 /// `source`, paced at `rate_bps` (None: as
-/// fast as possible), over AF_XDP ("xdp", needs root and `interface`) or UDP sockets ("udp").
+/// fast as possible), over AF_XDP ("xdp", needs root and `interface`) or UDP sockets ("udp"), or
+/// into the capture file `pcap` ("pcap").
 /// It stops by itself once every object was sent (or after `run_for` seconds).
 #[pyclass(module = "xflute", unsendable)]
 pub struct TxEngine {
@@ -204,7 +212,8 @@ pub struct TxEngine {
 #[pymethods]
 impl TxEngine {
     #[new]
-    #[pyo3(signature = (sender, source, backend="udp", interface=None, rate_bps=None, run_for=None))]
+    #[pyo3(signature = (sender, source, backend="udp", interface=None, rate_bps=None, run_for=None, pcap=None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         mut sender: PyRefMut<'_, Sender>,
@@ -213,6 +222,7 @@ impl TxEngine {
         interface: Option<String>,
         rate_bps: Option<u64>,
         run_for: Option<f64>,
+        pcap: Option<std::path::PathBuf>,
     ) -> PyResult<Self> {
         let source: IpAddr = source
             .parse()
@@ -230,6 +240,9 @@ impl TxEngine {
             .run_for(run_for);
         if let Some(interface) = interface {
             builder = builder.interface(interface);
+        }
+        if let Some(pcap) = pcap {
+            builder = builder.pcap_out(pcap);
         }
         let stop = Arc::new(AtomicBool::new(false));
         let engine = py.detach(move || builder.start(stop)).map_err(flute_err)?;

@@ -44,3 +44,23 @@ def test_udp_tx_engine_to_rx_engine_delivers_the_file_with_events(tmp_path: path
     assert rx.is_finished()
     # Iterating a stopped engine ends once its events are read.
     assert list(rx) == []
+
+
+def test_pcap_tx_engine_captures_and_pcap_rx_engine_replays_into_the_file(tmp_path: pathlib.Path):
+    data = os.urandom(200_000)
+    source = tmp_path / "in.bin"
+    source.write_bytes(data)
+    capture = tmp_path / "session.pcap"
+    endpoint = receiver.UDPEndpoint("239.255.7.8", 4100)
+    s = sender.Sender(5, sender.Oti.new_reed_solomon_rs28(1400, 64, 16), sender.Config(), endpoint=endpoint)
+    s.add_file(str(source), 0, "application/octet-stream")
+    s.publish()
+    tx = xflute.TxEngine(s, "192.0.2.1", backend="pcap", pcap=str(capture), rate_bps=100_000_000)
+    assert tx.wait(20)
+    assert tx.stop()["packets"] > len(data) // 1400
+    assert capture.stat().st_size > len(data)
+
+    with xflute.RxEngine(str(tmp_path / "out"), [endpoint], backend="pcap", pcap=str(capture)) as rx:
+        events = list(rx)
+    assert [e.kind for e in events if e.kind != "progress"] == ["started", "completed"]
+    assert (tmp_path / "out" / "in.bin").read_bytes() == data

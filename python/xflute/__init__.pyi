@@ -25,7 +25,10 @@ class RxEngine:
         interface: str | None = None,
         queues: int = 1,
         config: receiver.Config | None = None,
-    ) -> None: ...
+        pcap: str | PathLike[str] | None = None,
+    ) -> None:
+        """`backend`: "xdp" (AF_XDP, root, `interface`), "udp" (sockets) or "pcap" (replays
+        the capture `pcap` as fast as it can, each frame's timestamp as the clock, then ends)."""
     def poll(self, timeout: float | None = None) -> receiver.ObjectEvent | None:
         """The next event, waiting up to `timeout` seconds (forever for None)."""
     def __iter__(self) -> Iterator[receiver.ObjectEvent]: ...
@@ -56,7 +59,10 @@ class TxEngine:
         interface: str | None = None,
         rate_bps: int | None = None,
         run_for: float | None = None,
-    ) -> None: ...
+        pcap: str | PathLike[str] | None = None,
+    ) -> None:
+        """`backend`: "xdp", "udp" or "pcap" (writes the capture `pcap`, its timestamps
+        following `rate_bps`, 1 Gbit/s if None; `run_for` is then capture time)."""
     def is_finished(self) -> bool: ...
     def wait(self, timeout: float | None = None) -> bool:
         """Waits for the engine to end; returns whether it has."""

@@ -80,7 +80,7 @@ enum Command {
         /// Interface to send on.
         #[arg(long)]
         iface: Option<String>,
-        /// I/O backend: xdp (AF_XDP) or udp (sockets).
+        /// I/O backend: xdp (AF_XDP), udp (sockets) or pcap (with --pcap-out).
         #[arg(long, default_value = "xdp")]
         backend: Backend,
         /// Tx queues (AF_XDP).
@@ -150,7 +150,7 @@ enum Command {
         /// Interface to receive on.
         #[arg(long)]
         iface: Option<String>,
-        /// I/O backend: xdp (AF_XDP) or udp (sockets).
+        /// I/O backend: xdp (AF_XDP), udp (sockets) or pcap (with --pcap).
         #[arg(long, default_value = "xdp")]
         backend: Backend,
         /// Rx queues (AF_XDP): one socket and pinned worker each.
@@ -305,6 +305,9 @@ fn run(cli: Cli) -> Result<Outcome> {
                 println!("{packets} packets written to {}", path.display());
                 return Ok(Outcome::Complete);
             }
+            if backend == Backend::Pcap {
+                return Err(UsageError("--backend pcap needs --pcap-out FILE".into()).into());
+            }
             if backend == Backend::Xdp && args.live.iface.is_none() {
                 return Err(UsageError("--backend xdp needs --iface".into()).into());
             }
@@ -360,6 +363,9 @@ fn run(cli: Cli) -> Result<Outcome> {
                 } else {
                     Outcome::Incomplete
                 });
+            }
+            if backend == Backend::Pcap {
+                return Err(UsageError("--backend pcap needs --pcap FILE".into()).into());
             }
             let group = group.ok_or_else(|| {
                 UsageError("receiving from the wire needs --group ADDR:PORT".into())

@@ -10,12 +10,10 @@ use anyhow::{Context, Result, bail};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use xflute::cenc::Cenc;
 use xflute::endpoint::UdpEndpoint;
-use xflute::io::frame::{LinkType, UdpFrameBuilder};
 use xflute::io::mmap::MappedFile;
-use xflute::io::pcap::PcapWriter;
 use xflute::sender::{
     CarouselRepeatMode, Config, ObjectDesc, PriorityQueue, Profile, Sender, TransferConfig,
 };
@@ -320,46 +318,30 @@ fn source_or_default(args: &SendArgs) -> IpAddr {
     })
 }
 
-/// Run `send --pcap-out` with `fec`; returns the number of packets written.
+/// Run `send --pcap-out` with `fec` through the send engine's pcap backend; returns the number
+/// of packets written. The capture's timestamps follow `--rate` (1 Gbit/s if not given) and
+/// `--carousel` counts in capture time.
 pub fn run_with(args: &SendArgs, fec: &FecArgs) -> Result<u64> {
+    use xflute::runtime::{Backend, TxEngine};
     let pcap_out = args
         .pcap_out
         .as_deref()
         .context("no capture file to write")?;
-    if args.carousel.is_some() {
-        bail!("--carousel repeats forever on the wire; a capture takes each object once");
-    }
-    let rate_bps = args.rate_bps.unwrap_or(1_000_000_000);
-    let mut sender = build_sender_with(args, fec)?;
-    let start = SystemTime::now();
-    let mut now = start;
-    sender.publish(now)?;
-    let source = source_or_default(args);
-    let frames = UdpFrameBuilder::new(SocketAddr::new(source, 40000), args.dest)?;
-    let file = std::fs::File::create(pcap_out)
+    let sender = build_sender_with(args, fec)?;
+    let engine = TxEngine::builder()
+        .backend(Backend::Pcap)
+        .pcap_out(pcap_out)
+        .rate_bps(args.rate_bps)
+        .run_for(args.carousel)
+        .session(sender, source_or_default(args))
+        .start(std::sync::Arc::new(std::sync::atomic::AtomicBool::new(
+            false,
+        )))
         .with_context(|| format!("creating {}", pcap_out.display()))?;
-    let mut pcap = PcapWriter::new(std::io::BufWriter::new(file), LinkType::Ethernet)?;
-    let mut buf = vec![0u8; sender.max_packet_len()];
-    let mut packets = 0u64;
-    let ns = |t: SystemTime| t.duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos() as u64;
-    while sender.nb_objects() > 0 {
-        if let Some(len) = sender.write_next(&mut buf, now) {
-            let frame = frames.build(buf.get(..len).unwrap_or_default())?;
-            pcap.write_frame(ns(now), &frame)?;
-            packets += 1;
-            let wire_ns = (frame.len() as u64 * 8).saturating_mul(1_000_000_000) / rate_bps;
-            now += Duration::from_nanos(wire_ns.max(1));
-        } else if let Some(wake) = sender.next_timeout() {
-            now = now.max(wake);
-        } else {
-            break;
-        }
-    }
-    let close = sender.read_close_session();
-    pcap.write_frame(ns(now), &frames.build(&close)?)?;
-    packets += 1;
-    pcap.into_inner()?;
-    Ok(packets)
+    let stats = engine
+        .join()
+        .with_context(|| format!("writing {}", pcap_out.display()))?;
+    Ok(stats.total().packets)
 }
 
 /// What a live send did.
@@ -387,6 +369,7 @@ pub fn run_live_with(
             IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
         },
         (None, Backend::Xdp) => bail!("--backend xdp needs --source (the frames' source address)"),
+        (None, Backend::Pcap) => source_or_default(args),
     };
     let sender = build_sender_with(args, fec).map_err(|e| crate::UsageError(format!("{e:#}")))?;
     let mut builder = TxEngine::builder()

@@ -150,3 +150,52 @@ fn recv_counts_an_announced_object_with_no_packet_as_missing() {
     );
     assert!(!out_dir.join("b.txt").exists());
 }
+
+#[test]
+fn a_carousel_is_captured_for_its_duration_in_capture_time_and_received_back() {
+    let dir = TempDir::new("send-carousel-pcap");
+    let input = dir.0.join("c.bin");
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(&input, &data).unwrap();
+    let pcap = dir.0.join("carousel.pcap");
+    let mut args = os(&["send", "--carousel", "3s", "--rate", "20M", "--pcap-out"]);
+    args.push(pcap.clone().into());
+    args.push(input.into_os_string());
+    let (ok, stdout, stderr) = xflute(&args);
+    assert!(ok, "send: {stdout}\n{stderr}");
+    // 3 s at 20 Mbit/s of 1.5 kB frames: some 5000 frames, the 200 kB object about 35 times.
+    let packets: u64 = stdout.split_whitespace().next().unwrap().parse().unwrap();
+    assert!((4000..6000).contains(&packets), "{stdout}");
+    let (ok, stdout, stderr) = xflute(&[OsString::from("inspect"), pcap.clone().into_os_string()]);
+    assert!(ok, "inspect: {stderr}");
+    assert!(stdout.contains("tsi=1 toi=1 "), "{stdout}");
+
+    let out_dir = dir.0.join("out");
+    let mut args = os(&["recv", "--pcap"]);
+    args.push(pcap.into_os_string());
+    args.extend(["--out".into(), out_dir.clone().into_os_string()]);
+    let (ok, stdout, stderr) = xflute(&args);
+    assert!(ok, "recv: {stdout}\n{stderr}");
+    assert_eq!(std::fs::read(out_dir.join("c.bin")).unwrap(), data);
+}
+
+#[test]
+fn the_pcap_backend_without_its_file_is_a_usage_error() {
+    let dir = TempDir::new("send-pcap-backend");
+    let input = dir.0.join("x.bin");
+    std::fs::write(&input, b"x").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_xflute"))
+        .args(["send", "--backend", "pcap"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--pcap-out"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_xflute"))
+        .args(["recv", "--backend", "pcap", "--out"])
+        .arg(dir.0.join("out"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--pcap FILE"));
+}

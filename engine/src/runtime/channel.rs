@@ -15,6 +15,10 @@ pub enum Backend {
     Xdp,
     /// Kernel UDP sockets (`recvmmsg`, `sendmmsg` with GSO).
     Udp,
+    /// A capture file: the send engine writes its frames into one (timestamps following the
+    /// rate), the receive engine replays one as fast as it can (each frame's timestamp is the
+    /// receiver's clock). The file is given to the builder (`pcap_out`, `pcap_in`).
+    Pcap,
 }
 
 impl FromStr for Backend {
@@ -24,7 +28,8 @@ impl FromStr for Backend {
         match s {
             "xdp" => Ok(Self::Xdp),
             "udp" => Ok(Self::Udp),
-            other => Err(format!("backend {other:?} is neither xdp nor udp")),
+            "pcap" => Ok(Self::Pcap),
+            other => Err(format!("backend {other:?} is not xdp, udp or pcap")),
         }
     }
 }

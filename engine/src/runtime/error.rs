@@ -28,6 +28,9 @@ pub enum RuntimeError {
         #[source]
         source: std::io::Error,
     },
+    /// A capture file (pcap backend).
+    #[error("capture: {0}")]
+    Pcap(#[from] crate::io::pcap::PcapError),
     /// A frame header could not be built.
     #[error("frame headers: {0}")]
     Frame(#[from] crate::io::frame::BuildError),

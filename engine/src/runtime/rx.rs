@@ -1,6 +1,6 @@
-//! The receive engine: one worker thread per rx queue (AF_XDP) or per channel (UDP sockets),
-//! pinned to a core, each owning a [`MultiReceiver`] that writes into memory-mapped `.part`
-//! files ([`FileSink`]). A frame's payload is copied once, from the UMEM frame to its offset in
+//! The receive engine: one worker thread per rx queue (AF_XDP), per channel (UDP sockets) or for
+//! a replayed capture (pcap), pinned to a core, each owning a [`MultiReceiver`] that writes into
+//! memory-mapped `.part` files ([`FileSink`]). A frame's payload is copied once, from the UMEM frame to its offset in
 //! the output file, and the frame goes back to the fill ring right after (`XskSocket::recv`).
 //!
 //! A flow always arrives on the same queue (the NIC hashes it; veth maps the sender's tx queue
@@ -21,6 +21,7 @@ use super::stats::{Published, latency_histogram};
 use super::{Backend, ChannelSpec, RuntimeError, RxCounters, RxStats};
 use crate::io::file_sink::FileSink;
 use crate::io::frame::{LinkType, parse_udp};
+use crate::io::pcap::{PcapError, PcapReader};
 use crate::io::udp::{RecvBatch, UdpSocket};
 use crate::io::xdp::{SteerCounters, XdpSteering};
 use crate::io::xsk::{Umem, UmemConfig, XskConfig, XskSocket};
@@ -55,6 +56,7 @@ pub struct RxEngineBuilder {
     config: Config,
     drop_probability: f64,
     umem_frames: u32,
+    pcap_in: Option<PathBuf>,
 }
 
 /// A running receive engine. [`RxEngine::join`] stops it and detaches the XDP program.
@@ -80,6 +82,7 @@ impl RxEngine {
             config: engine_default_config(),
             drop_probability: 0.0,
             umem_frames: 8192,
+            pcap_in: None,
         }
     }
 
@@ -188,6 +191,15 @@ impl RxEngineBuilder {
         self
     }
 
+    /// The capture the pcap backend replays (pcap or pcapng): one worker takes its frames as
+    /// fast as it can, each frame's timestamp being the receiver's clock, so timeouts and FDT
+    /// expiry behave as on the wire; at the end of the capture pending closes and timeouts take
+    /// effect, unfinished objects fail, and the worker ends ([`RxEngine::is_finished`]).
+    pub fn pcap_in(mut self, path: impl Into<PathBuf>) -> Self {
+        self.pcap_in = Some(path.into());
+        self
+    }
+
     /// UMEM frames of 2 KiB per queue (default 8192, 16 MiB: room for 4096 frames in the rx
     /// ring, a few milliseconds of a veth's bursts).
     pub fn umem_frames(mut self, frames: u32) -> Self {
@@ -276,6 +288,24 @@ impl RxEngineBuilder {
                     })?;
                     engine.workers.push(handle);
                 }
+            }
+            Backend::Pcap => {
+                let path = self.pcap_in.clone().ok_or_else(|| {
+                    RuntimeError::Config("the pcap backend needs a capture to replay".into())
+                })?;
+                let file = std::fs::File::open(&path).map_err(|source| RuntimeError::Io {
+                    what: format!("opening {}", path.display()),
+                    source,
+                })?;
+                let reader = PcapReader::new(std::io::BufReader::new(file))?;
+                let worker = self.worker(0, events_tx.clone(), &engine.stop)?;
+                engine.published.push(Arc::clone(&worker.published));
+                let core = core_for(0);
+                let handle = spawn(0, move || {
+                    pin(core);
+                    pcap_loop(worker.into_worker(), reader);
+                })?;
+                engine.workers.push(handle);
             }
             Backend::Udp => {
                 for (i, channel) in self.channels.iter().enumerate() {
@@ -583,5 +613,47 @@ fn udp_loop(mut worker: Worker, socket: UdpSocket) {
         }
         worker.tick(&mut timers);
     }
+    worker.finish();
+}
+
+/// Replays a capture through the worker, then lets what the capture's end leaves pending (close
+/// grace periods, timeouts a second on) take effect and fails what is still unfinished.
+fn pcap_loop<R: std::io::Read>(mut worker: Worker, mut reader: PcapReader<R>) {
+    let mut now = SystemTime::UNIX_EPOCH;
+    let mut last_cleanup = None;
+    while !worker.stopped() {
+        let frame = match reader.next_frame() {
+            Ok(Some(frame)) => frame,
+            Ok(None) => break,
+            // A capture cut short (the capturing process killed) ends at its last whole frame.
+            Err(PcapError::Truncated(what)) => {
+                tracing::warn!(what, "capture truncated; stopping at its last whole frame");
+                break;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "capture unreadable; stopping there");
+                worker.counters.frame_errors += 1;
+                break;
+            }
+        };
+        now = SystemTime::UNIX_EPOCH + Duration::from_nanos(frame.timestamp_ns);
+        worker.counters.frames += 1;
+        worker.counters.bytes += frame.data.len() as u64;
+        match frame.link.map(|link| parse_udp(link, frame.data)) {
+            Some(Ok(udp)) => {
+                worker.datagram(Some(udp.source.ip()), udp.destination, udp.payload, now)
+            }
+            _ => worker.counters.frame_errors += 1,
+        }
+        if last_cleanup.is_none_or(|t| now.duration_since(t).unwrap_or_default() >= CLEANUP_EVERY) {
+            worker.receiver.cleanup(now);
+            last_cleanup = Some(now);
+            worker.drain_events();
+            worker.publish();
+        }
+    }
+    let end = now + Duration::from_secs(1);
+    worker.receiver.cleanup(end);
+    worker.receiver.close_all(end);
     worker.finish();
 }

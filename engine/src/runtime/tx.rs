@@ -4,24 +4,31 @@
 //! channel's template ([`UdpFrameBuilder`], checksums included) in front, and hands frames to the
 //! tx ring in batches with one kick each; completed frames are recycled from the completion
 //! ring. For UDP sockets, packets of equal length are packed back to back and sent with
-//! `sendmmsg` and UDP GSO. A token bucket in bits per second paces every worker.
+//! `sendmmsg` and UDP GSO. A token bucket in bits per second paces every worker. The pcap backend
+//! writes the frames into a capture instead, on a clock of its own that advances at the rate.
 
+use std::fs::File;
+use std::io::BufWriter;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::rx::pin;
 use super::stats::Published;
 use super::{Backend, RuntimeError, TokenBucket, TxCounters, TxStats};
-use crate::io::frame::UdpFrameBuilder;
+use crate::io::frame::{LinkType, UdpFrameBuilder};
+use crate::io::pcap::PcapWriter;
 use crate::io::udp::UdpSocket;
 use crate::io::xsk::{Umem, UmemConfig, XskConfig, XskSocket};
 use crate::sender::Sender;
 
 /// Frames per tx ring submission (and kick).
 const BATCH: u32 = 64;
+/// The link rate a capture's timestamps follow when no rate is set.
+const PCAP_DEFAULT_RATE_BPS: u64 = 1_000_000_000;
 /// UDP source port of every session.
 const SOURCE_PORT: u16 = 40_000;
 
@@ -45,6 +52,7 @@ pub struct TxEngineBuilder {
     rate_bps: Option<u64>,
     run_for: Option<Duration>,
     macs: Option<([u8; 6], [u8; 6])>,
+    pcap_out: Option<PathBuf>,
 }
 
 /// A running send engine.
@@ -67,6 +75,7 @@ impl TxEngine {
             rate_bps: None,
             run_for: None,
             macs: None,
+            pcap_out: None,
         }
     }
 
@@ -161,6 +170,14 @@ impl TxEngineBuilder {
         self
     }
 
+    /// The capture file the pcap backend writes (replacing any file there). Its timestamps
+    /// follow the rate (1 Gbit/s when none is set), and `run_for` counts in capture time, so a
+    /// carousel of a given duration can be captured in far less.
+    pub fn pcap_out(mut self, path: impl Into<PathBuf>) -> Self {
+        self.pcap_out = Some(path.into());
+        self
+    }
+
     /// Opens the sockets (in the calling thread's network namespace) and starts sending.
     pub fn start(self, stop: Arc<AtomicBool>) -> Result<TxEngine, RuntimeError> {
         if self.sessions.is_empty() {
@@ -168,7 +185,7 @@ impl TxEngineBuilder {
         }
         let workers_n = match self.backend {
             Backend::Xdp => self.queues.min(self.sessions.len() as u32).max(1) as usize,
-            Backend::Udp => 1,
+            Backend::Udp | Backend::Pcap => 1,
         };
         let mut shares: Vec<Vec<Channel>> = (0..workers_n).map(|_| Vec::new()).collect();
         for (i, session) in self.sessions.into_iter().enumerate() {
@@ -194,7 +211,11 @@ impl TxEngineBuilder {
             }
         }
         let rate_share = self.rate_bps.map(|r| (r / workers_n as u64).max(1));
-        let deadline = self.run_for.map(|d| Instant::now() + d);
+        let deadline = match self.backend {
+            // Capture time, counted by the worker.
+            Backend::Pcap => None,
+            Backend::Xdp | Backend::Udp => self.run_for.map(|d| Instant::now() + d),
+        };
         let mut engine = TxEngine {
             workers: Vec::new(),
             published: Vec::new(),
@@ -232,6 +253,22 @@ impl TxEngineBuilder {
                     spawn(i, move || {
                         pin(core);
                         worker.run_udp(socket)
+                    })?
+                }
+                Backend::Pcap => {
+                    let path = self.pcap_out.clone().ok_or_else(|| {
+                        RuntimeError::Config("the pcap backend needs a capture file".into())
+                    })?;
+                    let file = File::create(&path).map_err(|source| RuntimeError::Io {
+                        what: format!("creating {}", path.display()),
+                        source,
+                    })?;
+                    let pcap = PcapWriter::new(BufWriter::new(file), LinkType::Ethernet)?;
+                    let rate = self.rate_bps.unwrap_or(PCAP_DEFAULT_RATE_BPS).max(1);
+                    let run_for = self.run_for;
+                    spawn(i, move || {
+                        pin(core);
+                        worker.run_pcap(pcap, rate, run_for)
                     })?
                 }
             };
@@ -329,8 +366,13 @@ impl TxWorker {
     /// Marks sessions that are finished; returns the index of one that needs its Close Session
     /// packet sent, and whether all are done.
     fn closing(&mut self) -> (Option<usize>, bool) {
+        self.closing_if(false)
+    }
+
+    /// As [`Self::closing`], every session finishing when `expired`.
+    fn closing_if(&mut self, expired: bool) -> (Option<usize>, bool) {
         let now = Instant::now();
-        let stop = self.stopped();
+        let stop = expired || self.stopped();
         let mut all = true;
         let mut close = None;
         for (i, c) in self.channels.iter_mut().enumerate() {
@@ -545,6 +587,78 @@ impl TxWorker {
                 last_publish = t;
             }
         }
+        self.publish();
+        Ok(())
+    }
+
+    /// Writes every session into the capture as fast as it can, the clock (the senders' `now`
+    /// and the frames' timestamps) advancing by each frame's time on a link of `rate_bps`, and
+    /// jumping to the next timeout when nothing is due. `run_for` is capture time.
+    fn run_pcap(
+        mut self,
+        mut pcap: PcapWriter<BufWriter<File>>,
+        rate_bps: u64,
+        run_for: Option<Duration>,
+    ) -> Result<(), RuntimeError> {
+        let start = SystemTime::now();
+        let end = run_for.map(|d| start + d);
+        let mut now = start;
+        let max_len = self
+            .channels
+            .iter()
+            .map(|c| c.frames.header_len() + c.sender.max_packet_len())
+            .max()
+            .unwrap_or(1514);
+        let mut buf = vec![0u8; max_len];
+        let ns = |t: SystemTime| {
+            let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+            u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+        };
+        // Ethernet preamble, start delimiter and inter-frame gap count on the wire too.
+        let wire_time = |len: usize| {
+            let bits = (len as u64 + 24) * 8;
+            Duration::from_nanos((bits.saturating_mul(1_000_000_000) / rate_bps).max(1))
+        };
+        loop {
+            let expired = end.is_some_and(|e| now >= e);
+            let (close, all_done) = self.closing_if(expired);
+            if let Some(c) = close.and_then(|i| self.channels.get(i)) {
+                let frame = c.frames.build(&c.sender.read_close_session())?;
+                pcap.write_frame(ns(now), &frame)?;
+                self.counters.packets += 1;
+                self.counters.bytes += frame.len() as u64;
+                now += wire_time(frame.len());
+            }
+            if all_done {
+                break;
+            }
+            match self.write_frame(&mut buf, now) {
+                Some((len, alc)) => {
+                    pcap.write_frame(ns(now), buf.get(..len).unwrap_or_default())?;
+                    self.counters.packets += 1;
+                    self.counters.bytes += len as u64;
+                    self.counters.alc_bytes += alc as u64;
+                    now += wire_time(len);
+                    if self.counters.packets.is_multiple_of(4096) {
+                        self.publish();
+                    }
+                }
+                // Nothing due: on to the earliest timeout (at least 1 µs on, so that a timeout
+                // that is already due but gives nothing cannot hold the clock still).
+                None => {
+                    let wake = self
+                        .channels
+                        .iter()
+                        .filter(|c| !c.done)
+                        .filter_map(|c| c.sender.next_timeout())
+                        .min()
+                        .unwrap_or(now + Duration::from_millis(1));
+                    now = wake.max(now + Duration::from_micros(1));
+                }
+            }
+        }
+        // Flushes the buffered writer: an error writing the file's tail is returned here.
+        pcap.into_inner()?;
         self.publish();
         Ok(())
     }

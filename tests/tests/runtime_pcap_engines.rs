@@ -1,0 +1,151 @@
+//! The runtime's pcap backend (no root needed): a `TxEngine` writes two sessions into a capture
+//! on its own clock, a tenth of the frames are cut out of it, and an `RxEngine` replays it with
+//! a channel for one of the two sessions only.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use xflute::endpoint::UdpEndpoint;
+use xflute::io::frame::LinkType;
+use xflute::io::pcap::{PcapReader, PcapWriter};
+use xflute::receiver::ObjectEvent;
+use xflute::runtime::{Backend, ChannelSpec, RxEngine, TxEngine};
+use xflute::sender::{CarouselRepeatMode, Config, ObjectDesc, Sender, TransferConfig};
+use xflute::wire::{FecEncodingId, Oti, SchemeSpecific};
+
+const GROUP: Ipv4Addr = Ipv4Addr::new(239, 255, 7, 7);
+
+fn sender(port: u16, tsi: u64, name: &str, data: Vec<u8>, carousel: bool) -> Sender {
+    let oti = Oti {
+        fec_encoding_id: FecEncodingId::NoCode,
+        fec_instance_id: 0,
+        transfer_length: 0,
+        encoding_symbol_length: 1400,
+        maximum_source_block_length: 64,
+        max_number_of_encoding_symbols: 64,
+        scheme_specific: SchemeSpecific::None,
+    };
+    let endpoint = UdpEndpoint::new(IpAddr::V4(GROUP), port);
+    let mut sender = Sender::new(endpoint, tsi, oti, Config::default()).unwrap();
+    let transfer = TransferConfig {
+        carousel_mode: carousel
+            .then_some(CarouselRepeatMode::DelayBetweenTransfers(Duration::ZERO)),
+        ..TransferConfig::default()
+    };
+    let object = ObjectDesc::from_buffer(
+        data,
+        "application/octet-stream",
+        format!("file:///{name}"),
+        true,
+        transfer,
+    )
+    .unwrap();
+    sender.add_object(0, object).unwrap();
+    sender
+}
+
+fn data(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(seed) ^ seed)
+        .collect()
+}
+
+#[test]
+fn tx_engine_captures_on_its_own_clock_and_rx_engine_replays_a_lossy_capture_into_files() {
+    let dir = xflute_tests::TempDir::new("runtime-pcap");
+    let full = dir.path().join("full.pcap");
+    let lossy = dir.path().join("lossy.pcap");
+    let out = dir.path().join("out");
+    let a = data(1 << 20, 3);
+    let b = data(300_000, 7);
+    let source = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+
+    // Two seconds of capture at 100 Mbit/s: about 25 MB, some twenty passes of the carousel.
+    let tx = TxEngine::builder()
+        .backend(Backend::Pcap)
+        .pcap_out(&full)
+        .rate_bps(Some(100_000_000))
+        .run_for(Some(Duration::from_secs(2)))
+        .session(sender(4001, 1, "a.bin", a.clone(), true), source)
+        .session(sender(4002, 2, "b.bin", b, false), source)
+        .start(Arc::new(AtomicBool::new(false)))
+        .unwrap();
+    let sent = tx.join().unwrap().total();
+    assert!(
+        sent.packets > 15_000,
+        "only {} packets captured",
+        sent.packets
+    );
+
+    // Every tenth frame cut out; the capture's clock spans the two seconds asked for.
+    let mut reader = PcapReader::new(std::fs::File::open(&full).unwrap()).unwrap();
+    let mut writer =
+        PcapWriter::new(std::fs::File::create(&lossy).unwrap(), LinkType::Ethernet).unwrap();
+    let (mut first, mut last, mut n) = (None, 0u64, 0u64);
+    while let Some(frame) = reader.next_frame().unwrap() {
+        first.get_or_insert(frame.timestamp_ns);
+        last = frame.timestamp_ns;
+        n += 1;
+        if !n.is_multiple_of(10) {
+            writer.write_frame(frame.timestamp_ns, frame.data).unwrap();
+        }
+    }
+    writer.into_inner().unwrap();
+    assert_eq!(n, sent.packets);
+    let span = Duration::from_nanos(last - first.unwrap());
+    assert!(
+        span >= Duration::from_millis(1990) && span <= Duration::from_millis(2100),
+        "the capture spans {span:?}, not the 2 s of capture time asked for"
+    );
+
+    // Only session 1's channel: its object completes; session 2's frames are counted as of no
+    // channel.
+    let rx = RxEngine::builder(&out)
+        .backend(Backend::Pcap)
+        .pcap_in(&lossy)
+        .channel(ChannelSpec::new(SocketAddr::new(GROUP.into(), 4001)))
+        .start(Arc::new(AtomicBool::new(false)))
+        .unwrap();
+    let give_up = Instant::now() + Duration::from_secs(60);
+    while !rx.is_finished() {
+        assert!(Instant::now() < give_up, "the replay did not end");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let events: Vec<ObjectEvent> = rx.events().try_iter().collect();
+    let stats = rx.join().unwrap();
+    let completed = events
+        .iter()
+        .filter(|e| matches!(e, ObjectEvent::Completed { .. }))
+        .count();
+    assert_eq!(completed, 1, "{events:?}");
+    assert_eq!(std::fs::read(out.join("a.bin")).unwrap(), a);
+    assert!(!out.join("b.bin").exists());
+    assert_eq!(stats.frames(), n - n / 10);
+    assert!(stats.workers.iter().map(|w| w.unknown_channel).sum::<u64>() > 100);
+}
+
+#[test]
+fn pcap_backends_without_a_file_are_refused_with_a_clear_error() {
+    let dir = xflute_tests::TempDir::new("runtime-pcap-nofile");
+    let tx = TxEngine::builder()
+        .backend(Backend::Pcap)
+        .session(
+            sender(4001, 1, "a.bin", data(10, 1), false),
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+        )
+        .start(Arc::new(AtomicBool::new(false)));
+    assert!(tx.unwrap_err().to_string().contains("capture file"));
+    let rx = RxEngine::builder(dir.path())
+        .backend(Backend::Pcap)
+        .channel(ChannelSpec::new(SocketAddr::new(GROUP.into(), 4001)))
+        .start(Arc::new(AtomicBool::new(false)));
+    assert!(rx.unwrap_err().to_string().contains("capture to replay"));
+    let missing = RxEngine::builder(dir.path())
+        .backend(Backend::Pcap)
+        .pcap_in(dir.path().join("nope.pcap"))
+        .channel(ChannelSpec::new(SocketAddr::new(GROUP.into(), 4001)))
+        .start(Arc::new(AtomicBool::new(false)));
+    assert!(missing.unwrap_err().to_string().contains("nope.pcap"));
+}
