@@ -8,10 +8,9 @@
 //! per 4 KiB page: about a third of the receive worker's time in `perf` (a tmpfs with
 //! `huge=always` is worse: each fault then clears 2 MiB while the rx ring fills).
 //!
-//! - Raw: a thread on core 0 in the sending namespace fills AF_XDP tx frames with 1400-byte UDP
-//!   payloads as fast as it can; a thread on core 1 in the receiving namespace takes them off
-//!   an AF_XDP socket (behind the steering program) and reads every byte. The rate is payload
-//!   bits received per second.
+//! - Raw: `xflute_bench::raw::tx_to_rx` (an AF_XDP sender on core 0 filling 1400-byte UDP
+//!   payloads as fast as it can, an AF_XDP receiver on core 1 reading every byte). The rate is
+//!   payload bits received per second.
 //! - Engine, twice (sender unpaced, then paced at 90% of the raw rate): a [`TxEngine`] on core 0
 //!   sends one object of the given size (no-code FEC, 1400-byte
 //!   symbols, as a carousel so that frames the veth drops under overload come round again); an
@@ -21,101 +20,18 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use xflute::endpoint::UdpEndpoint;
-use xflute::io::frame::UdpFrameBuilder;
-use xflute::io::xdp::Channel;
-use xflute::io::xsk::{Umem, UmemConfig, XskConfig, XskSocket};
 use xflute::receiver::ObjectEvent;
 use xflute::runtime::{ChannelSpec, RxEngine, TxEngine};
 use xflute::sender::{CarouselRepeatMode, Config, ObjectDesc, Sender, TransferConfig};
 use xflute::wire::{FecEncodingId, Oti, SchemeSpecific};
-use xflute_tests::af_xdp::XdpReceiver;
+use xflute_bench::raw::{PAYLOAD, tx_to_rx};
 use xflute_tests::netns::{NetnsPair, Side, require_root};
 
-const PAYLOAD: usize = 1400;
 const GROUP: &str = "239.255.4.1:3400";
-const WARMUP: Duration = Duration::from_millis(300);
-
-fn pin(core: usize) {
-    if !core_affinity_set(core) {
-        eprintln!("warning: could not pin to core {core}");
-    }
-}
-
-#[allow(unsafe_code)] // sched_setaffinity(2) is FFI.
-fn core_affinity_set(core: usize) -> bool {
-    // SAFETY: `set` is a zeroed cpu_set_t, a valid empty set, filled with CPU_SET; the call
-    // changes only the calling thread.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(core, &mut set);
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) == 0
-    }
-}
-
-/// Payload Gbit/s received over `window`, AF_XDP tx → AF_XDP rx.
-fn raw_rate(pair: &NetnsPair, window: Duration) -> f64 {
-    let received = AtomicU64::new(0);
-    let ready = AtomicBool::new(false);
-    let stop = AtomicBool::new(false);
-    let group: SocketAddr = GROUP.parse().unwrap();
-    let frame = UdpFrameBuilder::new(SocketAddr::new(pair.sender.ipv4.into(), 4000), group)
-        .unwrap()
-        .build(&vec![0x5a; PAYLOAD])
-        .unwrap();
-    std::thread::scope(|scope| {
-        scope.spawn(|| {
-            pair.run_in(Side::Receiver, || {
-                pin(1);
-                let channel = Channel {
-                    destination: group,
-                    source: None,
-                };
-                let mut rx = XdpReceiver::open(&pair.receiver.interface, 1, &[channel], false);
-                ready.store(true, Ordering::SeqCst);
-                let mut sum = 0u64;
-                while !stop.load(Ordering::Relaxed) {
-                    let n = rx.poll(|_, f| {
-                        sum = sum.wrapping_add(f.iter().map(|&b| u64::from(b)).sum::<u64>());
-                    });
-                    received.fetch_add(u64::from(n), Ordering::Relaxed);
-                }
-                std::hint::black_box(sum);
-            })
-        });
-        while !ready.load(Ordering::SeqCst) {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        scope.spawn(|| {
-            pair.run_in(Side::Sender, || {
-                pin(0);
-                let umem = Umem::new(UmemConfig::default()).unwrap();
-                let config = XskConfig {
-                    rx_frames: 64,
-                    tx_frames: 4032,
-                    rx_size: 64,
-                    ..XskConfig::default()
-                };
-                let mut tx = XskSocket::bind(&umem, &pair.sender.interface, 0, &config).unwrap();
-                while !stop.load(Ordering::Relaxed) {
-                    let _ = tx.send(64, |buf| {
-                        buf[..frame.len()].copy_from_slice(&frame);
-                        frame.len()
-                    });
-                }
-            })
-        });
-        std::thread::sleep(WARMUP);
-        let (t0, c0) = (Instant::now(), received.load(Ordering::Relaxed));
-        std::thread::sleep(window);
-        let (t1, c1) = (Instant::now(), received.load(Ordering::Relaxed));
-        stop.store(true, Ordering::SeqCst);
-        (c1 - c0) as f64 * (PAYLOAD * 8) as f64 / (t1 - t0).as_secs_f64() / 1e9
-    })
-}
 
 /// Goodput of one object through the engines, Gbit/s, and a line of counters.
 fn engine_goodput(pair: &NetnsPair, len: usize, rate_bps: Option<u64>) -> (f64, String) {
@@ -241,7 +157,7 @@ fn main() {
     let mib: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1024);
     let window = Duration::from_secs_f64(args.next().and_then(|a| a.parse().ok()).unwrap_or(3.0));
     let pair = NetnsPair::new();
-    let raw = raw_rate(&pair, window);
+    let raw = tx_to_rx(&pair, window).payload_gbps();
     println!("raw AF_XDP tx -> AF_XDP rx, 1400-byte payloads: {raw:.2} Gbit/s of payload");
     let (goodput, line) = engine_goodput(&pair, mib << 20, None);
     println!(
@@ -255,7 +171,7 @@ fn main() {
         "xflute TxEngine -> RxEngine, {mib} MiB no-code, sender paced at {:.2} Gbit/s on the wire: {paced:.2} Gbit/s goodput ({paced_line})",
         rate as f64 / 1e9
     );
-    let raw_after = raw_rate(&pair, window);
+    let raw_after = tx_to_rx(&pair, window).payload_gbps();
     println!("raw again after the transfers: {raw_after:.2} Gbit/s");
     let baseline = (raw + raw_after) / 2.0;
     println!(

@@ -15,50 +15,14 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use xflute::io::frame::UdpFrameBuilder;
 use xflute::io::udp::{RecvBatch, UdpSocket};
-use xflute::io::xdp::{Channel, XdpSteering};
-use xflute::io::xdp_gen::FrameGenerator;
-use xflute::io::xsk::{Umem, UmemConfig, XskConfig, XskSocket};
-use xflute_tests::af_xdp::XdpReceiver;
+use xflute::io::xdp::XdpSteering;
+use xflute_bench::raw::{
+    GROUP, PAYLOAD, SRC, WARMUP, XskBlaster, af_xdp_rx, channel, frame, gbps, measure_rx,
+    read_every_byte,
+};
+use xflute_bench::sys::{AutogroupBoost, pin_to_core};
 use xflute_tests::netns::{NetnsPair, Side, require_root};
-
-const PAYLOAD: usize = 1400;
-const SRC: &str = "198.18.0.1:4000";
-const GROUP: &str = "239.255.3.1:3400";
-const GROUP_MAC: [u8; 6] = [0x01, 0x00, 0x5e, 0x7f, 0x03, 0x01];
-const WARMUP: Duration = Duration::from_millis(300);
-
-/// Pins the calling thread to `core` at nice -20, so that other work on this shared machine
-/// (compilers) takes little of the measured cores.
-#[allow(unsafe_code)] // sched_setaffinity(2) and setpriority(2) are FFI.
-fn pin_to_core(core: usize) {
-    // SAFETY: `set` is a zeroed cpu_set_t, a valid empty set, filled with CPU_SET; both calls
-    // change only the calling thread (tid 0 / `gettid`).
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(core, &mut set);
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
-        libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, -20);
-    }
-}
-
-fn channel() -> Channel {
-    Channel {
-        destination: GROUP.parse().unwrap(),
-        source: None,
-    }
-}
-
-fn frame(pair: &NetnsPair) -> Vec<u8> {
-    let src: SocketAddr = SRC.parse().unwrap();
-    let payload: Vec<u8> = (0..PAYLOAD).map(|i| (i * 7) as u8).collect();
-    UdpFrameBuilder::new(src, GROUP.parse().unwrap())
-        .unwrap()
-        .with_macs(pair.sender.mac, GROUP_MAC)
-        .build(&payload)
-        .unwrap()
-}
 
 /// Packets per second counted by `counter` over `window`, after a warm-up.
 fn rate(counter: &AtomicU64, window: Duration) -> f64 {
@@ -67,79 +31,6 @@ fn rate(counter: &AtomicU64, window: Duration) -> f64 {
     std::thread::sleep(window);
     let (t1, c1) = (Instant::now(), counter.load(Ordering::Relaxed));
     (c1 - c0) as f64 / (t1 - t0).as_secs_f64()
-}
-
-/// Runs `consume` in the receiving namespace on core 1 while the generator floods the veth
-/// from the sending namespace on core 0. Returns (received/s, offered/s).
-fn measure_rx(
-    pair: &NetnsPair,
-    window: Duration,
-    consume: impl FnOnce(&AtomicU64, &AtomicBool, &AtomicBool) + Send,
-) -> (f64, f64) {
-    let received = AtomicU64::new(0);
-    let offered = AtomicU64::new(0);
-    let ready = AtomicBool::new(false);
-    let stop = AtomicBool::new(false);
-    let frame = frame(pair);
-    std::thread::scope(|s| {
-        let rx = s.spawn(|| {
-            pair.run_in(Side::Receiver, || {
-                pin_to_core(1);
-                consume(&received, &ready, &stop);
-            })
-        });
-        while !ready.load(Ordering::Acquire) {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        let generator = s.spawn(|| {
-            pair.run_in(Side::Sender, || {
-                pin_to_core(0);
-                let generator = FrameGenerator::new(&pair.sender.interface).unwrap();
-                // Each call has a fixed cost of tens of milliseconds (the kernel sets up and
-                // tears down a page pool), so it carries many frames; not so many that the
-                // offered count, updated per call, gets coarse.
-                let repeat: u32 = 1 << 18;
-                while !stop.load(Ordering::Relaxed) {
-                    generator.send(&frame, repeat).unwrap();
-                    offered.fetch_add(u64::from(repeat), Ordering::Relaxed);
-                }
-            })
-        });
-        let (r, o) = measure_two(&received, &offered, window);
-        stop.store(true, Ordering::Relaxed);
-        generator.join().unwrap();
-        rx.join().unwrap();
-        (r, o)
-    })
-}
-
-fn measure_two(a: &AtomicU64, b: &AtomicU64, window: Duration) -> (f64, f64) {
-    std::thread::sleep(WARMUP);
-    let (t0, a0, b0) = (
-        Instant::now(),
-        a.load(Ordering::Relaxed),
-        b.load(Ordering::Relaxed),
-    );
-    std::thread::sleep(window);
-    let (t1, a1, b1) = (
-        Instant::now(),
-        a.load(Ordering::Relaxed),
-        b.load(Ordering::Relaxed),
-    );
-    let secs = (t1 - t0).as_secs_f64();
-    ((a1 - a0) as f64 / secs, (b1 - b0) as f64 / secs)
-}
-
-/// Touches every byte, as an application consuming the payload would (XOR of 8-byte words).
-fn read_every_byte(bytes: &[u8]) -> u64 {
-    let words = bytes.chunks_exact(8);
-    let tail = words
-        .remainder()
-        .iter()
-        .fold(0u64, |x, b| (x << 8) | u64::from(*b));
-    words.fold(tail, |acc, w| {
-        acc ^ u64::from_ne_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]])
-    })
 }
 
 /// The generator's rate into a receiver whose program drops every frame (the ceiling).
@@ -152,22 +43,6 @@ fn xdp_drop(pair: &NetnsPair, window: Duration) -> (f64, f64) {
         while !stop.load(Ordering::Relaxed) {
             std::thread::sleep(Duration::from_millis(10));
         }
-    })
-}
-
-fn af_xdp_rx(pair: &NetnsPair, window: Duration) -> (f64, f64) {
-    measure_rx(pair, window, |received, ready, stop| {
-        let mut rx = XdpReceiver::open(&pair.receiver.interface, 1, &[channel()], false);
-        ready.store(true, Ordering::Release);
-        let mut acc = 0u64;
-        while !stop.load(Ordering::Relaxed) {
-            let n = rx.poll(|_, frame| acc ^= read_every_byte(frame));
-            received.fetch_add(u64::from(n), Ordering::Relaxed);
-        }
-        black_box(acc);
-        let stats = rx.sockets.first().map(|s| s.statistics());
-        let counters = rx.steering.counters();
-        eprintln!("AF_XDP rx: XDP program {counters:?}; socket {stats:?}");
     })
 }
 
@@ -240,23 +115,10 @@ fn measure_tx(
 }
 
 fn af_xdp_tx(pair: &NetnsPair, window: Duration) -> f64 {
-    let template = frame(pair);
+    let frames = vec![frame(pair)];
     measure_tx(pair, window, |sent, stop| {
-        let umem = Umem::new(UmemConfig::default()).unwrap();
-        let config = XskConfig {
-            rx_frames: 64,
-            tx_frames: 4032,
-            ..XskConfig::default()
-        };
-        let mut tx = XskSocket::bind(&umem, &pair.sender.interface, 0, &config).unwrap();
-        while !stop.load(Ordering::Relaxed) {
-            tx.send(64, |frame| {
-                frame[..template.len()].copy_from_slice(&template);
-                template.len()
-            })
-            .unwrap();
-            sent.fetch_add(u64::from(tx.complete()), Ordering::Relaxed);
-        }
+        let mut tx = XskBlaster::bind(&pair.sender.interface).unwrap();
+        tx.run(&frames, None, stop, sent);
     })
 }
 
@@ -275,40 +137,6 @@ fn udp_tx(pair: &NetnsPair, window: Duration, gso: bool) -> f64 {
     })
 }
 
-/// Raises the scheduling weight of this session's autogroup while the benchmark runs, so that
-/// other sessions' work on a shared machine (compilers, test suites) takes little of the measured
-/// cores; per-thread nice alone does not count across autogroups. Restored on drop.
-struct AutogroupBoost {
-    previous: Option<String>,
-}
-
-impl AutogroupBoost {
-    const PATH: &str = "/proc/self/autogroup";
-
-    fn new() -> Self {
-        // The file reads "/autogroup-N nice K".
-        let previous = std::fs::read_to_string(Self::PATH)
-            .ok()
-            .and_then(|s| s.split_whitespace().last().map(str::to_owned));
-        if previous.is_some() && std::fs::write(Self::PATH, "-20").is_err() {
-            return Self { previous: None };
-        }
-        Self { previous }
-    }
-}
-
-impl Drop for AutogroupBoost {
-    fn drop(&mut self) {
-        if let Some(nice) = &self.previous {
-            let _ = std::fs::write(Self::PATH, nice);
-        }
-    }
-}
-
-fn gbps(pps: f64) -> f64 {
-    pps * (PAYLOAD * 8) as f64 / 1e9
-}
-
 fn main() {
     require_root();
     let secs: f64 = std::env::args()
@@ -322,7 +150,8 @@ fn main() {
         "xflute raw I/O: veth pair between two namespaces, {PAYLOAD}-byte UDP payloads, {secs} s per path"
     );
     let (_, drop_offered) = xdp_drop(&pair, window);
-    let (xdp_rx, xdp_offered) = af_xdp_rx(&pair, window);
+    let rx = af_xdp_rx(&pair, window);
+    let (xdp_rx, xdp_offered) = (rx.received_pps, rx.offered_pps);
     let (udp_rx, udp_offered) = udp_rx(&pair, window);
     let xdp_tx = af_xdp_tx(&pair, window);
     let udp_tx_plain = udp_tx(&pair, window, false);

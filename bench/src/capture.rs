@@ -1,0 +1,54 @@
+//! A captured xflute session for the receive-only runs: the sans-IO sender writes every packet of
+//! one pass over a scenario's objects (FDT first, then the objects) into whole Ethernet frames in
+//! memory, as `xflute send --pcap-out` writes them into a file. A scenario's loss is applied here,
+//! once and reproducibly, to the object packets (never to the FDT's, which a one-pass capture
+//! carries once), so that every receiver of the replay sees the same losses and must decode.
+
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime};
+
+use xflute::io::frame::UdpFrameBuilder;
+use xflute::wire::LctPacket;
+
+use crate::scenario::Scenario;
+
+/// The frames of one pass of `scenario` from `source` to `group`, Ethernet source `src_mac`.
+pub fn capture(
+    scenario: &Scenario,
+    source: SocketAddr,
+    group: SocketAddr,
+    src_mac: [u8; 6],
+) -> Result<Vec<Vec<u8>>, String> {
+    let mut sender = scenario.sender(group, false)?;
+    let builder = UdpFrameBuilder::new(source, group).map_err(|e| e.to_string())?;
+    let builder = {
+        let dst = builder.destination_mac();
+        builder.with_macs(src_mac, dst)
+    };
+    let mut now = SystemTime::now();
+    sender.publish(now).map_err(|e| e.to_string())?;
+    let mut buf = vec![0u8; sender.max_packet_len()];
+    let mut frames = Vec::new();
+    let mut state = 0x853c_49e6_748f_ea9bu64;
+    // 1 Gbit/s of virtual time between packets keeps the FDT's timers moving as on the wire.
+    let step = Duration::from_micros(12);
+    while sender.nb_objects() > 0 {
+        if let Some(len) = sender.write_next(&mut buf, now) {
+            let packet = buf.get(..len).unwrap_or_default();
+            let is_fdt = LctPacket::new_checked(packet).is_ok_and(|p| p.toi() == 0);
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let lost = !is_fdt && (state >> 11) as f64 / (1u64 << 53) as f64 <= scenario.loss;
+            if !lost {
+                frames.push(builder.build(packet).map_err(|e| e.to_string())?);
+            }
+            now += step;
+        } else if let Some(wake) = sender.next_timeout() {
+            now = now.max(wake);
+        } else {
+            break;
+        }
+    }
+    Ok(frames)
+}
