@@ -95,8 +95,14 @@ fn two_queue_engines_carry_one_session_per_queue_and_both_workers_complete_their
                     .queues(2)
                     .cores(vec![0, 1])
                     .rate_bps(Some(400_000_000))
-                    .session(sender(group, 1, "a.bin", a.clone()), pair.sender.ipv4.into())
-                    .session(sender(group, 2, "b.bin", b.clone()), pair.sender.ipv4.into())
+                    .session(
+                        sender(group, 1, "a.bin", a.clone()),
+                        pair.sender.ipv4.into(),
+                    )
+                    .session(
+                        sender(group, 2, "b.bin", b.clone()),
+                        pair.sender.ipv4.into(),
+                    )
                     .run_for(Some(Duration::from_secs(60)))
                     .start(Arc::clone(&tx_stop))
                     .unwrap()
