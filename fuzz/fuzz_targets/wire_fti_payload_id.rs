@@ -1,5 +1,6 @@
 //! EXT_FTI and FEC Payload ID decoders for every FEC Encoding ID on arbitrary bytes: never a
-//! panic; what decodes re-encodes to the same bytes.
+//! panic; what decodes re-encodes to the same bytes. IDs 0, 1 (Raptor), 2 (m = 2..=16), 5, 6
+//! (RaptorQ) and 129 are all covered.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -32,7 +33,22 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     }
-    for m in [2u8, 8, 16] {
-        let _ = PayloadId::parse(PayloadIdFormat::ReedSolomonGf2m { m }, rest);
+    // Every Payload ID layout, whether or not the bytes made an OTI: what parses re-emits to
+    // the same bytes.
+    let formats = [
+        PayloadIdFormat::CompactNoCode,
+        PayloadIdFormat::Raptor,
+        PayloadIdFormat::ReedSolomonGf28,
+        PayloadIdFormat::RaptorQ,
+        PayloadIdFormat::SmallBlockSystematic,
+    ]
+    .into_iter()
+    .chain((2..=16).map(|m| PayloadIdFormat::ReedSolomonGf2m { m }));
+    for format in formats {
+        if let Ok(pid) = PayloadId::parse(format, rest) {
+            let mut buf = vec![0u8; format.buffer_len()];
+            pid.emit(format, &mut buf).expect("a parsed payload ID re-emits");
+            assert_eq!(&buf[..], &rest[..format.buffer_len()]);
+        }
     }
 });
