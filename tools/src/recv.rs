@@ -208,6 +208,8 @@ pub struct LiveRecvReport {
     pub stats: xflute::runtime::RxStats,
     /// The XDP program's counters.
     pub steering: Option<xflute::io::xdp::SteerCounters>,
+    /// Times the XDP program was detached by someone else and attached again.
+    pub xdp_reattached: u64,
 }
 
 impl LiveRecvReport {
@@ -368,6 +370,7 @@ pub fn run_live(
         bar.finish_and_clear();
     }
     let steering = engine.steering_counters();
+    let xdp_reattached = engine.xdp_reattached();
     let stats = engine.join()?;
     let incomplete = outcomes
         .values()
@@ -380,6 +383,7 @@ pub fn run_live(
         active: first_start.map_or(Duration::ZERO, |t| last_done.saturating_duration_since(t)),
         stats,
         steering,
+        xdp_reattached,
     })
 }
 
@@ -407,7 +411,7 @@ pub fn summary(report: &LiveRecvReport, json: bool) -> String {
     let steer = report.steering.unwrap_or_default();
     if json {
         format!(
-            "{{\"event\":\"summary\",\"completed\":{},\"incomplete\":{},\"bytes\":{},\"seconds\":{secs:.3},\"goodput_gbps\":{gbps:.3},\"frames\":{},\"drops\":{},\"rx_ring_full\":{},\"duplicates\":{},\"xdp_redirected\":{},\"xdp_dropped\":{},\"latency_p50_us\":{},\"latency_p99_us\":{}}}",
+            "{{\"event\":\"summary\",\"completed\":{},\"incomplete\":{},\"bytes\":{},\"seconds\":{secs:.3},\"goodput_gbps\":{gbps:.3},\"frames\":{},\"drops\":{},\"rx_ring_full\":{},\"duplicates\":{},\"xdp_redirected\":{},\"xdp_dropped\":{},\"xdp_reattached\":{},\"latency_p50_us\":{},\"latency_p99_us\":{}}}",
             report.completed,
             report.incomplete,
             report.completed_bytes,
@@ -417,12 +421,13 @@ pub fn summary(report: &LiveRecvReport, json: bool) -> String {
             s.duplicates(),
             steer.redirected,
             steer.dropped,
+            report.xdp_reattached,
             p(0.5),
             p(0.99)
         )
     } else {
         format!(
-            "{} objects complete, {} incomplete; {} bytes in {secs:.3} s = {gbps:.2} Gbit/s goodput; {} frames, {} dropped (rx ring full {}), {} repeated symbols; XDP redirected {} injected-loss {}; latency p50 {} µs p99 {} µs",
+            "{} objects complete, {} incomplete; {} bytes in {secs:.3} s = {gbps:.2} Gbit/s goodput; {} frames, {} dropped (rx ring full {}), {} repeated symbols; XDP redirected {} injected-loss {} reattached {}; latency p50 {} µs p99 {} µs",
             report.completed,
             report.incomplete,
             report.completed_bytes,
@@ -432,6 +437,7 @@ pub fn summary(report: &LiveRecvReport, json: bool) -> String {
             s.duplicates(),
             steer.redirected,
             steer.dropped,
+            report.xdp_reattached,
             p(0.5),
             p(0.99)
         )

@@ -380,3 +380,83 @@ fn sender_restarted_with_the_same_tsi_and_new_content_has_the_new_files_delivere
     assert!(status.success(), "{status}\n{log}");
     pair.close();
 }
+
+#[test]
+fn xdp_program_detached_underneath_the_receiver_is_reattached_and_the_transfer_completes() {
+    let pair = NetnsPair::with_config(PairConfig::default());
+    let dir = TempDir::new("detach");
+    let files = cli::make_files(&dir.0.join("in"), &[24 << 20, 1 << 20, 500_000], 13);
+    let out = dir.0.join("out");
+    let group = "239.9.8.5:3400";
+    let mut receiver = Proc::spawn(
+        &pair,
+        Side::Receiver,
+        &recv_args(
+            &pair,
+            group,
+            &out,
+            &[
+                "--count",
+                &files.len().to_string(),
+                "--timeout",
+                "60s",
+                "--json",
+            ],
+        ),
+        &dir.0.join("recv.log"),
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let mut sender = Proc::spawn(
+        &pair,
+        Side::Sender,
+        &send_args(&pair, group, 1, "100M", &files),
+        &dir.0.join("send.log"),
+    );
+    assert!(
+        wait_until(Duration::from_secs(20), || out
+            .join("file-000.bin.part")
+            .exists()),
+        "the transfer never started: {}",
+        receiver.output()
+    );
+    let netns = pair.receiver.netns.clone();
+    let iface = pair.receiver.interface.clone();
+    // The engine attaches through a BPF link, which the kernel protects from netlink: the usual
+    // `ip link set dev IF xdp off` is refused (it would detach a program attached through
+    // netlink, the fallback on kernels without XDP links).
+    let ip_off = Command::new("ip")
+        .args(["-n", &netns, "link", "set", "dev", &iface, "xdp", "off"])
+        .output()
+        .unwrap();
+    if ip_off.status.success() {
+        eprintln!("ip link set xdp off detached the program");
+    } else {
+        let err = String::from_utf8_lossy(&ip_off.stderr);
+        assert!(err.contains("BPF XDP link"), "{err}");
+        let links = cli::detach_xdp_links_of(receiver.pid());
+        assert!(!links.is_empty(), "the receiver holds no XDP link");
+        eprintln!("detached XDP link(s) {links:?} with BPF_LINK_DETACH");
+    }
+    // Within about a second the engine notices and attaches the program again.
+    assert!(
+        wait_until(Duration::from_secs(5), || pair
+            .links(Side::Receiver)
+            .contains(" xdp")),
+        "the XDP program was not reattached: {}",
+        receiver.output()
+    );
+    let status = receiver.wait_for(Duration::from_secs(60));
+    let log = receiver.output();
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "{status:?}\n{log}\nsender:\n{}",
+        sender.output()
+    );
+    assert!(all_received(&files, &out), "{log}");
+    assert!(
+        json_field(&log, "xdp_reattached").is_some_and(|n| n >= 1),
+        "{log}"
+    );
+    sender.interrupt();
+    pair.close();
+}

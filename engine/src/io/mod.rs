@@ -3,6 +3,7 @@
 //! - [`xdp`] loads the XDP steering program (`xdp-prog/xflute_steer.bpf.c`) with aya and manages
 //!   its maps: the FLUTE channels it takes out of the kernel stack, the AF_XDP socket per queue,
 //!   its counters and its loss-injection knob.
+//!   A small rtnetlink query (`netlink`) tells whether the program is still attached.
 //! - [`xdp_gen`] transmits copies of a frame from inside the kernel, for benchmarks and tests.
 //! - [`xsk`] is AF_XDP over `libc`: UMEM, the fill/completion/rx/tx rings, batched receive and
 //!   send, `need_wakeup`, zero-copy with a fallback to copy mode.
@@ -23,6 +24,7 @@
 pub mod file_sink;
 pub mod frame;
 pub mod mmap;
+mod netlink;
 pub mod pcap;
 pub mod udp;
 pub mod xdp;

@@ -7,6 +7,7 @@ use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::os::fd::AsRawFd;
 
 use aya::maps::{Array, HashMap, MapData, PerCpuArray, XskMap};
+use aya::programs::xdp::XdpLinkId;
 use aya::programs::{Xdp, XdpMode};
 use aya::{Ebpf, Pod};
 
@@ -51,6 +52,15 @@ pub enum XdpError {
     /// No interface has this name in the calling thread's network namespace.
     #[error("no network interface named {0:?}")]
     UnknownInterface(String),
+    /// Asking the kernel which XDP programs an interface has failed.
+    #[error("querying the XDP programs of {interface}: {source}")]
+    Query {
+        /// The interface.
+        interface: String,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Where the program runs.
@@ -138,6 +148,7 @@ pub struct XdpSteering {
     ebpf: Ebpf,
     interface: String,
     mode: AttachMode,
+    link: Option<XdpLinkId>,
 }
 
 fn map_err(map: &'static str) -> impl FnOnce(aya::maps::MapError) -> XdpError {
@@ -163,29 +174,29 @@ impl XdpSteering {
             .try_into()
             .map_err(|e| XdpError::Program(Box::new(e)))?;
         program.load().map_err(|e| XdpError::Program(Box::new(e)))?;
-        let mode = match request {
-            AttachRequest::Driver => {
+        let (mode, link) = match request {
+            AttachRequest::Driver => (
+                AttachMode::Driver,
                 program
                     .attach(interface, XdpMode::Driver)
-                    .map_err(|e| XdpError::Program(Box::new(e)))?;
-                AttachMode::Driver
-            }
-            AttachRequest::Skb => {
+                    .map_err(|e| XdpError::Program(Box::new(e)))?,
+            ),
+            AttachRequest::Skb => (
+                AttachMode::Skb,
                 program
                     .attach(interface, XdpMode::Skb)
-                    .map_err(|e| XdpError::Program(Box::new(e)))?;
-                AttachMode::Skb
-            }
+                    .map_err(|e| XdpError::Program(Box::new(e)))?,
+            ),
             AttachRequest::Auto => match program.attach(interface, XdpMode::Driver) {
-                Ok(_) => AttachMode::Driver,
+                Ok(link) => (AttachMode::Driver, link),
                 Err(driver) => match program.attach(interface, XdpMode::Skb) {
-                    Ok(_) => {
+                    Ok(link) => {
                         tracing::warn!(
                             interface,
                             error = %driver,
                             "XDP driver mode unavailable; attached in SKB (generic) mode, which is slower"
                         );
-                        AttachMode::Skb
+                        (AttachMode::Skb, link)
                     }
                     Err(skb) => {
                         return Err(XdpError::Attach {
@@ -202,7 +213,57 @@ impl XdpSteering {
             ebpf,
             interface: interface.to_owned(),
             mode,
+            link: Some(link),
         })
+    }
+
+    fn program(&mut self) -> Result<&mut Xdp, XdpError> {
+        self.ebpf
+            .program_mut(PROGRAM_NAME)
+            .ok_or(XdpError::Missing("program xflute_steer"))?
+            .try_into()
+            .map_err(|e| XdpError::Program(Box::new(e)))
+    }
+
+    /// Whether the program is still attached to the interface: someone else may have detached
+    /// it (`bpftool link detach`, or `ip link set dev IF xdp off` when the kernel attached it
+    /// through netlink rather than a BPF link) or replaced it. One rtnetlink request.
+    pub fn is_attached(&mut self) -> Result<bool, XdpError> {
+        let query = |source| XdpError::Query {
+            interface: self.interface.clone(),
+            source,
+        };
+        let if_index = crate::io::xsk::if_index(&self.interface)
+            .ok_or_else(|| XdpError::UnknownInterface(self.interface.clone()))?;
+        let attached = crate::io::netlink::xdp_program_ids(if_index).map_err(query)?;
+        let ours = self
+            .program()?
+            .info()
+            .map_err(|e| XdpError::Program(Box::new(e)))?
+            .id();
+        Ok(attached.contains(&ours))
+    }
+
+    /// Attaches the (still loaded) program again, in the mode it had, after it was detached from
+    /// outside; its maps, and with them the channels and the sockets, are unchanged.
+    pub fn reattach(&mut self) -> Result<(), XdpError> {
+        let interface = self.interface.clone();
+        let mode = match self.mode {
+            AttachMode::Driver => XdpMode::Driver,
+            AttachMode::Skb => XdpMode::Skb,
+        };
+        let old = self.link.take();
+        let program = self.program()?;
+        // The old link no longer holds the interface; dropping it only releases its descriptor.
+        if let Some(old) = old {
+            let _ = program.detach(old);
+        }
+        let link = program
+            .attach(&interface, mode)
+            .map_err(|e| XdpError::Program(Box::new(e)))?;
+        self.link = Some(link);
+        tracing::debug!(interface, mode = ?self.mode, "XDP steering program reattached");
+        Ok(())
     }
 
     /// The interface the program is attached to.

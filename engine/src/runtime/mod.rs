@@ -12,6 +12,8 @@
 //! - Both stop when their stop flag is set (the CLI sets it on SIGINT/SIGTERM): a receiver keeps
 //!   what was completed and verified, and every unfinished object's `.part` file is removed;
 //!   the XDP program is detached when the engine is joined.
+//! - The receive engine checks once a second that its XDP program is still attached and
+//!   reattaches it if someone detached it (counted), or stops with the error if it cannot.
 
 mod channel;
 mod error;
@@ -19,6 +21,7 @@ mod pacing;
 mod rx;
 mod stats;
 mod tx;
+mod xdp_watch;
 
 pub use channel::{Backend, ChannelSpec};
 pub use error::RuntimeError;

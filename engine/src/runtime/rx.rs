@@ -9,8 +9,8 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -18,6 +18,7 @@ use crossbeam_channel::{Receiver, Sender as EventSender};
 use hdrhistogram::Histogram;
 
 use super::stats::{Published, latency_histogram};
+use super::xdp_watch::XdpWatch;
 use super::{Backend, ChannelSpec, RuntimeError, RxCounters, RxStats};
 use crate::io::file_sink::FileSink;
 use crate::io::frame::{LinkType, parse_udp};
@@ -65,7 +66,9 @@ pub struct RxEngine {
     events: Receiver<ObjectEvent>,
     workers: Vec<JoinHandle<()>>,
     published: Vec<Arc<Published<RxCounters>>>,
-    steering: Option<XdpSteering>,
+    /// Shared with the watch, which reattaches the program if someone detaches it.
+    steering: Option<Arc<Mutex<XdpSteering>>>,
+    watch: Option<XdpWatch>,
     stop: Arc<AtomicBool>,
 }
 
@@ -98,13 +101,23 @@ impl RxEngine {
 
     /// The XDP program's counters (XDP backend only).
     pub fn steering_counters(&self) -> Option<SteerCounters> {
-        self.steering.as_ref().and_then(|s| s.counters().ok())
+        let steering = self.steering.as_ref()?;
+        let steering = steering.lock().unwrap_or_else(PoisonError::into_inner);
+        steering.counters().ok()
+    }
+
+    /// Times the XDP program was found detached from the interface by someone else and
+    /// attached again (checked once a second; XDP backend only).
+    pub fn xdp_reattached(&self) -> u64 {
+        self.watch.as_ref().map_or(0, XdpWatch::reattached)
     }
 
     /// Changes the injected loss (XDP backend only).
     pub fn set_drop_probability(&mut self, p: f64) -> Result<(), RuntimeError> {
-        if let Some(s) = &mut self.steering {
-            s.set_drop_probability(p)?;
+        if let Some(s) = &self.steering {
+            s.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .set_drop_probability(p)?;
         }
         Ok(())
     }
@@ -121,7 +134,8 @@ impl RxEngine {
 
     /// Stops the workers, waits for them (each ends within a few tens of milliseconds, dropping
     /// unfinished objects' `.part` files), detaches the XDP program, and returns the final
-    /// counters.
+    /// counters; or the error that stopped the engine when the XDP program, detached by someone
+    /// else, could not be attached again.
     pub fn join(mut self) -> Result<RxStats, RuntimeError> {
         self.stop();
         let mut panicked = None;
@@ -130,7 +144,11 @@ impl RxEngine {
                 panicked = Some(i);
             }
         }
+        let lost = self.watch.as_mut().and_then(XdpWatch::finish);
         drop(self.steering.take());
+        if let Some(e) = lost {
+            return Err(e.into());
+        }
         match panicked {
             Some(i) => Err(RuntimeError::WorkerPanicked(i)),
             None => Ok(self.stats()),
@@ -248,6 +266,7 @@ impl RxEngineBuilder {
             workers: Vec::new(),
             published: Vec::new(),
             steering: None,
+            watch: None,
             stop,
         };
         match self.backend {
@@ -277,6 +296,13 @@ impl RxEngineBuilder {
                     steering.register_socket(queue, &socket)?;
                     sockets.push(socket);
                 }
+                let steering = Arc::new(Mutex::new(steering));
+                let watch = XdpWatch::start(Arc::clone(&steering), Arc::clone(&engine.stop))
+                    .map_err(|source| RuntimeError::Io {
+                        what: "spawning the XDP watch".into(),
+                        source,
+                    })?;
+                engine.watch = Some(watch);
                 engine.steering = Some(steering);
                 for (i, socket) in sockets.into_iter().enumerate() {
                     let worker = self.worker(i, events_tx.clone(), &engine.stop)?;

@@ -207,3 +207,70 @@ pub fn ip(args: &[&str]) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Detaches from outside the XDP BPF links that process `pid` holds, as `bpftool link detach`
+/// does (BPF_LINK_DETACH): the program leaves the interface while the process keeps its
+/// descriptors, the way an operator's tool would pull it from under a running receiver (the
+/// kernel refuses `ip link set dev IF xdp off` while a BPF link holds the program). Returns the
+/// IDs of the links detached.
+#[allow(unsafe_code)] // bpf(2) is FFI; each call says why it is sound.
+pub fn detach_xdp_links_of(pid: u32) -> Vec<u32> {
+    const BPF_LINK_GET_FD_BY_ID: libc::c_long = 30;
+    const BPF_LINK_DETACH: libc::c_long = 34;
+    let mut detached = Vec::new();
+    for entry in std::fs::read_dir(format!("/proc/{pid}/fdinfo"))
+        .unwrap()
+        .flatten()
+    {
+        let Ok(info) = std::fs::read_to_string(entry.path()) else {
+            continue;
+        };
+        if !info
+            .lines()
+            .any(|l| l.split_whitespace().eq(["link_type:", "xdp"]))
+        {
+            continue;
+        }
+        let link_id: u32 = info
+            .lines()
+            .find_map(|l| l.strip_prefix("link_id:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap();
+        // union bpf_attr, zeroed: the first u32 is `link_id` for BPF_LINK_GET_FD_BY_ID and
+        // `link_fd` for BPF_LINK_DETACH.
+        let mut attr = [0u64; 16];
+        attr[0] = u64::from(link_id);
+        // SAFETY: `attr` is a live, zeroed, 8-byte aligned buffer of the size passed; bpf(2)
+        // reads it and returns a new descriptor or -1.
+        let fd = unsafe {
+            libc::syscall(
+                libc::SYS_bpf,
+                BPF_LINK_GET_FD_BY_ID,
+                attr.as_mut_ptr(),
+                std::mem::size_of_val(&attr),
+            )
+        };
+        assert!(
+            fd >= 0,
+            "BPF_LINK_GET_FD_BY_ID {link_id}: {}",
+            std::io::Error::last_os_error()
+        );
+        let mut attr = [0u64; 16];
+        attr[0] = fd as u64;
+        // SAFETY: as above; `fd` is the link descriptor just returned.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_bpf,
+                BPF_LINK_DETACH,
+                attr.as_mut_ptr(),
+                std::mem::size_of_val(&attr),
+            )
+        };
+        let err = std::io::Error::last_os_error();
+        // SAFETY: `fd` is ours (returned by bpf(2) above) and closed once.
+        unsafe { libc::close(fd as libc::c_int) };
+        assert!(rc == 0, "BPF_LINK_DETACH {link_id}: {err}");
+        detached.push(link_id);
+    }
+    detached
+}
