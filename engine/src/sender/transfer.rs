@@ -371,9 +371,15 @@ impl Transfer {
             self.header_len
         };
         let len = if self.partition.nb_blocks() == 0 {
-            // An empty object: one packet, SBN 0, ESI 0, no symbol (as flute sends it).
+            // An empty object: one packet, SBN 0, ESI 0, no symbol (as flute sends it); ID 129's
+            // Payload ID also carries the Source Block Length, 0 here.
+            let id = PayloadId {
+                source_block_length: (self.format == PayloadIdFormat::SmallBlockSystematic)
+                    .then_some(0),
+                ..PayloadId::default()
+            };
             let rest = buf.get_mut(header_len..).unwrap_or_default();
-            header_len + PayloadId::default().emit(self.format, rest)?
+            header_len + id.emit(self.format, rest)?
         } else {
             self.fill_window()?;
             if self.index >= self.window.len() {
