@@ -281,7 +281,7 @@ fn file_descriptions_from_many_fdt_instances_stay_within_their_budget() {
     }
     let stats = receiver.stats();
     assert_eq!(stats.fdt_instances, 50);
-    assert!(stats.drops(DropReason::FdtTooManyFiles) > 500);
+    assert!(stats.drops(DropReason::DescriptionBytesLimit) > 500);
     assert!(receiver.description_bytes() > cap / 2);
     // Expired instances give their budget back.
     receiver.cleanup(later(now, 3601));

@@ -111,12 +111,15 @@ pub struct PcapReader<R> {
     format: Format,
     buf: Vec<u8>,
     max_record_bytes: usize,
+    records_over_cap: u64,
 }
 
 const PCAPNG_SHB: u32 = 0x0a0d_0d0a;
 const PCAPNG_BOM: u32 = 0x1a2b_3c4d;
 /// At most this many interfaces per section: each costs a few bytes, but they are input.
 const MAX_INTERFACES: usize = 4096;
+/// Room in a pcapng block body beyond the captured frame: its fixed fields and options.
+const NG_BLOCK_OVERHEAD: usize = 64 * 1024;
 
 fn read_exact_or(r: &mut impl Read, buf: &mut [u8], what: &'static str) -> Result<bool, PcapError> {
     let mut got = 0;
@@ -168,7 +171,9 @@ impl<R: Read> PcapReader<R> {
         Self::with_max_record_bytes(reader, DEFAULT_MAX_RECORD_BYTES)
     }
 
-    /// As [`Self::new`], with a cap on one record's size.
+    /// As [`Self::new`], with a cap on one record's captured size. A packet record over the cap
+    /// is skipped without being buffered and counted ([`Self::records_over_cap`]); the frames
+    /// after it are read as usual.
     pub fn with_max_record_bytes(
         mut reader: R,
         max_record_bytes: usize,
@@ -205,6 +210,7 @@ impl<R: Read> PcapReader<R> {
             format,
             buf: Vec::new(),
             max_record_bytes,
+            records_over_cap: 0,
         };
         if matches!(this.format, Format::Ng { .. }) {
             this.read_section_header()?;
@@ -246,6 +252,26 @@ impl<R: Read> PcapReader<R> {
         Ok(())
     }
 
+    /// Packet records skipped so far because their captured length exceeded the cap.
+    pub fn records_over_cap(&self) -> u64 {
+        self.records_over_cap
+    }
+
+    /// The cap on one record's captured size, in bytes.
+    pub fn max_record_bytes(&self) -> usize {
+        self.max_record_bytes
+    }
+
+    /// Skips `len` bytes of a record over the cap, through a small stack buffer.
+    fn skip_over_cap(&mut self, len: u64, what: &'static str) -> Result<(), PcapError> {
+        let skipped = io::copy(&mut (&mut self.reader).take(len), &mut io::sink())?;
+        if skipped != len {
+            return Err(PcapError::Truncated(what));
+        }
+        self.records_over_cap += 1;
+        Ok(())
+    }
+
     /// The next frame, or `None` at the end of the capture.
     pub fn next_frame(&mut self) -> Result<Option<CapturedFrame<'_>>, PcapError> {
         match self.format {
@@ -265,12 +291,18 @@ impl<R: Read> PcapReader<R> {
         linktype: u32,
     ) -> Result<Option<CapturedFrame<'_>>, PcapError> {
         let mut head = [0u8; 16];
-        if !read_exact_or(&mut self.reader, &mut head, "record header")? {
-            return Ok(None);
-        }
+        let len = loop {
+            if !read_exact_or(&mut self.reader, &mut head, "record header")? {
+                return Ok(None);
+            }
+            let len = u32_at(&head, 8, big_endian);
+            if len as usize <= self.max_record_bytes {
+                break len as usize;
+            }
+            self.skip_over_cap(len.into(), "record")?;
+        };
         let secs = u64::from(u32_at(&head, 0, big_endian));
         let frac = u64::from(u32_at(&head, 4, big_endian));
-        let len = u32_at(&head, 8, big_endian) as usize;
         self.fill(len)?;
         let timestamp_ns = secs * 1_000_000_000 + if nanos { frac } else { frac * 1000 };
         Ok(Some(CapturedFrame {
@@ -330,6 +362,11 @@ impl<R: Read> PcapReader<R> {
             }
             let body_len = (total - 12) as usize;
             match block_type {
+                // A packet block too large to be within the cap: skipped, counted.
+                3 | 6 if body_len > self.max_record_bytes.saturating_add(NG_BLOCK_OVERHEAD) => {
+                    self.skip_over_cap(u64::from(total - 8), "pcapng block")?;
+                    continue;
+                }
                 // Interface Description, Enhanced Packet, Simple Packet: read the body.
                 1 | 3 | 6 => {
                     // The body holds the frame plus at most 20 bytes of fixed fields, plus
@@ -354,8 +391,7 @@ impl<R: Read> PcapReader<R> {
     }
 
     fn fill_block(&mut self, body_len: usize) -> Result<(), PcapError> {
-        const BLOCK_OVERHEAD: usize = 64 * 1024;
-        if body_len > self.max_record_bytes.saturating_add(BLOCK_OVERHEAD) {
+        if body_len > self.max_record_bytes.saturating_add(NG_BLOCK_OVERHEAD) {
             return Err(PcapError::RecordTooLarge {
                 len: body_len,
                 cap: self.max_record_bytes,
@@ -405,10 +441,9 @@ impl<R: Read> PcapReader<R> {
                     | u64::from(u32_at(body, 8, big_endian));
                 let cap_len = u32_at(body, 12, big_endian) as usize;
                 if cap_len > self.max_record_bytes {
-                    return Err(PcapError::RecordTooLarge {
-                        len: cap_len,
-                        cap: self.max_record_bytes,
-                    });
+                    // Its block (within the cap plus options) is read already: just skip it.
+                    self.records_over_cap += 1;
+                    return Ok(None);
                 }
                 if body.len() < 20 + cap_len {
                     return Err(PcapError::Truncated("enhanced packet block"));
@@ -628,7 +663,7 @@ mod tests {
     }
 
     #[test]
-    fn oversized_record_is_refused_before_allocation() {
+    fn an_oversized_record_length_is_skipped_not_allocated_and_ends_as_truncated() {
         let mut bytes = PcapWriter::new(Vec::new(), LinkType::Ethernet)
             .unwrap()
             .into_inner()
@@ -636,11 +671,44 @@ mod tests {
         let mut head = [0u8; 16];
         head[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
         bytes.extend_from_slice(&head);
+        bytes.extend_from_slice(&[0; 100]);
         let mut r = PcapReader::new(&bytes[..]).unwrap();
-        assert!(matches!(
-            r.next_frame(),
-            Err(PcapError::RecordTooLarge { .. })
-        ));
+        assert!(matches!(r.next_frame(), Err(PcapError::Truncated(_))));
+        assert!(r.buf.capacity() < 1024);
+    }
+
+    #[test]
+    fn records_over_the_cap_are_skipped_counted_and_the_next_frames_read() {
+        let cap = 104;
+        // Frames 0..5 carry 100..105 payload bytes plus 42 of headers: 142..146 bytes.
+        let frames = frames();
+        let mut w = PcapWriter::new(Vec::new(), LinkType::Ethernet).unwrap();
+        let mut big = vec![0u8; 5000];
+        big[..frames[0].len()].copy_from_slice(&frames[0]);
+        w.write_frame(0, &frames[0]).unwrap();
+        w.write_frame(1, &big).unwrap();
+        w.write_frame(2, &frames[1]).unwrap();
+        let classic = w.into_inner().unwrap();
+        // In pcapng, one block within the cap plus room for options, one beyond both.
+        let ng = pcapng(
+            false,
+            &[
+                frames[0].clone(),
+                vec![7; 5000],
+                vec![7; 70_000],
+                frames[1].clone(),
+            ],
+        );
+        for (bytes, over) in [(classic, 1), (ng, 2)] {
+            let mut r = PcapReader::with_max_record_bytes(&bytes[..], cap + 50).unwrap();
+            let mut got = Vec::new();
+            while let Some(f) = r.next_frame().unwrap() {
+                got.push(f.data.to_vec());
+            }
+            assert_eq!(got, vec![frames[0].clone(), frames[1].clone()]);
+            assert_eq!(r.records_over_cap(), over);
+            assert!(r.buf.capacity() < 65 * 1024);
+        }
     }
 
     #[test]

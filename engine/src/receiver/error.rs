@@ -28,7 +28,7 @@ pub enum DropReason {
     PendingBytesLimit,
     /// An object would hold repair symbols for more blocks than `Limits::max_concurrent_blocks`.
     BlockLimit,
-    /// An FDT instance larger than `Limits::max_fdt_bytes`, or too many being received at once.
+    /// An FDT instance larger than `Limits::max_fdt_bytes`, encoded or decoded.
     FdtTooLarge,
     /// An FDT instance that does not parse, decode or describe its files.
     FdtInvalid,
@@ -54,11 +54,19 @@ pub enum DropReason {
     UnknownContentEncoding,
     /// The FEC decoder refused a block's parameters or symbols.
     FecDecode,
+    /// A new FDT instance while `Limits::max_fdt_instances_receiving` are being received.
+    FdtInstancesLimit,
+    /// A File entry of an accepted FDT instance for a new TOI while the session's live
+    /// instances already describe `Limits::max_files_per_session` TOIs.
+    FilesPerSessionLimit,
+    /// A File entry of an accepted FDT instance whose description would exceed
+    /// `Limits::max_description_bytes`.
+    DescriptionBytesLimit,
 }
 
 impl DropReason {
     /// Every reason, in counter order.
-    pub const ALL: [DropReason; 21] = [
+    pub const ALL: [DropReason; 24] = [
         DropReason::Malformed,
         DropReason::UnsupportedFec,
         DropReason::SessionLimit,
@@ -80,6 +88,9 @@ impl DropReason {
         DropReason::Sink,
         DropReason::UnknownContentEncoding,
         DropReason::FecDecode,
+        DropReason::FdtInstancesLimit,
+        DropReason::FilesPerSessionLimit,
+        DropReason::DescriptionBytesLimit,
     ];
 
     /// The number of reasons.

@@ -6,7 +6,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::cenc::Cenc;
+use crate::cenc::{Cenc, CencError};
 use crate::fdt::{FdtInstance, ntp};
 use crate::wire::{AlcPacket, WireError};
 
@@ -411,6 +411,12 @@ impl<O: super::sink::SinkObject> Session<O> {
             }
             Err(reason) => {
                 shared.stats.objects_failed += 1;
+                if matches!(
+                    reason,
+                    FailReason::ContentDecoding(CencError::TooLarge { .. })
+                ) {
+                    shared.stats.content_decoding_capped += 1;
+                }
                 let permanent = is_permanent(&reason);
                 shared.emit(ObjectEvent::Failed {
                     session: self.key,
@@ -491,7 +497,7 @@ impl<O: super::sink::SinkObject> Session<O> {
                 return Err(DropReason::FdtWithoutExtension.into());
             };
             if self.fdt_receiving.len() >= limits.max_fdt_instances_receiving {
-                return Err(DropReason::FdtTooLarge.into());
+                return Err(DropReason::FdtInstancesLimit.into());
             }
             let cenc = match alc.ext_cenc() {
                 Some(c) => {
@@ -559,7 +565,7 @@ impl<O: super::sink::SinkObject> Session<O> {
                 }
                 Some(slot) => slot.file.approx_bytes(),
                 None if nb_files >= limits.max_files_per_session => {
-                    shared.stats.count_drop(DropReason::FdtTooManyFiles);
+                    shared.stats.count_drop(DropReason::FilesPerSessionLimit);
                     continue;
                 }
                 None => 0,
@@ -569,7 +575,7 @@ impl<O: super::sink::SinkObject> Session<O> {
                 .saturating_sub(shared.description_bytes)
                 .saturating_add(replaced_bytes);
             if new.approx_bytes() > room {
-                shared.stats.count_drop(DropReason::FdtTooManyFiles);
+                shared.stats.count_drop(DropReason::DescriptionBytesLimit);
                 continue;
             }
             shared.description_bytes =

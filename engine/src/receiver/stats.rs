@@ -36,6 +36,9 @@ pub struct ReceiverStats {
     pub sessions_closed: u64,
     /// Events not queued because `Limits::max_events` were waiting.
     pub events_dropped: u64,
+    /// Objects failed because their content decoding would have produced more than its cap
+    /// (the FDT's Content-Length, at most `Limits::max_object_bytes`): decompression bombs.
+    pub content_decoding_capped: u64,
     drops: [u64; DropReason::COUNT],
 }
 

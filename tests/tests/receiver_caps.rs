@@ -1,0 +1,266 @@
+//! Every receiver cap is reached on purpose and counted under its own name: objects per
+//! session, bytes held before the FDT, FEC blocks holding repair symbols, FDT instances being
+//! received at once, File entries per session, queued events, and content decoding stopped at
+//! its cap (with and without a Content-Length). Each test checks the counter, that nothing
+//! beyond the cap was kept, and that the rest of the receiver carries on.
+
+mod receiver_support;
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Duration, SystemTime};
+
+use receiver_support::craft::{self, file};
+use receiver_support::*;
+use xflute::cenc::{Cenc, CencError, encode};
+use xflute::receiver::{
+    Config, DropReason, FailReason, Limits, MemorySink, MultiReceiver, ObjectEvent,
+};
+use xflute::sender::{Config as SenderConfig, ObjectDesc, Sender, TransferConfig};
+use xflute::wire::{AlcPacket, FecEncodingId, Oti, SchemeSpecific};
+
+fn receiver(limits: Limits, receive_without_fdt: bool) -> MultiReceiver<MemorySink> {
+    let config = Config {
+        receive_without_fdt,
+        limits,
+        ..Config::default()
+    };
+    MultiReceiver::new(MemorySink::new(1 << 30), config)
+}
+
+/// The first packet of an object of 10 symbols, with its EXT_FTI.
+fn first_packet(toi: u128) -> Vec<u8> {
+    let len = 10 * u64::from(craft::SYMBOL_LEN);
+    craft::packet(
+        TSI,
+        toi,
+        0,
+        0,
+        &[1; craft::SYMBOL_LEN as usize],
+        Some(craft::oti(len)),
+        None,
+        None,
+        false,
+    )
+}
+
+#[test]
+fn objects_beyond_the_per_session_limit_are_object_limit_drops() {
+    let now = SystemTime::now();
+    let limits = Limits {
+        max_objects_per_session: 3,
+        ..Limits::default()
+    };
+    let mut r = receiver(limits, true);
+    let refused = (1..=5u128)
+        .filter(|&toi| r.push(&endpoint(), &first_packet(toi), now).is_err())
+        .count();
+    assert_eq!(refused, 2);
+    assert_eq!(r.stats().drops(DropReason::ObjectLimit), 2);
+    assert_eq!(r.nb_objects(), 3);
+}
+
+#[test]
+fn packets_held_before_their_fdt_stop_at_the_pending_bytes_limit() {
+    let now = SystemTime::now();
+    let limits = Limits {
+        max_pending_bytes: 3000,
+        ..Limits::default()
+    };
+    let mut r = receiver(limits, false);
+    let data = content(5 * usize::from(craft::SYMBOL_LEN), 1);
+    let packets = craft::object(TSI, 1, &data, true, None, None);
+    assert_eq!(packets.len(), 5);
+    for p in &packets {
+        let _ = r.push(&endpoint(), p, now);
+        assert!(r.held_bytes() <= 3000);
+    }
+    assert_eq!(r.stats().held, 2);
+    assert_eq!(r.stats().drops(DropReason::PendingBytesLimit), 3);
+}
+
+/// A Reed-Solomon GF(2^8) session of one object in `nb_blocks` blocks of k = 4 (n = 8).
+fn rs_session(nb_blocks: usize) -> Vec<Vec<u8>> {
+    let oti = Oti {
+        fec_encoding_id: FecEncodingId::ReedSolomonGf28,
+        fec_instance_id: 0,
+        transfer_length: 0,
+        encoding_symbol_length: 100,
+        maximum_source_block_length: 4,
+        max_number_of_encoding_symbols: 8,
+        scheme_specific: SchemeSpecific::None,
+    };
+    let endpoint = xflute::endpoint::UdpEndpoint::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 3400);
+    let mut sender = Sender::new(endpoint, TSI, oti, SenderConfig::default()).unwrap();
+    let obj = ObjectDesc::from_buffer(
+        content(400 * nb_blocks, 2),
+        "application/octet-stream",
+        "file:///rs.bin",
+        false,
+        TransferConfig::default(),
+    )
+    .unwrap();
+    sender.add_object(0, obj).unwrap();
+    let start = SystemTime::now();
+    let mut packets = Vec::new();
+    for ms in 0..10_000 {
+        let now = start + Duration::from_millis(ms);
+        while let Some(p) = sender.read(now) {
+            packets.push(p);
+        }
+        if sender.nb_objects() == 0 {
+            break;
+        }
+    }
+    packets
+}
+
+#[test]
+fn repair_symbols_for_more_blocks_than_the_limit_are_block_limit_drops() {
+    let now = SystemTime::now();
+    let limits = Limits {
+        max_concurrent_blocks: 2,
+        ..Limits::default()
+    };
+    let mut r = receiver(limits, false);
+    let packets = rs_session(10);
+    let mut first_repair = std::collections::BTreeSet::new();
+    for p in &packets {
+        let alc = AlcPacket::parse(p).unwrap();
+        let keep = match (alc.lct().toi, alc.payload_id()) {
+            (0, _) => true,
+            // One repair symbol (ESI >= k = 4) per block: no block completes, each wants a
+            // decoder of its own.
+            (_, Some(id)) => id.esi >= 4 && first_repair.insert(id.sbn),
+            _ => false,
+        };
+        if keep {
+            let _ = r.push(&endpoint(), p, now);
+        }
+    }
+    assert_eq!(first_repair.len(), 10);
+    assert_eq!(r.stats().drops(DropReason::BlockLimit), 8);
+    assert_eq!(r.stats().objects_failed, 0);
+    // The blocks refused a decoder still complete from their source symbols.
+    for p in &packets {
+        let _ = r.push(&endpoint(), p, now);
+    }
+    assert_eq!(r.stats().objects_completed, 1);
+}
+
+/// An FDT instance long enough to take several packets.
+fn long_fdt(id: u32, now: SystemTime) -> Vec<Vec<u8>> {
+    let files = (1..=40)
+        .map(|t| file(u128::from(id) * 1000 + t, &format!("dir/file-{id}-{t}"), 10))
+        .collect();
+    craft::fdt(TSI, id, files, now, 3600)
+}
+
+#[test]
+fn fdt_instances_received_at_once_beyond_the_limit_are_counted() {
+    let now = SystemTime::now();
+    let limits = Limits {
+        max_fdt_instances_receiving: 2,
+        ..Limits::default()
+    };
+    let mut r = receiver(limits, false);
+    let fdts: Vec<_> = (1..=3).map(|id| long_fdt(id, now)).collect();
+    assert!(fdts.iter().all(|f| f.len() > 1));
+    let refused = fdts
+        .iter()
+        .filter(|f| r.push(&endpoint(), &f[0], now).is_err())
+        .count();
+    assert_eq!(refused, 1);
+    assert_eq!(r.stats().drops(DropReason::FdtInstancesLimit), 1);
+    assert_eq!(r.stats().drops(DropReason::FdtTooLarge), 0);
+    // The two being received complete.
+    for f in &fdts[..2] {
+        for p in &f[1..] {
+            r.push(&endpoint(), p, now).unwrap();
+        }
+    }
+    assert_eq!(r.stats().fdt_instances, 2);
+}
+
+#[test]
+fn file_entries_beyond_the_per_session_limit_are_counted_and_the_rest_kept() {
+    let now = SystemTime::now();
+    let limits = Limits {
+        max_files_per_session: 5,
+        ..Limits::default()
+    };
+    let mut r = receiver(limits, false);
+    let files = (1..=8).map(|t| file(t, &format!("f{t}"), 10)).collect();
+    for p in craft::fdt(TSI, 1, files, now, 3600) {
+        r.push(&endpoint(), &p, now).unwrap();
+    }
+    assert_eq!(r.stats().fdt_instances, 1);
+    assert_eq!(r.stats().drops(DropReason::FilesPerSessionLimit), 3);
+    assert_eq!(r.announced().count(), 5);
+}
+
+#[test]
+fn events_beyond_the_queue_limit_are_dropped_and_counted() {
+    let now = SystemTime::now();
+    let limits = Limits {
+        max_events: 2,
+        ..Limits::default()
+    };
+    let mut r = receiver(limits, true);
+    for toi in 1..=3u128 {
+        for p in craft::object(TSI, toi, &content(500, 3), true, None, None) {
+            r.push(&endpoint(), &p, now).unwrap();
+        }
+    }
+    let mut polled = 0u64;
+    while r.poll_event().is_some() {
+        polled += 1;
+    }
+    assert_eq!(polled, 2);
+    let stats = r.stats();
+    assert_eq!(stats.objects_completed, 3);
+    assert!(stats.events_dropped >= 4, "{stats:?}");
+    // What was dropped is only the notification: the objects are all in the sink.
+    assert_eq!(r.sink_mut().take_completed().len(), 3);
+}
+
+/// The packets of a gzip bomb of `len` zero bytes described with `content_length`.
+fn bomb(len: usize, content_length: Option<u64>, now: SystemTime) -> Vec<Vec<u8>> {
+    let bomb = encode(Cenc::Gzip, &vec![0u8; len]).unwrap();
+    let mut f = file(1, "bomb.bin", bomb.len() as u64);
+    f.content_length = content_length;
+    f.content_encoding = Some("gzip".into());
+    let mut packets = craft::fdt(TSI, 1, vec![f], now, 3600);
+    packets.extend(craft::object(TSI, 1, &bomb, false, None, None));
+    packets
+}
+
+#[test]
+fn content_decoding_stops_at_the_content_length_or_object_limit_and_is_counted() {
+    let now = SystemTime::now();
+    for (content_length, max_object_bytes, cap) in
+        [(Some(1000), 1 << 30, 1000), (None, 1 << 20, 1 << 20)]
+    {
+        let limits = Limits {
+            max_object_bytes,
+            ..Limits::default()
+        };
+        let mut r = receiver(limits, false);
+        for p in bomb(16 << 20, content_length, now) {
+            let _ = r.push(&endpoint(), &p, now);
+        }
+        let failed: Vec<_> = events(&mut r)
+            .into_iter()
+            .filter_map(|e| match e {
+                ObjectEvent::Failed { reason, .. } => Some(reason),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            failed,
+            vec![FailReason::ContentDecoding(CencError::TooLarge { cap })]
+        );
+        assert_eq!(r.stats().content_decoding_capped, 1);
+        assert!(r.sink_mut().take_completed().is_empty());
+        assert_eq!(r.receiving_bytes(), 0);
+    }
+}
