@@ -319,6 +319,7 @@ fn output_disk_full_fails_the_object_that_does_not_fit_without_sigbus_and_the_ot
         .lines()
         .find(|l| l.contains("\"event\":\"failed\"") && l.contains("file-001.bin"))
         .unwrap_or_else(|| panic!("no failed event for the large file:\n{log}"));
+    eprintln!("disk full: {failed}");
     assert!(
         failed.contains("space"),
         "the failure does not say why: {failed}"
