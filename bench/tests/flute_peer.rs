@@ -1,6 +1,7 @@
 //! `flute_peer` end to end: its sender and receiver (the flute crate on both sides) move
 //! generated objects over a veth pair between two throw-away namespaces, and every object
-//! arrives complete with the bytes its name promises. Needs root, like every netns test.
+//! arrives complete with the bytes its name promises, for each FEC scheme it offers. Needs
+//! root, like every netns test.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -121,6 +122,11 @@ fn flute_peer_no_code_objects_arrive_intact_over_veth() {
 #[test]
 fn flute_peer_rs28_objects_arrive_intact_over_veth() {
     assert_all_objects_arrive_intact("rs28");
+}
+
+#[test]
+fn flute_peer_rs2m_objects_arrive_intact_over_veth() {
+    assert_all_objects_arrive_intact("rs2m");
 }
 
 #[test]
