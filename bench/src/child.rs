@@ -44,12 +44,23 @@ pub struct ReceiverReport {
     /// Frames the steering program dropped on purpose (injected loss).
     #[serde(default)]
     pub injected_drops: u64,
+    /// When the times above count from, in seconds on `CLOCK_MONOTONIC` (this harness's
+    /// receivers; `flute_peer` sees every packet and needs none).
+    #[serde(default)]
+    pub start_mono_s: Option<f64>,
 }
 
 impl ReceiverReport {
-    /// Seconds from the first packet to the last completion, if anything completed.
-    pub fn transfer_s(&self) -> Option<f64> {
-        match (self.first_packet_s, self.last_complete_s) {
+    /// Seconds from the first packet to the last completion, if anything completed. The first
+    /// packet is `sent_mono_s` (on `CLOCK_MONOTONIC`, when the sender started) if given and if
+    /// this receiver reports its clock: xflute's receiver counts from the first object it
+    /// starts, which may be long after the first packet when the FDT comes late.
+    pub fn transfer_s(&self, sent_mono_s: Option<f64>) -> Option<f64> {
+        let first = match (sent_mono_s, self.start_mono_s) {
+            (Some(sent), Some(start)) => Some(sent - start),
+            _ => self.first_packet_s,
+        };
+        match (first, self.last_complete_s) {
             (Some(a), Some(b)) if b > a => Some(b - a),
             _ => None,
         }
@@ -70,6 +81,9 @@ pub struct SenderReport {
     /// Times the tx ring or socket buffer was full.
     #[serde(default)]
     pub ring_full: u64,
+    /// When the engine started sending, seconds on `CLOCK_MONOTONIC` (this harness's senders).
+    #[serde(default)]
+    pub start_mono_s: Option<f64>,
 }
 
 /// A child process in a network namespace, killed and reaped on drop.

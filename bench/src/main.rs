@@ -3,7 +3,7 @@
 //!
 //! `cargo run --release -p xflute-bench -- [--quick] [--json FILE] [--svg FILE]`, as root.
 //!
-//! For each scenario (no-code; Reed-Solomon GF(2^8) k = 64 r = 24 with 10% loss; RaptorQ
+//! For each scenario (no-code; Reed-Solomon GF(2^8) (ID 2, m = 8) k = 64 r = 24 with 10% loss; RaptorQ
 //! K = 1024 r = 256 with 10% loss; each over one large object and over many 64 KiB objects) it
 //! runs, interleaved A B C … A B C …, at least three times each: the raw AF_XDP tx → rx ceiling,
 //! xflute XDP → XDP, xflute UDP → UDP, flute → flute over UDP at the highest pace it delivers
@@ -52,6 +52,10 @@ struct Cli {
     /// Only the scenarios whose name contains this.
     #[arg(long)]
     only: Option<String>,
+    /// Pace xflute's senders at this many Mbit/s on the wire (unpaced by default: the
+    /// carousel sends again what the veth or the receiver dropped).
+    #[arg(long)]
+    xflute_rate_mbps: Option<u64>,
 }
 
 #[derive(Subcommand)]
@@ -99,7 +103,7 @@ fn scenarios(quick: bool) -> Vec<Scenario> {
     for (count, object_bytes) in sets {
         for (fec, k, r, loss) in [
             (Fec::None, 64, 0, 0.0),
-            (Fec::Rs28, 64, 24, 0.1),
+            (Fec::Rs2m, 64, 24, 0.1),
             (Fec::Raptorq, 1024, 256, 0.1),
         ] {
             out.push(Scenario {
@@ -200,18 +204,50 @@ fn flute_step_down(bench: &Bench, scenario: &Scenario, steps: usize, out: &mut S
     rate
 }
 
+/// `flute_peer`, next to this executable. `cargo run` builds only the binary it runs, so when
+/// started by cargo (which sets `CARGO`) this builds `flute_peer` with the same profile first (a
+/// no-op when it is up to date).
+fn flute_peer(exe: &std::path::Path) -> Result<PathBuf, String> {
+    let peer = exe.with_file_name("flute_peer");
+    if let Some(cargo) = std::env::var_os("CARGO") {
+        let profile = exe
+            .parent()
+            .and_then(|d| d.file_name())
+            .and_then(|n| n.to_str())
+            .unwrap_or("release");
+        let profile = if profile == "debug" { "dev" } else { profile };
+        let status = std::process::Command::new(cargo)
+            .args([
+                "build",
+                "--profile",
+                profile,
+                "-p",
+                "xflute-bench",
+                "--bin",
+                "flute_peer",
+            ])
+            .status()
+            .map_err(|e| format!("running cargo to build flute_peer: {e}"))?;
+        if !status.success() {
+            return Err("building flute_peer failed".into());
+        }
+    }
+    if peer.exists() {
+        Ok(peer)
+    } else {
+        Err(format!(
+            "{} is missing: build it with `cargo build --release -p xflute-bench --bins`",
+            peer.display()
+        ))
+    }
+}
+
 fn run(cli: &Cli) -> Result<ExitCode, String> {
     require_root();
     let started = Instant::now();
     let _boost = AutogroupBoost::new();
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let flute_peer = exe.with_file_name("flute_peer");
-    if !flute_peer.exists() {
-        return Err(format!(
-            "{} is missing: build it with `cargo build --release -p xflute-bench --bins`",
-            flute_peer.display()
-        ));
-    }
+    let flute_peer = flute_peer(&exe)?;
     let reps = cli.reps.max(3);
     let window = Duration::from_millis(if cli.quick { 500 } else { 2000 });
     let steps = if cli.quick { 3 } else { 6 };
@@ -220,6 +256,7 @@ fn run(cli: &Cli) -> Result<ExitCode, String> {
         exe,
         flute_peer,
         scratch: ScratchDir::new()?,
+        xflute_rate_bps: cli.xflute_rate_mbps.map(|m| m * 1_000_000),
     };
     let mut samples = Samples::default();
     // The first transfers over a fresh veth run slow (page pools, caches); one is not counted.

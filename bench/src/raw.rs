@@ -14,13 +14,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use xflute::io::frame::UdpFrameBuilder;
-use xflute::io::xdp::Channel;
+use xflute::io::xdp::{Channel, XdpSteering};
 use xflute::io::xdp_gen::FrameGenerator;
 use xflute::io::xsk::{Umem, UmemConfig, XskConfig, XskError, XskSocket};
-use xflute_tests::af_xdp::XdpReceiver;
 use xflute_tests::netns::{NetnsPair, Side};
 
-use crate::sys::{pin_to_core, thread_cpu_seconds};
+use crate::sys::{pin_to_core, retry, thread_cpu_seconds};
 
 /// UDP payload bytes of every raw frame (an ALC packet with 1400-byte symbols is a little more).
 pub const PAYLOAD: usize = 1400;
@@ -28,6 +27,8 @@ pub const PAYLOAD: usize = 1400;
 pub const SRC: &str = "198.18.0.1:4000";
 /// The group the raw frames go to.
 pub const GROUP: &str = "239.255.3.1:3400";
+/// How long a bind waits for a queue that a closed socket still holds.
+pub const BIND_PATIENCE: Duration = Duration::from_secs(3);
 /// How long a measurement lets the rates settle before it counts.
 pub const WARMUP: Duration = Duration::from_millis(300);
 
@@ -151,12 +152,29 @@ fn consume_af_xdp(
     ready: &AtomicBool,
     stop: &AtomicBool,
 ) -> f64 {
-    let mut rx = XdpReceiver::open(&pair.receiver.interface, 1, &[channel()], false);
+    let interface = pair.receiver.interface.as_str();
+    let mut steering = XdpSteering::attach(interface).unwrap_or_else(|e| panic!("{e}"));
+    steering
+        .add_channel(&channel())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let umem = Umem::new(UmemConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+    let config = XskConfig {
+        rx_frames: 2048,
+        tx_frames: 64,
+        ..XskConfig::default()
+    };
+    let mut socket = retry(BIND_PATIENCE, || {
+        XskSocket::bind(&umem, interface, 0, &config)
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    steering
+        .register_socket(0, &socket)
+        .unwrap_or_else(|e| panic!("{e}"));
     ready.store(true, Ordering::Release);
     let cpu0 = thread_cpu_seconds();
     let mut acc = 0u64;
     while !stop.load(Ordering::Relaxed) {
-        let n = rx.poll(|_, frame| acc ^= read_every_byte(frame));
+        let n = socket.recv(64, |frame| acc ^= read_every_byte(frame));
         received.fetch_add(u64::from(n), Ordering::Relaxed);
     }
     black_box(acc);
@@ -208,7 +226,9 @@ impl XskBlaster {
             ..XskConfig::default()
         };
         Ok(Self {
-            socket: XskSocket::bind(&umem, interface, 0, &config)?,
+            socket: retry(BIND_PATIENCE, || {
+                XskSocket::bind(&umem, interface, 0, &config)
+            })?,
         })
     }
 

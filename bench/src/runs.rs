@@ -21,7 +21,7 @@ use crate::child::{Child, ReceiverReport, SenderReport};
 use crate::raw::XskBlaster;
 use crate::scenario::Scenario;
 use crate::summary::Sample;
-use crate::sys::pin_to_core;
+use crate::sys::{monotonic_s, pin_to_core};
 use crate::xflute_side::End;
 
 /// The group and port of every FLUTE run.
@@ -41,6 +41,8 @@ pub struct Bench {
     pub flute_peer: PathBuf,
     /// Where receivers write (removed on drop).
     pub scratch: ScratchDir,
+    /// The pace of xflute's senders, bits per second (unpaced when `None`).
+    pub xflute_rate_bps: Option<u64>,
 }
 
 /// Which receiver a replay feeds.
@@ -190,6 +192,9 @@ impl Bench {
         let mut args = vec!["tx".into()];
         args.extend(self.end(Side::Sender, backend, timeout_s + 5.0).to_args());
         args.extend(["--source".into(), self.pair.sender.ipv4.to_string()]);
+        if let Some(rate) = self.xflute_rate_bps {
+            args.extend(["--rate-bps".into(), rate.to_string()]);
+        }
         args.extend(scenario.to_args());
         let mut tx = Child::spawn("xflute sender", &self.pair.sender.netns, &self.exe(), &args)?;
         let report: ReceiverReport = rx.report(Duration::from_secs_f64(timeout_s + 10.0))?;
@@ -198,7 +203,7 @@ impl Bench {
         rx.finish(Duration::from_secs(10));
         tx.finish(Duration::from_secs(10));
         drop(injector);
-        let mut sample = sample(scenario, &report, Some(&sent));
+        let mut sample = sample(scenario, &report, Some(&sent), None);
         sample.note = format!(
             "sender {} packets ({:.2}x the objects), ring full {}; receiver {} frames, rx ring full {}, repeats {}, injected drops {}",
             sent.packets,
@@ -231,7 +236,7 @@ impl Bench {
         rx.finish(Duration::from_secs(5));
         tx.finish(Duration::from_secs(5));
         drop(injector);
-        let mut sample = sample(scenario, &report, Some(&sent));
+        let mut sample = sample(scenario, &report, Some(&sent), None);
         sample.rate_mbps = Some(rate_mbps);
         sample.note = format!(
             "paced at {rate_mbps} Mbit/s; sender {} packets in {:.2} s; receiver {} packets",
@@ -259,12 +264,16 @@ impl Bench {
         };
         let stop = AtomicBool::new(false);
         let sent = AtomicU64::new(0);
+        let replay_start = std::sync::Mutex::new(None);
         let (report, replayed) = std::thread::scope(|scope| {
             let blaster = scope.spawn(|| {
                 self.pair.run_in(Side::Sender, || {
                     pin_to_core(0);
                     let mut blaster =
                         XskBlaster::bind(&self.pair.sender.interface).map_err(|e| e.to_string())?;
+                    if let Ok(mut start) = replay_start.lock() {
+                        *start = Some(monotonic_s());
+                    }
                     Ok::<u64, String>(blaster.run(frames, None, &stop, &sent))
                 })
             });
@@ -278,7 +287,8 @@ impl Bench {
         let report = report?;
         let replayed = replayed?;
         rx.finish(Duration::from_secs(5));
-        let mut sample = sample(&clean, &report, None);
+        let replay_start = replay_start.into_inner().ok().flatten();
+        let mut sample = sample(&clean, &report, None, replay_start);
         sample.note = format!(
             "{} frames a pass, {:.2} passes; receiver {} packets, rx ring full {}, repeats {}",
             frames.len(),
@@ -298,8 +308,13 @@ impl Bench {
 
 /// A [`Sample`] from a receiver's report (and the sender's, whose CPU is counted per GB
 /// delivered).
-pub fn sample(scenario: &Scenario, rx: &ReceiverReport, tx: Option<&SenderReport>) -> Sample {
-    let secs = rx.transfer_s();
+pub fn sample(
+    scenario: &Scenario,
+    rx: &ReceiverReport,
+    tx: Option<&SenderReport>,
+    sent_mono_s: Option<f64>,
+) -> Sample {
+    let secs = rx.transfer_s(sent_mono_s.or(tx.and_then(|t| t.start_mono_s)));
     let gb = rx.bytes as f64 / 1e9;
     let per_gb = |cpu: f64| (gb > 0.0).then(|| cpu / gb);
     Sample {

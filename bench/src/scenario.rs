@@ -11,6 +11,8 @@ use xflute::endpoint::UdpEndpoint;
 use xflute::sender::{CarouselRepeatMode, Config, ObjectDesc, Sender, TransferConfig};
 use xflute::wire::{FecEncodingId, Oti, SchemeSpecific};
 
+/// How often the FDT is repeated (`flute_peer send`'s default too).
+pub const FDT_INTERVAL: Duration = Duration::from_millis(100);
 /// Encoding symbol length of every scenario, bytes (a 1500-byte MTU's worth with headers).
 pub const SYMBOL_BYTES: u16 = 1400;
 
@@ -19,8 +21,9 @@ pub const SYMBOL_BYTES: u16 = 1400;
 pub enum Fec {
     /// Compact No-Code (FEC Encoding ID 0), blocks of 64 symbols.
     None,
-    /// Reed-Solomon over GF(2^8) (ID 5, RFC 5510 §5).
-    Rs28,
+    /// Reed-Solomon over GF(2^m) with m = 8 (ID 2, RFC 5510 §4): what flute takes for objects
+    /// of more than 255 blocks (its ID 5 stops there).
+    Rs2m,
     /// RaptorQ (ID 6, RFC 6330).
     Raptorq,
 }
@@ -30,7 +33,7 @@ impl Fec {
     pub fn arg(self) -> &'static str {
         match self {
             Self::None => "none",
-            Self::Rs28 => "rs28",
+            Self::Rs2m => "rs2m",
             Self::Raptorq => "raptorq",
         }
     }
@@ -65,7 +68,7 @@ impl Scenario {
     pub fn name(&self) -> String {
         let coding = match self.fec {
             Fec::None => "no-code".to_owned(),
-            Fec::Rs28 => format!("RS28 k={} r={}", self.k, self.r),
+            Fec::Rs2m => format!("RS(m=8) k={} r={}", self.k, self.r),
             Fec::Raptorq => format!("RaptorQ K={} r={}", self.k, self.r),
         };
         let loss = if self.loss > 0.0 {
@@ -114,9 +117,9 @@ impl Scenario {
     pub fn oti(&self) -> Oti {
         let (fec_encoding_id, scheme_specific, max_n) = match self.fec {
             Fec::None => (FecEncodingId::NoCode, SchemeSpecific::None, self.k),
-            Fec::Rs28 => (
-                FecEncodingId::ReedSolomonGf28,
-                SchemeSpecific::None,
+            Fec::Rs2m => (
+                FecEncodingId::ReedSolomonGf2m,
+                SchemeSpecific::ReedSolomonGf2m { m: 8, g: 1 },
                 self.k + self.r,
             ),
             // One sub-block, symbols aligned to 4 bytes: what flute's `Oti::new_raptorq(1400,
@@ -157,18 +160,15 @@ impl Scenario {
     /// carousel when `carousel` is set (so that what a congested link drops comes round again).
     pub fn sender(&self, destination: SocketAddr, carousel: bool) -> Result<Sender, String> {
         let endpoint = UdpEndpoint::new(destination.ip(), destination.port());
-        // The FDT goes without FEC, as flute's senders do it; each object carries the OTI.
-        let fdt_oti = Scenario {
-            fec: Fec::None,
-            k: 64,
-            ..self.clone()
-        }
-        .oti();
-        let mut sender =
-            Sender::new(endpoint, 1, fdt_oti, Config::default()).map_err(|e| e.to_string())?;
+        // As flute's sender (and `flute_peer`) does it: the FDT is coded with the session's
+        // scheme too, so that it survives the loss, and repeated every 100 ms.
+        let config = Config {
+            fdt_carousel_mode: CarouselRepeatMode::DelayBetweenTransfers(FDT_INTERVAL),
+            ..Config::default()
+        };
+        let mut sender = Sender::new(endpoint, 1, self.oti(), config).map_err(|e| e.to_string())?;
         for index in 0..self.count {
             let transfer = TransferConfig {
-                oti: Some(self.oti()),
                 carousel_mode: carousel
                     .then_some(CarouselRepeatMode::DelayBetweenTransfers(Duration::ZERO)),
                 ..TransferConfig::default()

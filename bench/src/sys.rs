@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Pins the calling thread to `core` at nice -20, so that other work on this shared machine
 /// (compilers) takes little of the measured cores. Returns whether the pinning took.
@@ -160,4 +160,31 @@ pub fn die_with_parent() {
     unsafe {
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
     }
+}
+
+/// Calls `f` until it succeeds or `within` has passed, 50 ms apart; returns its last result.
+/// An AF_XDP queue stays busy (EBUSY) for a moment after the socket that had it is closed,
+/// while the kernel frees the socket's buffer pool.
+pub fn retry<T, E>(within: Duration, mut f: impl FnMut() -> Result<T, E>) -> Result<T, E> {
+    let give_up = Instant::now() + within;
+    loop {
+        match f() {
+            Ok(t) => return Ok(t),
+            Err(e) if Instant::now() >= give_up => return Err(e),
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+}
+
+/// Seconds on `CLOCK_MONOTONIC`, which every process of the machine shares (`Instant` reads the
+/// same clock but does not expose it): a sender's start and a receiver's last completion,
+/// measured in two processes, can be subtracted.
+pub fn monotonic_s() -> f64 {
+    // SAFETY: `ts` is a valid timespec for clock_gettime to fill.
+    let ts = unsafe {
+        let mut ts: libc::timespec = std::mem::zeroed();
+        libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts);
+        ts
+    };
+    ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9
 }

@@ -15,8 +15,9 @@ use xflute::receiver::ObjectEvent;
 use xflute::runtime::{Backend, ChannelSpec, RxEngine, TxEngine};
 
 use crate::child::{ReceiverReport, SenderReport};
+use crate::raw::BIND_PATIENCE;
 use crate::scenario::{Scenario, is_object_content};
-use crate::sys::{RssPeak, process_cpu_seconds};
+use crate::sys::{RssPeak, monotonic_s, process_cpu_seconds, retry};
 
 /// How a receiving end is set up.
 #[derive(Clone, Debug, clap::Args)]
@@ -80,6 +81,7 @@ impl End {
 /// sent. With the XDP backend the scenario's loss is injected by the steering program.
 pub fn receive(args: &ReceiveArgs, ready: impl FnOnce()) -> Result<ReceiverReport, String> {
     let process_start = Instant::now();
+    let start_mono_s = monotonic_s();
     let stop = Arc::new(AtomicBool::new(false));
     let mut builder = RxEngine::builder(&args.out)
         .backend(args.end.backend)
@@ -89,8 +91,7 @@ pub fn receive(args: &ReceiveArgs, ready: impl FnOnce()) -> Result<ReceiverRepor
     if args.end.backend == Backend::Xdp {
         builder = builder.drop_probability(args.scenario.loss);
     }
-    let engine = builder
-        .start(Arc::clone(&stop))
+    let engine = retry(BIND_PATIENCE, || builder.clone().start(Arc::clone(&stop)))
         .map_err(|e| e.to_string())?;
     // Loading the steering program parses the kernel's BTF (freed again); the peak counts from
     // here, what the engine holds while it receives.
@@ -151,6 +152,7 @@ pub fn receive(args: &ReceiveArgs, ready: impl FnOnce()) -> Result<ReceiverRepor
         rx_ring_full: stats.rx_ring_full(),
         duplicates: stats.duplicates(),
         injected_drops: steer.dropped,
+        start_mono_s: Some(start_mono_s),
     })
 }
 
@@ -173,7 +175,6 @@ pub struct SendArgs {
 
 /// Sends `args.scenario`'s objects as a carousel until stdin closes (or the timeout).
 pub fn send(args: &SendArgs) -> Result<SenderReport, String> {
-    let sender = args.scenario.sender(args.end.group, true)?;
     let stop = Arc::new(AtomicBool::new(false));
     {
         // The harness closes our stdin when the receiver is done.
@@ -185,17 +186,19 @@ pub fn send(args: &SendArgs) -> Result<SenderReport, String> {
             stop.store(true, Ordering::SeqCst);
         });
     }
-    let cpu0 = process_cpu_seconds();
-    let t0 = Instant::now();
-    let engine = TxEngine::builder()
-        .backend(args.end.backend)
-        .interface(args.end.iface.clone())
-        .cores(vec![args.end.core])
-        .rate_bps(args.rate_bps)
-        .session(sender, args.source)
-        .run_for(Some(Duration::from_secs_f64(args.end.timeout)))
-        .start(Arc::clone(&stop))
-        .map_err(|e| e.to_string())?;
+    // Each attempt needs a sender of its own (the engine takes it).
+    let engine = retry(BIND_PATIENCE, || {
+        TxEngine::builder()
+            .backend(args.end.backend)
+            .interface(args.end.iface.clone())
+            .cores(vec![args.end.core])
+            .rate_bps(args.rate_bps)
+            .session(args.scenario.sender(args.end.group, true)?, args.source)
+            .run_for(Some(Duration::from_secs_f64(args.end.timeout)))
+            .start(Arc::clone(&stop))
+            .map_err(|e| e.to_string())
+    })?;
+    let (cpu0, t0, start_mono_s) = (process_cpu_seconds(), Instant::now(), monotonic_s());
     let stats = engine.join().map_err(|e| e.to_string())?.total();
     Ok(SenderReport {
         packets: stats.packets,
@@ -203,5 +206,6 @@ pub fn send(args: &SendArgs) -> Result<SenderReport, String> {
         elapsed_s: t0.elapsed().as_secs_f64(),
         cpu_s: process_cpu_seconds() - cpu0,
         ring_full: stats.ring_full,
+        start_mono_s: Some(start_mono_s),
     })
 }
