@@ -1,8 +1,9 @@
 //! Every receiver cap is reached on purpose and counted under its own name: objects per
 //! session, bytes held before the FDT, FEC blocks holding repair symbols, FDT instances being
-//! received at once, File entries per session, queued events, and content decoding stopped at
-//! its cap (with and without a Content-Length). Each test checks the counter, that nothing
-//! beyond the cap was kept, and that the rest of the receiver carries on.
+//! received at once, File entries per session, queued events, completed TOIs remembered for
+//! receive-once, an FDT that inflates past its cap, and content decoding stopped at its cap (with
+//! and without a Content-Length). Each test checks the counter, that nothing beyond the cap was
+//! kept, and that the rest of the receiver carries on.
 
 mod receiver_support;
 
@@ -263,4 +264,57 @@ fn content_decoding_stops_at_the_content_length_or_object_limit_and_is_counted()
         assert!(r.sink_mut().take_completed().is_empty());
         assert_eq!(r.receiving_bytes(), 0);
     }
+}
+
+#[test]
+fn completed_tois_beyond_the_receive_once_memory_are_forgotten_oldest_first_and_counted() {
+    let now = SystemTime::now();
+    let limits = Limits {
+        max_completed_per_session: 2,
+        ..Limits::default()
+    };
+    let mut r = receiver(limits, false);
+    let data = content(1500, 4);
+    let files = (1..=3).map(|t| file(t, &format!("o{t}"), 1500)).collect();
+    let mut packets = craft::fdt(TSI, 1, files, now, 3600);
+    for toi in 1..=3 {
+        packets.extend(craft::object(TSI, toi, &data, false, None, None));
+    }
+    for p in &packets {
+        r.push(&endpoint(), p, now).unwrap();
+    }
+    assert_eq!(r.stats().objects_completed, 3);
+    assert_eq!(r.stats().receive_once_forgotten, 1);
+    // TOI 3 is remembered: a repeat is recognised. TOI 1 was forgotten: it is received again.
+    for toi in [3, 1] {
+        for p in craft::object(TSI, toi, &data, false, None, None) {
+            r.push(&endpoint(), &p, now).unwrap();
+        }
+    }
+    assert_eq!(r.stats().already_received, 2);
+    assert_eq!(r.stats().objects_completed, 4);
+}
+
+#[test]
+fn a_compressed_fdt_inflating_past_max_fdt_bytes_is_an_fdt_too_large_drop() {
+    let now = SystemTime::now();
+    let limits = Limits {
+        max_fdt_bytes: 64 << 10,
+        ..Limits::default()
+    };
+    let mut r = receiver(limits, false);
+    let mut xml = xflute::fdt::FdtInstance::new(craft::expires_in(now, 3600));
+    xml.files = vec![file(1, &"x".repeat(1 << 20), 10)];
+    let xml = xml.to_xml(xflute::fdt::FdtXmlProfile::Extended);
+    let gz = encode(Cenc::Gzip, &xml).unwrap();
+    assert!(gz.len() < 64 << 10);
+    let packets = craft::object(TSI, 0, &gz, true, Some(1), Some(Cenc::Gzip.code()));
+    let refused = packets
+        .iter()
+        .filter(|p| r.push(&endpoint(), p, now).is_err())
+        .count();
+    assert_eq!(refused, 1);
+    assert_eq!(r.stats().drops(DropReason::FdtTooLarge), 1);
+    assert_eq!(r.stats().fdt_instances, 0);
+    assert_eq!(r.description_bytes(), 0);
 }

@@ -7,34 +7,42 @@ use std::time::Duration;
 /// (see [`super::DropReason`]), never unbounded growth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Sessions (endpoint, TSI) tracked at once.
+    /// Sessions (endpoint, TSI) tracked at once. Hit: `DropReason::SessionLimit`.
     pub max_sessions: usize,
     /// Objects being received, plus TOIs with packets held before their FDT, per session.
+    /// Hit: `DropReason::ObjectLimit`.
     pub max_objects_per_session: usize,
-    /// Largest object accepted, in bytes: its Transfer-Length and its Content-Length.
+    /// Largest object accepted, in bytes: its Transfer-Length and its Content-Length; also the
+    /// cap on content decoding when the FDT gives no Content-Length. Hit:
+    /// `DropReason::ObjectTooLarge` (`ReceiverStats::content_decoding_capped` when decoding).
     pub max_object_bytes: u64,
     /// Bytes reserved by all objects being received (sink regions, content-encoded buffers and
-    /// symbol bookkeeping), across all sessions.
+    /// symbol bookkeeping), across all sessions. Hit: `DropReason::ReceivingBytesLimit`.
     pub max_receiving_bytes: u64,
     /// Bytes of packets held, over all sessions, while they wait for the FDT that describes
-    /// them.
+    /// them. Hit: `DropReason::PendingBytesLimit`.
     pub max_pending_bytes: usize,
     /// Source blocks of one object holding FEC repair symbols (a decoder and its scratch) at
     /// once. Blocks that only have source symbols cost nothing beyond the object's own state.
+    /// Hit: `DropReason::BlockLimit`.
     pub max_concurrent_blocks: usize,
-    /// Largest FDT instance accepted, in bytes, encoded and decoded.
+    /// Largest FDT instance accepted, in bytes, encoded and decoded. Hit: `DropReason::FdtTooLarge`.
     pub max_fdt_bytes: usize,
-    /// Most File entries in one FDT instance.
+    /// Most File entries in one FDT instance. Hit: `DropReason::FdtTooManyFiles`.
     pub max_fdt_files: usize,
-    /// Most TOIs described by the live FDT instances of one session.
+    /// Most TOIs described by the live FDT instances of one session. Hit (per File entry):
+    /// `DropReason::FilesPerSessionLimit`.
     pub max_files_per_session: usize,
-    /// Bytes of file descriptions kept from live FDT instances, over all sessions.
+    /// Bytes of file descriptions kept from live FDT instances, over all sessions. Hit (per File
+    /// entry): `DropReason::DescriptionBytesLimit`.
     pub max_description_bytes: usize,
-    /// Most completed TOIs remembered per session for receive-once.
+    /// Most completed TOIs remembered per session for receive-once; the oldest are forgotten
+    /// (`ReceiverStats::receive_once_forgotten`).
     pub max_completed_per_session: usize,
-    /// FDT instances being received at once per session.
+    /// FDT instances being received at once per session. Hit: `DropReason::FdtInstancesLimit`.
     pub max_fdt_instances_receiving: usize,
-    /// Events queued and not yet polled; past it, events are dropped and counted.
+    /// Events queued and not yet polled; past it, events are dropped and counted
+    /// (`ReceiverStats::events_dropped`).
     pub max_events: usize,
 }
 

@@ -350,7 +350,7 @@ impl<O: super::sink::SinkObject> Session<O> {
 
     fn record_done<S>(
         &mut self,
-        shared: &Shared<S>,
+        shared: &mut Shared<S>,
         toi: u128,
         file: Option<Arc<FdtFile>>,
         completed: bool,
@@ -369,7 +369,9 @@ impl<O: super::sink::SinkObject> Session<O> {
         while self.done.len() > cap {
             match self.done_order.pop_front() {
                 Some(old) => {
-                    self.done.remove(&old);
+                    if self.done.remove(&old).is_some() {
+                        shared.stats.receive_once_forgotten += 1;
+                    }
                 }
                 None => break,
             }

@@ -39,6 +39,9 @@ pub struct ReceiverStats {
     /// Objects failed because their content decoding would have produced more than its cap
     /// (the FDT's Content-Length, at most `Limits::max_object_bytes`): decompression bombs.
     pub content_decoding_capped: u64,
+    /// Completed or failed TOIs forgotten, oldest first, to stay within
+    /// `Limits::max_completed_per_session` (a forgotten TOI can be received again).
+    pub receive_once_forgotten: u64,
     drops: [u64; DropReason::COUNT],
 }
 
