@@ -157,16 +157,12 @@ fn consume_af_xdp(
     steering
         .add_channel(&channel())
         .unwrap_or_else(|e| panic!("{e}"));
-    let umem = Umem::new(UmemConfig::default()).unwrap_or_else(|e| panic!("{e}"));
     let config = XskConfig {
         rx_frames: 2048,
         tx_frames: 64,
         ..XskConfig::default()
     };
-    let mut socket = retry(BIND_PATIENCE, || {
-        XskSocket::bind(&umem, interface, 0, &config)
-    })
-    .unwrap_or_else(|e| panic!("{e}"));
+    let mut socket = bind_retrying(interface, &config).unwrap_or_else(|e| panic!("{e}"));
     steering
         .register_socket(0, &socket)
         .unwrap_or_else(|e| panic!("{e}"));
@@ -209,6 +205,16 @@ pub fn af_xdp_rx(pair: &NetnsPair, window: Duration) -> RxRate {
     }
 }
 
+/// Binds an AF_XDP socket with a UMEM of its own to queue 0 of `interface`, retrying for
+/// [`BIND_PATIENCE`] while the queue is still held by a socket being closed (a UMEM whose bind
+/// failed half-way cannot be bound again, so each attempt makes a new one).
+fn bind_retrying(interface: &str, config: &XskConfig) -> Result<XskSocket, XskError> {
+    retry(BIND_PATIENCE, || {
+        let umem = Umem::new(UmemConfig::default())?;
+        XskSocket::bind(&umem, interface, 0, config)
+    })
+}
+
 /// An AF_XDP socket on queue 0 of an interface that only transmits.
 #[derive(Debug)]
 pub struct XskBlaster {
@@ -218,7 +224,6 @@ pub struct XskBlaster {
 impl XskBlaster {
     /// Binds to queue 0 of `interface` (call inside its namespace), with a 4032-frame tx ring.
     pub fn bind(interface: &str) -> Result<Self, XskError> {
-        let umem = Umem::new(UmemConfig::default())?;
         let config = XskConfig {
             rx_frames: 64,
             tx_frames: 4032,
@@ -226,9 +231,7 @@ impl XskBlaster {
             ..XskConfig::default()
         };
         Ok(Self {
-            socket: retry(BIND_PATIENCE, || {
-                XskSocket::bind(&umem, interface, 0, &config)
-            })?,
+            socket: bind_retrying(interface, &config)?,
         })
     }
 
