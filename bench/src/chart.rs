@@ -32,24 +32,24 @@ pub fn svg(rows: &[Row], title: &str, path: &Path) -> Result<(), String> {
         .iter()
         .map(|r| format!("{} · {}", r.scenario, r.system.name()))
         .collect();
+    // Row 0 at the top: segment n - 1 - i.
+    let segment = |i: usize| n - 1 - i;
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 18))
         .margin(10)
         .x_label_area_size(35)
         .y_label_area_size(470)
-        .build_cartesian_2d(0.0..max, 0.0..n as f64)
+        .build_cartesian_2d(0.0..max, (0..n).into_segmented())
         .map_err(|e| err(&e))?;
     chart
         .configure_mesh()
         .disable_y_mesh()
-        .y_labels(n + 1)
-        .y_label_formatter(&|y| {
-            let i = (n as f64 - y - 0.5).round();
-            if (y.fract() - 0.5).abs() < 0.01 && i >= 0.0 {
-                labels.get(i as usize).cloned().unwrap_or_default()
-            } else {
-                String::new()
+        .y_labels(n)
+        .y_label_formatter(&|y| match y {
+            SegmentValue::CenterOf(s) if *s < n => {
+                labels.get(n - 1 - s).cloned().unwrap_or_default()
             }
+            _ => String::new(),
         })
         .x_desc("goodput, Gbit/s (median; whisker: min to max)")
         .label_style(("sans-serif", 12))
@@ -62,30 +62,37 @@ pub fn svg(rows: &[Row], title: &str, path: &Path) -> Result<(), String> {
         System::Flute,
     ] {
         let c = colour(system);
-        let bars: Vec<(f64, f64, &Row)> = rows
+        let bars: Vec<(usize, &Row)> = rows
             .iter()
             .enumerate()
             .filter(|(_, r)| r.system == system)
-            .map(|(i, r)| {
-                let top = n as f64 - i as f64;
-                (top - 0.15, top - 0.85, r)
-            })
+            .map(|(i, r)| (segment(i), r))
             .collect();
         if bars.is_empty() {
             continue;
         }
         chart
-            .draw_series(bars.iter().map(|(y0, y1, r)| {
-                Rectangle::new([(0.0, *y0), (r.goodput_gbps_median, *y1)], c.filled())
+            .draw_series(bars.iter().map(|(s, r)| {
+                let mut bar = Rectangle::new(
+                    [
+                        (0.0, SegmentValue::Exact(*s)),
+                        (r.goodput_gbps_median, SegmentValue::Exact(s + 1)),
+                    ],
+                    c.filled(),
+                );
+                bar.set_margin(3, 3, 0, 0);
+                bar
             }))
             .map_err(|e| err(&e))?
             .label(system.name())
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled()));
         chart
-            .draw_series(bars.iter().map(|(y0, y1, r)| {
-                let y = (y0 + y1) / 2.0;
+            .draw_series(bars.iter().map(|(s, r)| {
                 PathElement::new(
-                    vec![(r.goodput_gbps_min, y), (r.goodput_gbps_max, y)],
+                    vec![
+                        (r.goodput_gbps_min, SegmentValue::CenterOf(*s)),
+                        (r.goodput_gbps_max, SegmentValue::CenterOf(*s)),
+                    ],
                     BLACK.stroke_width(1),
                 )
             }))
@@ -101,4 +108,31 @@ pub fn svg(rows: &[Row], title: &str, path: &Path) -> Result<(), String> {
         .map_err(|e| err(&e))?;
     root.present().map_err(|e| err(&e))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::summary::Sample;
+
+    #[test]
+    fn chart_labels_every_row_with_its_scenario_and_system_and_a_legend() {
+        let sample = |g: f64| Sample {
+            goodput_gbps: g,
+            ..Sample::default()
+        };
+        let rows = vec![
+            Row::new("raw", System::Ceiling, &[sample(6.0)]),
+            Row::new("no-code", System::XfluteXdp, &[sample(3.0), sample(3.5)]),
+            Row::new("no-code", System::Flute, &[sample(1.0)]),
+        ];
+        let path = std::env::temp_dir().join(format!("xflute-chart-{}.svg", std::process::id()));
+        svg(&rows, "test", &path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let _ = std::fs::remove_file(&path);
+        for label in ["raw · ceiling", "no-code · xflute-xdp", "no-code · flute"] {
+            assert!(text.contains(label), "{label} missing");
+        }
+        assert!(!text.contains("xflute-udp") && text.contains(">\nflute\n<"));
+    }
 }
