@@ -92,6 +92,23 @@ enum Step {
     CloseAll,
     /// Bytes that are not built from a valid header at all.
     Raw(Vec<u8>),
+    /// A well-formed no-code session of one object filled with its constant byte: an FDT
+    /// instance describing it, then its packets (a start the other steps can then spoil).
+    Session(SessionSel),
+}
+
+#[derive(Arbitrary, Debug)]
+struct SessionSel {
+    header: Header,
+    toi: u8,
+    len: u16,
+    symbol_len: SymbolLen,
+    fdt_instance_id: u8,
+    md5: bool,
+    /// Packets last to first.
+    reverse: bool,
+    /// Leave out the FDT (for `receive_without_fdt`, or to be held until one comes).
+    without_fdt: bool,
 }
 
 #[derive(Arbitrary, Debug, Clone, Copy)]
@@ -714,6 +731,96 @@ fn fdt_packets(
     Some((ep, packets))
 }
 
+/// The packets of a well-formed session of one constant-filled no-code object.
+fn session_packets(
+    p: &SessionSel,
+    now_unix: u64,
+    harness: &mut Harness,
+) -> (UdpEndpoint, Vec<Vec<u8>>) {
+    let ep = endpoint_of(p.header.endpoint);
+    let tsi = tsi_of(p.header.tsi);
+    let toi = match toi_of(p.toi) {
+        0 => 1,
+        toi => toi,
+    };
+    let len = u64::from(p.len % 8192);
+    let e = p.symbol_len.get().clamp(1, 1400);
+    let k = len.div_ceil(u64::from(e)).max(1) as u32;
+    let oti_for = |transfer_length: u64, k: u32| Oti {
+        fec_encoding_id: FecEncodingId::NoCode,
+        fec_instance_id: 0,
+        transfer_length,
+        encoding_symbol_length: e,
+        maximum_source_block_length: k,
+        max_number_of_encoding_symbols: k,
+        scheme_specific: SchemeSpecific::None,
+    };
+    let header = Header {
+        close_session: false,
+        close_object: false,
+        ..p.header
+    };
+    let mut packets = Vec::new();
+    let mut send = |toi: u128, oti: Oti, exts: &[ExtRepr<'_>], data: &[u8]| {
+        let n = data.len().div_ceil(usize::from(e)).max(1);
+        for esi in 0..n {
+            let chunk = data
+                .get(esi * usize::from(e)..)
+                .map(|rest| &rest[..rest.len().min(usize::from(e))])
+                .unwrap_or(&[]);
+            let mut extensions = exts.to_vec();
+            extensions.push(ExtRepr::Fti(oti));
+            let repr = AlcRepr {
+                lct: lct(header, toi, 0),
+                extensions: &extensions,
+                payload_id: Some((
+                    PayloadIdFormat::CompactNoCode,
+                    PayloadId {
+                        sbn: 0,
+                        esi: esi as u32,
+                        source_block_length: None,
+                    },
+                )),
+            };
+            if let Some(packet) = emit(&repr, chunk) {
+                packets.push(packet);
+            }
+        }
+    };
+    let data = vec![constant(tsi, toi); len as usize];
+    if !p.without_fdt {
+        let mut instance = FdtInstance::new(ntp::ntp_secs_from_unix_secs(now_unix + 3600));
+        let mut file = File::new(format!("file:///session/{toi}"), toi);
+        file.transfer_length = Some(len);
+        file.content_length = Some(len);
+        file.fec_oti = FecOtiAttributes {
+            fec_encoding_id: Some(0),
+            fec_instance_id: None,
+            maximum_source_block_length: Some(u64::from(k)),
+            encoding_symbol_length: Some(u64::from(e)),
+            max_number_of_encoding_symbols: Some(u64::from(k)),
+            scheme_specific_info: None,
+        };
+        if p.md5 {
+            file.content_md5 = Some(xflute::sender::content_md5(&data));
+        }
+        instance.files.push(file);
+        harness.file_entries += 1;
+        let xml = instance.to_xml(FdtXmlProfile::Extended);
+        let fdt_k = xml.len().div_ceil(usize::from(e)).max(1) as u32;
+        let fdt = [ExtRepr::Fdt(ExtFdt {
+            flute_version: 2,
+            fdt_instance_id: u32::from(p.fdt_instance_id),
+        })];
+        send(0, oti_for(xml.len() as u64, fdt_k), &fdt, &xml);
+    }
+    send(toi, oti_for(len, k), &[], &data);
+    if p.reverse {
+        packets.reverse();
+    }
+    (ep, packets)
+}
+
 fn check_bounds(receiver: &MultiReceiver<MemorySink>, limits: &Limits) {
     assert!(receiver.receiving_bytes() <= limits.max_receiving_bytes);
     assert!(receiver.held_bytes() <= limits.max_pending_bytes);
@@ -768,6 +875,12 @@ fuzz_target!(|input: Input| {
                 }
             }
             Step::CloseAll => receiver.close_all(now),
+            Step::Session(p) => {
+                let (ep, packets) = session_packets(p, now_unix, &mut harness);
+                for packet in &packets {
+                    refused += u64::from(receiver.push(&ep, packet, now).is_err());
+                }
+            }
             Step::Raw(bytes) => {
                 refused += u64::from(receiver.push(&endpoint_of(false), bytes, now).is_err());
             }
@@ -792,6 +905,20 @@ fuzz_target!(|input: Input| {
     let stats = receiver.stats();
     assert!(completed_events <= stats.objects_completed);
     assert_eq!(delivered.len() as u64, stats.objects_completed);
+    if std::env::var_os("XFLUTE_FUZZ_STATS").is_some() {
+        // What a corpus exercises: `XFLUTE_FUZZ_STATS=1 receiver_sequence -runs=0 CORPUS`.
+        let untainted = delivered
+            .iter()
+            .filter(|o| !harness.tainted.contains(&(o.desc.tsi, o.desc.toi)))
+            .count();
+        eprintln!(
+            "xflute-stats delivered={} checked_constant={} fdt_instances={} drops={}",
+            delivered.len(),
+            untainted,
+            stats.fdt_instances,
+            stats.total_drops()
+        );
+    }
     for object in &delivered {
         assert!(object.data.len() as u64 <= limits.max_object_bytes);
         let (tsi, toi) = (object.desc.tsi, object.desc.toi);
