@@ -3,6 +3,7 @@
 //! memory, as `xflute send --pcap-out` writes them into a file. A scenario's loss is applied here,
 //! once and reproducibly, to the object packets (never to the FDT's, which a one-pass capture
 //! carries once), so that every receiver of the replay sees the same losses and must decode.
+//! The capture is replayed in a loop, as a carousel: its packets do not close their objects.
 
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
@@ -11,6 +12,9 @@ use xflute::io::frame::UdpFrameBuilder;
 use xflute::wire::LctPacket;
 
 use crate::scenario::Scenario;
+
+/// The Close Object flag (B) in the second byte of the LCT header (RFC 5651 §5.1).
+const CLOSE_OBJECT: u8 = 0x01;
 
 /// The frames of one pass of `scenario` from `source` to `group`, Ethernet source `src_mac`.
 pub fn capture(
@@ -34,6 +38,12 @@ pub fn capture(
     let step = Duration::from_micros(12);
     while sender.nb_objects() > 0 {
         if let Some(len) = sender.write_next(&mut buf, now) {
+            // Replayed in a loop, the capture is a carousel, whose packets do not close the
+            // object: without the Close Object flag (B, RFC 5651 §5.1) that ends this one pass,
+            // which makes a receiver give up on an object it has not completed by then.
+            if let Some(flags) = buf.get_mut(1) {
+                *flags &= !CLOSE_OBJECT;
+            }
             let packet = buf.get(..len).unwrap_or_default();
             let is_fdt = LctPacket::new_checked(packet).is_ok_and(|p| p.toi() == 0);
             state ^= state << 13;

@@ -2,9 +2,14 @@
 //! process of its own inside its namespace (`ip netns exec`), so that its CPU time and resident
 //! memory are its own. Each prints one JSON line when it ends ([`ReceiverReport`] or
 //! [`SenderReport`]); a receiver of this harness prints `ready` first, once it listens.
-//! A [`Child`] is killed and reaped when dropped, so that no process outlives a failed run.
+//! A [`Child`] is killed and reaped when dropped, so that no process outlives a failed run, and
+//! the kernel kills it if the harness dies first (`PR_SET_PDEATHSIG`).
+
+// prctl(2) in the forked child is FFI; the block says why it is sound.
+#![allow(unsafe_code)]
 
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::process::CommandExt;
 use std::process::{ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -99,9 +104,20 @@ impl Child {
     /// Starts `program args…` in `netns` (`ip netns exec`), its stdout read line by line and
     /// its stdin a pipe (closing it is how this harness's senders are told to stop).
     pub fn spawn(name: &str, netns: &str, program: &str, args: &[String]) -> Result<Self, String> {
-        let mut child = Command::new("ip")
-            .args(["netns", "exec", netns, program])
-            .args(args)
+        let mut command = Command::new("ip");
+        command.args(["netns", "exec", netns, program]).args(args);
+        // SAFETY: the closure runs in the forked child before exec and makes one
+        // async-signal-safe system call (prctl), which touches no memory of the parent.
+        unsafe {
+            command.pre_exec(|| {
+                // Killed when the thread that started it ends (the harness's main thread), so
+                // that no child outlives a harness that was killed; `ip netns exec` and the
+                // program it execs keep the setting.
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -76,7 +76,6 @@ fn print_json<T: serde::Serialize>(value: &T) {
 }
 
 fn child(command: ChildCommand) -> ExitCode {
-    xflute_bench::sys::die_with_parent();
     let result = match command {
         ChildCommand::Rx(args) => xflute_side::receive(&args, || println!("ready")).map(|r| {
             print_json(&r);

@@ -153,15 +153,6 @@ impl Drop for RssPeak {
     }
 }
 
-/// Asks the kernel to kill this process when its parent dies, so that a child of the harness
-/// never outlives it (the harness's namespaces go with it).
-pub fn die_with_parent() {
-    // SAFETY: PR_SET_PDEATHSIG takes a signal number and touches no memory of ours.
-    unsafe {
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-    }
-}
-
 /// Calls `f` until it succeeds or `within` has passed, 50 ms apart; returns its last result.
 /// An AF_XDP queue stays busy (EBUSY) for a moment after the socket that had it is closed,
 /// while the kernel frees the socket's buffer pool.
