@@ -53,6 +53,10 @@ pub struct ReceiverReport {
     /// receivers; `flute_peer` sees every packet and needs none).
     #[serde(default)]
     pub start_mono_s: Option<f64>,
+    /// Anything else the receiver reported (`flute_peer`'s error counters), shown when a run
+    /// loses objects.
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, serde_json::Value>,
 }
 
 impl ReceiverReport {
@@ -174,6 +178,23 @@ impl Child {
             if line.trim_start().starts_with('{') {
                 return serde_json::from_str(&line)
                     .map_err(|e| format!("{}: cannot parse {line:?}: {e}", self.name));
+            }
+        }
+    }
+
+    /// A JSON object line if one arrives within `timeout`; `None` if none does; an error if the
+    /// process has ended without one.
+    pub fn try_report<T: serde::de::DeserializeOwned>(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<Option<T>, String> {
+        match self.lines.recv_timeout(timeout) {
+            Ok(line) if line.trim_start().starts_with('{') => serde_json::from_str(&line)
+                .map(Some)
+                .map_err(|e| format!("{}: cannot parse {line:?}: {e}", self.name)),
+            Ok(_) | Err(mpsc::RecvTimeoutError::Timeout) => Ok(None),
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                Err(format!("{}: exited without a report", self.name))
             }
         }
     }

@@ -26,6 +26,10 @@ use crate::xflute_side::End;
 
 /// The group and port of every FLUTE run.
 pub const GROUP: &str = "239.255.8.1:3400";
+/// A replay stops after this many passes (and [`MIN_REPLAY_WAIT`]) without a report.
+const MAX_REPLAY_PASSES: u64 = 20;
+/// See [`MAX_REPLAY_PASSES`].
+const MIN_REPLAY_WAIT: Duration = Duration::from_secs(10);
 /// Source port of the replayed frames.
 const REPLAY_SOURCE_PORT: u16 = 40000;
 
@@ -246,8 +250,11 @@ impl Bench {
         let mut sample = sample(scenario, &report, Some(&sent), None);
         sample.rate_mbps = Some(rate_mbps);
         sample.note = format!(
-            "paced at {rate_mbps} Mbit/s; sender {} packets in {:.2} s; receiver {} packets",
-            sent.packets, sent.elapsed_s, report.packets
+            "paced at {rate_mbps} Mbit/s; sender {} packets in {:.2} s; receiver {} packets{}",
+            sent.packets,
+            sent.elapsed_s,
+            report.packets,
+            other_counters(&report, &sample)
         );
         Ok(sample)
     }
@@ -284,7 +291,7 @@ impl Bench {
                     Ok::<u64, String>(blaster.run(frames, None, &stop, &sent))
                 })
             });
-            let report = rx.report::<ReceiverReport>(Duration::from_secs_f64(timeout_s + 10.0));
+            let report = self.await_replay(&mut rx, frames.len(), &sent, timeout_s + 10.0);
             stop.store(true, Ordering::SeqCst);
             let replayed = blaster
                 .join()
@@ -297,14 +304,40 @@ impl Bench {
         let replay_start = replay_start.into_inner().ok().flatten();
         let mut sample = sample(&clean, &report, None, replay_start);
         sample.note = format!(
-            "{} frames a pass, {:.2} passes; receiver {} packets, rx ring full {}, repeats {}",
+            "{} frames a pass, {:.2} passes; receiver {} packets, rx ring full {}, repeats {}{}",
             frames.len(),
             replayed as f64 / frames.len().max(1) as f64,
             report.packets,
             report.rx_ring_full,
-            report.duplicates
+            report.duplicates,
+            other_counters(&report, &sample)
         );
         Ok(sample)
+    }
+
+    /// The report of a receiver fed by a replay; gives up, with nothing delivered, once the
+    /// replay has gone round [`MAX_REPLAY_PASSES`] times for at least [`MIN_REPLAY_WAIT`]
+    /// without it (flute's receiver drops an object for good when more of its blocks are
+    /// partly received than its block cache holds, which a lossy first pass over 1 GiB does).
+    fn await_replay(
+        &self,
+        rx: &mut Child,
+        frames_a_pass: usize,
+        sent: &AtomicU64,
+        timeout_s: f64,
+    ) -> Result<ReceiverReport, String> {
+        let started = std::time::Instant::now();
+        let timeout = Duration::from_secs_f64(timeout_s);
+        loop {
+            if let Some(report) = rx.try_report(Duration::from_millis(200))? {
+                return Ok(report);
+            }
+            let passes = sent.load(Ordering::Relaxed) / frames_a_pass.max(1) as u64;
+            let waited = started.elapsed();
+            if (passes > MAX_REPLAY_PASSES && waited > MIN_REPLAY_WAIT) || waited > timeout {
+                return Ok(ReceiverReport::default());
+            }
+        }
     }
 
     /// The source the replayed frames carry.
@@ -336,4 +369,17 @@ pub fn sample(
         rate_mbps: None,
         note: String::new(),
     }
+}
+
+/// The receiver's other counters, when the run lost objects (why is in them).
+fn other_counters(report: &ReceiverReport, sample: &Sample) -> String {
+    if sample.unrecovered == 0 || report.other.is_empty() {
+        return String::new();
+    }
+    let fields: Vec<String> = report
+        .other
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
+    format!("; {}", fields.join(", "))
 }

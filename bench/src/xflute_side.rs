@@ -153,6 +153,7 @@ pub fn receive(args: &ReceiveArgs, ready: impl FnOnce()) -> Result<ReceiverRepor
         duplicates: stats.duplicates(),
         injected_drops: steer.dropped,
         start_mono_s: Some(start_mono_s),
+        other: serde_json::Map::new(),
     })
 }
 
