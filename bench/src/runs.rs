@@ -242,7 +242,9 @@ impl Bench {
         let sent: SenderReport = tx.report(Duration::from_secs_f64(timeout_s + 30.0))?;
         // One pass is all flute's sender does: what has not arrived a little after it is done
         // never will (a failed step down), so the receiver is not waited for to its limit.
-        let grace = Duration::from_secs_f64(3.0 + sent.elapsed_s * 0.5);
+        // Its receiver may still be working through its socket buffer (128 MiB) and checking
+        // what it received.
+        let grace = Duration::from_secs_f64(10.0 + sent.elapsed_s);
         let report: ReceiverReport = rx.report(grace).unwrap_or_default();
         rx.finish(Duration::from_secs(5));
         tx.finish(Duration::from_secs(5));
