@@ -1,6 +1,6 @@
 //! The runtime's pcap backend (no root needed): a `TxEngine` writes two sessions into a capture
 //! on its own clock, a tenth of the frames are cut out of it, and an `RxEngine` replays it with
-//! a channel for one of the two sessions only.
+//! a channel for one of the two sessions only; an oversized record in it is skipped and counted.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -92,6 +92,8 @@ fn tx_engine_captures_on_its_own_clock_and_rx_engine_replays_a_lossy_capture_int
             writer.write_frame(frame.timestamp_ns, frame.data).unwrap();
         }
     }
+    // And one record larger than the reader's 256 KiB cap: skipped and counted, not the end.
+    writer.write_frame(last, &vec![0u8; 300 << 10]).unwrap();
     writer.into_inner().unwrap();
     assert_eq!(n, sent.packets);
     let span = Duration::from_nanos(last - first.unwrap());
@@ -123,6 +125,8 @@ fn tx_engine_captures_on_its_own_clock_and_rx_engine_replays_a_lossy_capture_int
     assert_eq!(std::fs::read(out.join("a.bin")).unwrap(), a);
     assert!(!out.join("b.bin").exists());
     assert_eq!(stats.frames(), n - n / 10);
+    let over_cap: u64 = stats.workers.iter().map(|w| w.records_over_cap).sum();
+    assert_eq!(over_cap, 1);
     assert!(stats.workers.iter().map(|w| w.unknown_channel).sum::<u64>() > 100);
 }
 

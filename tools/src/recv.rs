@@ -119,9 +119,10 @@ pub fn run(args: &RecvArgs<'_>, out: &mut impl Write) -> Result<bool> {
         .count();
     writeln!(
         out,
-        "{frames} frames, {} ALC packets, {} dropped; {completed} of {} objects completed",
+        "{frames} frames, {} ALC packets, {} dropped, {} capture records over the size cap skipped; {completed} of {} objects completed",
         stats.packets,
         stats.total_drops(),
+        reader.records_over_cap(),
         outcomes.len()
     )?;
     if outcomes.is_empty() {

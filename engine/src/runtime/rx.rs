@@ -674,10 +674,12 @@ fn pcap_loop<R: std::io::Read>(mut worker: Worker, mut reader: PcapReader<R>) {
         if last_cleanup.is_none_or(|t| now.duration_since(t).unwrap_or_default() >= CLEANUP_EVERY) {
             worker.receiver.cleanup(now);
             last_cleanup = Some(now);
+            worker.counters.records_over_cap = reader.records_over_cap();
             worker.drain_events();
             worker.publish();
         }
     }
+    worker.counters.records_over_cap = reader.records_over_cap();
     let end = now + Duration::from_secs(1);
     worker.receiver.cleanup(end);
     worker.receiver.close_all(end);

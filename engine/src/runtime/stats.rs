@@ -25,6 +25,8 @@ pub struct RxCounters {
     pub fill_ring_empty: u64,
     /// Frames the kernel dropped for other reasons.
     pub kernel_dropped: u64,
+    /// Capture records skipped (pcap backend) because they were larger than the reader's cap.
+    pub records_over_cap: u64,
     /// The sans-IO receiver's counters (packets, drops by reason, objects).
     pub receiver: ReceiverStats,
 }
@@ -148,6 +150,7 @@ impl RxStats {
             w.rx_ring_full
                 + w.kernel_dropped
                 + w.frame_errors
+                + w.records_over_cap
                 + w.unknown_channel
                 + w.receiver.total_drops()
         })
