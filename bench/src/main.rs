@@ -100,10 +100,14 @@ fn scenarios(quick: bool, large_mib: Option<u64>) -> Vec<Scenario> {
     let sets: [(u32, u64); 2] = [(1, large), (if quick { 100 } else { 1000 }, 64 << 10)];
     let mut out = Vec::new();
     for (count, object_bytes) in sets {
+        // RaptorQ numbers source blocks in 8 bits (RFC 6330 §3.2: Z <= 256): at 1400-byte
+        // symbols K = 1024 carries at most 367 MB, so a larger object gets the smallest K that
+        // fits, with r = K / 4 as for K = 1024.
+        let raptorq_k = object_bytes.div_ceil(256 * 1400).max(1024) as u32;
         for (fec, k, r, loss) in [
             (Fec::None, 64, 0, 0.0),
             (Fec::Rs2m, 64, 24, 0.1),
-            (Fec::Raptorq, 1024, 256, 0.1),
+            (Fec::Raptorq, raptorq_k, raptorq_k / 4, 0.1),
         ] {
             out.push(Scenario {
                 fec,
@@ -272,14 +276,20 @@ fn run(cli: &Cli) -> Result<ExitCode, String> {
     for (i, scenario) in chosen.iter().enumerate() {
         let name = scenario.name();
         eprintln!("[{:.0} s] {name}", started.elapsed().as_secs_f64());
-        let frames = capture::capture(
+        let frames = match capture::capture(
             scenario,
             bench.replay_source(),
             xflute_bench::runs::GROUP
                 .parse()
                 .map_err(|e| format!("{e}"))?,
             bench.pair.sender.mac,
-        )?;
+        ) {
+            Ok(frames) => frames,
+            Err(e) => {
+                samples.add(&name, System::XfluteXdp, Err(format!("capture: {e}")));
+                continue;
+            }
+        };
         let mut flute_rate = None;
         for rep in 0..reps {
             // The ceilings: every repetition of the first scenario, then once per scenario.
