@@ -100,10 +100,10 @@ fn scenarios(quick: bool, large_mib: Option<u64>) -> Vec<Scenario> {
     let sets: [(u32, u64); 2] = [(1, large), (if quick { 100 } else { 1000 }, 64 << 10)];
     let mut out = Vec::new();
     for (count, object_bytes) in sets {
-        // RaptorQ numbers source blocks in 8 bits (RFC 6330 §3.2: Z <= 256): at 1400-byte
-        // symbols K = 1024 carries at most 367 MB, so a larger object gets the smallest K that
+        // RaptorQ numbers source blocks in 8 bits (RFC 6330 §3.3.3: Z <= 255): at 1400-byte
+        // symbols K = 1024 carries at most 365 MB, so a larger object gets the smallest K that
         // fits, with r = K / 4 as for K = 1024.
-        let raptorq_k = object_bytes.div_ceil(256 * 1400).max(1024) as u32;
+        let raptorq_k = object_bytes.div_ceil(255 * 1400).max(1024) as u32;
         for (fec, k, r, loss) in [
             (Fec::None, 64, 0, 0.0),
             (Fec::Rs2m, 64, 24, 0.1),
