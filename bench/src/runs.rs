@@ -227,8 +227,9 @@ impl Bench {
         // objects, MD5, FEC) and a pass at the pace or at what the sender manages, whichever is
         // slower; it is stopped earlier when the sender is done and it is not (see below).
         let bytes = scenario.total_bytes() as f64;
-        let send_s = bytes * 8.0 * 1.1 / (rate_mbps as f64 * 1e6);
-        let timeout_s = 10.0 + bytes / 100e6 + send_s.max(bytes * 8.0 / 1e9);
+        let repair = f64::from(scenario.k + scenario.r) / f64::from(scenario.k.max(1));
+        let send_s = bytes * repair * 8.0 * 1.1 / (rate_mbps as f64 * 1e6);
+        let timeout_s = 10.0 + bytes / 30e6 + send_s.max(bytes * repair * 8.0 / 1e9);
         let injector = self.loss_injector(scenario.loss)?;
         let mut rx = self.spawn_flute_rx(scenario, timeout_s)?;
         let args =
