@@ -96,9 +96,6 @@ enum Fec {
     /// Reed-Solomon over GF(2^m), m = 8 (FEC Encoding ID 2): flute's ID 5 takes at most 255
     /// source blocks (22.8 MB at k = 64, 1400-byte symbols); ID 2 numbers blocks in 24 bits.
     Rs2m,
-    /// Reed-Solomon over GF(2^m), m = 8 (FEC Encoding ID 2): flute's ID 5 takes at most 255
-    /// source blocks (22.8 MB at k = 64, 1400-byte symbols); ID 2 numbers blocks in 24 bits.
-    Rs2m,
     /// RaptorQ (FEC Encoding ID 6).
     Raptorq,
 }
@@ -572,9 +569,6 @@ fn oti(args: &SendArgs) -> anyhow::Result<Oti> {
             let k = u8::try_from(args.k).context("rs28 --k must be < 256")?;
             let r = u8::try_from(args.r).context("rs28 --r must be < 256")?;
             Oti::new_reed_solomon_rs28(args.symbol_len, k, r).map_err(flute_err)?
-        }
-        Fec::Rs2m => {
-            Oti::new_reed_solomon_rs2m(args.symbol_len, args.k, args.r, 8).map_err(flute_err)?
         }
         Fec::Rs2m => {
             Oti::new_reed_solomon_rs2m(args.symbol_len, args.k, args.r, 8).map_err(flute_err)?
