@@ -12,44 +12,24 @@ use xflute::io::frame::LinkType;
 use xflute::io::pcap::{PcapReader, PcapWriter};
 use xflute::receiver::ObjectEvent;
 use xflute::runtime::{Backend, ChannelSpec, RxEngine, TxEngine};
-use xflute::sender::{CarouselRepeatMode, Config, ObjectDesc, Sender, TransferConfig};
-use xflute::wire::{FecEncodingId, Oti, SchemeSpecific};
+use xflute_tests::session::{no_code_sender, patterned};
 
 const GROUP: Ipv4Addr = Ipv4Addr::new(239, 255, 7, 7);
 
-fn sender(port: u16, tsi: u64, name: &str, data: Vec<u8>, carousel: bool) -> Sender {
-    let oti = Oti {
-        fec_encoding_id: FecEncodingId::NoCode,
-        fec_instance_id: 0,
-        transfer_length: 0,
-        encoding_symbol_length: 1400,
-        maximum_source_block_length: 64,
-        max_number_of_encoding_symbols: 64,
-        scheme_specific: SchemeSpecific::None,
-    };
-    let endpoint = UdpEndpoint::new(IpAddr::V4(GROUP), port);
-    let mut sender = Sender::new(endpoint, tsi, oti, Config::default()).unwrap();
-    let transfer = TransferConfig {
-        carousel_mode: carousel
-            .then_some(CarouselRepeatMode::DelayBetweenTransfers(Duration::ZERO)),
-        ..TransferConfig::default()
-    };
-    let object = ObjectDesc::from_buffer(
+fn sender(
+    port: u16,
+    tsi: u64,
+    name: &str,
+    data: Vec<u8>,
+    carousel: bool,
+) -> xflute::sender::Sender {
+    no_code_sender(
+        UdpEndpoint::new(IpAddr::V4(GROUP), port),
+        tsi,
+        name,
         data,
-        "application/octet-stream",
-        format!("file:///{name}"),
-        true,
-        transfer,
+        carousel,
     )
-    .unwrap();
-    sender.add_object(0, object).unwrap();
-    sender
-}
-
-fn data(len: usize, seed: u8) -> Vec<u8> {
-    (0..len)
-        .map(|i| (i as u8).wrapping_mul(seed) ^ seed)
-        .collect()
 }
 
 #[test]
@@ -58,8 +38,8 @@ fn tx_engine_captures_on_its_own_clock_and_rx_engine_replays_a_lossy_capture_int
     let full = dir.path().join("full.pcap");
     let lossy = dir.path().join("lossy.pcap");
     let out = dir.path().join("out");
-    let a = data(1 << 20, 3);
-    let b = data(300_000, 7);
+    let a = patterned(1 << 20, 3);
+    let b = patterned(300_000, 7);
     let source = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
 
     // Two seconds of capture at 100 Mbit/s: about 25 MB, some twenty passes of the carousel.
@@ -136,7 +116,7 @@ fn pcap_backends_without_a_file_are_refused_with_a_clear_error() {
     let tx = TxEngine::builder()
         .backend(Backend::Pcap)
         .session(
-            sender(4001, 1, "a.bin", data(10, 1), false),
+            sender(4001, 1, "a.bin", patterned(10, 1), false),
             IpAddr::V4(Ipv4Addr::LOCALHOST),
         )
         .start(Arc::new(AtomicBool::new(false)));

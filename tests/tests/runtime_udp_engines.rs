@@ -10,35 +10,12 @@ use std::time::{Duration, Instant};
 use xflute::endpoint::UdpEndpoint;
 use xflute::receiver::ObjectEvent;
 use xflute::runtime::{Backend, ChannelSpec, RxEngine, TxEngine};
-use xflute::sender::{CarouselRepeatMode, Config, ObjectDesc, Sender, TransferConfig};
-use xflute::wire::{FecEncodingId, Oti, SchemeSpecific};
+use xflute::sender::Sender;
+use xflute_tests::session::no_code_sender;
 
 fn sender(port: u16, tsi: u64, name: &str, data: Vec<u8>) -> Sender {
-    let oti = Oti {
-        fec_encoding_id: FecEncodingId::NoCode,
-        fec_instance_id: 0,
-        transfer_length: 0,
-        encoding_symbol_length: 1400,
-        maximum_source_block_length: 64,
-        max_number_of_encoding_symbols: 64,
-        scheme_specific: SchemeSpecific::None,
-    };
     let endpoint = UdpEndpoint::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port);
-    let mut sender = Sender::new(endpoint, tsi, oti, Config::default()).unwrap();
-    let transfer = TransferConfig {
-        carousel_mode: Some(CarouselRepeatMode::DelayBetweenTransfers(Duration::ZERO)),
-        ..TransferConfig::default()
-    };
-    let object = ObjectDesc::from_buffer(
-        data,
-        "application/octet-stream",
-        format!("file:///{name}"),
-        true,
-        transfer,
-    )
-    .unwrap();
-    sender.add_object(0, object).unwrap();
-    sender
+    no_code_sender(endpoint, tsi, name, data, true)
 }
 
 fn data(len: usize, seed: u8) -> Vec<u8> {

@@ -11,43 +11,8 @@ use std::time::{Duration, Instant};
 use xflute::endpoint::UdpEndpoint;
 use xflute::receiver::ObjectEvent;
 use xflute::runtime::{ChannelSpec, RxEngine, TxEngine};
-use xflute::sender::{CarouselRepeatMode, Config, ObjectDesc, Sender, TransferConfig};
-use xflute::wire::{FecEncodingId, Oti, SchemeSpecific};
 use xflute_tests::netns::{NetnsPair, PairConfig, Side, require_root};
-
-fn sender(group: SocketAddr, tsi: u64, name: &str, data: Vec<u8>) -> Sender {
-    let oti = Oti {
-        fec_encoding_id: FecEncodingId::NoCode,
-        fec_instance_id: 0,
-        transfer_length: 0,
-        encoding_symbol_length: 1400,
-        maximum_source_block_length: 64,
-        max_number_of_encoding_symbols: 64,
-        scheme_specific: SchemeSpecific::None,
-    };
-    let endpoint = UdpEndpoint::new(group.ip(), group.port());
-    let mut sender = Sender::new(endpoint, tsi, oti, Config::default()).unwrap();
-    let transfer = TransferConfig {
-        carousel_mode: Some(CarouselRepeatMode::DelayBetweenTransfers(Duration::ZERO)),
-        ..TransferConfig::default()
-    };
-    let object = ObjectDesc::from_buffer(
-        data,
-        "application/octet-stream",
-        format!("file:///{name}"),
-        true,
-        transfer,
-    )
-    .unwrap();
-    sender.add_object(0, object).unwrap();
-    sender
-}
-
-fn data(len: usize, seed: u32) -> Vec<u8> {
-    (0..len as u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761).wrapping_add(seed) >> 11) as u8)
-        .collect()
-}
+use xflute_tests::session::{no_code_sender, patterned};
 
 #[test]
 fn two_queue_engines_carry_one_session_per_queue_and_both_workers_complete_their_objects() {
@@ -59,8 +24,9 @@ fn two_queue_engines_carry_one_session_per_queue_and_both_workers_complete_their
     let dir = xflute_tests::TempDir::new("runtime-xdp-2q");
     let out = dir.path().to_path_buf();
     let group: SocketAddr = "239.255.4.9:3400".parse().unwrap();
-    let a = data(4 << 20, 1);
-    let b = data(3 << 20, 2);
+    let endpoint = UdpEndpoint::new(group.ip(), group.port());
+    let a = patterned(4 << 20, 1);
+    let b = patterned(3 << 20, 2);
     let rx_stop = Arc::new(AtomicBool::new(false));
     let tx_stop = Arc::new(AtomicBool::new(false));
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
@@ -96,11 +62,11 @@ fn two_queue_engines_carry_one_session_per_queue_and_both_workers_complete_their
                     .cores(vec![0, 1])
                     .rate_bps(Some(400_000_000))
                     .session(
-                        sender(group, 1, "a.bin", a.clone()),
+                        no_code_sender(endpoint, 1, "a.bin", a.clone(), true),
                         pair.sender.ipv4.into(),
                     )
                     .session(
-                        sender(group, 2, "b.bin", b.clone()),
+                        no_code_sender(endpoint, 2, "b.bin", b.clone(), true),
                         pair.sender.ipv4.into(),
                     )
                     .run_for(Some(Duration::from_secs(60)))

@@ -1,0 +1,52 @@
+//! Small FLUTE sessions for the engine tests: a no-code sender with one object (optionally a
+//! carousel) and reproducible object contents.
+
+use std::time::Duration;
+
+use xflute::endpoint::UdpEndpoint;
+use xflute::sender::{CarouselRepeatMode, Config, ObjectDesc, Sender, TransferConfig};
+use xflute::wire::{FecEncodingId, Oti, SchemeSpecific};
+
+/// A sender of TSI `tsi` to `endpoint` with one object, `data` at `file:///NAME`, no-code FEC,
+/// 1400-byte symbols, blocks of 64, Content-MD5 announced; repeated without pause when
+/// `carousel`.
+pub fn no_code_sender(
+    endpoint: UdpEndpoint,
+    tsi: u64,
+    name: &str,
+    data: Vec<u8>,
+    carousel: bool,
+) -> Sender {
+    let oti = Oti {
+        fec_encoding_id: FecEncodingId::NoCode,
+        fec_instance_id: 0,
+        transfer_length: 0,
+        encoding_symbol_length: 1400,
+        maximum_source_block_length: 64,
+        max_number_of_encoding_symbols: 64,
+        scheme_specific: SchemeSpecific::None,
+    };
+    let mut sender = Sender::new(endpoint, tsi, oti, Config::default()).expect("sender");
+    let transfer = TransferConfig {
+        carousel_mode: carousel
+            .then_some(CarouselRepeatMode::DelayBetweenTransfers(Duration::ZERO)),
+        ..TransferConfig::default()
+    };
+    let object = ObjectDesc::from_buffer(
+        data,
+        "application/octet-stream",
+        format!("file:///{name}"),
+        true,
+        transfer,
+    )
+    .expect("object");
+    sender.add_object(0, object).expect("add_object");
+    sender
+}
+
+/// `len` bytes that differ with `seed` and along the object (no block repeats another).
+pub fn patterned(len: usize, seed: u32) -> Vec<u8> {
+    (0..len as u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761).wrapping_add(seed) >> 11) as u8)
+        .collect()
+}
