@@ -81,3 +81,95 @@ fn an_object_larger_than_the_free_space_fails_typed_and_the_next_one_fits() {
         vec![7; 1 << 20]
     );
 }
+
+/// Blocks of `path` allocated on disk, in bytes.
+fn allocated(path: &std::path::Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).unwrap().blocks() * 512
+}
+
+#[test]
+fn a_large_object_is_reserved_chunk_by_chunk_and_a_chunk_that_does_not_fit_is_a_typed_error() {
+    use xflute::io::file_sink::RESERVE_CHUNK;
+    require_root();
+    let fs = Tmpfs::mount("sink-chunks", "size=10m");
+    let mut sink = FileSink::new(fs.path(), 1 << 30).unwrap();
+    // Both fit the free space when they start (nothing is reserved up front) ...
+    let mut a = sink.create(&desc("a.bin", 6 << 20)).unwrap();
+    let mut b = sink.create(&desc("b.bin", 6 << 20)).unwrap();
+    let a_part = sink.root().join("a.bin.part");
+    assert_eq!(
+        allocated(&a_part),
+        0,
+        "nothing reserved before a symbol lands"
+    );
+    a.reserve(100..200).unwrap();
+    assert_eq!(allocated(&a_part), RESERVE_CHUNK, "the first chunk only");
+    a.reserve(0..6 << 20).unwrap();
+    a.data_mut().fill(1);
+    assert_eq!(allocated(&a_part), 6 << 20);
+    // ... but the second's second chunk no longer does: an error, not a SIGBUS on writing.
+    b.reserve(0..1).unwrap();
+    let err = b.reserve((5 << 20)..(5 << 20) + 1).unwrap_err();
+    assert!(err.to_string().contains("No space left"), "{err}");
+    b.abort();
+    a.commit().unwrap();
+    assert_eq!(
+        std::fs::read(sink.root().join("a.bin")).unwrap(),
+        vec![1; 6 << 20]
+    );
+    assert!(!sink.root().join("b.bin.part").exists());
+}
+
+#[test]
+fn a_receiver_fails_the_object_whose_chunk_finds_the_disk_full_and_completes_the_one_before() {
+    use std::time::SystemTime;
+    use xflute::endpoint::UdpEndpoint;
+    use xflute::receiver::{Config, FailReason, MultiReceiver, ObjectEvent};
+    require_root();
+    let fs = Tmpfs::mount("sink-receiver-full", "size=10m");
+    let endpoint = UdpEndpoint::new("239.255.7.9".parse().unwrap(), 3400);
+    let first = xflute_tests::session::patterned(6 << 20, 1);
+    let second = xflute_tests::session::patterned(6 << 20, 2);
+    let mut sender =
+        xflute_tests::session::no_code_sender(endpoint, 1, "first.bin", first.clone(), false);
+    let object = xflute::sender::ObjectDesc::from_buffer(
+        second,
+        "application/octet-stream",
+        "file:///second.bin",
+        true,
+        xflute::sender::TransferConfig::default(),
+    )
+    .unwrap();
+    sender.add_object(0, object).unwrap();
+    let sink = FileSink::new(fs.path(), 1 << 30).unwrap();
+    let root = sink.root().to_path_buf();
+    let mut receiver = MultiReceiver::new(sink, Config::default());
+    let mut packet = vec![0u8; sender.max_packet_len()];
+    let now = SystemTime::now();
+    while let Some(len) = sender.write_next(&mut packet, now) {
+        let _ = receiver.push(&endpoint, &packet[..len], now);
+    }
+    let mut completed = Vec::new();
+    let mut failed = Vec::new();
+    while let Some(event) = receiver.poll_event() {
+        match event {
+            ObjectEvent::Completed { meta, .. } => completed.push(meta.content_location.clone()),
+            ObjectEvent::Failed { meta, reason, .. } => {
+                failed.push((meta.and_then(|m| m.content_location.clone()), reason))
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(completed, [Some("file:///first.bin".to_string())]);
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0].0.as_deref(), Some("file:///second.bin"));
+    assert!(
+        matches!(&failed[0].1, FailReason::Sink(m) if m.contains("No space left")),
+        "{:?}",
+        failed[0].1
+    );
+    assert_eq!(std::fs::read(root.join("first.bin")).unwrap(), first);
+    assert!(!root.join("second.bin.part").exists());
+    assert!(!root.join("second.bin").exists());
+}

@@ -2,9 +2,13 @@
 //! directory, written in place at its final offsets, and renamed to `NAME` only on commit, when
 //! the receiver has found it complete and verified. A failed object's `.part` is removed.
 //!
-//! Space is reserved with `fallocate` before the file is mapped, so a full disk is an error when
-//! the object starts (counted, that object fails, the others go on) rather than a SIGBUS when a
-//! page of the mapping is first written. Directories are created one component at a time and a
+//! Space is reserved with `fallocate` before any byte of the mapping is written, so a full disk
+//! is an error (counted, that object fails, the others go on) rather than a SIGBUS when a page
+//! is first written. An object of up to [`RESERVE_CHUNK`] is reserved whole when it starts; a
+//! larger one is checked against the free space when it starts and then reserved chunk by
+//! chunk as its symbols arrive ([`SinkObject::reserve`]): reserving a whole 1 GiB object on
+//! tmpfs takes a quarter of a second, during which a receive worker would drop every packet,
+//! while a 4 MiB chunk takes about a millisecond, which its rx ring absorbs. Directories are created one component at a time and a
 //! symlink anywhere on the way is refused, so an FDT cannot make the receiver write outside the
 //! output directory.
 
@@ -18,6 +22,9 @@ use std::path::{Path, PathBuf};
 
 /// The suffix of an object's file while it is received.
 pub const PART_SUFFIX: &str = ".part";
+
+/// Disk space of a large object is reserved in chunks of this many bytes, as they are written.
+pub const RESERVE_CHUNK: u64 = 4 << 20;
 
 /// A sink that writes objects as files below a directory.
 #[derive(Debug, Clone)]
@@ -115,23 +122,51 @@ impl FileSink {
     }
 }
 
-/// Reserve `len` bytes of disk for `file`, so that writing through a mapping cannot SIGBUS.
-fn reserve(file: &File, len: u64) -> io::Result<()> {
-    let len = libc::off_t::try_from(len)
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "object too large"))?;
+/// Whether `fallocate` reserved the range, or the file system has no `fallocate`.
+#[derive(Debug, PartialEq, Eq)]
+enum Reserved {
+    Yes,
+    Unsupported,
+}
+
+/// Reserve bytes `offset..offset + len` of disk for `file`, so that writing them through a
+/// mapping cannot SIGBUS.
+fn reserve(file: &File, offset: u64, len: u64) -> io::Result<Reserved> {
+    let too_large = || io::Error::new(io::ErrorKind::InvalidInput, "object too large");
+    let offset = libc::off_t::try_from(offset).map_err(|_| too_large())?;
+    let len = libc::off_t::try_from(len).map_err(|_| too_large())?;
     // SAFETY: `fallocate` takes a file descriptor, a mode and a range; the descriptor is owned by
     // `file`, open for writing, and stays open for the duration of the call. No memory is passed.
-    let rc = unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, len) };
+    let rc = unsafe { libc::fallocate(file.as_raw_fd(), 0, offset, len) };
     if rc == 0 {
-        return Ok(());
+        return Ok(Reserved::Yes);
     }
     let err = io::Error::last_os_error();
-    // File systems without fallocate (tmpfs has it; some FUSE ones do not): a sparse file, with
-    // the SIGBUS risk on a full disk, is the only way left.
+    // File systems without fallocate (tmpfs has it; some FUSE ones do not): the sparse file,
+    // with the SIGBUS risk on a full disk, is the only way left.
     if err.raw_os_error() == Some(libc::EOPNOTSUPP) {
-        return file.set_len(len as u64);
+        return Ok(Reserved::Unsupported);
     }
     Err(err)
+}
+
+/// Fails with `ENOSPC` when the file system of `file` has fewer than `len` bytes free for an
+/// unprivileged writer: an object that cannot fit fails when it starts, not half-way.
+fn check_free_space(file: &File, len: u64) -> io::Result<()> {
+    // SAFETY: an all-zero `statvfs` is a valid value of this plain C struct.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `fstatvfs` fills the struct we pass, which lives on this stack frame for the
+    // call; the descriptor is owned by `file` and open.
+    let rc = unsafe { libc::fstatvfs(file.as_raw_fd(), &mut st) };
+    if rc != 0 {
+        // Nothing known about the space: the chunked reservation still guards every write.
+        return Ok(());
+    }
+    let free = st.f_bavail.saturating_mul(st.f_frsize);
+    if free < len {
+        return Err(io::Error::from_raw_os_error(libc::ENOSPC));
+    }
+    Ok(())
 }
 
 /// An object being received as `NAME.part`.
@@ -145,7 +180,11 @@ pub struct FileSinkObject {
     target: PathBuf,
     map: Option<MmapMut>,
     committed: bool,
-    _file: File,
+    file: File,
+    len: u64,
+    /// One bit per [`RESERVE_CHUNK`] of the object whose disk space is reserved; empty once
+    /// the whole object is (or the file system cannot reserve).
+    reserved: Vec<u64>,
 }
 
 impl ObjectSink for FileSink {
@@ -181,16 +220,25 @@ impl ObjectSink for FileSink {
             .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
             .mode(0o644)
             .open(&part)?;
+        let mut reserved = Vec::new();
         let map = if desc.len == 0 {
             None
         } else {
-            if let Err(e) = reserve(&file, desc.len) {
+            let prepared = if desc.len <= RESERVE_CHUNK {
+                reserve(&file, 0, desc.len).map(|_| ())
+            } else {
+                check_free_space(&file, desc.len).and_then(|()| {
+                    reserved = vec![0; desc.len.div_ceil(RESERVE_CHUNK).div_ceil(64) as usize];
+                    file.set_len(desc.len)
+                })
+            };
+            if let Err(e) = prepared {
                 let _ = fs::remove_file(&part);
                 return Err(e.into());
             }
             // SAFETY: the mapping is of a regular file this receiver just created (O_NOFOLLOW,
             // truncated) under a `.part` name inside its own output directory, sized to exactly
-            // `desc.len` bytes by `reserve`. Nothing else in the process maps or truncates it;
+            // `desc.len` bytes by `reserve` or `set_len`. Nothing else in the process maps or truncates it;
             // another process that truncated it would be tampering with our output directory,
             // outside what the receiver can defend against.
             match unsafe { MmapMut::map_mut(&file) } {
@@ -206,7 +254,9 @@ impl ObjectSink for FileSink {
             target,
             map,
             committed: false,
-            _file: file,
+            file,
+            len: desc.len,
+            reserved,
         })
     }
 }
@@ -225,6 +275,33 @@ impl SinkObject for FileSinkObject {
 
     fn data(&self) -> &[u8] {
         self.map.as_deref().unwrap_or(&[])
+    }
+
+    fn reserve(&mut self, range: std::ops::Range<usize>) -> Result<(), SinkError> {
+        // Bytes past the object are not ours to reserve; the receiver refuses to write there.
+        let end = (range.end as u64).min(self.len);
+        if self.reserved.is_empty() || range.start as u64 >= end {
+            return Ok(());
+        }
+        let first = range.start as u64 / RESERVE_CHUNK;
+        let last = (end - 1) / RESERVE_CHUNK;
+        for chunk in first..=last {
+            let (word, bit) = ((chunk / 64) as usize, chunk % 64);
+            let Some(bits) = self.reserved.get_mut(word) else {
+                return Ok(());
+            };
+            if *bits & (1 << bit) != 0 {
+                continue;
+            }
+            let start = chunk * RESERVE_CHUNK;
+            let len = RESERVE_CHUNK.min(self.len.saturating_sub(start));
+            if reserve(&self.file, start, len)? == Reserved::Unsupported {
+                self.reserved.clear();
+                return Ok(());
+            }
+            *bits |= 1 << bit;
+        }
+        Ok(())
     }
 
     fn commit(mut self) -> Result<(), SinkError> {

@@ -117,6 +117,9 @@ pub(crate) struct ObjectReceiver<O> {
     pub last_activity: SystemTime,
     /// When the sender's close-object flag was seen.
     pub closing_since: Option<SystemTime>,
+    /// Why the sink refused to make a range writable (the disk is full), until the session
+    /// fails the object with it.
+    sink_error: Option<String>,
 }
 
 /// Decodes a Content-MD5 (base64 of 16 bytes).
@@ -231,6 +234,7 @@ impl<O: SinkObject> ObjectReceiver<O> {
             reserved_bytes,
             last_activity: now,
             closing_since: None,
+            sink_error: None,
         })
     }
 
@@ -285,8 +289,10 @@ impl<O: SinkObject> ObjectReceiver<O> {
                     let payload = payload
                         .get(..placement.len)
                         .ok_or(DropReason::SymbolLength)?;
+                    let range = placement.offset..placement.offset + placement.len;
+                    self.reserve(range.clone())?;
                     self.region_mut()
-                        .get_mut(placement.offset..placement.offset + placement.len)
+                        .get_mut(range)
                         .ok_or(DropReason::SymbolOutOfRange)?
                         .copy_from_slice(payload);
                 }
@@ -331,9 +337,27 @@ impl<O: SinkObject> ObjectReceiver<O> {
         };
         let start = usize::try_from(offset).map_err(|_| DropReason::SymbolOutOfRange)?;
         let end = usize::try_from(offset + len).map_err(|_| DropReason::SymbolOutOfRange)?;
+        self.reserve(start..end)?;
         self.region_mut()
             .get_mut(start..end)
             .ok_or(DropReason::SymbolOutOfRange)
+    }
+
+    /// Has the sink make `range` writable; on failure (a full disk) keeps the sink's error for
+    /// [`Self::take_sink_error`], which the session fails the object with.
+    fn reserve(&mut self, range: std::ops::Range<usize>) -> Result<(), DropReason> {
+        if let Region::Sink(object) = &mut self.region
+            && let Err(e) = object.reserve(range)
+        {
+            self.sink_error = Some(e.to_string());
+            return Err(DropReason::Sink);
+        }
+        Ok(())
+    }
+
+    /// The sink's error that made the last packet a [`DropReason::Sink`] drop, if any.
+    pub fn take_sink_error(&mut self) -> Option<String> {
+        self.sink_error.take()
     }
 
     /// The sub-block layout of a block of `k` symbols, if its symbols are not contiguous.
@@ -540,6 +564,10 @@ impl<O: SinkObject> ObjectReceiver<O> {
                 let mut object = sink
                     .create(&desc)
                     .map_err(|e| FailReason::Sink(e.to_string()))?;
+                if let Err(e) = object.reserve(0..content.len()) {
+                    object.abort();
+                    return Err(FailReason::Sink(e.to_string()));
+                }
                 match object.data_mut().get_mut(..content.len()) {
                     Some(region) => region.copy_from_slice(&content),
                     None => {

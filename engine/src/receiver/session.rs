@@ -194,7 +194,17 @@ impl<O: super::sink::SinkObject> Session<O> {
     ) -> Result<(), Box<ReceiverError>> {
         let toi = alc.lct().toi;
         if let Some(object) = self.objects.get_mut(&toi) {
-            let complete = store(&self.key, object, shared, alc, raw, now)?;
+            let complete = match store(&self.key, object, shared, alc, raw, now) {
+                Ok(complete) => complete,
+                Err(e) => {
+                    // The sink could not make room for the symbols (a full disk): the object
+                    // fails now rather than timing out, and its `.part` goes.
+                    if let Some(message) = object.take_sink_error() {
+                        self.fail_object(shared, toi, FailReason::Sink(message), now);
+                    }
+                    return Err(e);
+                }
+            };
             if complete {
                 self.complete_object(shared, toi, now);
             }

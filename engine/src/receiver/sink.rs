@@ -66,6 +66,16 @@ pub trait SinkObject {
     /// The object's region, read-only (for hashing the received prefix).
     fn data(&self) -> &[u8];
 
+    /// Makes bytes `range` of the region ready to be written; the receiver calls it before it
+    /// writes there. A file sink reserves the disk space of a large object here, chunk by
+    /// chunk as the symbols arrive, so that starting the object does not stall the receiver
+    /// while all of it is reserved, and a full disk is an error that fails the object rather
+    /// than a SIGBUS. The default has nothing to do.
+    fn reserve(&mut self, range: std::ops::Range<usize>) -> Result<(), SinkError> {
+        let _ = range;
+        Ok(())
+    }
+
     /// The object is complete and verified: make it visible under its final name.
     fn commit(self) -> Result<(), SinkError>;
 
