@@ -223,6 +223,7 @@ fn recv_args<'a>(
         count: Some(count),
         timeout: Some(TRANSFER_TIMEOUT),
         json: false,
+        spool: 0,
         inject_loss: loss,
     }
 }

@@ -171,6 +171,11 @@ enum Command {
         /// One JSON object per line instead of text.
         #[arg(long)]
         json: bool,
+        /// Reserve this much output space before receiving, and again in the background after
+        /// each large object takes it (512M, 2G): an object over 4 MiB that fits is written
+        /// into space already allocated, so the receive worker never waits for the file system.
+        #[arg(long, value_parser = parse_size)]
+        spool: Option<u64>,
         /// Drop this fraction of the channel's frames in the XDP program (tests, demos).
         #[arg(long, default_value_t = 0.0, hide = true)]
         inject_loss: f64,
@@ -216,6 +221,22 @@ fn parse_rate(s: &str) -> Result<u64, String> {
         return Err(format!("{s:?} is out of range (1 bit/s to 1 Tbit/s)"));
     }
     Ok(bps as u64)
+}
+
+/// A size in bytes: a number with an optional k, M or G suffix (powers of 1024).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let (digits, mult) = match s.as_bytes().last() {
+        Some(b'k' | b'K') => (&s[..s.len() - 1], 1u64 << 10),
+        Some(b'm' | b'M') => (&s[..s.len() - 1], 1 << 20),
+        Some(b'g' | b'G') => (&s[..s.len() - 1], 1 << 30),
+        _ => (s, 1),
+    };
+    let value: u64 = digits
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size such as 512M or 2G"))?;
+    value
+        .checked_mul(mult)
+        .ok_or_else(|| format!("{s:?} is too large"))
 }
 
 /// A duration: a number with an ms, s, m or h suffix (seconds without one).
@@ -347,6 +368,7 @@ fn run(cli: Cli) -> Result<Outcome> {
             count,
             timeout,
             json,
+            spool,
             inject_loss,
         } => {
             let stdout = std::io::stdout();
@@ -385,6 +407,7 @@ fn run(cli: Cli) -> Result<Outcome> {
                 count,
                 timeout,
                 json,
+                spool: spool.unwrap_or(0),
                 inject_loss,
             };
             let report = recv::run_live(&args, stop, || {}, &mut lines)?;

@@ -191,6 +191,8 @@ pub struct LiveRecvArgs<'a> {
     pub timeout: Option<Duration>,
     /// One JSON object per line instead of text.
     pub json: bool,
+    /// Output space to reserve ahead of time, bytes (0: none).
+    pub spool: u64,
     /// Probability that the XDP program drops a channel frame (tests and demos).
     pub inject_loss: f64,
 }
@@ -251,7 +253,8 @@ pub fn run_live(
         .backend(args.backend)
         .queues(args.queues)
         .cores(args.cores.clone())
-        .drop_probability(args.inject_loss);
+        .drop_probability(args.inject_loss)
+        .spool(args.spool);
     if let Some(iface) = &args.iface {
         builder = builder.interface(iface.clone());
     }

@@ -3,20 +3,23 @@
 //! the same run (runs vary ±30-50% on this VM, so only the ratio means something).
 //!
 //! Run as root: `setsid cargo run -p xflute-bench --profile bench --bin e2e [MiB] [seconds]`
-//! (default 1024 MiB, 3 s for the raw rate). The received file is written twice per pacing,
+//! (default 1024 MiB, 3 s for the raw rate). The received file is written to two file systems,
 //! in the same run: on `/dev/shm` (or `$XFLUTE_E2E_DIR`), a tmpfs of 4 KiB pages, where writing
 //! into the fresh mapping costs a page fault per 4 KiB (about a third of the receive worker's
-//! time in `perf`); and on a private tmpfs mounted `huge=within_size`, the RAM spool a headend
+//! time in `perf`); and on a private tmpfs mounted `huge=within_size`, the RAM disk a headend
 //! hands files to its packager from, where it costs one per 2 MiB.
 //!
 //! - Raw: `xflute_bench::raw::tx_to_rx` (an AF_XDP sender on core 0 filling 1400-byte UDP
 //!   payloads as fast as it can, an AF_XDP receiver on core 1 reading every byte). The rate is
 //!   payload bits received per second.
-//! - Engine, twice (sender unpaced, then paced at 90% of the raw rate): a [`TxEngine`] on core 0
-//!   sends one object of the given size (no-code FEC, 1400-byte
-//!   symbols, as a carousel so that frames the veth drops under overload come round again); an
-//!   [`RxEngine`] on core 1 writes it into a file on tmpfs. Goodput is the object's bytes over
-//!   the time from its first packet to its completion; the file is compared with the source.
+//! - Engine, eight times: sender unpaced and paced at 90% of the raw rate, into each of the two
+//!   file systems, with the receiver's output space allocated as the object is written (the
+//!   default) and reserved ahead of the transfer (`RxEngineBuilder::spool` of the object's
+//!   size; its reservation time is printed, outside the goodput window). A [`TxEngine`] on
+//!   core 0 sends one object of the given size (no-code FEC, 1400-byte symbols, as a carousel
+//!   so that frames the veth drops under overload come round again); an [`RxEngine`] on core 1
+//!   writes it into a file. Goodput is the object's bytes over the time from its first packet
+//!   to its completion; the file is compared with the source.
 //!   MD5 is not announced (the comparison checks the bytes), so the figure is the data path's.
 
 use std::net::SocketAddr;
@@ -41,6 +44,7 @@ fn engine_goodput(
     base: &std::path::Path,
     len: usize,
     rate_bps: Option<u64>,
+    spool: bool,
 ) -> (f64, String) {
     let out = base.join(format!("xflute-e2e-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
@@ -91,12 +95,15 @@ fn engine_goodput(
     let (goodput, line) = std::thread::scope(|scope| {
         let rx = scope.spawn(|| {
             pair.run_in(Side::Receiver, || {
+                let reserving = Instant::now();
                 let engine = RxEngine::builder(&out)
                     .interface(pair.receiver.interface.clone())
                     .cores(vec![1])
                     .channel(ChannelSpec::new(group))
+                    .spool(if spool { len as u64 } else { 0 })
                     .start(Arc::clone(&rx_stop))
                     .unwrap();
+                let reserved_in = reserving.elapsed();
                 ready_tx.send(()).unwrap();
                 let mut started = None;
                 let mut done = None;
@@ -110,8 +117,9 @@ fn engine_goodput(
                     }
                 }
                 let steer = engine.steering_counters().unwrap_or_default();
+                let spooled = engine.spool_stats().map(|s| (s.taken, reserved_in));
                 let stats = engine.join().unwrap();
-                (started, done, stats, steer)
+                (started, done, stats, steer, spooled)
             })
         });
         ready_rx.recv().unwrap();
@@ -129,15 +137,21 @@ fn engine_goodput(
                     .unwrap()
             })
         });
-        let (started, done, stats, steer) = rx.join().unwrap();
+        let (started, done, stats, steer, spooled) = rx.join().unwrap();
         tx_stop.store(true, Ordering::SeqCst);
         let tx_stats = tx.join().unwrap().total();
         let (Some(t0), Some(t1)) = (started, done) else {
             panic!("the object was not received in 120 s");
         };
         let secs = (t1 - t0).as_secs_f64();
+        let spool_note = spooled.map_or(String::new(), |(taken, t)| {
+            format!(
+                "; spool reserved in {:.2} s before the start, taken {taken}",
+                t.as_secs_f64()
+            )
+        });
         let line = format!(
-            "{len} bytes in {secs:.3} s; sender {} packets ({:.2}x the object); receiver {} frames, {} dropped (rx ring full {}), {} repeated; XDP redirected {}",
+            "{len} bytes in {secs:.3} s{spool_note}; sender {} packets ({:.2}x the object); receiver {} frames, {} dropped (rx ring full {}), {} repeated; XDP redirected {}",
             tx_stats.packets,
             tx_stats.alc_bytes as f64 / len as f64,
             stats.frames(),
@@ -176,28 +190,36 @@ fn main() {
     // Ethernet and framing overhead), so that the veth does not drop and nothing is sent twice.
     let paced_rate = (raw * 0.9 * 1.1 * 1e9) as u64;
     let mut results = Vec::new();
-    for (pacing, rate) in [("unpaced", None), ("paced", Some(paced_rate))] {
-        for (fs, dir) in [
-            ("4 KiB-page tmpfs", shm.as_path()),
-            ("huge-page tmpfs", huge.path()),
-        ] {
-            let (goodput, line) = engine_goodput(&pair, dir, mib << 20, rate);
-            let how = rate.map_or("sender unpaced".to_string(), |r| {
-                format!("sender paced at {:.2} Gbit/s on the wire", r as f64 / 1e9)
-            });
-            println!(
-                "xflute TxEngine -> RxEngine, {mib} MiB no-code into {} ({fs}), {how}: {goodput:.2} Gbit/s goodput ({line})",
-                dir.display()
-            );
-            results.push((pacing, fs, goodput));
+    for spool in [false, true] {
+        for (pacing, rate) in [("unpaced", None), ("paced", Some(paced_rate))] {
+            for (fs, dir) in [
+                ("4 KiB-page tmpfs", shm.as_path()),
+                ("huge-page tmpfs", huge.path()),
+            ] {
+                let (goodput, line) = engine_goodput(&pair, dir, mib << 20, rate, spool);
+                let how = rate.map_or("sender unpaced".to_string(), |r| {
+                    format!("sender paced at {:.2} Gbit/s on the wire", r as f64 / 1e9)
+                });
+                let space = if spool {
+                    "space reserved ahead (spool)"
+                } else {
+                    "space allocated as written"
+                };
+                println!(
+                    "xflute TxEngine -> RxEngine, {mib} MiB no-code into {} ({fs}), {space}, {how}: {goodput:.2} Gbit/s goodput ({line})",
+                    dir.display()
+                );
+                let spool = if spool { "spool" } else { "no spool" };
+                results.push((spool, pacing, fs, goodput));
+            }
         }
     }
     let raw_after = tx_to_rx(&pair, window).payload_gbps();
     println!("raw again after the transfers: {raw_after:.2} Gbit/s");
     let baseline = (raw + raw_after) / 2.0;
     println!("ratio goodput / raw (mean of before and after; bar >= 0.80):");
-    for (pacing, fs, goodput) in results {
-        println!("  {pacing:8} {fs:17} {:.2}", goodput / baseline);
+    for (spool, pacing, fs, goodput) in results {
+        println!("  {spool:9} {pacing:8} {fs:17} {:.2}", goodput / baseline);
     }
     pair.close();
 }

@@ -8,10 +8,13 @@
 //! larger one is checked against the free space when it starts and then reserved chunk by
 //! chunk as its symbols arrive ([`SinkObject::reserve`]): reserving a whole 1 GiB object on
 //! tmpfs takes a quarter of a second, during which a receive worker would drop every packet,
-//! while a 4 MiB chunk takes about a millisecond, which its rx ring absorbs. Directories are created one component at a time and a
+//! while a 4 MiB chunk takes about a millisecond, which its rx ring absorbs. With a
+//! [`Spool`], such an object instead takes a piece of space reserved before it started, linked
+//! under its `.part` name. Directories are created one component at a time and a
 //! symlink anywhere on the way is refused, so an FDT cannot make the receiver write outside the
 //! output directory.
 
+use super::spool::{Spool, link_unnamed};
 use crate::receiver::sink::{ObjectDescription, ObjectSink, SinkError, SinkObject};
 use memmap2::MmapMut;
 use std::fs::{self, File, OpenOptions};
@@ -19,6 +22,7 @@ use std::io;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The suffix of an object's file while it is received.
 pub const PART_SUFFIX: &str = ".part";
@@ -31,6 +35,8 @@ pub const RESERVE_CHUNK: u64 = 4 << 20;
 pub struct FileSink {
     root: PathBuf,
     max_object_bytes: u64,
+    /// Space reserved ahead of time for large objects, shared by the workers of an engine.
+    spool: Option<Arc<Spool>>,
 }
 
 impl FileSink {
@@ -41,7 +47,15 @@ impl FileSink {
         Ok(Self {
             root: root.as_ref().canonicalize()?,
             max_object_bytes,
+            spool: None,
         })
+    }
+
+    /// Gives objects larger than [`RESERVE_CHUNK`] that fit in `spool`'s pieces their space
+    /// from it (see [`super::spool`]). The spool must be on the output directory's file system.
+    pub fn with_spool(mut self, spool: Arc<Spool>) -> Self {
+        self.spool = Some(spool);
+        self
     }
 
     /// The output directory.
@@ -212,6 +226,11 @@ impl ObjectSink for FileSink {
             }
             _ => {}
         }
+        if desc.len > RESERVE_CHUNK
+            && let Some(object) = self.create_from_spool(desc, &part, &target)?
+        {
+            return Ok(object);
+        }
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -261,6 +280,51 @@ impl ObjectSink for FileSink {
     }
 }
 
+impl FileSink {
+    /// The object in a spool piece linked under its `.part` name, or `None` (no spool, no piece
+    /// ready, or the piece cannot be linked there) for the usual path.
+    fn create_from_spool(
+        &self,
+        desc: &ObjectDescription,
+        part: &Path,
+        target: &Path,
+    ) -> Result<Option<FileSinkObject>, SinkError> {
+        let Some(spool) = &self.spool else {
+            return Ok(None);
+        };
+        let Some(piece) = spool.take(desc.len) else {
+            return Ok(None);
+        };
+        match fs::remove_file(part) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+        if let Err(e) = link_unnamed(&piece.file, part) {
+            // Another file system below the root (EXDEV), say: the filler frees the piece.
+            tracing::debug!(error = %e, part = %part.display(), "linking a spool piece");
+            spool.trim_later(piece.file, 0);
+            return Ok(None);
+        }
+        if piece.len > desc.len {
+            match piece.file.try_clone() {
+                Ok(dup) => spool.trim_later(dup, desc.len),
+                // The commit trims it instead.
+                Err(e) => tracing::debug!(error = %e, "duplicating a spool piece's descriptor"),
+            }
+        }
+        Ok(Some(FileSinkObject {
+            part: part.to_path_buf(),
+            target: target.to_path_buf(),
+            map: Some(piece.map),
+            committed: false,
+            file: piece.file,
+            len: desc.len,
+            reserved: Vec::new(),
+        }))
+    }
+}
+
 impl FileSinkObject {
     /// Where the object will be once committed.
     pub fn target(&self) -> &Path {
@@ -270,11 +334,17 @@ impl FileSinkObject {
 
 impl SinkObject for FileSinkObject {
     fn data_mut(&mut self) -> &mut [u8] {
-        self.map.as_deref_mut().unwrap_or(&mut [])
+        // A spool piece's mapping may be longer than the object: only the object is exposed.
+        let len = usize::try_from(self.len).unwrap_or(usize::MAX);
+        let map = self.map.as_deref_mut().unwrap_or(&mut []);
+        let end = len.min(map.len());
+        map.get_mut(..end).unwrap_or(&mut [])
     }
 
     fn data(&self) -> &[u8] {
-        self.map.as_deref().unwrap_or(&[])
+        let len = usize::try_from(self.len).unwrap_or(usize::MAX);
+        let map = self.map.as_deref().unwrap_or(&[]);
+        map.get(..len.min(map.len())).unwrap_or(&[])
     }
 
     fn reserve(&mut self, range: std::ops::Range<usize>) -> Result<(), SinkError> {
@@ -309,6 +379,10 @@ impl SinkObject for FileSinkObject {
             // Write the pages back before the name appears, so a crash after the rename cannot
             // leave a complete-looking file with holes.
             map.flush()?;
+        }
+        // A spool piece longer than the object, not yet trimmed by the spool's filler.
+        if self.file.metadata()?.len() > self.len {
+            self.file.set_len(self.len)?;
         }
         fs::rename(&self.part, &self.target)?;
         self.committed = true;

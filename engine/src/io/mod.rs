@@ -9,7 +9,8 @@
 //!   send, `need_wakeup`, zero-copy with a fallback to copy mode.
 //! - [`udp`] is the UDP-socket backend for where XDP is not allowed: `recvmmsg`/`sendmmsg`
 //!   batches, UDP GSO, any-source and source-specific multicast joins.
-//! - [`file_sink`] receives objects into memory-mapped `NAME.part` files, renamed on commit.
+//! - [`file_sink`] receives objects into memory-mapped `NAME.part` files, renamed on commit;
+//!   [`spool`] reserves their space ahead of time, off the receive path.
 //! - [`frame`] writes and parses the Ethernet/IP/UDP headers around an ALC packet in a frame;
 //!   [`pcap`] reads and writes capture files.
 //!
@@ -26,6 +27,7 @@ pub mod frame;
 pub mod mmap;
 mod netlink;
 pub mod pcap;
+pub mod spool;
 pub mod udp;
 pub mod xdp;
 pub mod xdp_gen;

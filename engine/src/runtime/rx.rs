@@ -23,6 +23,7 @@ use super::{Backend, ChannelSpec, RuntimeError, RxCounters, RxStats};
 use crate::io::file_sink::FileSink;
 use crate::io::frame::{LinkType, parse_udp};
 use crate::io::pcap::{PcapError, PcapReader};
+use crate::io::spool::{Spool, SpoolStats};
 use crate::io::udp::{RecvBatch, UdpSocket};
 use crate::io::xdp::{SteerCounters, XdpSteering};
 use crate::io::xsk::{Umem, UmemConfig, XskConfig, XskSocket};
@@ -58,6 +59,7 @@ pub struct RxEngineBuilder {
     drop_probability: f64,
     umem_frames: u32,
     pcap_in: Option<PathBuf>,
+    spool_bytes: u64,
 }
 
 /// A running receive engine. [`RxEngine::join`] stops it and detaches the XDP program.
@@ -70,6 +72,7 @@ pub struct RxEngine {
     steering: Option<Arc<Mutex<XdpSteering>>>,
     watch: Option<XdpWatch>,
     stop: Arc<AtomicBool>,
+    spool: Option<Arc<Spool>>,
 }
 
 impl RxEngine {
@@ -86,6 +89,7 @@ impl RxEngine {
             drop_probability: 0.0,
             umem_frames: 8192,
             pcap_in: None,
+            spool_bytes: 0,
         }
     }
 
@@ -97,6 +101,11 @@ impl RxEngine {
     /// The workers' counters and latencies as last published (every 50 ms), merged.
     pub fn stats(&self) -> RxStats {
         RxStats::merge(self.published.iter().map(|p| p.load()).collect())
+    }
+
+    /// What the spool has done (see [`RxEngineBuilder::spool`]); `None` without one.
+    pub fn spool_stats(&self) -> Option<SpoolStats> {
+        self.spool.as_ref().map(|s| s.stats())
     }
 
     /// The XDP program's counters (XDP backend only).
@@ -225,6 +234,16 @@ impl RxEngineBuilder {
         self
     }
 
+    /// Reserves `bytes` of output space before the engine starts, and again in the background
+    /// (at idle priority) each time an object takes it: the next object larger than 4 MiB and
+    /// no larger than `bytes` is written into space that is already allocated and mapped, so
+    /// its first packets do not wait for the file system (see [`crate::io::spool`]). 0, the
+    /// default, reserves nothing. The space counts against the output file system while held.
+    pub fn spool(mut self, bytes: u64) -> Self {
+        self.spool_bytes = bytes;
+        self
+    }
+
     /// Opens the sockets (in the calling thread's network namespace), attaches the XDP program
     /// and starts the workers; they stop when `stop` is set or the engine is joined.
     pub fn start(self, stop: Arc<AtomicBool>) -> Result<RxEngine, RuntimeError> {
@@ -250,6 +269,7 @@ impl RxEngineBuilder {
         if stale > 0 {
             tracing::info!(stale, "removed .part files of an earlier run");
         }
+        let spool = self.open_spool(probe.root())?;
         let (events_tx, events) = crossbeam_channel::unbounded();
         let cores = core_affinity::get_core_ids().unwrap_or_default();
         let core_for = |i: usize| -> Option<core_affinity::CoreId> {
@@ -268,6 +288,7 @@ impl RxEngineBuilder {
             steering: None,
             watch: None,
             stop,
+            spool,
         };
         match self.backend {
             Backend::Xdp => {
@@ -305,7 +326,7 @@ impl RxEngineBuilder {
                 engine.watch = Some(watch);
                 engine.steering = Some(steering);
                 for (i, socket) in sockets.into_iter().enumerate() {
-                    let worker = self.worker(i, events_tx.clone(), &engine.stop)?;
+                    let worker = self.worker(i, events_tx.clone(), &engine)?;
                     engine.published.push(Arc::clone(&worker.published));
                     let core = core_for(i);
                     let handle = spawn(i, move || {
@@ -324,7 +345,7 @@ impl RxEngineBuilder {
                     source,
                 })?;
                 let reader = PcapReader::new(std::io::BufReader::new(file))?;
-                let worker = self.worker(0, events_tx.clone(), &engine.stop)?;
+                let worker = self.worker(0, events_tx.clone(), &engine)?;
                 engine.published.push(Arc::clone(&worker.published));
                 let core = core_for(0);
                 let handle = spawn(0, move || {
@@ -336,7 +357,7 @@ impl RxEngineBuilder {
             Backend::Udp => {
                 for (i, channel) in self.channels.iter().enumerate() {
                     let socket = open_udp(channel, self.interface.as_deref())?;
-                    let mut worker = self.worker(i, events_tx.clone(), &engine.stop)?;
+                    let mut worker = self.worker(i, events_tx.clone(), &engine)?;
                     worker.channels = vec![channel.clone()];
                     engine.published.push(Arc::clone(&worker.published));
                     let core = core_for(i);
@@ -351,18 +372,45 @@ impl RxEngineBuilder {
         Ok(engine)
     }
 
+    /// The spool, reserved now, or `None` when none is asked for or the file system cannot
+    /// hold one (no `O_TMPFILE`: logged, and the engine goes on without).
+    fn open_spool(&self, root: &std::path::Path) -> Result<Option<Arc<Spool>>, RuntimeError> {
+        if self.spool_bytes == 0 {
+            return Ok(None);
+        }
+        tracing::info!(bytes = self.spool_bytes, dir = %root.display(), "reserving the spool");
+        match Spool::new(root, self.spool_bytes) {
+            Ok(spool) => Ok(Some(Arc::new(spool))),
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EOPNOTSUPP | libc::EISDIR)) => {
+                tracing::warn!(error = %e, "this file system cannot hold a spool; going on without");
+                Ok(None)
+            }
+            Err(source) => Err(RuntimeError::Io {
+                what: format!(
+                    "reserving a {} byte spool in {}",
+                    self.spool_bytes,
+                    root.display()
+                ),
+                source,
+            }),
+        }
+    }
+
     fn worker(
         &self,
         index: usize,
         events: EventSender<ObjectEvent>,
-        stop: &Arc<AtomicBool>,
+        engine: &RxEngine,
     ) -> Result<WorkerSetup, RuntimeError> {
-        let sink = FileSink::new(&self.output_dir, self.config.limits.max_object_bytes).map_err(
-            |source| RuntimeError::Io {
+        let mut sink = FileSink::new(&self.output_dir, self.config.limits.max_object_bytes)
+            .map_err(|source| RuntimeError::Io {
                 what: format!("opening {}", self.output_dir.display()),
                 source,
-            },
-        )?;
+            })?;
+        if let Some(spool) = &engine.spool {
+            sink = sink.with_spool(Arc::clone(spool));
+        }
+        let stop = &engine.stop;
         Ok(WorkerSetup {
             index,
             sink,
