@@ -213,6 +213,8 @@ pub struct LiveRecvReport {
     pub steering: Option<xflute::io::xdp::SteerCounters>,
     /// Times the XDP program was detached by someone else and attached again.
     pub xdp_reattached: u64,
+    /// What the spool did (`--spool`).
+    pub spool: Option<xflute::io::spool::SpoolStats>,
 }
 
 impl LiveRecvReport {
@@ -375,6 +377,7 @@ pub fn run_live(
     }
     let steering = engine.steering_counters();
     let xdp_reattached = engine.xdp_reattached();
+    let spool = engine.spool_stats();
     let stats = engine.join()?;
     let incomplete = outcomes
         .values()
@@ -388,6 +391,7 @@ pub fn run_live(
         stats,
         steering,
         xdp_reattached,
+        spool,
     })
 }
 
@@ -413,9 +417,13 @@ pub fn summary(report: &LiveRecvReport, json: bool) -> String {
     let gbps = report.completed_bytes as f64 * 8.0 / secs / 1e9;
     let p = |q: f64| s.latency_us.as_ref().map_or(0, |h| h.value_at_quantile(q));
     let steer = report.steering.unwrap_or_default();
+    let spool = report.spool.unwrap_or_default();
     if json {
         format!(
-            "{{\"event\":\"summary\",\"completed\":{},\"incomplete\":{},\"bytes\":{},\"seconds\":{secs:.3},\"goodput_gbps\":{gbps:.3},\"frames\":{},\"drops\":{},\"rx_ring_full\":{},\"duplicates\":{},\"xdp_redirected\":{},\"xdp_dropped\":{},\"xdp_reattached\":{},\"latency_p50_us\":{},\"latency_p99_us\":{}}}",
+            "{{\"event\":\"summary\",\"spool_taken\":{},\"spool_missed\":{},\"spool_fill_failures\":{},\"completed\":{},\"incomplete\":{},\"bytes\":{},\"seconds\":{secs:.3},\"goodput_gbps\":{gbps:.3},\"frames\":{},\"drops\":{},\"rx_ring_full\":{},\"duplicates\":{},\"xdp_redirected\":{},\"xdp_dropped\":{},\"xdp_reattached\":{},\"latency_p50_us\":{},\"latency_p99_us\":{}}}",
+            spool.taken,
+            spool.missed,
+            spool.fill_failures,
             report.completed,
             report.incomplete,
             report.completed_bytes,
@@ -444,6 +452,11 @@ pub fn summary(report: &LiveRecvReport, json: bool) -> String {
             report.xdp_reattached,
             p(0.5),
             p(0.99)
-        )
+        ) + &report.spool.map_or(String::new(), |sp| {
+            format!(
+                "; spool taken {} missed {} fill failures {}",
+                sp.taken, sp.missed, sp.fill_failures
+            )
+        })
     }
 }

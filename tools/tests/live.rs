@@ -140,8 +140,8 @@ fn transfer(
 
 /// Files of `sizes` XDP → XDP with 5% injected loss, objects coded with `fec` (send options)
 /// and repeated as a carousel; every SHA-256 must match and the receiver's RssAnon stay within
-/// 64 MiB.
-fn xdp_transfer(name: &str, sizes: &[usize], fec: &[&str]) {
+/// 64 MiB. `recv_extra` are more receive options.
+fn xdp_transfer(name: &str, sizes: &[usize], fec: &[&str], recv_extra: &[&str]) -> String {
     let pair = NetnsPair::with_config(PairConfig::default());
     let dir = TempDir::new(name);
     let files = make_files(&dir.0.join("in"), sizes);
@@ -161,7 +161,7 @@ fn xdp_transfer(name: &str, sizes: &[usize], fec: &[&str]) {
     ]);
     send_args.extend(s(fec));
     send_args.extend(files.iter().map(|(p, _)| p.display().to_string()));
-    let recv_args = s(&[
+    let mut recv_args = s(&[
         "recv",
         "--backend",
         "xdp",
@@ -179,6 +179,7 @@ fn xdp_transfer(name: &str, sizes: &[usize], fec: &[&str]) {
         "0.05",
         "--json",
     ]);
+    recv_args.extend(s(recv_extra));
     let (status, rss_kib, log) = transfer(&pair, recv_args, send_args, Duration::from_secs(90));
     assert!(status.success(), "{log}");
     assert_all_received(&files, &out);
@@ -196,6 +197,7 @@ fn xdp_transfer(name: &str, sizes: &[usize], fec: &[&str]) {
         "receiver RssAnon peaked at {rss_kib} KiB"
     );
     pair.close();
+    log
 }
 
 #[test]
@@ -204,14 +206,24 @@ fn xdp_to_xdp_files_with_5pct_injected_loss_and_carousel_all_match_sha256_receiv
     let mut sizes = vec![24 << 20];
     sizes.extend((0..20).map(|i| (1 << 20) - i * 1111));
     sizes.push(1);
-    xdp_transfer("xdp", &sizes, &["--fec", "none"]);
+    xdp_transfer("xdp", &sizes, &["--fec", "none"], &[]);
 }
 
 #[test]
-fn xdp_to_xdp_reed_solomon_files_with_5pct_injected_loss_all_match_sha256() {
+fn xdp_to_xdp_reed_solomon_files_with_5pct_injected_loss_all_match_sha256_the_large_one_in_the_spool()
+ {
     let mut sizes = vec![8 << 20];
     sizes.extend((0..8).map(|i| 500_000 + i * 3333));
-    xdp_transfer("xdp-rs", &sizes, &["--fec", "rs28", "--repair-pct", "25"]);
+    let log = xdp_transfer(
+        "xdp-rs",
+        &sizes,
+        &["--fec", "rs28", "--repair-pct", "25"],
+        &["--spool", "12M"],
+    );
+    // The 8 MiB object took the 12 MiB piece (and was trimmed: its SHA-256 matched); the
+    // small ones took the usual path.
+    assert!(log.contains("\"spool_taken\":1,"), "{log}");
+    assert!(log.contains("\"spool_fill_failures\":0,"), "{log}");
 }
 
 #[test]
@@ -222,6 +234,7 @@ fn xdp_to_xdp_raptorq_files_with_5pct_injected_loss_all_match_sha256() {
         "xdp-raptorq",
         &sizes,
         &["--fec", "raptorq", "--repair-pct", "25"],
+        &[],
     );
 }
 

@@ -126,7 +126,9 @@ fn receiver_sigkilled_20_times_leaves_only_complete_files_under_final_names_and_
         let mut receiver = Proc::spawn(
             &pair,
             Side::Receiver,
-            &recv_args(&pair, group, &out, &["--timeout", "60s"]),
+            // With a spool: the 6 MiB object is written into a piece reserved at start, an
+            // unnamed file that a kill must not leave behind under any name.
+            &recv_args(&pair, group, &out, &["--timeout", "60s", "--spool", "8M"]),
             &dir.0.join("recv.log"),
         );
         let after_ms = rng.range(100, 1800);
@@ -160,7 +162,14 @@ fn receiver_sigkilled_20_times_leaves_only_complete_files_under_final_names_and_
             &pair,
             group,
             &out,
-            &["--count", &files.len().to_string(), "--timeout", "30s"],
+            &[
+                "--count",
+                &files.len().to_string(),
+                "--timeout",
+                "30s",
+                "--spool",
+                "8M",
+            ],
         ),
         &dir.0.join("recv-final.log"),
     );

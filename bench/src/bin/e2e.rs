@@ -2,8 +2,9 @@
 //! network namespaces, against the raw AF_XDP tx → AF_XDP rx rate of the same pair measured in
 //! the same run (runs vary ±30-50% on this VM, so only the ratio means something).
 //!
-//! Run as root: `setsid cargo run -p xflute-bench --profile bench --bin e2e [MiB] [seconds]`
-//! (default 1024 MiB, 3 s for the raw rate). The received file is written to two file systems,
+//! Run as root: `setsid cargo run -p xflute-bench --profile bench --bin e2e [MiB] [seconds]
+//! [only]` (default 1024 MiB, 3 s for the raw rate, every run; `only` keeps the runs whose label,
+//! such as `spool paced huge-page tmpfs` or `alloc unpaced`, contains it). The received file is written to two file systems,
 //! in the same run: on `/dev/shm` (or `$XFLUTE_E2E_DIR`), a tmpfs of 4 KiB pages, where writing
 //! into the fresh mapping costs a page fault per 4 KiB (about a third of the receive worker's
 //! time in `perf`); and on a private tmpfs mounted `huge=within_size`, the RAM disk a headend
@@ -176,6 +177,8 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let mib: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1024);
     let window = Duration::from_secs_f64(args.next().and_then(|a| a.parse().ok()).unwrap_or(3.0));
+    // Only the runs whose label ("spool paced huge-page tmpfs", ...) contains this, for profiling.
+    let only = args.next().unwrap_or_default();
     let shm = std::path::PathBuf::from(
         std::env::var_os("XFLUTE_E2E_DIR").unwrap_or_else(|| "/dev/shm".into()),
     );
@@ -196,6 +199,10 @@ fn main() {
                 ("4 KiB-page tmpfs", shm.as_path()),
                 ("huge-page tmpfs", huge.path()),
             ] {
+                let label = format!("{} {pacing} {fs}", if spool { "spool" } else { "alloc" });
+                if !label.contains(only.as_str()) {
+                    continue;
+                }
                 let (goodput, line) = engine_goodput(&pair, dir, mib << 20, rate, spool);
                 let how = rate.map_or("sender unpaced".to_string(), |r| {
                     format!("sender paced at {:.2} Gbit/s on the wire", r as f64 / 1e9)
