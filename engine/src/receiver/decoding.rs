@@ -18,13 +18,19 @@ use crate::wire::{FecEncodingId, Oti};
 const RAPTORQ_ESI_END: u32 = 1 << 24;
 const RAPTOR_ESI_END: u32 = 1 << 16;
 
+/// Reed-Solomon codes kept per object: its blocks have at most two lengths (RFC 5052 §9.1).
+const RS_CODES_KEPT: usize = 2;
+
 /// The FEC code of one object, its scheme-wide parameters validated.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) enum Code {
     /// Reed-Solomon: the code of a block depends on its k; n is bounded by the OTI's max_n.
     ReedSolomon {
         oti: Oti,
         max_n: u32,
+        /// The codes of the block lengths seen, so that their per-code tables are computed
+        /// once per object rather than once per block.
+        codes: Vec<ReedSolomon>,
     },
     RaptorQ(RaptorQ),
     Raptor(Raptor),
@@ -45,6 +51,7 @@ impl Code {
                 Self::ReedSolomon {
                     oti: *oti,
                     max_n: oti.max_number_of_encoding_symbols,
+                    codes: Vec::new(),
                 }
             }
             FecEncodingId::RaptorQ => Self::RaptorQ(RaptorQ::for_oti(oti)?),
@@ -79,10 +86,20 @@ impl Code {
     }
 
     /// A decoder for block `sbn` of `k` source symbols.
-    pub fn decoder(&self, sbn: u32, k: u32) -> Result<BlockDecoder, FecError> {
+    pub fn decoder(&mut self, sbn: u32, k: u32) -> Result<BlockDecoder, FecError> {
         let (inner, charged) = match self {
-            Self::ReedSolomon { oti, max_n } => {
-                let code = ReedSolomon::for_oti(oti, k, (*max_n).max(k))?;
+            Self::ReedSolomon { oti, max_n, codes } => {
+                let code = match codes.iter().find(|c| c.nb_source_symbols() == k) {
+                    Some(code) => code.clone(),
+                    None => {
+                        let code = ReedSolomon::for_oti(oti, k, (*max_n).max(k))?;
+                        if codes.len() >= RS_CODES_KEPT {
+                            codes.remove(0);
+                        }
+                        codes.push(code.clone());
+                        code
+                    }
+                };
                 let charged = u64::from(code.nb_source_symbols().min(code.nb_repair_symbols()))
                     * code.symbol_len() as u64;
                 (Inner::ReedSolomon(code.decoder()), charged)
