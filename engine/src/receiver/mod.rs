@@ -34,6 +34,11 @@ pub mod sink;
 pub mod stats;
 pub mod tsi_filter;
 
+/// The receiver's maps on the packet path, keyed by values from the network (endpoints, TSIs,
+/// TOIs, SBNs): foldhash, seeded at random per process, is several times faster than std's
+/// SipHash on these small keys, and every such map is bounded by a [`Limits`] field.
+pub(crate) type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
 pub use config::{Config, Limits};
 pub use error::{DropReason, FailReason, ReceiverError};
 pub use event::{ObjectEvent, ObjectMetadata, ReceiverEndpoint};

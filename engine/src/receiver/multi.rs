@@ -2,7 +2,7 @@
 //! they arrived on and the time; sessions are told apart by (endpoint, TSI) (RFC 6726 §4.1),
 //! optionally filtered; what happens to objects comes out as polled [`ObjectEvent`]s.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::SystemTime;
 
 use crate::endpoint::UdpEndpoint;
@@ -35,7 +35,7 @@ use super::tsi_filter::TsiFilter;
 #[derive(Debug)]
 pub struct MultiReceiver<S: ObjectSink> {
     shared: Shared<S>,
-    sessions: HashMap<ReceiverEndpoint, Session<S::Object>>,
+    sessions: super::Map<ReceiverEndpoint, Session<S::Object>>,
     tsi_filter: TsiFilter,
     tsi_filtering: bool,
 }
@@ -53,7 +53,7 @@ impl<S: ObjectSink> MultiReceiver<S> {
                 held_bytes: 0,
                 description_bytes: 0,
             },
-            sessions: HashMap::new(),
+            sessions: super::Map::default(),
             tsi_filter: TsiFilter::default(),
             tsi_filtering: false,
         }

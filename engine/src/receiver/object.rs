@@ -14,7 +14,6 @@ use std::time::SystemTime;
 use base64::Engine;
 use md5::{Digest, Md5};
 
-use std::collections::HashMap;
 
 use crate::cenc::{self, Cenc};
 use crate::fec::{BlockPartition, FecError};
@@ -54,7 +53,7 @@ enum Fec {
     /// region. A RaptorQ or Raptor decode that fails keeps the decoder for more symbols.
     Coded {
         code: Code,
-        decoders: HashMap<u32, BlockDecoder>,
+        decoders: super::Map<u32, BlockDecoder>,
     },
 }
 
@@ -215,7 +214,7 @@ impl<O: SinkObject> ObjectReceiver<O> {
             None => Fec::NoCode,
             Some(code) => Fec::Coded {
                 code,
-                decoders: HashMap::new(),
+                decoders: super::Map::default(),
             },
         };
         // With sub-blocks the in-order prefix of symbols is not a prefix of the object's bytes:

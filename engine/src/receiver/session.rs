@@ -2,7 +2,7 @@
 //! FDT (TOI 0) and the objects it describes; receive-once, held packets, close flags, timeouts
 //! and FDT expiry.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -80,14 +80,14 @@ struct Done {
 #[derive(Debug)]
 pub(crate) struct Session<O> {
     key: ReceiverEndpoint,
-    objects: HashMap<u128, ObjectReceiver<O>>,
-    done: HashMap<u128, Done>,
+    objects: super::Map<u128, ObjectReceiver<O>>,
+    done: super::Map<u128, Done>,
     done_order: VecDeque<u128>,
-    files: HashMap<u128, FileSlot>,
+    files: super::Map<u128, FileSlot>,
     /// The FDT instances received and not expired, by ID: when each expires, and what tells it
     /// from a new instance reusing its ID.
-    live_fdts: HashMap<u32, (Option<SystemTime>, FdtFingerprint)>,
-    fdt_receiving: HashMap<u32, FdtReceiving>,
+    live_fdts: super::Map<u32, (Option<SystemTime>, FdtFingerprint)>,
+    fdt_receiving: super::Map<u32, FdtReceiving>,
     pending: Pending,
     last_activity: SystemTime,
     closing_since: Option<SystemTime>,
@@ -132,12 +132,12 @@ impl<O: super::sink::SinkObject> Session<O> {
     pub fn new(key: ReceiverEndpoint, now: SystemTime) -> Self {
         Self {
             key,
-            objects: HashMap::new(),
-            done: HashMap::new(),
+            objects: super::Map::default(),
+            done: super::Map::default(),
             done_order: VecDeque::new(),
-            files: HashMap::new(),
-            live_fdts: HashMap::new(),
-            fdt_receiving: HashMap::new(),
+            files: super::Map::default(),
+            live_fdts: super::Map::default(),
+            fdt_receiving: super::Map::default(),
             pending: Pending::default(),
             last_activity: now,
             closing_since: None,
