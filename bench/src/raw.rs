@@ -146,7 +146,7 @@ fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
 /// Takes the raw flow off an AF_XDP socket (behind the steering program) on the receiving end,
 /// reading every byte and counting frames in `received`, from setting `ready` until `stop`.
 /// Call from a thread in the receiving namespace. Returns the thread's CPU seconds meanwhile.
-fn consume_af_xdp(
+pub fn consume_af_xdp(
     pair: &NetnsPair,
     received: &AtomicU64,
     ready: &AtomicBool,
