@@ -160,6 +160,11 @@ pub struct Config {
     pub groups: Vec<String>,
     /// Put the object's FEC OTI (EXT_FTI) in every data packet; FDT packets always carry it.
     pub inband_fti: bool,
+    /// Transfer events ([`super::SenderEvent`]) queued and not yet taken with
+    /// [`super::Sender::poll_event`]; past it, new events are dropped and counted
+    /// ([`super::Sender::events_dropped`]). Each transfer of an object queues two, so the default
+    /// 1024 holds 512 transfers between polls; 0 turns events off.
+    pub max_events: usize,
 }
 
 impl Default for Config {
@@ -179,6 +184,7 @@ impl Default for Config {
             toi_initial_value: 1,
             groups: Vec::new(),
             inband_fti: true,
+            max_events: 1024,
         }
     }
 }

@@ -12,17 +12,21 @@
 //! - `transfer`: one transfer of one object (block interleaving, headers, pacing): the hot path.
 //! - `fdt`: FDT Instance IDs, serialisation, carousel and refresh.
 //! - `session`: the [`Sender`] itself: queues, scheduling, publishing, carousel bookkeeping.
+//! - `event`: transfer started / stopped events, polled with [`Sender::poll_event`].
 //! - `toi`: TOI allocation.
 
 pub mod config;
 pub mod encoder;
 mod error;
+mod event;
 mod fdt;
 pub mod object;
 mod session;
 mod toi;
 mod transfer;
 
+#[cfg(test)]
+mod event_tests;
 #[cfg(test)]
 mod tests;
 
@@ -32,6 +36,7 @@ pub use config::{
 };
 pub use encoder::{BlockEncoder, NoCodeEncoder};
 pub use error::SenderError;
+pub use event::{SenderEvent, StopReason};
 pub use object::{
     CacheControl, ObjectBytes, ObjectDesc, ObjectStream, TransferConfig, content_md5,
 };

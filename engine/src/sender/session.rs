@@ -14,6 +14,7 @@ use std::time::SystemTime;
 use super::SenderError;
 use super::config::{CarouselRepeatMode, Config, FdtPublishMode, TargetAcquisition};
 use super::encoder::{block_encoder_for, resolve_source_blocks};
+use super::event::{EventQueue, SenderEvent, StopReason};
 use super::fdt::{FdtCarousel, FdtParams, expires_ntp};
 use super::object::{CacheControl, ObjectDesc, ObjectSource, ObjectStream, TransferConfig};
 use super::toi::ToiAllocator;
@@ -116,6 +117,8 @@ struct Active {
     transfer: Transfer,
     /// The object was removed from the session while being sent.
     removed: bool,
+    /// Which transfer of the object this is, from 1 (for its events).
+    number: u64,
 }
 
 struct Queue {
@@ -140,6 +143,7 @@ pub struct Sender {
     tois: ToiAllocator,
     complete: bool,
     max_symbol_len: usize,
+    events: EventQueue,
 }
 
 impl std::fmt::Debug for Sender {
@@ -218,6 +222,7 @@ impl Sender {
             config.fdt_start_id,
         );
         let tois = ToiAllocator::new(config.toi_max_length, config.toi_initial_value);
+        let events = EventQueue::new(config.max_events);
         Ok(Self {
             endpoint,
             tsi,
@@ -229,6 +234,7 @@ impl Sender {
             fdt,
             tois,
             complete: false,
+            events,
         })
     }
 
@@ -386,6 +392,17 @@ impl Sender {
     /// How many times `toi` has been sent in full, or `None` if it is not in the session.
     pub fn nb_transfers(&self, toi: u128) -> Option<u64> {
         self.objects.get(&toi).map(|e| e.total_transfers)
+    }
+
+    /// The next transfer event, oldest first (see [`SenderEvent`] for when each fires). At most
+    /// [`Config::max_events`] wait; poll after each batch of [`Sender::write_next`] calls.
+    pub fn poll_event(&mut self) -> Option<SenderEvent> {
+        self.events.pop()
+    }
+
+    /// Events dropped because [`Config::max_events`] were already waiting to be polled.
+    pub fn events_dropped(&self) -> u64 {
+        self.events.dropped()
     }
 
     /// Declares the FDT complete: no object can be added any more, and the next instances
@@ -574,13 +591,23 @@ impl Sender {
             let Some(toi) = q.pending.remove(pos) else {
                 return Ok(());
             };
+            let number = self
+                .objects
+                .get(&toi)
+                .map_or(1, |e| e.total_transfers.saturating_add(1));
             match self.start_transfer(toi, now) {
                 Ok(Some(transfer)) => {
+                    self.events.push(SenderEvent::TransferStarted {
+                        toi,
+                        now,
+                        transfer: number,
+                    });
                     if let Some(slot) = self.queues.get_mut(qi).and_then(|q| q.active.get_mut(free))
                     {
                         *slot = Some(Active {
                             transfer,
                             removed: false,
+                            number,
                         });
                     }
                     if self.config.fdt_publish_mode == FdtPublishMode::ObjectsBeingTransferred {
@@ -589,6 +616,18 @@ impl Sender {
                 }
                 Ok(None) => {}
                 Err(e) => {
+                    // flute announces the start before it opens the object, then the stop.
+                    self.events.push(SenderEvent::TransferStarted {
+                        toi,
+                        now,
+                        transfer: number,
+                    });
+                    self.events.push(SenderEvent::TransferStopped {
+                        toi,
+                        now,
+                        transfer: number,
+                        reason: StopReason::Failed,
+                    });
                     self.drop_object(toi);
                     return Err(e);
                 }
@@ -692,9 +731,16 @@ impl Sender {
                 Err(e @ SenderError::BufferTooSmall { .. }) => return Err(e),
                 Err(e) => {
                     let toi = active.transfer.toi();
+                    let number = active.number;
                     if let Some(slot) = q.active.get_mut(pos) {
                         *slot = None;
                     }
+                    self.events.push(SenderEvent::TransferStopped {
+                        toi,
+                        now,
+                        transfer: number,
+                        reason: StopReason::Failed,
+                    });
                     self.drop_object(toi);
                     return Err(e);
                 }
@@ -713,14 +759,20 @@ impl Sender {
             return;
         };
         let toi = active.transfer.toi();
+        let stopped = |reason| SenderEvent::TransferStopped {
+            toi,
+            now,
+            transfer: active.number,
+            reason,
+        };
         let stream: Option<Box<dyn ObjectStream>> = active.transfer.into_stream();
-        if active.removed {
-            self.tois.release(toi);
-            return;
-        }
-        let Some(entry) = self.objects.get_mut(&toi) else {
-            self.tois.release(toi);
-            return;
+        let entry = match self.objects.get_mut(&toi) {
+            Some(entry) if !active.removed => entry,
+            _ => {
+                self.events.push(stopped(StopReason::Removed));
+                self.tois.release(toi);
+                return;
+            }
         };
         entry.transferring = false;
         entry.transfer_count = entry.transfer_count.saturating_add(1);
@@ -734,9 +786,11 @@ impl Sender {
         {
             self.objects.remove(&toi);
             self.tois.release(toi);
+            self.events.push(stopped(StopReason::Expired));
         } else {
             q.pending.push_back(toi);
             q.scan = Scan::Now;
+            self.events.push(stopped(StopReason::Sent));
         }
     }
 }
