@@ -173,3 +173,44 @@ fn a_receiver_fails_the_object_whose_chunk_finds_the_disk_full_and_completes_the
     assert!(!root.join("second.bin.part").exists());
     assert!(!root.join("second.bin").exists());
 }
+
+#[test]
+fn large_objects_are_unmapped_on_the_unmapper_thread_which_ends_once_the_sinks_are_gone() {
+    use xflute::io::file_sink::Unmapper;
+    require_root();
+    let fs = Tmpfs::mount("sink-unmap", "size=64m");
+    let (unmapper, thread) = Unmapper::start().unwrap();
+    let mut sink = FileSink::new(fs.path(), 1 << 30)
+        .unwrap()
+        .with_unmapper(unmapper);
+    // A large committed object, a large aborted one, and a small one unmapped in place.
+    let mut big = sink.create(&desc("big.bin", 12 << 20)).unwrap();
+    big.reserve(0..12 << 20).unwrap();
+    big.data_mut().fill(5);
+    big.commit().unwrap();
+    let mut gone = sink.create(&desc("gone.bin", 8 << 20)).unwrap();
+    gone.reserve(0..8 << 20).unwrap();
+    gone.data_mut().fill(6);
+    gone.abort();
+    let mut small = sink.create(&desc("small.bin", 1000)).unwrap();
+    small.data_mut().fill(7);
+    small.commit().unwrap();
+    drop(sink);
+    thread.join().unwrap();
+    assert_eq!(
+        std::fs::read(fs.path().join("big.bin")).unwrap(),
+        vec![5; 12 << 20]
+    );
+    assert_eq!(
+        std::fs::read(fs.path().join("small.bin")).unwrap(),
+        vec![7; 1000]
+    );
+    assert!(!fs.path().join("gone.bin").exists());
+    assert!(!fs.path().join("gone.bin.part").exists());
+    // No mapping of the output files is left in this process.
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    assert!(
+        !maps.contains(fs.path().to_str().unwrap()),
+        "a mapping survived the unmapper"
+    );
+}

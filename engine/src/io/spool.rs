@@ -146,8 +146,8 @@ impl Spool {
     }
 
     /// The ready piece, if there is one and an object of `len` bytes fits in it; the filler is
-    /// woken to build the next. Never waits: a piece being built or the lock being held by the
-    /// filler (for the instant it takes to hand a piece over) count as a miss.
+    /// woken to build the next. Never waits for a piece being built (that is a miss); the lock
+    /// it takes is only ever held for a few instructions.
     pub fn take(&self, len: u64) -> Option<Piece> {
         if len > self.shared.piece_len {
             return None;
@@ -157,10 +157,7 @@ impl Spool {
             counters.missed.fetch_add(1, Ordering::Relaxed);
             return None;
         }
-        let Ok(mut work) = self.shared.work.try_lock() else {
-            counters.missed.fetch_add(1, Ordering::Relaxed);
-            return None;
-        };
+        let mut work = self.shared.lock();
         let piece = work.ready.take();
         self.shared.ready.store(false, Ordering::Release);
         drop(work);

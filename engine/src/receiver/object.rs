@@ -14,7 +14,6 @@ use std::time::SystemTime;
 use base64::Engine;
 use md5::{Digest, Md5};
 
-
 use crate::cenc::{self, Cenc};
 use crate::fec::{BlockPartition, FecError};
 use crate::wire::{Oti, SchemeSpecific};

@@ -20,7 +20,7 @@ use hdrhistogram::Histogram;
 use super::stats::{Published, latency_histogram};
 use super::xdp_watch::XdpWatch;
 use super::{Backend, ChannelSpec, RuntimeError, RxCounters, RxStats};
-use crate::io::file_sink::FileSink;
+use crate::io::file_sink::{FileSink, Unmapper};
 use crate::io::frame::{LinkType, parse_udp};
 use crate::io::pcap::{PcapError, PcapReader};
 use crate::io::spool::{Spool, SpoolStats};
@@ -73,6 +73,8 @@ pub struct RxEngine {
     watch: Option<XdpWatch>,
     stop: Arc<AtomicBool>,
     spool: Option<Arc<Spool>>,
+    /// The workers' sinks unmap finished large objects on this thread.
+    unmapper: Option<(Unmapper, JoinHandle<()>)>,
 }
 
 impl RxEngine {
@@ -153,6 +155,7 @@ impl RxEngine {
                 panicked = Some(i);
             }
         }
+        self.finish_unmapper();
         let lost = self.watch.as_mut().and_then(XdpWatch::finish);
         drop(self.steering.take());
         if let Some(e) = lost {
@@ -170,6 +173,17 @@ impl Drop for RxEngine {
         self.stop.store(true, Ordering::SeqCst);
         for worker in std::mem::take(&mut self.workers) {
             let _ = worker.join();
+        }
+        self.finish_unmapper();
+    }
+}
+
+impl RxEngine {
+    /// Once the workers are gone: lets the unmapper thread finish the mappings it was given.
+    fn finish_unmapper(&mut self) {
+        if let Some((unmapper, handle)) = self.unmapper.take() {
+            drop(unmapper);
+            let _ = handle.join();
         }
     }
 }
@@ -289,6 +303,10 @@ impl RxEngineBuilder {
             watch: None,
             stop,
             spool,
+            unmapper: Some(Unmapper::start().map_err(|source| RuntimeError::Io {
+                what: "spawning the unmapper".into(),
+                source,
+            })?),
         };
         match self.backend {
             Backend::Xdp => {
@@ -409,6 +427,9 @@ impl RxEngineBuilder {
             })?;
         if let Some(spool) = &engine.spool {
             sink = sink.with_spool(Arc::clone(spool));
+        }
+        if let Some((unmapper, _)) = &engine.unmapper {
+            sink = sink.with_unmapper(unmapper.clone());
         }
         let stop = &engine.stop;
         Ok(WorkerSetup {
