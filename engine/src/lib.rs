@@ -18,6 +18,7 @@ pub mod endpoint;
 pub mod fdt;
 pub mod fec;
 pub mod io;
+pub mod random;
 pub mod receiver;
 pub mod runtime;
 pub mod sender;

@@ -154,7 +154,10 @@ pub struct Config {
     pub profile: Profile,
     /// Width of allocated TOIs.
     pub toi_max_length: ToiMaxLength,
-    /// First TOI the allocator hands out (0, the FDT's TOI, is skipped).
+    /// First TOI the allocator hands out (0, the FDT's TOI, is skipped). flute's `None` (a
+    /// random start, so that a restarted sender does not reuse the TOIs receivers cached) is
+    /// [`crate::random::random_toi`], drawn by the caller: the sender itself stays
+    /// deterministic.
     pub toi_initial_value: u128,
     /// mbms2005 Group elements of every FDT Instance.
     pub groups: Vec<String>,
