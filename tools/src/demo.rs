@@ -17,7 +17,7 @@ use xflute::runtime::{Backend, ChannelSpec};
 use xflute_tests::netns::{NetnsPair, PairConfig, Side};
 
 use crate::recv::{LiveRecvArgs, LiveRecvReport, run_live as recv_live, summary};
-use crate::send::{FecArgs, FecScheme, LiveArgs, Repair, SendArgs, run_live_with};
+use crate::send::{FecArgs, FecScheme, LiveArgs, Repair, SendArgs, ToiStart, run_live_with};
 
 /// Reed-Solomon over GF(2^8) (FEC Encoding ID 5, RFC 5510), 64 source symbols per block and 16
 /// repair symbols (25%): the 5% injected loss and most ring overflows are repaired within the
@@ -197,6 +197,7 @@ fn send_args(
         rate_bps: Some(DEMO_RATE_BPS),
         carousel: Some(TRANSFER_TIMEOUT),
         priority: 0,
+        toi_start: ToiStart::default(),
         // One object at a time: what FEC cannot repair comes back only in the next round, and a
         // round is shortest when no small object is repeated meanwhile.
         multiplex: 1,

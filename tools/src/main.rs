@@ -130,6 +130,11 @@ enum Command {
         /// Objects sent at once, packet by packet in turn.
         #[arg(long, default_value_t = 3)]
         multiplex: u32,
+        /// TOI of the first object (the next ones follow): a number, or `random` so that
+        /// receivers that cached an earlier run's objects by TOI do not mistake the new ones
+        /// for them (a random TOI takes up to 14 bytes in each packet's LCT header).
+        #[arg(long, default_value = "1")]
+        toi_start: send::ToiStart,
     },
     /// Receive FLUTE objects into files below an output directory: from the wire (AF_XDP or
     /// UDP sockets) or from a capture with --pcap. Exits 0 only if every object that started
@@ -292,6 +297,7 @@ fn run(cli: Cli) -> Result<Outcome> {
             carousel,
             priority,
             multiplex,
+            toi_start,
         } => {
             let args = send::SendArgs {
                 files,
@@ -307,6 +313,7 @@ fn run(cli: Cli) -> Result<Outcome> {
                 carousel,
                 priority,
                 multiplex,
+                toi_start,
                 live: send::LiveArgs {
                     iface,
                     backend,

@@ -15,7 +15,8 @@ use xflute::cenc::Cenc;
 use xflute::endpoint::UdpEndpoint;
 use xflute::io::mmap::MappedFile;
 use xflute::sender::{
-    CarouselRepeatMode, Config, ObjectDesc, PriorityQueue, Profile, Sender, TransferConfig,
+    CarouselRepeatMode, Config, ObjectDesc, PriorityQueue, Profile, Sender, ToiMaxLength,
+    TransferConfig,
 };
 use xflute::wire::{FecEncodingId, Oti, SchemeSpecific};
 
@@ -49,8 +50,55 @@ pub struct SendArgs {
     pub priority: u32,
     /// Objects of the queue sent at once, packet by packet in turn.
     pub multiplex: u32,
+    /// The first object's TOI.
+    pub toi_start: ToiStart,
     /// Where and how to send on the wire.
     pub live: LiveArgs,
+}
+
+/// `send --toi-start`: where the session's TOIs start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ToiStart {
+    /// At this TOI (1 to 2^112 - 1); 1 by default.
+    Value(u128),
+    /// At a random TOI (up to 112 bits), drawn at start, so that receivers that cached the
+    /// objects of an earlier run of the same session do not take the new ones for them.
+    Random,
+}
+
+impl std::str::FromStr for ToiStart {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s == "random" {
+            return Ok(Self::Random);
+        }
+        let max = ToiMaxLength::ToiMax112.max_toi();
+        match s.parse::<u128>() {
+            Ok(toi) if (1..=max).contains(&toi) => Ok(Self::Value(toi)),
+            Ok(_) => Err(format!(
+                "{s:?} is out of range (1 to 2^112 - 1; 0 is the FDT's TOI)"
+            )),
+            Err(_) => Err(format!("{s:?} is neither a TOI nor \"random\"")),
+        }
+    }
+}
+
+impl Default for ToiStart {
+    fn default() -> Self {
+        Self::Value(1)
+    }
+}
+
+impl ToiStart {
+    /// The sender's first TOI.
+    fn initial_value(self) -> Result<u128> {
+        Ok(match self {
+            Self::Value(toi) => toi,
+            Self::Random => xflute::random::random_toi(ToiMaxLength::ToiMax112)
+                .context("drawing a random first TOI")?,
+        })
+    }
 }
 
 /// The send engine's options.
@@ -270,6 +318,8 @@ pub fn build_sender_with(args: &SendArgs, fec: &FecArgs) -> Result<Sender> {
     let mut config = Config {
         profile,
         fdt_cenc: args.cenc,
+        toi_max_length: ToiMaxLength::ToiMax112,
+        toi_initial_value: args.toi_start.initial_value()?,
         ..Config::default()
     };
     config.set_priority_queue(args.priority, PriorityQueue::new(args.multiplex));
