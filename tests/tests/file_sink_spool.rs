@@ -91,6 +91,27 @@ fn a_large_object_takes_the_reserved_piece_is_trimmed_to_its_length_and_the_spoo
 }
 
 #[test]
+fn no_piece_is_built_while_an_object_that_took_one_is_being_received() {
+    require_root();
+    let fs = Tmpfs::mount("spool-busy", "size=64m");
+    let spool = Arc::new(Spool::new(fs.path(), 8 * MIB).unwrap());
+    let mut sink = FileSink::new(fs.path(), 1 << 30)
+        .unwrap()
+        .with_spool(Arc::clone(&spool));
+    let mut object = sink.create(&desc("busy.bin", 6 * MIB)).unwrap();
+    // Long past the quiet spell: the object is still in flight, so nothing is built.
+    assert!(!spool.wait_ready(Duration::from_millis(1500)));
+    assert_eq!(spool.stats().filled, 1);
+    object.data_mut().fill(4);
+    object.commit().unwrap();
+    assert!(
+        spool.wait_ready(Duration::from_secs(20)),
+        "refilled once it is finished"
+    );
+    assert_eq!(spool.stats().filled, 2);
+}
+
+#[test]
 fn small_objects_and_objects_larger_than_a_piece_take_the_usual_path() {
     require_root();
     let fs = Tmpfs::mount("spool-skip", "size=64m");

@@ -176,9 +176,10 @@ enum Command {
         /// One JSON object per line instead of text.
         #[arg(long)]
         json: bool,
-        /// Reserve this much output space before receiving, and again in the background after
-        /// each large object takes it (512M, 2G): an object over 4 MiB that fits is written
-        /// into space already allocated, so the receive worker never waits for the file system.
+        /// Reserve this much output space before receiving, and again in the background, between
+        /// transfers, after a large object took it (512M, 2G): an object over 4 MiB that fits is
+        /// written into space already allocated, so the receive worker never waits for the file
+        /// system.
         #[arg(long, value_parser = parse_size)]
         spool: Option<u64>,
         /// Drop this fraction of the channel's frames in the XDP program (tests, demos).

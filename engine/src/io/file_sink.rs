@@ -245,6 +245,8 @@ pub struct FileSinkObject {
     /// the whole object is (or the file system cannot reserve).
     reserved: Vec<u64>,
     unmapper: Option<Unmapper>,
+    /// The spool this object's space came from, told when the object is finished.
+    spool: Option<Arc<Spool>>,
 }
 
 impl ObjectSink for FileSink {
@@ -323,6 +325,7 @@ impl ObjectSink for FileSink {
             len: desc.len,
             reserved,
             unmapper: self.unmapper.clone(),
+            spool: None,
         })
     }
 }
@@ -369,6 +372,7 @@ impl FileSink {
             len: desc.len,
             reserved: Vec::new(),
             unmapper: self.unmapper.clone(),
+            spool: Some(Arc::clone(spool)),
         }))
     }
 }
@@ -455,6 +459,9 @@ impl Drop for FileSinkObject {
         if !self.committed {
             self.unmap();
             let _ = fs::remove_file(&self.part);
+        }
+        if let Some(spool) = self.spool.take() {
+            spool.finished();
         }
     }
 }

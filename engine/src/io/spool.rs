@@ -10,7 +10,9 @@
 //! receiver starts. The file sink gives the piece to the next object larger than
 //! [`RESERVE_CHUNK`](super::file_sink::RESERVE_CHUNK) that fits in it, linking it under the
 //! object's `.part` name; a thread at idle priority (`SCHED_IDLE`: it runs only on a core with
-//! nothing else to do) builds the next piece and trims each taken piece to its object's length.
+//! nothing else to do) trims each taken piece to its object's length and builds the next piece
+//! between transfers: once every object that took a piece is finished and no piece has been
+//! taken for half a second. A spool thus serves bursts of large objects, one per piece.
 //!
 //! An unnamed file vanishes with the process, so a killed receiver leaves no spool behind. A
 //! file system without `O_TMPFILE`, a spool that cannot be filled (disk full) or a piece that is
@@ -28,13 +30,18 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Space is allocated and its pages populated in steps of this size, so that a stop request is
 /// seen within one step.
 const STEP: u64 = 4 << 20;
 /// How long the filler waits before trying again after a piece could not be built.
 const RETRY: Duration = Duration::from_secs(1);
+/// The next piece is built only once every taken piece's object is finished and no piece has
+/// been taken for this long: building one allocates and zeroes its pages, which would compete
+/// with a transfer for the cores and the memory (and on a VM whose memory the host reclaims,
+/// stall the core it runs on while the host faults the pages back in).
+const REFILL_QUIET: Duration = Duration::from_millis(500);
 
 /// A piece of reserved space: an unnamed file of `len` bytes, allocated, and a populated shared
 /// mapping of it.
@@ -76,6 +83,10 @@ struct Work {
     ready: Option<Piece>,
     /// Taken pieces to trim to their object's length, which frees the rest of their pages.
     trims: Vec<(File, u64)>,
+    /// Pieces taken whose object is not finished yet.
+    in_flight: usize,
+    /// No piece is built before this (a recent take, or a failed build).
+    not_before: Option<Instant>,
     stop: bool,
 }
 
@@ -159,6 +170,10 @@ impl Spool {
         }
         let mut work = self.shared.lock();
         let piece = work.ready.take();
+        if piece.is_some() {
+            work.in_flight += 1;
+            work.not_before = Some(Instant::now() + REFILL_QUIET);
+        }
         self.shared.ready.store(false, Ordering::Release);
         drop(work);
         match &piece {
@@ -171,6 +186,15 @@ impl Spool {
             }
         }
         piece
+    }
+
+    /// Says that the object of a piece [`Spool::take`] gave is finished (committed or dropped):
+    /// once all are, and after a quiet spell, the next piece is built.
+    pub fn finished(&self) {
+        let mut work = self.shared.lock();
+        work.in_flight = work.in_flight.saturating_sub(1);
+        drop(work);
+        self.shared.wake.notify_all();
     }
 
     /// Asks the filler to trim `file` (a taken piece) to `len` bytes, freeing the pages past
@@ -221,25 +245,33 @@ impl Drop for Spool {
 }
 
 /// The filler: trims taken pieces first (at normal priority: they are short and a commit may be
-/// waiting for one), then builds the next piece at idle priority.
+/// waiting for one), then, when no piece is ready, no taken piece's object is in flight and
+/// nothing was taken for [`REFILL_QUIET`], builds the next piece at idle priority.
 fn fill_loop(shared: &Shared) {
-    let mut failed = false;
     loop {
         let trims = {
-            let work = shared.lock();
-            let timeout = if failed {
-                RETRY
-            } else {
-                Duration::from_secs(3600)
-            };
-            let (mut work, _) = shared
-                .wake
-                .wait_timeout_while(work, timeout, |w| {
-                    !w.stop && w.trims.is_empty() && (w.ready.is_some() || failed)
-                })
-                .unwrap_or_else(|e| e.into_inner());
-            if work.stop {
-                return;
+            let mut work = shared.lock();
+            loop {
+                if work.stop {
+                    return;
+                }
+                if !work.trims.is_empty() {
+                    break;
+                }
+                let wanted = work.ready.is_none() && work.in_flight == 0;
+                let wait = match (wanted, work.not_before) {
+                    (false, _) => Duration::from_secs(3600),
+                    (true, None) => break,
+                    (true, Some(t)) => match t.checked_duration_since(Instant::now()) {
+                        Some(left) if !left.is_zero() => left,
+                        _ => break,
+                    },
+                };
+                work = shared
+                    .wake
+                    .wait_timeout(work, wait)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
             }
             std::mem::take(&mut work.trims)
         };
@@ -251,29 +283,36 @@ fn fill_loop(shared: &Shared) {
                 tracing::debug!(error = %e, "trimming a spool piece");
             }
         }
-        if shared.lock().ready.is_some() {
-            continue;
+        {
+            let work = shared.lock();
+            let due = work.not_before.is_none_or(|t| Instant::now() >= t);
+            if work.ready.is_some() || work.in_flight > 0 || !due {
+                continue;
+            }
         }
         set_idle_priority(true);
         let stopping = || shared.lock().stop;
         match build_piece(&shared.dir, shared.piece_len, &stopping) {
             Ok(piece) => {
-                failed = false;
                 shared.counters.filled.fetch_add(1, Ordering::Relaxed);
-                shared.lock().ready = Some(piece);
+                let mut work = shared.lock();
+                work.ready = Some(piece);
+                work.not_before = None;
+                drop(work);
                 shared.ready.store(true, Ordering::Release);
                 shared.wake.notify_all();
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return,
             Err(e) => {
-                if !failed {
-                    tracing::warn!(error = %e, dir = %shared.dir.display(), "could not build a spool piece; retrying every second");
-                }
-                failed = true;
-                shared
+                if shared
                     .counters
                     .fill_failures
-                    .fetch_add(1, Ordering::Relaxed);
+                    .fetch_add(1, Ordering::Relaxed)
+                    == 0
+                {
+                    tracing::warn!(error = %e, dir = %shared.dir.display(), "could not build a spool piece; retrying every second");
+                }
+                shared.lock().not_before = Some(Instant::now() + RETRY);
             }
         }
     }

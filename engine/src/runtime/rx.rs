@@ -249,9 +249,10 @@ impl RxEngineBuilder {
     }
 
     /// Reserves `bytes` of output space before the engine starts, and again in the background
-    /// (at idle priority) each time an object takes it: the next object larger than 4 MiB and
-    /// no larger than `bytes` is written into space that is already allocated and mapped, so
-    /// its first packets do not wait for the file system (see [`crate::io::spool`]). 0, the
+    /// (at idle priority, between transfers) each time an object takes it: the next object
+    /// larger than 4 MiB and no larger than `bytes` is written into space that is already
+    /// allocated and mapped, so its packets never wait for the file system (see
+    /// [`crate::io::spool`]). 0, the
     /// default, reserves nothing. The space counts against the output file system while held.
     pub fn spool(mut self, bytes: u64) -> Self {
         self.spool_bytes = bytes;
