@@ -13,6 +13,7 @@
 //! - [`summary`], [`report`], [`chart`]: rows, the markdown table and JSON, the SVG chart.
 
 pub mod capture;
+pub mod carousel;
 pub mod chart;
 pub mod child;
 pub mod peer;

@@ -28,65 +28,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use xflute::endpoint::UdpEndpoint;
 use xflute::receiver::ObjectEvent;
 use xflute::runtime::{ChannelSpec, RxEngine, TxEngine};
-use xflute::sender::{CarouselRepeatMode, Config, ObjectDesc, Sender, TransferConfig};
-use xflute::wire::{FecEncodingId, Oti, SchemeSpecific};
+use xflute_bench::carousel::{frame_matched_symbol_len, no_code_carousel, pseudo_random};
 use xflute_bench::raw::{PAYLOAD, tx_to_rx};
 use xflute_tests::netns::{NetnsPair, Side, require_root};
 use xflute_tests::tmpfs::Tmpfs;
 
 const GROUP: &str = "239.255.4.1:3400";
-
-/// A no-code sender of `data` as a carousel, with `symbol_len`-byte symbols.
-fn sender_of(group: SocketAddr, symbol_len: u16, data: Arc<Vec<u8>>) -> Sender {
-    let oti = Oti {
-        fec_encoding_id: FecEncodingId::NoCode,
-        fec_instance_id: 0,
-        transfer_length: 0,
-        encoding_symbol_length: symbol_len,
-        maximum_source_block_length: 64,
-        max_number_of_encoding_symbols: 64,
-        scheme_specific: SchemeSpecific::None,
-    };
-    let mut sender = Sender::new(
-        UdpEndpoint::new(group.ip(), group.port()),
-        1,
-        oti,
-        Config::default(),
-    )
-    .unwrap();
-    let transfer = TransferConfig {
-        carousel_mode: Some(CarouselRepeatMode::DelayBetweenTransfers(Duration::ZERO)),
-        ..TransferConfig::default()
-    };
-    let object = ObjectDesc::from_bytes(
-        data,
-        "application/octet-stream",
-        "file:///object.bin",
-        false,
-        transfer,
-    )
-    .unwrap();
-    sender.add_object(0, object).unwrap();
-    sender
-}
-
-/// The symbol length whose ALC packets are `PAYLOAD` bytes, as the raw sender's UDP payloads
-/// are: the engine's frames are then the raw frames' size, byte for byte (1442 bytes).
-fn symbol_len(group: SocketAddr) -> u16 {
-    let mut probe = sender_of(group, PAYLOAD as u16, Arc::new(vec![0; 4 * PAYLOAD]));
-    let mut buf = vec![0; probe.max_packet_len()];
-    let now = std::time::SystemTime::now();
-    while let Some(len) = probe.write_next(&mut buf, now) {
-        let alc = xflute::wire::AlcPacket::parse(&buf[..len]).unwrap();
-        if alc.lct().toi != 0 {
-            return (PAYLOAD - (len - alc.payload().len())) as u16;
-        }
-    }
-    panic!("the probe sender sent no data packet");
-}
 
 /// Goodput of one object through the engines, Gbit/s, and a line of counters.
 fn engine_goodput(
@@ -98,19 +47,9 @@ fn engine_goodput(
 ) -> (f64, String) {
     let out = base.join(format!("xflute-e2e-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    let data: Arc<Vec<u8>> = Arc::new(
-        (0..len)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                state as u8
-            })
-            .collect(),
-    );
+    let data: Arc<Vec<u8>> = Arc::new(pseudo_random(len));
     let group: SocketAddr = GROUP.parse().unwrap();
-    let sender = sender_of(group, symbol_len(group), data.clone());
+    let sender = no_code_carousel(group, frame_matched_symbol_len(group), data.clone());
     let rx_stop = Arc::new(AtomicBool::new(false));
     let tx_stop = Arc::new(AtomicBool::new(false));
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
@@ -213,7 +152,7 @@ fn main() {
     let group: SocketAddr = GROUP.parse().unwrap();
     println!(
         "engine: {}-byte symbols, so that its ALC packets are {PAYLOAD}-byte UDP payloads like the raw frames'",
-        symbol_len(group)
+        frame_matched_symbol_len(group)
     );
     // Paced at 90% of the raw payload rate (wire bits: payload plus ~10% of ALC, UDP, IP,
     // Ethernet and framing overhead), so that the veth does not drop and nothing is sent twice.

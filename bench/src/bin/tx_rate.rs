@@ -9,7 +9,8 @@
 //! - raw: [`XskBlaster`] on core 0 sending one prebuilt frame (1400-byte UDP payload) in batches
 //!   of 64 as fast as the tx ring takes them;
 //! - engine: a [`TxEngine`] worker on core 0, unpaced, sending an in-memory object of the given
-//!   size as a no-code carousel with 1400-byte symbols.
+//!   size as a no-code carousel, its symbols sized so that its frames are the raw frames' size
+//!   (1368-byte symbols in 1442-byte frames).
 //!
 //! Both go to the raw flow's group, into an AF_XDP socket behind the steering program on the
 //! receiving end, read byte by byte by a thread on core 1 ([`consume_af_xdp`]). The rate is the
@@ -26,11 +27,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use xflute::endpoint::UdpEndpoint;
 use xflute::io::frame::UdpFrameBuilder;
 use xflute::runtime::{TxCounters, TxEngine};
-use xflute::sender::{CarouselRepeatMode, Config, ObjectDesc, Sender, TransferConfig};
-use xflute::wire::{FecEncodingId, Oti, SchemeSpecific};
+use xflute::sender::Sender;
+use xflute_bench::carousel::{frame_matched_symbol_len, no_code_carousel, pseudo_random};
 use xflute_bench::raw::{GROUP, PAYLOAD, WARMUP, XskBlaster, consume_af_xdp, frame};
 use xflute_bench::sys::{AutogroupBoost, boost_threads_named, pin_to_core};
 use xflute_tests::netns::{NetnsPair, Side, require_root};
@@ -92,39 +92,11 @@ fn thread_ticks(name: &str) -> u64 {
         .sum()
 }
 
-/// A no-code carousel of `data` to the raw flow's group, 1400-byte symbols, no MD5.
+/// A no-code carousel of `data` to the raw flow's group, symbols sized so that its frames are
+/// the raw frames' size, no MD5.
 fn carousel_sender(data: &Arc<Vec<u8>>) -> Sender {
     let group: SocketAddr = GROUP.parse().unwrap();
-    let oti = Oti {
-        fec_encoding_id: FecEncodingId::NoCode,
-        fec_instance_id: 0,
-        transfer_length: 0,
-        encoding_symbol_length: PAYLOAD as u16,
-        maximum_source_block_length: 64,
-        max_number_of_encoding_symbols: 64,
-        scheme_specific: SchemeSpecific::None,
-    };
-    let mut sender = Sender::new(
-        UdpEndpoint::new(group.ip(), group.port()),
-        1,
-        oti,
-        Config::default(),
-    )
-    .unwrap();
-    let transfer = TransferConfig {
-        carousel_mode: Some(CarouselRepeatMode::DelayBetweenTransfers(Duration::ZERO)),
-        ..TransferConfig::default()
-    };
-    let object = ObjectDesc::from_bytes(
-        data.clone(),
-        "application/octet-stream",
-        "file:///object.bin",
-        false,
-        transfer,
-    )
-    .unwrap();
-    sender.add_object(0, object).unwrap();
-    sender
+    no_code_carousel(group, frame_matched_symbol_len(group), data.clone())
 }
 
 fn measure(pair: &NetnsPair, source: Source, data: &Arc<Vec<u8>>, window: Duration) -> Rate {
@@ -297,17 +269,7 @@ fn main() {
     let mib: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(512);
     let window = Duration::from_secs_f64(secs);
     let _boost = AutogroupBoost::new();
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    let data: Arc<Vec<u8>> = Arc::new(
-        (0..mib << 20)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                state as u8
-            })
-            .collect(),
-    );
+    let data: Arc<Vec<u8>> = Arc::new(pseudo_random(mib << 20));
     let pair = NetnsPair::new();
     println!(
         "tx rate: raw AF_XDP sender vs TxEngine (unpaced no-code carousel of {mib} MiB), core 0, into AF_XDP rx reading every byte on core 1; {secs} s each, {rounds} rounds"
