@@ -165,7 +165,17 @@ impl RsBlockDecoder {
         // The k points: every received source symbol, then as many repair symbols as missing.
         let repair_esis = self.repair_esis.get(..missing.len()).unwrap_or_default();
         let received: Vec<u32> = (0..k).filter(|&esi| self.is_received(esi)).collect();
-        let coefs = self.code.decoding_coefs(&received, &missing, repair_esis);
+        let plan = self
+            .code
+            .small_erasure_plan(&received, &missing, repair_esis);
+        let lagrange;
+        let coefs: &[u16] = match &plan {
+            Some((step1, _)) => step1,
+            None => {
+                lagrange = self.code.decoding_coefs(&received, &missing, repair_esis);
+                &lagrange
+            }
+        };
 
         // A short last symbol (end of the object) is read from, or recovered into, a padded copy.
         let whole_len = block.len() / e * e;
@@ -194,7 +204,21 @@ impl RsBlockDecoder {
         }
         sources.extend(self.repair.chunks_exact(e).take(repair_esis.len()));
 
-        self.code.combine_rows(&mut targets, &sources, &coefs);
+        self.code.combine_rows(&mut targets, &sources, coefs);
+        drop(sources);
+        if let Some((_, inverse)) = &plan {
+            // Step 2: the targets hold A·x_M; x_M = A⁻¹·(A·x_M), through a scratch.
+            let mut scratch = vec![0u8; targets.len() * e];
+            {
+                let values: Vec<&[u8]> = targets.iter().map(|t| &**t).collect();
+                let mut outs: Vec<&mut [u8]> = scratch.chunks_exact_mut(e).collect();
+                self.code.combine_rows(&mut outs, &values, inverse);
+            }
+            for (target, value) in targets.iter_mut().zip(scratch.chunks_exact(e)) {
+                target.copy_from_slice(value);
+            }
+        }
+        drop(targets);
         if !tail.is_empty() && !last_received {
             let len = tail.len();
             tail.copy_from_slice(tail_scratch.get(..len).unwrap_or_default());

@@ -131,6 +131,63 @@ pub fn decoding(
     coefs
 }
 
+/// Row `r` (a repair ESI, r ≥ k) of the generator matrix: the k coefficients of the repair
+/// symbol over the source symbols, L_j(x_r) = Π_{l≠j} (x_r − x_l)/(x_j − x_l), in O(k) with the
+/// per-code `log_source_products` (equal to the rows of [`interpolation`] on 0..k).
+pub fn repair_row(field: &Field, log_source_products: &[u32], k: u32, r: u32) -> Vec<u16> {
+    let order = field.order();
+    let lsp = |esi: u32| {
+        log_source_products
+            .get(esi as usize)
+            .map_or(0, |&l| l as usize)
+    };
+    let xr = field.point(r);
+    let log_r = lsp(r);
+    (0..k)
+        .map(|j| {
+            let log_c = add_mod(
+                add_mod(log_r, order - field.log(xr ^ field.point(j)), order),
+                order - lsp(j),
+                order,
+            );
+            field.exp(log_c)
+        })
+        .collect()
+}
+
+/// The inverse of the row-major `n` × `n` matrix `a` by Gauss-Jordan elimination, or `None`
+/// when it is singular.
+pub fn invert(field: &Field, mut a: Vec<u16>, n: usize) -> Option<Vec<u16>> {
+    let mut inv: Vec<u16> = (0..n * n).map(|i| u16::from(i / n == i % n)).collect();
+    for col in 0..n {
+        let pivot = (col..n).find(|&r| a.get(r * n + col).is_some_and(|&v| v != 0))?;
+        if pivot != col {
+            for c in 0..n {
+                a.swap(pivot * n + c, col * n + c);
+                inv.swap(pivot * n + c, col * n + c);
+            }
+        }
+        let scale = field.inv(*a.get(col * n + col)?);
+        for c in 0..n {
+            let i = col * n + c;
+            *a.get_mut(i)? = field.mul(*a.get(i)?, scale);
+            *inv.get_mut(i)? = field.mul(*inv.get(i)?, scale);
+        }
+        for r in (0..n).filter(|&r| r != col) {
+            let f = *a.get(r * n + col)?;
+            if f == 0 {
+                continue;
+            }
+            for c in 0..n {
+                let (src, dst) = (col * n + c, r * n + c);
+                *a.get_mut(dst)? ^= field.mul(f, *a.get(src)?);
+                *inv.get_mut(dst)? ^= field.mul(f, *inv.get(src)?);
+            }
+        }
+    }
+    Some(inv)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,6 +216,53 @@ mod tests {
             let points: Vec<u32> = received.iter().chain(&repairs).copied().collect();
             prop_assert_eq!(fast, interpolation(field, &points, &missing));
         }
+
+        #[test]
+        fn repair_rows_equal_the_interpolation_on_the_sources(
+            m in prop_oneof![Just(8u8), Just(16u8), 2u8..=12],
+            k in 1u32..50,
+            extra in 1u32..50,
+        ) {
+            let field = Field::get(m).unwrap();
+            let n = (k + extra).min(field.order() as u32);
+            let k = k.min(n - 1);
+            let lsp = log_source_products(field, k, n);
+            let sources: Vec<u32> = (0..k).collect();
+            for r in k..n {
+                prop_assert_eq!(repair_row(field, &lsp, k, r), interpolation(field, &sources, &[r]));
+            }
+        }
+
+        #[test]
+        fn an_inverted_square_of_repair_rows_times_the_square_is_the_identity(
+            k in 2u32..64,
+            extra in 1u32..40,
+            seed: u64,
+        ) {
+            let field = Field::get(8).unwrap();
+            let n = (k + extra).min(255);
+            let lsp = log_source_products(field, k, n);
+            let e = ((seed % u64::from(n - k)) as usize + 1).min(k as usize);
+            let columns: Vec<u32> = (0..k).map(|i| (i * 5 + seed as u32) % k).take(e)
+                .collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+            let e = columns.len();
+            let rows: Vec<Vec<u16>> = (k..n).rev().take(e).map(|r| repair_row(field, &lsp, k, r)).collect();
+            let a: Vec<u16> = rows.iter().flat_map(|row| columns.iter().map(|&c| row[c as usize])).collect();
+            let inv = invert(field, a.clone(), e).expect("every square of the repair part is invertible");
+            for i in 0..e {
+                for j in 0..e {
+                    let dot = (0..e).fold(0u16, |acc, l| acc ^ field.mul(inv[i * e + l], a[l * e + j]));
+                    prop_assert_eq!(dot, u16::from(i == j));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_singular_matrix_has_no_inverse() {
+        let field = Field::get(8).unwrap();
+        assert_eq!(invert(field, vec![1, 2, 1, 2], 2), None);
+        assert_eq!(invert(field, vec![0; 9], 3), None);
     }
 
     /// GM = V_{k,k}^-1 · V_{k,n} by Gauss-Jordan elimination, the way RFC 5510 §8.2.1 and

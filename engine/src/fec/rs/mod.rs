@@ -36,7 +36,15 @@ struct Inner {
     repair_coefs: OnceLock<Vec<u16>>,
     /// `matrix::log_source_products`, computed on first decode (a sender never needs them).
     log_source_products: OnceLock<Vec<u32>>,
+    /// GF(2^8) only: row r − k of the generator's repair part, each computed when a decode
+    /// first needs it (see [`ReedSolomon::small_erasure_plan`]).
+    repair_rows: Vec<OnceLock<Vec<u16>>>,
 }
+
+/// Up to this many erasures in a GF(2^8) block, a decode inverts the e × e part of the repair
+/// rows (O(e³), with the rows computed once per code) instead of interpolating (O(k·e) per
+/// block): about 2 µs instead of 7 for k = 64, e = 6.
+const SMALL_ERASURES: usize = 24;
 
 impl ReedSolomon {
     /// The code over GF(2^m) with k source symbols and n encoding symbols of `symbol_len` bytes.
@@ -78,6 +86,11 @@ impl ReedSolomon {
                 symbol_len,
                 repair_coefs: OnceLock::new(),
                 log_source_products: OnceLock::new(),
+                repair_rows: if m == 8 {
+                    (k..n).map(|_| OnceLock::new()).collect()
+                } else {
+                    Vec::new()
+                },
             }),
         })
     }
@@ -171,6 +184,68 @@ impl ReedSolomon {
             .log_source_products
             .get_or_init(|| matrix::log_source_products(field, self.inner.k, self.inner.n));
         matrix::decoding(field, lsp, received_sources, missing, repairs)
+    }
+
+    fn log_source_products(&self) -> &[u32] {
+        let (field, k, n) = (self.inner.field, self.inner.k, self.inner.n);
+        self.inner
+            .log_source_products
+            .get_or_init(|| matrix::log_source_products(field, k, n))
+    }
+
+    /// How to decode a GF(2^8) block with few erasures in two steps, or `None` (another field,
+    /// too many erasures) for [`Self::decoding_coefs`]. With M the missing sources, S the
+    /// received ones and R the first |M| repairs, y_R = G[R][S]·x_S + A·x_M, A = G[R][M]:
+    /// - step 1, rows over the points `received_sources` then `repairs`: y'_i = y_{R_i} +
+    ///   Σ_{j∈S} G[R_i][j]·x_j, which is A·x_M (characteristic 2: subtraction is addition);
+    /// - step 2, rows over the e values of step 1: x_M = A⁻¹·y'.
+    ///
+    /// A is invertible for any choice of rows and columns: every square submatrix of the
+    /// repair part of a systematic MDS code is.
+    pub(crate) fn small_erasure_plan(
+        &self,
+        received_sources: &[u32],
+        missing: &[u32],
+        repairs: &[u32],
+    ) -> Option<(Vec<u16>, Vec<u16>)> {
+        let e = missing.len();
+        if self.m() != 8 || e > SMALL_ERASURES || repairs.len() != e {
+            return None;
+        }
+        let field = self.inner.field;
+        let k = self.inner.k;
+        let rows: Vec<&[u16]> = repairs
+            .iter()
+            .map(|&r| {
+                let cell = self.inner.repair_rows.get(r.checked_sub(k)? as usize)?;
+                Some(
+                    cell.get_or_init(|| {
+                        matrix::repair_row(field, self.log_source_products(), k, r)
+                    })
+                    .as_slice(),
+                )
+            })
+            .collect::<Option<_>>()?;
+        let width = received_sources.len() + e;
+        let mut step1 = Vec::with_capacity(e * width);
+        for (i, row) in rows.iter().enumerate() {
+            step1.extend(
+                received_sources
+                    .iter()
+                    .map(|&j| row.get(j as usize).copied().unwrap_or(0)),
+            );
+            step1.extend((0..e).map(|c| u16::from(c == i)));
+        }
+        let a: Vec<u16> = rows
+            .iter()
+            .flat_map(|row| {
+                missing
+                    .iter()
+                    .map(|&m| row.get(m as usize).copied().unwrap_or(0))
+            })
+            .collect();
+        let inverse = matrix::invert(field, a, e)?;
+        Some((step1, inverse))
     }
 
     fn repair_coefs(&self) -> &[u16] {
