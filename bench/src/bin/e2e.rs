@@ -32,6 +32,7 @@ use xflute::receiver::ObjectEvent;
 use xflute::runtime::{ChannelSpec, RxEngine, TxEngine};
 use xflute_bench::carousel::{frame_matched_symbol_len, no_code_carousel, pseudo_random};
 use xflute_bench::raw::{PAYLOAD, tx_to_rx};
+use xflute_bench::sys::{AutogroupBoost, boost_threads_named};
 use xflute_tests::netns::{NetnsPair, Side, require_root};
 use xflute_tests::tmpfs::Tmpfs;
 
@@ -65,6 +66,7 @@ fn engine_goodput(
                     .start(Arc::clone(&rx_stop))
                     .unwrap();
                 let reserved_in = reserving.elapsed();
+                boost_threads_named("xflute-rx");
                 ready_tx.send(()).unwrap();
                 let mut started = None;
                 let mut done = None;
@@ -86,16 +88,18 @@ fn engine_goodput(
         ready_rx.recv().unwrap();
         let tx = scope.spawn(|| {
             pair.run_in(Side::Sender, || {
-                TxEngine::builder()
+                let engine = TxEngine::builder()
                     .interface(pair.sender.interface.clone())
                     .cores(vec![0])
                     .rate_bps(rate_bps)
                     .session(sender, pair.sender.ipv4.into())
                     .run_for(Some(Duration::from_secs(120)))
                     .start(Arc::clone(&tx_stop))
-                    .unwrap()
-                    .join()
-                    .unwrap()
+                    .unwrap();
+                // The raw sender and receiver run at nice -20 (`pin_to_core`): so do the
+                // engines' workers.
+                boost_threads_named("xflute-tx");
+                engine.join().unwrap()
             })
         });
         let (started, done, stats, steer, spooled) = rx.join().unwrap();
@@ -134,6 +138,7 @@ fn engine_goodput(
 
 fn main() {
     require_root();
+    let _boost = AutogroupBoost::new();
     let mut args = std::env::args().skip(1);
     let mib: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1024);
     let window = Duration::from_secs_f64(args.next().and_then(|a| a.parse().ok()).unwrap_or(3.0));
