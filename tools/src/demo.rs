@@ -205,6 +205,23 @@ fn send_args(
     }
 }
 
+/// The receiver's spool: room for the large file, reserved before the transfer starts, so that
+/// its packets never wait for the file system (`recv --spool`); none when no file is over the
+/// 4 MiB under which the sink reserves an object whole anyway.
+fn spool_for(files: &[(PathBuf, [u8; 32])]) -> u64 {
+    let largest = files
+        .iter()
+        .filter_map(|(path, _)| std::fs::metadata(path).ok())
+        .map(|m| m.len())
+        .max()
+        .unwrap_or(0);
+    if largest > xflute::io::file_sink::RESERVE_CHUNK {
+        largest
+    } else {
+        0
+    }
+}
+
 fn recv_args<'a>(
     out: &'a Path,
     channel: ChannelSpec,
@@ -213,6 +230,7 @@ fn recv_args<'a>(
     count: u64,
     loss: f64,
     cores: Vec<usize>,
+    spool: u64,
 ) -> LiveRecvArgs<'a> {
     LiveRecvArgs {
         out,
@@ -224,7 +242,7 @@ fn recv_args<'a>(
         count: Some(count),
         timeout: Some(TRANSFER_TIMEOUT),
         json: false,
-        spool: 0,
+        spool,
         inject_loss: loss,
     }
 }
@@ -246,6 +264,7 @@ fn over_veth(
         files.len() as u64,
         loss,
         vec![1],
+        spool_for(files),
     );
     let tx_args = send_args(
         files,
@@ -334,6 +353,7 @@ fn over_loopback(
         files.len() as u64,
         0.0,
         Vec::new(),
+        spool_for(files),
     );
     let tx_args = send_args(
         files,
