@@ -227,10 +227,9 @@ fn recv_args<'a>(
     channel: ChannelSpec,
     iface: Option<String>,
     backend: Backend,
-    count: u64,
+    files: &[(PathBuf, [u8; 32])],
     loss: f64,
     cores: Vec<usize>,
-    spool: u64,
 ) -> LiveRecvArgs<'a> {
     LiveRecvArgs {
         out,
@@ -239,10 +238,10 @@ fn recv_args<'a>(
         backend,
         queues: 1,
         cores,
-        count: Some(count),
+        count: Some(files.len() as u64),
         timeout: Some(TRANSFER_TIMEOUT),
         json: false,
-        spool,
+        spool: spool_for(files),
         inject_loss: loss,
     }
 }
@@ -261,10 +260,9 @@ fn over_veth(
         ChannelSpec::new(group),
         Some(pair.receiver.interface.clone()),
         Backend::Xdp,
-        files.len() as u64,
+        files,
         loss,
         vec![1],
-        spool_for(files),
     );
     let tx_args = send_args(
         files,
@@ -350,10 +348,9 @@ fn over_loopback(
         ChannelSpec::new(dest),
         None,
         Backend::Udp,
-        files.len() as u64,
+        files,
         0.0,
         Vec::new(),
-        spool_for(files),
     );
     let tx_args = send_args(
         files,
