@@ -5,6 +5,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, SystemTime};
 
+use super::tests::object;
 use super::*;
 use crate::endpoint::UdpEndpoint;
 use crate::wire::{FecEncodingId, Oti, SchemeSpecific};
@@ -38,18 +39,6 @@ fn quiet_fdt() -> Config {
         fdt_carousel_mode: CarouselRepeatMode::DelayBetweenTransfers(secs(1000.0)),
         ..Config::default()
     }
-}
-
-fn object(len: usize, config: TransferConfig) -> ObjectDesc {
-    let content = (0..len).map(|i| i as u8).collect();
-    ObjectDesc::from_buffer(
-        content,
-        "application/octet-stream",
-        "file:///o",
-        false,
-        config,
-    )
-    .unwrap()
 }
 
 /// Writes every packet due at `now`; returns how many.

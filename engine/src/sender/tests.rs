@@ -38,7 +38,7 @@ fn sender(config: Config) -> Sender {
     Sender::new(endpoint(), 1, no_code(10, 4), config).unwrap()
 }
 
-fn object(len: usize, config: TransferConfig) -> ObjectDesc {
+pub(super) fn object(len: usize, config: TransferConfig) -> ObjectDesc {
     let content = (0..len).map(|i| i as u8).collect();
     ObjectDesc::from_buffer(
         content,
