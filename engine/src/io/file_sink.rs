@@ -183,14 +183,14 @@ impl FileSink {
 
 /// Whether `fallocate` reserved the range, or the file system has no `fallocate`.
 #[derive(Debug, PartialEq, Eq)]
-enum Reserved {
+pub(super) enum Reserved {
     Yes,
     Unsupported,
 }
 
 /// Reserve bytes `offset..offset + len` of disk for `file`, so that writing them through a
 /// mapping cannot SIGBUS.
-fn reserve(file: &File, offset: u64, len: u64) -> io::Result<Reserved> {
+pub(super) fn reserve(file: &File, offset: u64, len: u64) -> io::Result<Reserved> {
     let too_large = || io::Error::new(io::ErrorKind::InvalidInput, "object too large");
     let offset = libc::off_t::try_from(offset).map_err(|_| too_large())?;
     let len = libc::off_t::try_from(len).map_err(|_| too_large())?;
@@ -441,7 +441,7 @@ impl SinkObject for FileSinkObject {
         }
         self.unmap();
         // A spool piece longer than the object, not yet trimmed by the spool's filler.
-        if self.file.metadata()?.len() > self.len {
+        if self.spool.is_some() && self.file.metadata()?.len() > self.len {
             self.file.set_len(self.len)?;
         }
         fs::rename(&self.part, &self.target)?;

@@ -19,6 +19,7 @@
 //! not ready leave the sink on its usual path: reserving the object chunk by chunk as it is
 //! written.
 
+use super::file_sink::{Reserved, reserve};
 use memmap2::{Advice, MmapMut};
 use std::ffi::CString;
 use std::fs::{File, OpenOptions};
@@ -353,14 +354,10 @@ fn build_piece(dir: &Path, len: u64, stopping: &dyn Fn() -> bool) -> io::Result<
             return Err(interrupted());
         }
         let step = STEP.min(len - offset);
-        let (start, n) = (
-            libc::off_t::try_from(offset).map_err(|_| interrupted())?,
-            libc::off_t::try_from(step).map_err(|_| interrupted())?,
-        );
-        // SAFETY: `fallocate` takes a descriptor, a mode and a range; the descriptor is owned
-        // by `file`, open for writing, for the whole call. No memory is passed.
-        if unsafe { libc::fallocate(file.as_raw_fd(), 0, start, n) } != 0 {
-            return Err(io::Error::last_os_error());
+        // A file system without fallocate cannot hold a spool: its pages would be allocated
+        // as they are written, which is what the spool is there to avoid.
+        if reserve(&file, offset, step)? == Reserved::Unsupported {
+            return Err(io::Error::from_raw_os_error(libc::EOPNOTSUPP));
         }
         offset += step;
     }
