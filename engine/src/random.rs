@@ -31,18 +31,9 @@ pub fn random_toi(width: ToiMaxLength) -> std::io::Result<u128> {
 mod tests {
     use super::*;
 
-    const WIDTHS: [ToiMaxLength; 6] = [
-        ToiMaxLength::ToiMax16,
-        ToiMaxLength::ToiMax32,
-        ToiMaxLength::ToiMax48,
-        ToiMaxLength::ToiMax64,
-        ToiMaxLength::ToiMax80,
-        ToiMaxLength::ToiMax112,
-    ];
-
     #[test]
     fn random_toi_fits_every_width_and_is_never_zero() {
-        for width in WIDTHS {
+        for width in ToiMaxLength::ALL {
             for _ in 0..10_000 {
                 let toi = random_toi(width).unwrap();
                 assert!(toi != 0 && toi <= width.max_toi(), "{width:?}: {toi:#x}");
@@ -54,7 +45,7 @@ mod tests {
     fn random_toi_uses_the_whole_width() {
         // The top bit of the width is set in about half the draws: not a narrower draw that
         // was merely masked (2^-64 chance of a false failure per width).
-        for width in WIDTHS {
+        for width in ToiMaxLength::ALL {
             let top = 1u128 << (width.bits() - 1);
             let high = (0..64)
                 .filter(|_| random_toi(width).unwrap() & top != 0)

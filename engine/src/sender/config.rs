@@ -69,6 +69,16 @@ pub enum ToiMaxLength {
 }
 
 impl ToiMaxLength {
+    /// Every width, narrowest first.
+    pub const ALL: [ToiMaxLength; 6] = [
+        ToiMaxLength::ToiMax16,
+        ToiMaxLength::ToiMax32,
+        ToiMaxLength::ToiMax48,
+        ToiMaxLength::ToiMax64,
+        ToiMaxLength::ToiMax80,
+        ToiMaxLength::ToiMax112,
+    ];
+
     /// The width in bits.
     pub fn bits(self) -> u32 {
         match self {

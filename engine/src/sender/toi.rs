@@ -116,14 +116,7 @@ mod tests {
 
     #[test]
     fn every_width_wraps_at_its_maximum() {
-        for width in [
-            ToiMaxLength::ToiMax16,
-            ToiMaxLength::ToiMax32,
-            ToiMaxLength::ToiMax48,
-            ToiMaxLength::ToiMax64,
-            ToiMaxLength::ToiMax80,
-            ToiMaxLength::ToiMax112,
-        ] {
+        for width in ToiMaxLength::ALL {
             let mut a = ToiAllocator::new(width, width.max_toi());
             assert_eq!(a.allocate().unwrap(), width.max_toi());
             assert_eq!(a.allocate().unwrap(), 1, "{width:?}");
