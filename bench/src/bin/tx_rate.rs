@@ -159,40 +159,46 @@ fn measure(pair: &NetnsPair, source: Source, data: &Arc<Vec<u8>>, window: Durati
             Source::Engine => "xflute-tx0",
         };
         std::thread::sleep(WARMUP);
-        let (t0, r0, s0, c0, u0, v0) = (
-            Instant::now(),
-            received.load(Ordering::Relaxed),
-            sent.load(Ordering::Relaxed),
-            core0_ticks(),
-            thread_ticks(sender_thread),
-            thread_ticks("rx"),
-        );
+        let snapshot = || Snapshot {
+            at: Instant::now(),
+            received: received.load(Ordering::Relaxed),
+            sent: sent.load(Ordering::Relaxed),
+            core0: core0_ticks(),
+            sender: thread_ticks(sender_thread),
+            receiver: thread_ticks("rx"),
+        };
+        let before = snapshot();
         std::thread::sleep(window);
-        let (t1, r1, s1, c1, u1, v1) = (
-            Instant::now(),
-            received.load(Ordering::Relaxed),
-            sent.load(Ordering::Relaxed),
-            core0_ticks(),
-            thread_ticks(sender_thread),
-            thread_ticks("rx"),
-        );
+        let after = snapshot();
         stop.store(true, Ordering::SeqCst);
         let engine = tx.join().unwrap();
         rx.join().unwrap();
-        let secs = (t1 - t0).as_secs_f64();
+        let secs = (after.at - before.at).as_secs_f64();
+        let (c0, c1) = (before.core0, after.core0);
         let total = (c1.2 - c0.2).max(1) as f64;
         Rate {
-            received_pps: (r1 - r0) as f64 / secs,
-            sent_pps: (s1 - s0) as f64 / secs,
+            received_pps: (after.received - before.received) as f64 / secs,
+            sent_pps: (after.sent - before.sent) as f64 / secs,
             core0: (
-                (u1 - u0) as f64 / total,
+                (after.sender - before.sender) as f64 / total,
                 (c1.0 - c0.0) as f64 / total,
                 (c1.1 - c0.1) as f64 / total,
             ),
-            receiver: (v1 - v0) as f64 / total,
+            receiver: (after.receiver - before.receiver) as f64 / total,
             engine,
         }
     })
+}
+
+/// The counters of a measurement window's edge.
+struct Snapshot {
+    at: Instant,
+    received: u64,
+    sent: u64,
+    /// Core 0's (softirq, idle + iowait, total) ticks, as [`core0_ticks`] gives them.
+    core0: (u64, u64, u64),
+    sender: u64,
+    receiver: u64,
 }
 
 /// Frames of a UMEM-like area that the user-space cost measurements write into in turn, as the
