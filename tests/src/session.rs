@@ -1,5 +1,5 @@
 //! Small FLUTE sessions for the engine tests: a no-code sender with one object (optionally a
-//! carousel) and reproducible object contents.
+//! carousel), reproducible object contents, and the description a sink is given.
 
 use std::time::Duration;
 
@@ -49,4 +49,18 @@ pub fn patterned(len: usize, seed: u32) -> Vec<u8> {
     (0..len as u32)
         .map(|i| (i.wrapping_mul(2_654_435_761).wrapping_add(seed) >> 11) as u8)
         .collect()
+}
+
+/// The description a receiver gives its sink for TOI 1 of TSI 1 at Content-Location `name`,
+/// `len` bytes long: for tests that drive a sink directly.
+pub fn description(name: &str, len: u64) -> xflute::receiver::ObjectDescription {
+    xflute::receiver::ObjectDescription {
+        tsi: 1,
+        toi: 1,
+        path: Some(
+            xflute::receiver::SafeRelativePath::from_content_location(name).expect("a valid path"),
+        ),
+        len,
+        content_type: None,
+    }
 }

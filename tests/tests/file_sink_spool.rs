@@ -9,21 +9,12 @@ use std::sync::Arc;
 use std::time::Duration;
 use xflute::io::file_sink::FileSink;
 use xflute::io::spool::Spool;
-use xflute::receiver::{ObjectDescription, ObjectSink, SafeRelativePath, SinkObject};
+use xflute::receiver::{ObjectSink, SinkObject};
 use xflute_tests::netns::require_root;
+use xflute_tests::session::description as desc;
 use xflute_tests::tmpfs::Tmpfs;
 
 const MIB: u64 = 1 << 20;
-
-fn desc(name: &str, len: u64) -> ObjectDescription {
-    ObjectDescription {
-        tsi: 1,
-        toi: 1,
-        path: Some(SafeRelativePath::from_content_location(name).unwrap()),
-        len,
-        content_type: None,
-    }
-}
 
 /// Bytes in use on the file system of `path`, as `df` counts them.
 fn used(path: &Path) -> u64 {

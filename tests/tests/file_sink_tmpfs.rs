@@ -2,19 +2,10 @@
 //! full disk that fails one object with a typed error instead of a SIGBUS.
 
 use xflute::io::file_sink::FileSink;
-use xflute::receiver::{ObjectDescription, ObjectSink, SafeRelativePath, SinkObject};
+use xflute::receiver::{ObjectSink, SinkObject};
 use xflute_tests::netns::require_root;
+use xflute_tests::session::description as desc;
 use xflute_tests::tmpfs::Tmpfs;
-
-fn desc(name: &str, len: u64) -> ObjectDescription {
-    ObjectDescription {
-        tsi: 1,
-        toi: 1,
-        path: Some(SafeRelativePath::from_content_location(name).unwrap()),
-        len,
-        content_type: None,
-    }
-}
 
 /// Kilobytes of the current process's mappings of `path` backed by PMD-sized (2 MiB) pages.
 fn pmd_mapped_kib(path: &std::path::Path) -> u64 {
