@@ -242,6 +242,7 @@ fn recv_args<'a>(
         timeout: Some(TRANSFER_TIMEOUT),
         json: false,
         spool: spool_for(files),
+        busy_poll: xflute::runtime::DEFAULT_BUSY_POLL,
         inject_loss: loss,
     }
 }

@@ -182,6 +182,10 @@ enum Command {
         /// system.
         #[arg(long, value_parser = parse_size)]
         spool: Option<u64>,
+        /// How long an AF_XDP worker keeps polling after the last frame before it sleeps
+        /// (200us by default; 0 sleeps as soon as its ring is empty).
+        #[arg(long, value_parser = parse_duration)]
+        busy_poll: Option<Duration>,
         /// Drop this fraction of the channel's frames in the XDP program (tests, demos).
         #[arg(long, default_value_t = 0.0, hide = true)]
         inject_loss: f64,
@@ -245,9 +249,11 @@ fn parse_size(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("{s:?} is too large"))
 }
 
-/// A duration: a number with an ms, s, m or h suffix (seconds without one).
+/// A duration: a number with a us, ms, s, m or h suffix (seconds without one).
 fn parse_duration(s: &str) -> Result<Duration, String> {
-    let (digits, unit) = if let Some(d) = s.strip_suffix("ms") {
+    let (digits, unit) = if let Some(d) = s.strip_suffix("us") {
+        (d, 0.000_001)
+    } else if let Some(d) = s.strip_suffix("ms") {
         (d, 0.001)
     } else if let Some(d) = s.strip_suffix('s') {
         (d, 1.0)
@@ -377,6 +383,7 @@ fn run(cli: Cli) -> Result<Outcome> {
             timeout,
             json,
             spool,
+            busy_poll,
             inject_loss,
         } => {
             let stdout = std::io::stdout();
@@ -416,6 +423,7 @@ fn run(cli: Cli) -> Result<Outcome> {
                 timeout,
                 json,
                 spool: spool.unwrap_or(0),
+                busy_poll: busy_poll.unwrap_or(xflute::runtime::DEFAULT_BUSY_POLL),
                 inject_loss,
             };
             let report = recv::run_live(&args, stop, || {}, &mut lines)?;
@@ -470,6 +478,29 @@ fn main() -> ExitCode {
             } else {
                 ExitCode::from(1)
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_every_suffix_and_bare_seconds() {
+        assert_eq!(parse_duration("200us"), Ok(Duration::from_micros(200)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+    }
+
+    #[test]
+    fn bad_durations_are_refused() {
+        for bad in ["", "fast", "-1s", "10x", "1e400s"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} accepted");
         }
     }
 }

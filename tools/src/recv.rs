@@ -193,6 +193,8 @@ pub struct LiveRecvArgs<'a> {
     pub json: bool,
     /// Output space to reserve ahead of time, bytes (0: none).
     pub spool: u64,
+    /// How long an AF_XDP worker polls before it sleeps.
+    pub busy_poll: Duration,
     /// Probability that the XDP program drops a channel frame (tests and demos).
     pub inject_loss: f64,
 }
@@ -256,7 +258,8 @@ pub fn run_live(
         .queues(args.queues)
         .cores(args.cores.clone())
         .drop_probability(args.inject_loss)
-        .spool(args.spool);
+        .spool(args.spool)
+        .busy_poll(args.busy_poll);
     if let Some(iface) = &args.iface {
         builder = builder.interface(iface.clone());
     }

@@ -26,6 +26,6 @@ mod xdp_watch;
 pub use channel::{Backend, ChannelSpec};
 pub use error::RuntimeError;
 pub use pacing::TokenBucket;
-pub use rx::{RxEngine, RxEngineBuilder};
+pub use rx::{DEFAULT_BUSY_POLL, RxEngine, RxEngineBuilder};
 pub use stats::{RxCounters, RxStats, TxCounters, TxStats};
 pub use tx::{TxEngine, TxEngineBuilder, TxSession};
