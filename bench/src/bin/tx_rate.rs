@@ -20,7 +20,8 @@
 //! either thread had less than 90% of its core (other work on this shared machine) is shown but
 //! left out of the median. Before the rounds, the user-space cost per packet of each sender is
 //! measured without I/O: copying the prebuilt frame, against `Sender::write_next` (which reads
-//! the object) and `UdpFrameBuilder::write_headers` (which sums the payload for the checksum).
+//! the object) and `UdpFrameBuilder::write_headers` (which sums the payload for the checksum),
+//! then with the next symbol prefetched (`Sender::upcoming_payload`) as the engine does.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -207,8 +208,9 @@ const FRAMES: usize = 4032;
 const FRAME_SIZE: usize = 2048;
 
 /// User-space cost per packet, ns, without any I/O: (raw frame copy, `write_next` alone,
-/// `write_next` + `write_headers`), over `packets` packets each, on the calling thread.
-fn user_cost(pair: &NetnsPair, data: &Arc<Vec<u8>>, packets: usize) -> (f64, f64, f64) {
+/// `write_next` + `write_headers`, the same with the next symbol prefetched), over `packets`
+/// packets each, on the calling thread.
+fn user_cost(pair: &NetnsPair, data: &Arc<Vec<u8>>, packets: usize) -> (f64, f64, f64, f64) {
     let mut area = vec![0u8; FRAMES * FRAME_SIZE];
     let frame = frame(pair);
     let t = Instant::now();
@@ -222,7 +224,7 @@ fn user_cost(pair: &NetnsPair, data: &Arc<Vec<u8>>, packets: usize) -> (f64, f64
     let builder =
         UdpFrameBuilder::new(SocketAddr::new(pair.sender.ipv4.into(), 40_000), group).unwrap();
     let hdr = builder.header_len();
-    let mut timed = |headers: bool| {
+    let mut timed = |headers: bool, prefetch: bool| {
         let mut sender = carousel_sender(data);
         let now = SystemTime::now();
         let t = Instant::now();
@@ -234,13 +236,17 @@ fn user_cost(pair: &NetnsPair, data: &Arc<Vec<u8>>, packets: usize) -> (f64, f64
             if headers {
                 builder.write_headers(head, &body[..len]).unwrap();
             }
+            if prefetch && let Some(next) = sender.upcoming_payload(2) {
+                xflute::io::prefetch::prefetch(next);
+            }
             std::hint::black_box(&slot[..1]);
         }
         t.elapsed().as_secs_f64() * 1e9 / packets as f64
     };
-    let alc = timed(false);
-    let full = timed(true);
-    (raw, alc, full)
+    let alc = timed(false, false);
+    let full = timed(true, false);
+    let prefetched = timed(true, true);
+    (raw, alc, full, prefetched)
 }
 
 fn print(name: &str, r: &Rate) {
@@ -282,9 +288,9 @@ fn main() {
     );
     pair.run_in(Side::Sender, || {
         pin_to_core(0);
-        let (raw, alc, full) = user_cost(&pair, &data, 1 << 20);
+        let (raw, alc, full, prefetched) = user_cost(&pair, &data, 1 << 20);
         println!(
-            "user-space cost per packet on core 0, no I/O: raw frame copy {raw:.0} ns; write_next {alc:.0} ns; write_next + write_headers {full:.0} ns"
+            "user-space cost per packet on core 0, no I/O: raw frame copy {raw:.0} ns; write_next {alc:.0} ns; write_next + write_headers {full:.0} ns, {prefetched:.0} ns with the next symbol prefetched"
         );
     });
     let mut ratios = Vec::new();

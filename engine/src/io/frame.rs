@@ -224,21 +224,47 @@ fn udp(src: IpAddr, dst: IpAddr, l4: &[u8]) -> Result<UdpDatagram<'_>, FrameErro
     })
 }
 
-/// The one's-complement sum of RFC 1071 over `data`, folded into `acc`.
-fn ones_complement_sum(mut acc: u32, data: &[u8]) -> u32 {
-    let mut chunks = data.chunks_exact(2);
-    for c in &mut chunks {
-        if let [hi, lo] = c {
-            acc += u32::from(u16::from_be_bytes([*hi, *lo]));
+/// The one's-complement sum of RFC 1071 over `data` (16-bit big-endian words), folded into
+/// `acc`; the result is at most 0xffff.
+///
+/// The sum does not depend on byte order (RFC 1071 §2(B)), so whole 32-bit words are added in
+/// the machine's order into a 64-bit accumulator, which compiles to vector adds, and the folded
+/// sum is put into network order once. A 1400-byte payload sums in a fraction of the time a
+/// 16-bit loop takes, once per packet the sender builds.
+fn ones_complement_sum(acc: u32, data: &[u8]) -> u32 {
+    let (words, rest) = data.as_chunks::<4>();
+    let native = sum_words(words);
+    let mut sum = u64::from(acc) + u64::from(u16::from_be(fold(native)));
+    // `rest` starts at an even offset: its pairs are whole 16-bit words.
+    let mut pairs = rest.chunks_exact(2);
+    for pair in &mut pairs {
+        if let [hi, lo] = pair {
+            sum += u64::from(u16::from_be_bytes([*hi, *lo]));
         }
     }
-    if let [last] = chunks.remainder() {
-        acc += u32::from(*last) << 8;
+    if let [last] = pairs.remainder() {
+        sum += u64::from(*last) << 8;
     }
-    while acc > 0xffff {
-        acc = (acc & 0xffff) + (acc >> 16);
+    u32::from(fold(sum))
+}
+
+/// The plain sum of `words` read in the machine's byte order, on the widest vector unit the CPU
+/// has. Frames are far below the 2^32 words that could carry out of 64 bits.
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512bw", "x86_64+avx2"))]
+fn sum_words(words: &[[u8; 4]]) -> u64 {
+    words
+        .iter()
+        .map(|w| u64::from(u32::from_ne_bytes(*w)))
+        .sum()
+}
+
+/// Folds a one's-complement sum's carries back in until it fits 16 bits.
+fn fold(mut sum: u64) -> u16 {
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
     }
-    acc
+    // The loop left at most 0xffff.
+    sum as u16
 }
 
 /// Writes Ethernet / IPv4 or IPv6 / UDP headers in front of a payload, for one flow.
@@ -553,5 +579,32 @@ mod tests {
             prop_assert_eq!(got.payload, &payload[..]);
             prop_assert_eq!(udp_checksum_ok(&frame), Some(true));
         }
+
+        #[test]
+        fn word_sum_equals_rfc1071_sum_of_16_bit_words(acc in 0u32..=0xffff, bytes in proptest::collection::vec(any::<u8>(), 0..3000)) {
+            prop_assert_eq!(ones_complement_sum(acc, &bytes), rfc1071_sum(acc, &bytes));
+        }
+    }
+
+    /// RFC 1071's sum as the RFC writes it: 16-bit big-endian words, a lone last byte padded.
+    fn rfc1071_sum(acc: u32, data: &[u8]) -> u32 {
+        let mut sum = u64::from(acc);
+        for pair in data.chunks(2) {
+            sum += u64::from(pair[0]) << 8 | u64::from(*pair.get(1).unwrap_or(&0));
+        }
+        while sum > 0xffff {
+            sum = (sum & 0xffff) + (sum >> 16);
+        }
+        sum as u32
+    }
+
+    #[test]
+    fn all_ones_words_sum_to_0xffff_not_zero() {
+        assert_eq!(
+            ones_complement_sum(0xffff, &[0xff; 1401]),
+            rfc1071_sum(0xffff, &[0xff; 1401])
+        );
+        assert_eq!(ones_complement_sum(0, &[0xff; 1400]), 0xffff);
+        assert_eq!(ones_complement_sum(0, &[]), 0);
     }
 }

@@ -27,6 +27,7 @@ pub mod frame;
 pub mod mmap;
 mod netlink;
 pub mod pcap;
+pub mod prefetch;
 pub mod spool;
 pub mod udp;
 pub mod xdp;

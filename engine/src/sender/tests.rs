@@ -745,3 +745,71 @@ fn a_raptor_session_sends_an_fdt_too_small_for_raptor_with_no_code() {
             .all(|&cp| cp == u8::from(FecEncodingId::Raptor))
     );
 }
+
+/// The object packets' symbols of one 203-byte object (21 symbols of 10 bytes in 6 blocks of
+/// up to 4) and, for each, what `upcoming_payload(0)` and `(2)` said just before it was written.
+fn symbols_with_hints(interleave_blocks: u32) -> Vec<(Vec<u8>, Option<Vec<u8>>, Option<Vec<u8>>)> {
+    let config = Config {
+        interleave_blocks,
+        ..Config::default()
+    };
+    let mut s = sender(config);
+    assert_eq!(s.upcoming_payload(0), None, "nothing to send yet");
+    s.add_object(
+        PriorityQueue::HIGHEST,
+        object(203, TransferConfig::default()),
+    )
+    .unwrap();
+    let mut buf = vec![0u8; s.max_packet_len()];
+    let mut out = Vec::new();
+    loop {
+        let next = s.upcoming_payload(0).map(<[u8]>::to_vec);
+        let later = s.upcoming_payload(2).map(<[u8]>::to_vec);
+        let Some(len) = s.write_next(&mut buf, t0()) else {
+            break;
+        };
+        let p = parse(&buf[..len]);
+        if p.toi != 0 {
+            out.push((p.payload, next, later));
+        }
+    }
+    assert_eq!(s.upcoming_payload(0), None, "nothing left to send");
+    assert_eq!(out.len(), 21);
+    out
+}
+
+#[test]
+fn upcoming_payload_is_the_symbol_sent_that_many_packets_later_without_interleaving() {
+    let sent = symbols_with_hints(1);
+    let mut predicted = 0;
+    for (i, (_, next, later)) in sent.iter().enumerate() {
+        if let Some(next) = next {
+            assert_eq!(next, &sent[i].0, "symbol of object packet {i}");
+            predicted += 1;
+        }
+        if let Some(later) = later {
+            assert_eq!(later, &sent[i + 2].0, "symbol two after object packet {i}");
+        }
+    }
+    // Only a block's first symbol comes before its block enters the window.
+    assert_eq!(predicted, 21 - 6, "every symbol but the 6 blocks' first");
+}
+
+#[test]
+fn upcoming_payload_follows_interleaved_blocks() {
+    let sent = symbols_with_hints(4);
+    let mut predicted = 0;
+    for (i, (_, next, later)) in sent.iter().enumerate() {
+        if let Some(next) = next {
+            assert_eq!(next, &sent[i].0, "symbol of object packet {i}");
+            predicted += 1;
+        }
+        if let Some(later) = later {
+            assert!(
+                sent[i + 1..].iter().any(|(symbol, _, _)| symbol == later),
+                "the symbol hinted before object packet {i} is sent after it"
+            );
+        }
+    }
+    assert!(predicted >= 21 - 6, "{predicted} of 21 symbols hinted");
+}

@@ -421,6 +421,25 @@ impl Transfer {
         }
         Ok(Written::Packet { len, last })
     }
+
+    /// The symbol that the block whose turn is next sends `ahead` rounds after its next one
+    /// (`ahead` 0: the next packet's symbol), so that the I/O layer can prefetch it; `None` when
+    /// a new block must enter the window first or the block has no such symbol.
+    pub(crate) fn upcoming_symbol(&self, ahead: u32) -> Option<&[u8]> {
+        let index = if self.index < self.window.len() {
+            self.index
+        } else if self.window.len() < self.window_blocks
+            && self.next_sbn < self.partition.nb_blocks()
+        {
+            // The round's end: the next block enters here first.
+            return None;
+        } else {
+            0
+        };
+        let slot = self.window.get(index)?;
+        let esi = slot.next_esi.checked_add(ahead)?;
+        (esi < slot.nb_symbols).then(|| symbol_of(&self.source, slot, esi, self.symbol_len))
+    }
 }
 
 /// The bytes of symbol `esi` of the block in `slot`.
