@@ -746,9 +746,12 @@ fn a_raptor_session_sends_an_fdt_too_small_for_raptor_with_no_code() {
     );
 }
 
-/// The object packets' symbols of one 203-byte object (21 symbols of 10 bytes in 6 blocks of
-/// up to 4) and, for each, what `upcoming_payload(0)` and `(2)` said just before it was written.
-fn symbols_with_hints(interleave_blocks: u32) -> Vec<(Vec<u8>, Option<Vec<u8>>, Option<Vec<u8>>)> {
+/// An object packet's symbol, with what `upcoming_payload(0)` and `(2)` said just before it
+/// was written.
+type Hinted = (Vec<u8>, Option<Vec<u8>>, Option<Vec<u8>>);
+
+/// The object packets of one 203-byte object (21 symbols of 10 bytes in 6 blocks of up to 4).
+fn symbols_with_hints(interleave_blocks: u32) -> Vec<Hinted> {
     let config = Config {
         interleave_blocks,
         ..Config::default()
