@@ -182,8 +182,8 @@ enum Command {
         /// system.
         #[arg(long, value_parser = parse_size)]
         spool: Option<u64>,
-        /// How long an AF_XDP worker keeps polling after the last frame before it sleeps
-        /// (200us by default; 0 sleeps as soon as its ring is empty).
+        /// How long a receive worker keeps polling after the last packet before it sleeps
+        /// (200us by default; 0 sleeps as soon as nothing is queued).
         #[arg(long, value_parser = parse_duration)]
         busy_poll: Option<Duration>,
         /// Drop this fraction of the channel's frames in the XDP program (tests, demos).

@@ -291,6 +291,16 @@ impl UdpSocket {
     /// Receives up to a batch of datagrams in one `recvmmsg`: waits (up to the read timeout) for
     /// the first, then takes what is already queued. Returns how many arrived (0 on timeout).
     pub fn recv_batch(&self, batch: &mut RecvBatch) -> Result<usize, UdpError> {
+        self.recvmmsg(batch, libc::MSG_WAITFORONE)
+    }
+
+    /// Like [`UdpSocket::recv_batch`] without waiting: takes what is already queued (0 when
+    /// nothing is), for a worker that polls before it sleeps.
+    pub fn recv_batch_nowait(&self, batch: &mut RecvBatch) -> Result<usize, UdpError> {
+        self.recvmmsg(batch, libc::MSG_DONTWAIT)
+    }
+
+    fn recvmmsg(&self, batch: &mut RecvBatch, flags: libc::c_int) -> Result<usize, UdpError> {
         batch.prepare();
         // SAFETY: `prepare` pointed every header at its own iovec and address slot, and every
         // iovec at its own `slot_len` bytes of `bufs`; all live in `batch`, which is borrowed
@@ -300,7 +310,7 @@ impl UdpSocket {
                 self.socket.as_raw_fd(),
                 batch.headers.as_mut_ptr(),
                 batch.headers.len() as libc::c_uint,
-                libc::MSG_WAITFORONE,
+                flags,
                 std::ptr::null_mut(),
             )
         };

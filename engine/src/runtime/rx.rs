@@ -36,7 +36,7 @@ const PUBLISH_EVERY: Duration = Duration::from_millis(50);
 const CLEANUP_EVERY: Duration = Duration::from_millis(500);
 /// How long an idle worker blocks before looking at the stop flag again.
 const IDLE_WAIT: Duration = Duration::from_millis(20);
-/// How long an AF_XDP worker polls its empty rx ring before it sleeps, by default.
+/// How long a worker polls its empty rx ring or socket before it sleeps, by default.
 pub const DEFAULT_BUSY_POLL: Duration = Duration::from_micros(200);
 
 /// The receiver's defaults, with packets held before their FDT capped at 8 MiB per worker: a
@@ -263,9 +263,9 @@ impl RxEngineBuilder {
         self
     }
 
-    /// How long an AF_XDP worker keeps polling its rx ring after the last frame before it
-    /// sleeps in `poll(2)` (default [`DEFAULT_BUSY_POLL`]; zero sleeps as soon as the ring is
-    /// empty). While a transfer runs, frames come closer together than this and the worker
+    /// How long a worker keeps polling its AF_XDP rx ring or UDP socket after the last packet
+    /// before it sleeps in the kernel (default [`DEFAULT_BUSY_POLL`]; zero sleeps as soon as
+    /// nothing is queued). While a transfer runs, frames come closer together than this and the worker
     /// never sleeps. A sleeping worker must be woken by the softirq that fills its ring, on the
     /// core that runs the sending side over a veth: that wake-up, once per few frames when the
     /// worker is faster than the link, cost a tenth of the end-to-end goodput. An idle link
@@ -397,9 +397,10 @@ impl RxEngineBuilder {
                     worker.channels = vec![channel.clone()];
                     engine.published.push(Arc::clone(&worker.published));
                     let core = core_for(i);
+                    let busy_poll = self.busy_poll;
                     let handle = spawn(i, move || {
                         pin(core);
-                        udp_loop(worker.into_worker(), socket);
+                        udp_loop(worker.into_worker(), socket, busy_poll);
                     })?;
                     engine.workers.push(handle);
                 }
@@ -711,7 +712,7 @@ fn xdp_loop(mut worker: Worker, mut socket: XskSocket, busy_poll: Duration) {
     worker.finish();
 }
 
-fn udp_loop(mut worker: Worker, socket: UdpSocket) {
+fn udp_loop(mut worker: Worker, socket: UdpSocket, busy_poll: Duration) {
     let mut timers = Timers::new();
     let mut batch = RecvBatch::new(9216);
     let destination = worker
@@ -719,9 +720,20 @@ fn udp_loop(mut worker: Worker, socket: UdpSocket) {
         .first()
         .map(|c| c.destination)
         .unwrap_or_else(|| SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), 0));
+    let mut last_datagram = Instant::now();
     while !worker.stopped() {
-        match socket.recv_batch(&mut batch) {
+        let polling = last_datagram.elapsed() < busy_poll;
+        let received = if polling {
+            socket.recv_batch_nowait(&mut batch)
+        } else {
+            socket.recv_batch(&mut batch)
+        };
+        match received {
+            Ok(0) if polling => std::hint::spin_loop(),
             Ok(n) => {
+                if n > 0 {
+                    last_datagram = Instant::now();
+                }
                 let now = SystemTime::now();
                 for (source, payload) in batch.iter().take(n) {
                     worker.counters.frames += 1;
