@@ -15,6 +15,7 @@
 //! - The receive engine checks once a second that its XDP program is still attached and
 //!   reattaches it if someone detached it (counted), or stops with the error if it cannot.
 
+mod busy_poll;
 mod channel;
 mod error;
 mod pacing;

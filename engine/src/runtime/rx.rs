@@ -17,6 +17,7 @@ use std::time::{Duration, Instant, SystemTime};
 use crossbeam_channel::{Receiver, Sender as EventSender};
 use hdrhistogram::Histogram;
 
+use super::busy_poll::BusyPoll;
 use super::stats::{Published, latency_histogram};
 use super::xdp_watch::XdpWatch;
 use super::{Backend, ChannelSpec, RuntimeError, RxCounters, RxStats};
@@ -265,11 +266,10 @@ impl RxEngineBuilder {
 
     /// How long a worker keeps polling its AF_XDP rx ring or UDP socket after the last packet
     /// before it sleeps in the kernel (default [`DEFAULT_BUSY_POLL`]; zero sleeps as soon as
-    /// nothing is queued). While a transfer runs, frames come closer together than this and the worker
-    /// never sleeps. A sleeping worker must be woken by the softirq that fills its ring, on the
-    /// core that runs the sending side over a veth: that wake-up, once per few frames when the
-    /// worker is faster than the link, cost a tenth of the end-to-end goodput. An idle link
-    /// costs the worker's core nothing past this window.
+    /// nothing is queued). It polls only while packets come faster than 50,000 a second: then
+    /// the wake-up that a sleeping worker needs from the softirq filling its ring (on the
+    /// sending side's core over a veth) would come every few frames, and cost a tenth of the
+    /// end-to-end goodput here. A slow stream or an idle link lets the worker sleep.
     pub fn busy_poll(mut self, window: Duration) -> Self {
         self.busy_poll = window;
         self
@@ -684,18 +684,20 @@ impl Timers {
 
 fn xdp_loop(mut worker: Worker, mut socket: XskSocket, busy_poll: Duration) {
     let mut timers = Timers::new();
-    let mut last_frame = Instant::now();
+    let mut poll = BusyPoll::new(busy_poll, Instant::now());
     while !worker.stopped() {
         let now = SystemTime::now();
         let n = socket.recv(BATCH, |frame| {
             worker.frame(Some(LinkType::Ethernet), frame, now)
         });
-        if n > 0 {
-            last_frame = Instant::now();
-        } else if last_frame.elapsed() < busy_poll {
-            std::hint::spin_loop();
-        } else {
-            let _ = socket.wait_readable(IDLE_WAIT);
+        let t = Instant::now();
+        poll.received(u64::from(n), t);
+        if n == 0 {
+            if poll.spin(t) {
+                std::hint::spin_loop();
+            } else {
+                let _ = socket.wait_readable(IDLE_WAIT);
+            }
         }
         if timers.due() {
             // The kernel's counters cost a system call: read them with the other timers.
@@ -720,20 +722,20 @@ fn udp_loop(mut worker: Worker, socket: UdpSocket, busy_poll: Duration) {
         .first()
         .map(|c| c.destination)
         .unwrap_or_else(|| SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), 0));
-    let mut last_datagram = Instant::now();
+    let mut poll = BusyPoll::new(busy_poll, Instant::now());
     while !worker.stopped() {
-        let polling = last_datagram.elapsed() < busy_poll;
+        let polling = poll.spin(Instant::now());
         let received = if polling {
             socket.recv_batch_nowait(&mut batch)
         } else {
             socket.recv_batch(&mut batch)
         };
+        if let Ok(n) = received {
+            poll.received(n as u64, Instant::now());
+        }
         match received {
             Ok(0) if polling => std::hint::spin_loop(),
             Ok(n) => {
-                if n > 0 {
-                    last_datagram = Instant::now();
-                }
                 let now = SystemTime::now();
                 for (source, payload) in batch.iter().take(n) {
                     worker.counters.frames += 1;
