@@ -17,6 +17,7 @@ pub mod cenc;
 pub mod endpoint;
 pub mod fdt;
 pub mod fec;
+pub mod hash;
 pub mod io;
 pub mod random;
 pub mod receiver;

@@ -11,8 +11,8 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use crate::hash::md5::{self, Md5};
 use base64::Engine;
-use md5::{Digest, Md5};
 
 use crate::cenc::{self, Cenc};
 use crate::fec::{BlockPartition, FecError};
@@ -527,7 +527,7 @@ impl<O: SinkObject> ObjectReceiver<O> {
                     if let Some(rest) = object.data().get(md5.hashed as usize..upto as usize) {
                         md5.hasher.update(rest);
                     }
-                    if <[u8; 16]>::from(md5.hasher.finalize()) != md5.expected {
+                    if md5.hasher.finalize() != md5.expected {
                         object.abort();
                         return Err(FailReason::Md5Mismatch);
                     }
@@ -553,7 +553,7 @@ impl<O: SinkObject> ObjectReceiver<O> {
                     });
                 }
                 if let Some(expected) = self.expected_md5
-                    && <[u8; 16]>::from(Md5::digest(&content)) != expected
+                    && md5::digest(&content) != expected
                 {
                     return Err(FailReason::Md5Mismatch);
                 }
@@ -635,7 +635,7 @@ mod tests {
     }
 
     fn md5_text(data: &[u8]) -> String {
-        base64::engine::general_purpose::STANDARD.encode(Md5::digest(data))
+        base64::engine::general_purpose::STANDARD.encode(md5::digest(data))
     }
 
     fn start(

@@ -12,8 +12,8 @@ use std::io::{Read, Seek, SeekFrom};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use crate::hash::md5::{self, Md5};
 use base64::Engine;
-use md5::{Digest, Md5};
 
 use super::SenderError;
 use super::config::{CarouselRepeatMode, TargetAcquisition};
@@ -133,7 +133,7 @@ impl fmt::Debug for ObjectDesc {
 
 /// base64 of the MD5 digest (the Content-MD5 form, RFC 1864).
 pub fn content_md5(content: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(Md5::digest(content))
+    base64::engine::general_purpose::STANDARD.encode(md5::digest(content))
 }
 
 impl ObjectDesc {
