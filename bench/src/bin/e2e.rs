@@ -3,12 +3,14 @@
 //! the same run (runs vary ±30-50% on this VM, so only the ratio means something).
 //!
 //! Run as root: `setsid cargo run -p xflute-bench --profile bench --bin e2e [MiB] [seconds]
-//! [only]` (default 1024 MiB, 3 s for the raw rate, every run; `only` keeps the runs whose label,
-//! such as `spool paced huge-page tmpfs` or `alloc unpaced`, contains it). The received file is written to two file systems,
-//! in the same run: on `/dev/shm` (or `$XFLUTE_E2E_DIR`), a tmpfs of 4 KiB pages, where writing
-//! into the fresh mapping costs a page fault per 4 KiB (about a third of the receive worker's
-//! time in `perf`); and on a private tmpfs mounted `huge=within_size`, the RAM disk a headend
-//! hands files to its packager from, where it costs one per 2 MiB.
+//! [only] [rounds]` (default 1024 MiB, 3 s for the raw rate, every run, one round; `only` keeps
+//! the runs whose label, such as `spool paced huge-page tmpfs` or `alloc unpaced`, contains it;
+//! with several rounds, each measuring its own raw rate before and after, the median ratio of
+//! each run is printed). The received file is written to two file systems, in the same run: on
+//! `/dev/shm` (or `$XFLUTE_E2E_DIR`), a tmpfs of 4 KiB pages, where writing into the fresh
+//! mapping costs a page fault per 4 KiB (about a third of the receive worker's time in `perf`);
+//! and on a private tmpfs mounted `huge=within_size`, the RAM disk a headend hands files to its
+//! packager from, where it costs one per 2 MiB.
 //!
 //! - Raw: `xflute_bench::raw::tx_to_rx` (an AF_XDP sender on core 0 filling 1400-byte UDP
 //!   payloads as fast as it can, an AF_XDP receiver on core 1 reading every byte). The rate is
@@ -17,7 +19,7 @@
 //!   file systems, with the receiver's output space allocated as the object is written (the
 //!   default) and reserved ahead of the transfer (`RxEngineBuilder::spool` of the object's
 //!   size; its reservation time is printed, outside the goodput window). A [`TxEngine`] on
-//!   core 0 sends one object of the given size (no-code FEC, 1400-byte symbols, as a carousel
+//!   core 0 sends one object of the given size (no-code FEC, 1368-byte symbols, as a carousel
 //!   so that frames the veth drops under overload come round again); an [`RxEngine`] on core 1
 //!   writes it into a file. Goodput is the object's bytes over the time from its first packet
 //!   to its completion; the file is compared with the source.
@@ -144,6 +146,7 @@ fn main() {
     let window = Duration::from_secs_f64(args.next().and_then(|a| a.parse().ok()).unwrap_or(3.0));
     // Only the runs whose label ("spool paced huge-page tmpfs", ...) contains this, for profiling.
     let only = args.next().unwrap_or_default();
+    let rounds: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1).max(1);
     let shm = std::path::PathBuf::from(
         std::env::var_os("XFLUTE_E2E_DIR").unwrap_or_else(|| "/dev/shm".into()),
     );
@@ -152,51 +155,71 @@ fn main() {
         &format!("size={}m,huge=within_size", mib * 2 + 64),
     );
     let pair = NetnsPair::new();
-    let raw = tx_to_rx(&pair, window).payload_gbps();
-    println!("raw AF_XDP tx -> AF_XDP rx, 1400-byte payloads: {raw:.2} Gbit/s of payload");
     let group: SocketAddr = GROUP.parse().unwrap();
     println!(
         "engine: {}-byte symbols, so that its ALC packets are {PAYLOAD}-byte UDP payloads like the raw frames'",
         frame_matched_symbol_len(group)
     );
-    // Paced at 90% of the raw payload rate (wire bits: payload plus ~10% of ALC, UDP, IP,
-    // Ethernet and framing overhead), so that the veth does not drop and nothing is sent twice.
-    let paced_rate = (raw * 0.9 * 1.1 * 1e9) as u64;
-    let mut results = Vec::new();
-    for spool in [false, true] {
-        for (pacing, rate) in [("unpaced", None), ("paced", Some(paced_rate))] {
-            for (fs, dir) in [
-                ("4 KiB-page tmpfs", shm.as_path()),
-                ("huge-page tmpfs", huge.path()),
-            ] {
-                let label = format!("{} {pacing} {fs}", if spool { "spool" } else { "alloc" });
-                if !label.contains(only.as_str()) {
-                    continue;
+    // Each run's ratio, by label, over the rounds.
+    let mut ratios: Vec<(String, Vec<f64>)> = Vec::new();
+    for round in 1..=rounds {
+        println!("round {round} of {rounds}:");
+        let raw = tx_to_rx(&pair, window).payload_gbps();
+        println!("raw AF_XDP tx -> AF_XDP rx, 1400-byte payloads: {raw:.2} Gbit/s of payload");
+        // Paced at 90% of the raw payload rate (wire bits: payload plus ~10% of ALC, UDP, IP,
+        // Ethernet and framing overhead), so that the veth does not drop and nothing is sent
+        // twice.
+        let paced_rate = (raw * 0.9 * 1.1 * 1e9) as u64;
+        let mut results = Vec::new();
+        for spool in [false, true] {
+            for (pacing, rate) in [("unpaced", None), ("paced", Some(paced_rate))] {
+                for (fs, dir) in [
+                    ("4 KiB-page tmpfs", shm.as_path()),
+                    ("huge-page tmpfs", huge.path()),
+                ] {
+                    let space = if spool { "spool" } else { "alloc" };
+                    let label = format!("{space} {pacing} {fs}");
+                    if !label.contains(only.as_str()) {
+                        continue;
+                    }
+                    let (goodput, line) = engine_goodput(&pair, dir, mib << 20, rate, spool);
+                    let how = rate.map_or("sender unpaced".to_string(), |r| {
+                        format!("sender paced at {:.2} Gbit/s on the wire", r as f64 / 1e9)
+                    });
+                    let space = if spool {
+                        "space reserved ahead (spool)"
+                    } else {
+                        "space allocated as written"
+                    };
+                    println!(
+                        "xflute TxEngine -> RxEngine, {mib} MiB no-code into {} ({fs}), {space}, {how}: {goodput:.2} Gbit/s goodput ({line})",
+                        dir.display()
+                    );
+                    results.push((label, goodput));
                 }
-                let (goodput, line) = engine_goodput(&pair, dir, mib << 20, rate, spool);
-                let how = rate.map_or("sender unpaced".to_string(), |r| {
-                    format!("sender paced at {:.2} Gbit/s on the wire", r as f64 / 1e9)
-                });
-                let space = if spool {
-                    "space reserved ahead (spool)"
-                } else {
-                    "space allocated as written"
-                };
-                println!(
-                    "xflute TxEngine -> RxEngine, {mib} MiB no-code into {} ({fs}), {space}, {how}: {goodput:.2} Gbit/s goodput ({line})",
-                    dir.display()
-                );
-                let spool = if spool { "spool" } else { "no spool" };
-                results.push((spool, pacing, fs, goodput));
+            }
+        }
+        let raw_after = tx_to_rx(&pair, window).payload_gbps();
+        println!("raw again after the transfers: {raw_after:.2} Gbit/s");
+        let baseline = (raw + raw_after) / 2.0;
+        println!("ratio goodput / raw (mean of before and after; bar >= 0.80):");
+        for (label, goodput) in results {
+            let ratio = goodput / baseline;
+            println!("  {label:34} {ratio:.2}");
+            match ratios.iter_mut().find(|(l, _)| *l == label) {
+                Some((_, all)) => all.push(ratio),
+                None => ratios.push((label, vec![ratio])),
             }
         }
     }
-    let raw_after = tx_to_rx(&pair, window).payload_gbps();
-    println!("raw again after the transfers: {raw_after:.2} Gbit/s");
-    let baseline = (raw + raw_after) / 2.0;
-    println!("ratio goodput / raw (mean of before and after; bar >= 0.80):");
-    for (spool, pacing, fs, goodput) in results {
-        println!("  {spool:9} {pacing:8} {fs:17} {:.2}", goodput / baseline);
+    if rounds > 1 {
+        println!("median ratio over {rounds} rounds (bar >= 0.80), and each round's:");
+        for (label, mut all) in ratios {
+            let each: Vec<String> = all.iter().map(|r| format!("{r:.2}")).collect();
+            all.sort_by(f64::total_cmp);
+            let median = all[all.len() / 2];
+            println!("  {label:34} {median:.2}  ({})", each.join(" "));
+        }
     }
     pair.close();
 }
