@@ -75,10 +75,15 @@ mod tests {
         now
     }
 
+    /// A poller with a window of `window_us` µs, and its start.
+    fn poller(window_us: u64) -> (BusyPoll, Instant) {
+        let t0 = Instant::now();
+        (BusyPoll::new(Duration::from_micros(window_us), t0), t0)
+    }
+
     #[test]
     fn a_fast_link_is_polled_for_the_window_after_its_last_packet() {
-        let t0 = Instant::now();
-        let mut p = BusyPoll::new(Duration::from_micros(200), t0);
+        let (mut p, t0) = poller(200);
         assert!(!p.spin(t0), "no traffic measured yet");
         let t = feed(&mut p, t0, 400_000, 5);
         assert!(p.spin(t));
@@ -91,8 +96,7 @@ mod tests {
 
     #[test]
     fn a_slow_stream_lets_the_worker_sleep() {
-        let t0 = Instant::now();
-        let mut p = BusyPoll::new(Duration::from_micros(200), t0);
+        let (mut p, t0) = poller(200);
         // 100 Mbit/s of 1400-byte packets: one every 110 µs, inside the window.
         let t = feed(&mut p, t0, 9_000, 20);
         assert!(!p.spin(t));
@@ -100,8 +104,7 @@ mod tests {
 
     #[test]
     fn polling_stops_when_the_rate_falls_and_resumes_when_it_rises() {
-        let t0 = Instant::now();
-        let mut p = BusyPoll::new(Duration::from_micros(200), t0);
+        let (mut p, t0) = poller(200);
         let t = feed(&mut p, t0, 400_000, 3);
         assert!(p.spin(t));
         let t = feed(&mut p, t, 10_000, 5);
@@ -112,16 +115,14 @@ mod tests {
 
     #[test]
     fn a_zero_window_never_polls() {
-        let t0 = Instant::now();
-        let mut p = BusyPoll::new(Duration::ZERO, t0);
+        let (mut p, t0) = poller(0);
         let t = feed(&mut p, t0, 1_000_000, 3);
         assert!(!p.spin(t));
     }
 
     #[test]
     fn a_long_sleep_counts_as_a_slow_period() {
-        let t0 = Instant::now();
-        let mut p = BusyPoll::new(Duration::from_micros(200), t0);
+        let (mut p, t0) = poller(200);
         let t = feed(&mut p, t0, 400_000, 3);
         // Asleep for 20 ms, then one batch of 64: 3,200 packets/s over the period.
         let t = t + Duration::from_millis(20);
