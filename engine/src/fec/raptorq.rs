@@ -12,11 +12,16 @@
 //! - Receiver: [`RaptorQBlockDecoder`], per block, used like the Reed-Solomon one. Source symbols
 //!   are placed by the receiver straight into the destination (with
 //!   [`RaptorQBlockDecoder::write_source_symbol`], which scatters the sub-symbols when N > 1);
-//!   repair symbols are kept as the crate's packets. [`RaptorQBlockDecoder::decode`] hands the
-//!   crate the source symbols it has not seen yet (read back from the destination: the crate
-//!   needs its own copy) and the repair packets, then writes only the missing source symbols into
-//!   the destination. RaptorQ is not MDS: with K symbols decoding fails about once in a hundred;
-//!   `decode` then returns `Ok(false)` and succeeds once a symbol or two more have arrived.
+//!   repair symbols are kept in one buffer. [`RaptorQBlockDecoder::decode`] first runs our own
+//!   RFC 6330 decoder ([`RaptorQSolver`], `raptorq/solver.rs`), which reads the received source
+//!   symbols in place and produces only the missing ones, 2.4x (exactly K symbols) to 3.9x
+//!   (256 repair symbols) faster than the crate on a K = 1024 block
+//!   (bench/benches/raptor.rs). Only if it reports the system as not solvable does the crate
+//!   try: it is handed the source symbols it has not seen yet (read back from the destination:
+//!   the crate needs its own copy) and copies of the repair symbols, so no set of symbols the
+//!   crate decodes fails. RaptorQ is not MDS: with K symbols decoding fails about
+//!   once in a hundred; `decode` then returns `Ok(false)` and succeeds once a symbol or two more
+//!   have arrived.
 
 use ::raptorq::{
     EncodingPacket, ObjectTransmissionInformation, PayloadId, SourceBlockDecoder,
@@ -24,9 +29,18 @@ use ::raptorq::{
 };
 
 use super::source_symbols::{SourceSymbols, set_bit};
+
+mod params;
+mod solver;
+mod tables;
+mod xor;
+
 use super::sub_block::SubBlockLayout;
 use super::{FecError, SubBlockPartition};
 use crate::wire::{FecEncodingId, Oti, SchemeSpecific};
+pub use solver::{
+    Received as RaptorQReceived, Solver as RaptorQSolver, Unsolved as RaptorQUnsolved,
+};
 
 /// K'max (RFC 6330 §5.1.2): the largest number of source symbols in a block.
 pub const RAPTORQ_MAX_SOURCE_SYMBOLS: u32 = 56_403;
@@ -125,6 +139,7 @@ impl RaptorQ {
             received: SourceSymbols::new(k),
             fed: vec![0; words],
             repair: Vec::new(),
+            repair_fed: 0,
             repair_esis: Vec::new(),
             decoded: false,
         })
@@ -248,8 +263,10 @@ pub struct RaptorQBlockDecoder {
     received: SourceSymbols,
     /// One bit per source ESI already handed to `inner`.
     fed: Vec<u64>,
-    /// Repair symbols not yet handed to `inner`.
-    repair: Vec<EncodingPacket>,
+    /// Every repair symbol received (T bytes each, in the order of `repair_esis`).
+    repair: Vec<u8>,
+    /// How many of them `inner` has been handed.
+    repair_fed: usize,
     /// Every repair ESI received, to count distinct symbols.
     repair_esis: Vec<u32>,
     decoded: bool,
@@ -273,6 +290,7 @@ impl RaptorQBlockDecoder {
         self.received.clear();
         self.fed.fill(0);
         self.repair.clear();
+        self.repair_fed = 0;
         self.repair_esis.clear();
         self.decoded = false;
     }
@@ -320,15 +338,12 @@ impl RaptorQBlockDecoder {
             return Ok(false);
         }
         self.repair_esis.push(esi);
-        self.repair.push(EncodingPacket::new(
-            PayloadId::new(self.sbn, esi),
-            symbol.to_vec(),
-        ));
+        self.repair.extend_from_slice(symbol);
         Ok(true)
     }
 
-    /// Bytes of repair symbols this decoder keeps (copies of them live in the crate), for the
-    /// receiver's memory budget.
+    /// Bytes of repair symbols this decoder keeps (the crate holds copies too once it has been
+    /// tried), for the receiver's memory budget.
     pub fn repair_len_bytes(&self) -> usize {
         self.repair_esis
             .len()
@@ -366,8 +381,13 @@ impl RaptorQBlockDecoder {
                 k: self.k,
             });
         }
+        if self.decode_rfc6330(block)? {
+            self.decoded = true;
+            return Ok(true);
+        }
         let layout = self.layout();
-        let mut packets = Vec::with_capacity(self.received.count() as usize + self.repair.len());
+        let mut packets =
+            Vec::with_capacity(self.received.count() as usize + self.repair_esis.len());
         for esi in 0..self.k {
             if self.received.contains(esi) && set_bit(&mut self.fed, esi) {
                 let mut symbol = vec![0u8; t];
@@ -377,7 +397,14 @@ impl RaptorQBlockDecoder {
         }
         // Every kept symbol goes in, not just K + 2: with K' + H of them or more the crate solves
         // over GF(2) alone, without the HDPC rows (faster, measured in bench/benches/raptor.rs).
-        packets.append(&mut self.repair);
+        let repair = self.repair.chunks_exact(t).zip(&self.repair_esis);
+        for (symbol, &esi) in repair.skip(self.repair_fed) {
+            packets.push(EncodingPacket::new(
+                PayloadId::new(self.sbn, esi),
+                symbol.to_vec(),
+            ));
+        }
+        self.repair_fed = self.repair_esis.len();
         let Some(decoded) = self.inner.decode(packets) else {
             return Ok(false);
         };
@@ -390,6 +417,64 @@ impl RaptorQBlockDecoder {
             }
         }
         self.decoded = true;
+        Ok(true)
+    }
+
+    /// Our RFC 6330 decoder: writes the missing source symbols into `block` and returns true,
+    /// or false when it cannot solve the block (the crate then tries).
+    fn decode_rfc6330(&self, block: &mut [u8]) -> Result<bool, FecError> {
+        let t = self.code.symbol_len();
+        let k = self.k as usize;
+        let layout = self.layout();
+        let nb_missing = k.saturating_sub(self.received.count() as usize);
+        let mut missing = vec![0u8; nb_missing.saturating_mul(t)];
+        {
+            // Sub-blocked symbols (N > 1) are gathered into contiguous ones first.
+            let gathered;
+            let contiguous: &[u8] = if layout.is_contiguous() {
+                block
+            } else {
+                let mut all = vec![0u8; k.saturating_mul(t)];
+                for (esi, symbol) in all.chunks_exact_mut(t).enumerate() {
+                    if self.received.contains(esi as u32) {
+                        layout.gather(block, esi as u32, symbol)?;
+                    }
+                }
+                gathered = all;
+                &gathered
+            };
+            let source: Vec<Option<&[u8]>> = (0..k)
+                .map(|esi| {
+                    if !self.received.contains(esi as u32) {
+                        return None;
+                    }
+                    let start = esi.saturating_mul(t);
+                    let end = start.saturating_add(t).min(contiguous.len());
+                    contiguous.get(start..end)
+                })
+                .collect();
+            let repair: Vec<(u32, &[u8])> = self
+                .repair_esis
+                .iter()
+                .copied()
+                .zip(self.repair.chunks_exact(t))
+                .collect();
+            let received = RaptorQReceived {
+                source: &source,
+                repair: &repair,
+            };
+            if source.iter().filter(|s| s.is_none()).count() != nb_missing
+                || RaptorQSolver::default()
+                    .decode(self.k, t, received, &mut missing)
+                    .is_err()
+            {
+                return Ok(false);
+            }
+        }
+        let lost = (0..self.k).filter(|&esi| !self.received.contains(esi));
+        for (esi, symbol) in lost.zip(missing.chunks_exact(t)) {
+            layout.scatter(block, esi, symbol)?;
+        }
         Ok(true)
     }
 }
