@@ -666,9 +666,8 @@ struct Timers {
 }
 
 impl Timers {
-    /// Whether the publish or cleanup timer is due (one clock read).
-    fn due(&self) -> bool {
-        let now = Instant::now();
+    /// Whether the publish or cleanup timer is due at `now`.
+    fn due(&self, now: Instant) -> bool {
         now.duration_since(self.publish) >= PUBLISH_EVERY
             || now.duration_since(self.cleanup) >= CLEANUP_EVERY
     }
@@ -699,7 +698,7 @@ fn xdp_loop(mut worker: Worker, mut socket: XskSocket, busy_poll: Duration) {
                 let _ = socket.wait_readable(IDLE_WAIT);
             }
         }
-        if timers.due() {
+        if timers.due(t) {
             // The kernel's counters cost a system call: read them with the other timers.
             if let Ok(s) = socket.statistics() {
                 worker.counters.rx_ring_full = s.rx_ring_full;
@@ -723,15 +722,16 @@ fn udp_loop(mut worker: Worker, socket: UdpSocket, busy_poll: Duration) {
         .map(|c| c.destination)
         .unwrap_or_else(|| SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), 0));
     let mut poll = BusyPoll::new(busy_poll, Instant::now());
+    let mut polling = false;
     while !worker.stopped() {
-        let polling = poll.spin(Instant::now());
         let received = if polling {
             socket.recv_batch_nowait(&mut batch)
         } else {
             socket.recv_batch(&mut batch)
         };
+        let t = Instant::now();
         if let Ok(n) = received {
-            poll.received(n as u64, Instant::now());
+            poll.received(n as u64, t);
         }
         match received {
             Ok(0) if polling => std::hint::spin_loop(),
@@ -748,6 +748,7 @@ fn udp_loop(mut worker: Worker, socket: UdpSocket, busy_poll: Duration) {
                 std::thread::sleep(IDLE_WAIT);
             }
         }
+        polling = poll.spin(t);
         worker.tick(&mut timers);
     }
     worker.finish();

@@ -20,6 +20,7 @@
 //! 256 repair symbols, ≈ 0.8 ms with exactly K symbols, against 1.5 and 1.8 ms for
 //! `raptorq::SourceBlockDecoder` on the same symbols.
 
+use super::super::source_symbols::bit;
 use super::params::Params;
 use super::xor::{copy_padded, xor_into, xor_sum};
 
@@ -139,16 +140,11 @@ fn copy_words(dst: &mut [u64], src: &[u64]) {
     }
 }
 
-fn set_bit(words: &mut [u64], q: u32) {
+/// Adds column `q` to a GF(2) row: flips its bit.
+fn flip_bit(words: &mut [u64], q: u32) {
     if let Some(w) = words.get_mut(q as usize / 64) {
         *w ^= 1 << (q % 64);
     }
-}
-
-fn bit(words: &[u64], q: u32) -> bool {
-    words
-        .get(q as usize / 64)
-        .is_some_and(|w| w >> (q % 64) & 1 != 0)
 }
 
 /// The set bits of `words`, ascending.
@@ -501,7 +497,7 @@ impl Solver {
                         let a = *t2 as usize * words;
                         xor_words(mine, before.get(a..a + words).unwrap_or_default());
                     }
-                    Some(Col::Inactive(q)) => set_bit(mine, *q),
+                    Some(Col::Inactive(q)) => flip_bit(mine, *q),
                     _ => return Err(Unsolved::BadInput),
                 }
             }
@@ -518,7 +514,7 @@ impl Solver {
                     let a = *t as usize * words;
                     xor_words(out, self.m.get(a..a + words).unwrap_or_default());
                 }
-                Some(Col::Inactive(q)) => set_bit(out, *q),
+                Some(Col::Inactive(q)) => flip_bit(out, *q),
                 _ => {}
             }
         }
@@ -759,7 +755,7 @@ impl Solver {
                         let a = *p as usize * words;
                         xor_words(&mut v, self.m.get(a..a + words).unwrap_or_default());
                     }
-                    Some(Col::Inactive(q)) => set_bit(&mut v, *q),
+                    Some(Col::Inactive(q)) => flip_bit(&mut v, *q),
                     _ => {}
                 }
             }
