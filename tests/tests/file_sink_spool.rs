@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
-use xflute::io::file_sink::FileSink;
+use xflute::io::file_sink::{FileSink, is_temp_name_of};
 use xflute::io::spool::Spool;
 use xflute::receiver::{ObjectSink, SinkObject};
 use xflute_tests::netns::require_root;
@@ -65,7 +65,15 @@ fn a_large_object_takes_the_reserved_piece_is_trimmed_to_its_length_and_the_spoo
         len,
         "only the object is exposed"
     );
-    assert_eq!(names(fs.path()), ["big.bin.part"]);
+    assert_eq!(names(fs.path()).len(), 1);
+    assert_eq!(
+        object.temp_path().file_name(),
+        Some(std::ffi::OsStr::new(&names(fs.path())[0]))
+    );
+    assert!(is_temp_name_of(
+        object.temp_path().file_name().unwrap(),
+        "big.bin"
+    ));
     for (i, b) in object.data_mut().iter_mut().enumerate() {
         *b = (i % 251) as u8;
     }
@@ -138,9 +146,10 @@ fn an_aborted_spooled_object_leaves_no_file_and_a_dropped_spool_gives_its_space_
         let mut object = sink.create(&desc("dir/gone.bin", 12 * MIB)).unwrap();
         assert_eq!(spool.stats().taken, 1);
         object.data_mut().fill(3);
+        let part = object.temp_path().to_path_buf();
         object.abort();
         assert!(!fs.path().join("dir/gone.bin").exists());
-        assert!(!fs.path().join("dir/gone.bin.part").exists());
+        assert!(!part.exists());
         assert!(spool.wait_ready(Duration::from_secs(20)));
     }
     assert_eq!(names(fs.path()), ["dir"]);

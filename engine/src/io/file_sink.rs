@@ -1,6 +1,15 @@
-//! The file sink: each object is received into a memory-mapped `NAME.part` file below the output
-//! directory, written in place at its final offsets, and renamed to `NAME` only on commit, when
-//! the receiver has found it complete and verified. A failed object's `.part` is removed.
+//! The file sink: each object is received into a memory-mapped temporary file of its own below
+//! the output directory (`.NAME.xflute-<tsi>-<toi>-<random>.part`, beside its final name `NAME`:
+//! see [`temp_name`]), written in place at its final offsets, and renamed to `NAME` only on
+//! commit, when the receiver has found it complete and verified. A failed object's temporary file
+//! is removed.
+//!
+//! Objects never share a temporary file: two objects that name the same file each write their
+//! own, created with `O_EXCL`, and whichever is verified last is renamed last and holds the name
+//! (the rename is atomic: the name always holds one whole verified object). A final name that has
+//! the form of a temporary name is refused, so that no object can take or be taken for another's
+//! temporary file, and the sweep at start ([`FileSink::remove_stale_parts`]) removes only names
+//! of that form: a user's `x.part` is left alone.
 //!
 //! Space is reserved with `fallocate` before any byte of the mapping is written, so a full disk
 //! is an error (counted, that object fails, the others go on) rather than a SIGBUS when a page
@@ -10,9 +19,13 @@
 //! tmpfs takes a quarter of a second, during which a receive worker would drop every packet,
 //! while a 4 MiB chunk takes about a millisecond, which its rx ring absorbs. With a
 //! [`Spool`], such an object instead takes a piece of space reserved before it started, linked
-//! under its `.part` name. Directories are created one component at a time and a
+//! under its temporary name. Directories are created one component at a time and a
 //! symlink anywhere on the way is refused, so an FDT cannot make the receiver write outside the
 //! output directory.
+
+mod temp_name;
+
+pub use temp_name::{is_temp_name, is_temp_name_of};
 
 use super::spool::{Spool, link_unnamed};
 use crate::receiver::sink::{ObjectDescription, ObjectSink, SinkError, SinkObject};
@@ -24,8 +37,13 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// The suffix of an object's file while it is received.
+/// The suffix of an object's temporary file while it is received (see [`is_temp_name`] for the
+/// whole form: a name that merely ends with it is not one of ours).
 pub const PART_SUFFIX: &str = ".part";
+
+/// Draws of a temporary name before giving up: each is 64 random bits, so a second draw already
+/// means something else is creating names of our form in the directory.
+const TEMP_NAME_ATTEMPTS: usize = 4;
 
 /// Disk space of a large object is reserved in chunks of this many bytes, as they are written.
 pub const RESERVE_CHUNK: u64 = 4 << 20;
@@ -108,9 +126,10 @@ impl FileSink {
         &self.root
     }
 
-    /// Remove `*.part` files left below the output directory by a receiver that was killed:
-    /// a `.part` is never a complete, verified object, and resuming one would need the block
-    /// state that died with the process. Returns how many were removed.
+    /// Removes the temporary files ([`is_temp_name`]) left below the output directory by a
+    /// receiver that was killed: a temporary file is never a complete, verified object, and
+    /// resuming one would need the block state that died with the process. Other files, a
+    /// user's `x.part` included, are not touched. Returns how many were removed.
     pub fn remove_stale_parts(&self) -> io::Result<usize> {
         fn walk(dir: &Path, removed: &mut usize) -> io::Result<()> {
             for entry in fs::read_dir(dir)? {
@@ -119,8 +138,7 @@ impl FileSink {
                 let path = entry.path();
                 if kind.is_dir() {
                     walk(&path, removed)?;
-                } else if kind.is_file() && path.extension().is_some_and(|e| e == &PART_SUFFIX[1..])
-                {
+                } else if kind.is_file() && is_temp_name(&entry.file_name()) {
                     fs::remove_file(&path)?;
                     *removed += 1;
                 }
@@ -146,6 +164,10 @@ impl FileSink {
         let (file_name, dirs) = components
             .split_last()
             .ok_or_else(|| SinkError::Escape("empty path".into()))?;
+        // Checked before any directory is made for it.
+        if is_temp_name(std::ffi::OsStr::new(file_name)) {
+            return Err(SinkError::ReservedName(file_name.clone()));
+        }
         let mut dir = self.root.clone();
         for component in dirs {
             dir.push(component);
@@ -179,6 +201,42 @@ impl FileSink {
         }
         Ok(target)
     }
+}
+
+/// A fresh temporary path for `desc` beside `target`.
+fn temp_path(desc: &ObjectDescription, target: &Path) -> Result<PathBuf, SinkError> {
+    let final_name = target
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| SinkError::Escape(format!("{} has no file name", target.display())))?;
+    let mut random = [0u8; 8];
+    getrandom::fill(&mut random).map_err(|e| SinkError::Io(e.into()))?;
+    let name = temp_name::temp_name(final_name, desc.tsi, desc.toi, u64::from_le_bytes(random));
+    Ok(target.with_file_name(name))
+}
+
+/// Creates the temporary file of `desc` beside `target`: a new inode (`O_EXCL`, which also
+/// refuses to follow a symlink planted under the name), under a name no other object has.
+fn create_temp(desc: &ObjectDescription, target: &Path) -> Result<(PathBuf, File), SinkError> {
+    for _ in 0..TEMP_NAME_ATTEMPTS {
+        let part = temp_path(desc, target)?;
+        match OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .mode(0o644)
+            .open(&part)
+        {
+            Ok(file) => return Ok((part, file)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(SinkError::Io(io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        "every temporary name drawn already exists",
+    )))
 }
 
 /// Whether `fallocate` reserved the range, or the file system has no `fallocate`.
@@ -228,12 +286,12 @@ fn check_free_space(file: &File, len: u64) -> io::Result<()> {
     Ok(())
 }
 
-/// An object being received as `NAME.part`.
-#[derive(Debug)]
+/// An object being received into its own temporary file.
 ///
 /// Dropped without a successful [`SinkObject::commit`] (aborted, failed, or abandoned when the
-/// receiver stops), it removes its `.part`: only a `kill -9` can leave one behind, and
+/// receiver stops), it removes its temporary file: only a `kill -9` can leave one behind, and
 /// [`FileSink::remove_stale_parts`] clears those at the next start.
+#[derive(Debug)]
 pub struct FileSinkObject {
     part: PathBuf,
     target: PathBuf,
@@ -260,33 +318,12 @@ impl ObjectSink for FileSink {
             });
         }
         let target = self.prepare_path(desc)?;
-        let mut part = target.clone().into_os_string();
-        part.push(PART_SUFFIX);
-        let part = PathBuf::from(part);
-        // A stale `.part` of an earlier run (or of an earlier attempt at this object) is
-        // replaced. O_NOFOLLOW: a symlink planted under the `.part` name is not followed.
-        match fs::symlink_metadata(&part) {
-            Ok(m) if !m.is_file() => {
-                return Err(SinkError::Escape(format!(
-                    "{} is not a regular file",
-                    part.display()
-                )));
-            }
-            _ => {}
-        }
         if desc.len > RESERVE_CHUNK
-            && let Some(object) = self.create_from_spool(desc, &part, &target)?
+            && let Some(object) = self.create_from_spool(desc, &target)?
         {
             return Ok(object);
         }
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .mode(0o644)
-            .open(&part)?;
+        let (part, file) = create_temp(desc, &target)?;
         let mut reserved = Vec::new();
         let map = if desc.len == 0 {
             None
@@ -303,11 +340,12 @@ impl ObjectSink for FileSink {
                 let _ = fs::remove_file(&part);
                 return Err(e.into());
             }
-            // SAFETY: the mapping is of a regular file this receiver just created (O_NOFOLLOW,
-            // truncated) under a `.part` name inside its own output directory, sized to exactly
-            // `desc.len` bytes by `reserve` or `set_len`. Nothing else in the process maps or truncates it;
-            // another process that truncated it would be tampering with our output directory,
-            // outside what the receiver can defend against.
+            // SAFETY: the mapping is of a regular file this receiver just created (O_EXCL, so a
+            // new inode of its own) under a temporary name no other object uses, inside its own
+            // output directory, sized to exactly `desc.len` bytes by `reserve` or `set_len`.
+            // Nothing else in the process maps or truncates it; another process that truncated
+            // it would be tampering with our output directory, outside what the receiver can
+            // defend against.
             match unsafe { MmapMut::map_mut(&file) } {
                 Ok(m) => Some(m),
                 Err(e) => {
@@ -336,7 +374,6 @@ impl FileSink {
     fn create_from_spool(
         &self,
         desc: &ObjectDescription,
-        part: &Path,
         target: &Path,
     ) -> Result<Option<FileSinkObject>, SinkError> {
         let Some(spool) = &self.spool else {
@@ -345,17 +382,27 @@ impl FileSink {
         let Some(piece) = spool.take(desc.len) else {
             return Ok(None);
         };
-        match fs::remove_file(part) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e.into()),
+        let mut linked = None;
+        for _ in 0..TEMP_NAME_ATTEMPTS {
+            let part = temp_path(desc, target)?;
+            // linkat never replaces: a name that exists is a fresh draw.
+            match link_unnamed(&piece.file, &part) {
+                Ok(()) => {
+                    linked = Some(part);
+                    break;
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => {
+                    // Another file system below the root (EXDEV), say: the filler frees the piece.
+                    tracing::debug!(error = %e, part = %part.display(), "linking a spool piece");
+                    break;
+                }
+            }
         }
-        if let Err(e) = link_unnamed(&piece.file, part) {
-            // Another file system below the root (EXDEV), say: the filler frees the piece.
-            tracing::debug!(error = %e, part = %part.display(), "linking a spool piece");
+        let Some(part) = linked else {
             spool.trim_later(piece.file, 0);
             return Ok(None);
-        }
+        };
         if piece.len > desc.len {
             match piece.file.try_clone() {
                 Ok(dup) => spool.trim_later(dup, desc.len),
@@ -364,7 +411,7 @@ impl FileSink {
             }
         }
         Ok(Some(FileSinkObject {
-            part: part.to_path_buf(),
+            part,
             target: target.to_path_buf(),
             map: Some(piece.map),
             committed: false,
@@ -381,6 +428,11 @@ impl FileSinkObject {
     /// Where the object will be once committed.
     pub fn target(&self) -> &Path {
         &self.target
+    }
+
+    /// Its temporary file while it is received (see [`is_temp_name`]).
+    pub fn temp_path(&self) -> &Path {
+        &self.part
     }
 
     /// Unmaps the object's mapping, on the unmapper's thread when there is one.
@@ -503,11 +555,14 @@ mod tests {
         let mut obj = sink.create(&desc("file:///a/b/c.bin", 5)).unwrap();
         obj.data_mut().copy_from_slice(b"hello");
         let root = sink.root().to_path_buf();
+        let part = obj.temp_path().to_path_buf();
         assert!(!root.join("a/b/c.bin").exists());
-        assert!(root.join("a/b/c.bin.part").exists());
+        assert!(part.exists());
+        assert_eq!(part.parent(), Some(root.join("a/b").as_path()));
+        assert!(is_temp_name_of(part.file_name().unwrap(), "c.bin"));
         obj.commit().unwrap();
         assert_eq!(fs::read(root.join("a/b/c.bin")).unwrap(), b"hello");
-        assert!(!root.join("a/b/c.bin.part").exists());
+        assert!(!part.exists());
     }
 
     #[test]
@@ -527,8 +582,9 @@ mod tests {
         let mut sink = FileSink::new(&dir, 1 << 20).unwrap();
         let mut obj = sink.create(&desc("d/x.bin", 10)).unwrap();
         obj.data_mut()[0] = 1;
+        let part = obj.temp_path().to_path_buf();
         drop(obj);
-        assert!(!sink.root().join("d/x.bin.part").exists());
+        assert!(!part.exists());
         assert!(!sink.root().join("d/x.bin").exists());
     }
 
@@ -559,7 +615,7 @@ mod tests {
     }
 
     #[test]
-    fn symlink_planted_as_part_file_is_not_followed() {
+    fn a_symlink_named_like_the_old_part_file_is_neither_followed_nor_touched() {
         let dir = tempdir("partlink");
         let outside = tempdir("partlink-outside");
         let _c = (Cleanup(dir.clone()), Cleanup(outside.clone()));
@@ -567,9 +623,57 @@ mod tests {
         let victim = outside.join("victim");
         fs::write(&victim, b"keep").unwrap();
         let mut sink = FileSink::new(&dir, 1 << 20).unwrap();
-        std::os::unix::fs::symlink(&victim, sink.root().join("x.part")).unwrap();
-        assert!(sink.create(&desc("x", 3)).is_err());
+        let planted = sink.root().join("x.part");
+        std::os::unix::fs::symlink(&victim, &planted).unwrap();
+        let mut obj = sink.create(&desc("x", 3)).unwrap();
+        obj.data_mut().copy_from_slice(b"new");
+        obj.commit().unwrap();
         assert_eq!(fs::read(&victim).unwrap(), b"keep");
+        assert!(
+            fs::symlink_metadata(&planted)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read(sink.root().join("x")).unwrap(), b"new");
+    }
+
+    #[test]
+    fn two_objects_naming_one_file_write_their_own_temporary_files_and_the_last_commit_wins() {
+        let dir = tempdir("same-name");
+        let _c = Cleanup(dir.clone());
+        let mut sink = FileSink::new(&dir, 1 << 20).unwrap();
+        let mut first = sink.create(&desc("same", 3)).unwrap();
+        let mut second_desc = desc("same", 5);
+        second_desc.toi = 8;
+        let mut second = sink.create(&second_desc).unwrap();
+        assert_ne!(first.temp_path(), second.temp_path());
+        first.data_mut().copy_from_slice(b"one");
+        second.data_mut().copy_from_slice(b"two!!");
+        first.commit().unwrap();
+        assert_eq!(fs::read(sink.root().join("same")).unwrap(), b"one");
+        second.commit().unwrap();
+        assert_eq!(fs::read(sink.root().join("same")).unwrap(), b"two!!");
+        // A third that fails leaves the committed file as it was.
+        let mut third = sink.create(&desc("same", 4)).unwrap();
+        third.data_mut().copy_from_slice(b"half");
+        third.abort();
+        assert_eq!(fs::read(sink.root().join("same")).unwrap(), b"two!!");
+        assert_eq!(fs::read_dir(sink.root()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_final_name_of_the_form_of_a_temporary_name_is_refused() {
+        let dir = tempdir("reserved");
+        let _c = Cleanup(dir.clone());
+        let mut sink = FileSink::new(&dir, 1 << 20).unwrap();
+        let name = temp_name::temp_name("x", 1, 2, 3);
+        assert!(matches!(
+            sink.create(&desc(&format!("d/{name}"), 3)),
+            Err(SinkError::ReservedName(_))
+        ));
+        // Nothing was made for it, not even its directory.
+        assert_eq!(fs::read_dir(sink.root()).unwrap().count(), 0);
     }
 
     #[test]
@@ -584,15 +688,24 @@ mod tests {
     }
 
     #[test]
-    fn stale_part_files_are_removed_and_complete_files_kept() {
+    fn stale_temporary_files_are_removed_and_complete_files_kept_even_named_part() {
         let dir = tempdir("stale");
         let _c = Cleanup(dir.clone());
         let sink = FileSink::new(&dir, 10).unwrap();
         fs::create_dir_all(sink.root().join("d")).unwrap();
-        fs::write(sink.root().join("d/old.bin.part"), b"half").unwrap();
+        let stale = sink
+            .root()
+            .join("d")
+            .join(temp_name::temp_name("old.bin", 1, 7, 42));
+        fs::write(&stale, b"half").unwrap();
         fs::write(sink.root().join("done.bin"), b"whole").unwrap();
+        fs::write(sink.root().join("d/x.part"), b"a user's file").unwrap();
         assert_eq!(sink.remove_stale_parts().unwrap(), 1);
-        assert!(!sink.root().join("d/old.bin.part").exists());
+        assert!(!stale.exists());
         assert!(sink.root().join("done.bin").exists());
+        assert_eq!(
+            fs::read(sink.root().join("d/x.part")).unwrap(),
+            b"a user's file"
+        );
     }
 }

@@ -9,7 +9,7 @@
 //! space allocated with `fallocate` and its pages mapped and populated, ready before the
 //! receiver starts. The file sink gives the piece to the next object larger than
 //! [`RESERVE_CHUNK`](super::file_sink::RESERVE_CHUNK) that fits in it, linking it under the
-//! object's `.part` name; a thread at idle priority (`SCHED_IDLE`: it runs only on a core with
+//! object's temporary name; a thread at idle priority (`SCHED_IDLE`: it runs only on a core with
 //! nothing else to do) trims each taken piece to its object's length and builds the next piece
 //! between transfers: once every object that took a piece is finished and no piece has been
 //! taken for half a second. A spool thus serves bursts of large objects, one per piece.
@@ -362,7 +362,7 @@ fn build_piece(dir: &Path, len: u64, stopping: &dyn Fn() -> bool) -> io::Result<
         offset += step;
     }
     // SAFETY: the file is our own unnamed inode, `len` bytes long and allocated; nothing else
-    // can open or truncate it until the sink links it under a `.part` name in its own output
+    // can open or truncate it until the sink links it under a temporary name in its own output
     // directory, after which the file sink's own mapping rules hold.
     let map = unsafe { MmapMut::map_mut(&file)? };
     let mut offset = 0;

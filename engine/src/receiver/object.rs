@@ -2,7 +2,7 @@
 //! that have arrived, and the checks made before it is committed.
 //!
 //! A symbol's payload is copied once, straight to its final offset in the region. Without
-//! content encoding the region is the sink's own (a memory buffer, or the mmap of `NAME.part`),
+//! content encoding the region is the sink's own (a memory buffer, or the mmap of a temporary file),
 //! and the Content-MD5 is computed on the in-order prefix as it grows, so verification needs no
 //! second pass. A content-encoded object is received into a buffer of its Transfer-Length and
 //! decoded, with the output capped, into the sink when complete (MD5 then covers the decoded

@@ -198,7 +198,7 @@ impl<O: super::sink::SinkObject> Session<O> {
                 Ok(complete) => complete,
                 Err(e) => {
                     // The sink could not make room for the symbols (a full disk): the object
-                    // fails now rather than timing out, and its `.part` goes.
+                    // fails now rather than timing out, and its temporary file goes.
                     if let Some(message) = object.take_sink_error() {
                         self.fail_object(shared, toi, FailReason::Sink(message), now);
                     }

@@ -4,7 +4,8 @@
 //! symbol straight to its final offset in it (and, with FEC, decodes missing symbols in place),
 //! then either commits the object — only once it is complete and verified — or aborts it. A sink
 //! must never expose an object under its final name before `commit`; the file sink
-//! (`crate::io::file_sink`) writes into a memory-mapped `NAME.part` and renames it on commit.
+//! (`crate::io::file_sink`) writes into a memory-mapped temporary file of the object's own and
+//! renames it on commit.
 
 use super::path::SafeRelativePath;
 use memmap2::{Advice, MmapMut};
@@ -43,6 +44,11 @@ pub enum SinkError {
     /// non-directory on the way).
     #[error("refusing to write outside the output directory: {0}")]
     Escape(String),
+    /// The final name has the form of the sink's temporary names (a file sink's
+    /// `.NAME.xflute-<tsi>-<toi>-<random>.part`): taking it could make one object another's
+    /// temporary file, or a complete file one that the next start sweeps away.
+    #[error("refusing a final name of the form of a temporary file: {0}")]
+    ReservedName(String),
     /// An I/O error (disk full, permissions ...).
     #[error("sink I/O: {0}")]
     Io(#[from] std::io::Error),
