@@ -11,9 +11,10 @@
 //! temporary file, and the sweep at start ([`FileSink::remove_stale_parts`]) removes only names
 //! of that form: a user's `x.part` is left alone.
 //!
-//! Space is reserved with `fallocate` before any byte of the mapping is written, so a full disk
-//! is an error (counted, that object fails, the others go on) rather than a SIGBUS when a page
-//! is first written. An object of up to [`RESERVE_CHUNK`] is reserved whole when it starts; a
+//! Space is reserved with `fallocate` before any byte of the mapping is written (on a file system
+//! without it, such as ext2, by writing zeros there, which allocates the blocks just as well),
+//! so a full disk is an error (counted, that object fails, the others go on) rather than a
+//! SIGBUS when a page is first written. An object of up to [`RESERVE_CHUNK`] is reserved whole when it starts; a
 //! larger one is checked against the free space when it starts and then reserved chunk by
 //! chunk as its symbols arrive ([`SinkObject::reserve`]): reserving a whole 1 GiB object on
 //! tmpfs takes a quarter of a second, during which a receive worker would drop every packet,
@@ -259,12 +260,36 @@ pub(super) fn reserve(file: &File, offset: u64, len: u64) -> io::Result<Reserved
         return Ok(Reserved::Yes);
     }
     let err = io::Error::last_os_error();
-    // File systems without fallocate (tmpfs has it; some FUSE ones do not): the sparse file,
-    // with the SIGBUS risk on a full disk, is the only way left.
+    // File systems without fallocate (ext2; some FUSE ones): the caller decides what to do.
     if err.raw_os_error() == Some(libc::EOPNOTSUPP) {
         return Ok(Reserved::Unsupported);
     }
     Err(err)
+}
+
+/// Allocates bytes `offset..offset + len` of disk for `file`, so that writing them through a
+/// mapping cannot SIGBUS: with `fallocate`, or where the file system has none (ext2), by
+/// writing zeros there, which allocates the blocks for real (a sparse file would fault on the
+/// first page the full disk cannot hold). Only for a range nothing has been written to yet.
+pub(super) fn allocate(file: &File, offset: u64, len: u64) -> io::Result<()> {
+    if reserve(file, offset, len)? == Reserved::Yes {
+        return Ok(());
+    }
+    write_zeros(file, offset, len)
+}
+
+/// Writes `len` zero bytes at `offset` of `file`; ENOSPC comes back as the error it is.
+fn write_zeros(file: &File, offset: u64, len: u64) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+    let mut done = 0u64;
+    while done < len {
+        let n = (len - done).min(ZEROS.len() as u64) as usize;
+        let zeros = ZEROS.get(..n).unwrap_or_default();
+        file.write_all_at(zeros, offset + done)?;
+        done += n as u64;
+    }
+    Ok(())
 }
 
 /// Fails with `ENOSPC` when the file system of `file` has fewer than `len` bytes free for an
@@ -299,8 +324,8 @@ pub struct FileSinkObject {
     committed: bool,
     file: File,
     len: u64,
-    /// One bit per [`RESERVE_CHUNK`] of the object whose disk space is reserved; empty once
-    /// the whole object is (or the file system cannot reserve).
+    /// One bit per [`RESERVE_CHUNK`] of the object whose disk space is reserved; empty when the
+    /// whole object was reserved when it started.
     reserved: Vec<u64>,
     unmapper: Option<Unmapper>,
     /// The spool this object's space came from, told when the object is finished.
@@ -329,7 +354,7 @@ impl ObjectSink for FileSink {
             None
         } else {
             let prepared = if desc.len <= RESERVE_CHUNK {
-                reserve(&file, 0, desc.len).map(|_| ())
+                allocate(&file, 0, desc.len)
             } else {
                 check_free_space(&file, desc.len).and_then(|()| {
                     reserved = vec![0; desc.len.div_ceil(RESERVE_CHUNK).div_ceil(64) as usize];
@@ -476,10 +501,7 @@ impl SinkObject for FileSinkObject {
             }
             let start = chunk * RESERVE_CHUNK;
             let len = RESERVE_CHUNK.min(self.len.saturating_sub(start));
-            if reserve(&self.file, start, len)? == Reserved::Unsupported {
-                self.reserved.clear();
-                return Ok(());
-            }
+            allocate(&self.file, start, len)?;
             *bits |= 1 << bit;
         }
         Ok(())
