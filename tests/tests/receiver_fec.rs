@@ -76,3 +76,79 @@ fn reed_solomon_gf2m_recovers_lost_symbols_in_place() {
         round_trip(&oti, 10 + u64::from(m));
     }
 }
+
+/// Issue 18, class 7: Reed-Solomon ID 2 objects whose OTI comes only from the FDT (no EXT_FTI
+/// in their packets, so their FEC Payload ID cannot be parsed before the FDT is in) are
+/// received, whether the FDT comes first or after packets that are held for it; lost source
+/// symbols are decoded from the repair symbols.
+#[test]
+fn reed_solomon_gf2m_objects_whose_oti_comes_only_from_the_fdt_are_received_in_either_order() {
+    use xflute::sender::{Config as SenderConfig, ObjectDesc, Sender, TransferConfig};
+    use xflute::wire::{AlcPacket, FecEncodingId, Oti, SchemeSpecific};
+    for m in [8u8, 16] {
+        for fdt_last in [false, true] {
+            let oti = Oti {
+                fec_encoding_id: FecEncodingId::ReedSolomonGf2m,
+                fec_instance_id: 0,
+                transfer_length: 0,
+                encoding_symbol_length: 1000,
+                maximum_source_block_length: 32,
+                max_number_of_encoding_symbols: 48,
+                scheme_specific: SchemeSpecific::ReedSolomonGf2m { m, g: 1 },
+            };
+            let config = SenderConfig {
+                inband_fti: false,
+                ..SenderConfig::default()
+            };
+            let mut sender = Sender::new(endpoint(), TSI, oti, config).unwrap();
+            let data = content(100_000, u64::from(m));
+            let object = ObjectDesc::from_buffer(
+                data.clone(),
+                "application/octet-stream",
+                "file:///rs2m.bin",
+                true,
+                TransferConfig::default(),
+            )
+            .unwrap();
+            sender.add_object(0, object).unwrap();
+            let now = SystemTime::now();
+            let mut buf = vec![0u8; sender.max_packet_len()];
+            let (mut fdt, mut objects) = (Vec::new(), Vec::new());
+            while let Some(len) = sender.write_next(&mut buf, now) {
+                let packet = buf[..len].to_vec();
+                let alc = AlcPacket::parse(&packet).unwrap();
+                if alc.lct().toi == 0 {
+                    fdt.push(packet);
+                } else {
+                    assert!(alc.fti().is_none(), "no EXT_FTI in object packets");
+                    objects.push(packet);
+                }
+            }
+            // Lose one object packet in nine: the repair symbols have to fill in.
+            let mut packets: Vec<Vec<u8>> = objects
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| i % 9 != 4)
+                .map(|(_, p)| p)
+                .collect();
+            if fdt_last {
+                packets.extend(fdt);
+            } else {
+                fdt.extend(packets);
+                packets = fdt;
+            }
+            let mut receiver = memory_receiver();
+            let errors = deliver(&mut receiver, &packets, LinkConfig::default(), now);
+            assert!(errors.is_empty(), "m {m}, FDT last {fdt_last}: {errors:?}");
+            let done = receiver.sink_mut().take_completed();
+            assert_eq!(
+                done.len(),
+                1,
+                "m {m}, FDT last {fdt_last}: {:?}",
+                receiver.stats()
+            );
+            assert!(done[0].data == data);
+            assert_eq!(receiver.stats().total_drops(), 0);
+        }
+    }
+}

@@ -728,12 +728,20 @@ fn store<O: super::sink::SinkObject, S>(
     now: SystemTime,
 ) -> Result<bool, Box<ReceiverError>> {
     object.last_activity = now;
-    let payload_id = match alc.payload_id() {
-        Some(id) => id,
-        None => AlcPacket::parse_with_oti(raw, &object.meta.oti)?
-            .payload_id()
-            .ok_or_else(|| Box::new(ReceiverError::Malformed(WireError::PayloadIdNeedsOti)))?,
+    // A packet whose FEC Payload ID the packet alone does not define (ID 2 without EXT_FTI:
+    // its layout depends on m) is parsed again with the object's OTI, payload included: the
+    // first parse could not tell where the symbols start.
+    let reparsed;
+    let alc = match alc.payload_id() {
+        Some(_) => alc,
+        None => {
+            reparsed = AlcPacket::parse_with_oti(raw, &object.meta.oti)?;
+            &reparsed
+        }
     };
+    let payload_id = alc
+        .payload_id()
+        .ok_or_else(|| Box::new(ReceiverError::Malformed(WireError::PayloadIdNeedsOti)))?;
     if let Some(len) = payload_id.source_block_length {
         object.check_source_block_length(payload_id.sbn, len)?;
     }
