@@ -32,7 +32,7 @@ fn demo_fec() -> FecArgs {
 
 /// Sends as `send` does on the wire, with the demo's FEC.
 fn send_live(args: &SendArgs, stop: Arc<AtomicBool>) -> Result<crate::send::LiveReport> {
-    run_live_with(args, &demo_fec(), stop)
+    run_live_with(args, &demo_fec(), stop, crate::send::Progress::Quiet)
 }
 
 /// The demo's send rate on the wire.
@@ -273,6 +273,7 @@ fn over_veth(
             backend: Backend::Xdp,
             queues: 1,
             cores: vec![0],
+            gso: true,
         },
         Some(IpAddr::V4(pair.sender.ipv4)),
     );
@@ -361,6 +362,7 @@ fn over_loopback(
             backend: Backend::Udp,
             queues: 1,
             cores: Vec::new(),
+            gso: true,
         },
         Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
     );

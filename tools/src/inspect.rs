@@ -1,39 +1,67 @@
-//! `xflute inspect FILE.pcap`: one line per ALC packet, every FDT instance decoded, and a
-//! summary per object.
+//! `xflute inspect FILE.pcap`: one line per ALC packet, every FDT instance decoded (FEC-coded
+//! ones too, with the engine's decoders), and a summary per object; `--summary` for the
+//! summary alone, `--json` for events, `--tsi`/`--toi` to narrow it down.
+//!
+//! UDP GSO super-datagrams recorded on a sending host are split into their ALC packets
+//! (`gso`); such a packet's line is numbered `#FRAME.SEGMENT`. A capture that ends inside a
+//! record is shown up to its last whole frame, summary included, and the exit code is 1.
 
-use anyhow::{Context, Result};
-use std::collections::{BTreeMap, HashMap};
+use anyhow::Result;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::io::Write;
+use std::path::PathBuf;
+use std::time::{Duration, UNIX_EPOCH};
 use xflute::cenc::{self, Cenc};
 use xflute::fdt::{FdtInstance, ParseLimits};
-use xflute::fec::BlockPartition;
 use xflute::io::frame::parse_udp;
 use xflute::io::pcap::PcapReader;
-use xflute::wire::{AlcPacket, ExtRepr, FecEncodingId, Oti};
+use xflute::wire::{AlcPacket, ExtRepr, Oti};
+
+use crate::events::{Event, json_str};
+use crate::fdt_decode::FdtAssembly;
+use crate::units::printable;
+use crate::{Outcome, usage};
 
 /// Largest FDT the inspector reassembles.
 const MAX_FDT_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The options of `xflute inspect`.
+#[derive(clap::Args, Debug)]
+pub struct InspectCli {
+    /// A pcap or pcapng file.
+    file: PathBuf,
+    /// Only the FDT instances and the per-object summary, no line per packet.
+    #[arg(long)]
+    summary: bool,
+    /// One JSON event per line instead of text (see docs/cli-json.md).
+    #[arg(long)]
+    json: bool,
+    /// Only packets of these TSIs (repeatable) [default: every TSI].
+    #[arg(long)]
+    tsi: Vec<u64>,
+    /// Only packets of these TOIs (repeatable; 0 is the FDT) [default: every TOI]. FDT
+    /// instances are still decoded, to name the objects.
+    #[arg(long)]
+    toi: Vec<u128>,
+}
 
 #[derive(Default)]
 struct ObjectSummary {
     packets: u64,
     payload_bytes: u64,
-    symbols: std::collections::HashSet<(u32, u32)>,
+    symbols: HashSet<(u32, u32)>,
     transfer_length: Option<u64>,
     first_ns: u64,
     last_ns: u64,
     closed: bool,
 }
 
-/// The bytes of one FDT instance being reassembled from no-code packets.
-struct FdtAssembly {
-    partition: BlockPartition,
-    data: Vec<u8>,
-    have: std::collections::HashSet<(u32, u32)>,
-    received: u64,
-    cenc: Cenc,
-    done: bool,
+/// An FDT instance: being reassembled, or why it cannot be.
+enum FdtState {
+    Assembling(Box<FdtAssembly>),
+    Done,
+    Failed,
 }
 
 #[derive(Default)]
@@ -42,65 +70,202 @@ struct Counts {
     alc: u64,
     not_udp: u64,
     malformed: u64,
+    gso_datagrams: u64,
 }
 
-/// Print the capture at `path` to `out`.
-pub fn run(path: &std::path::Path, out: &mut impl Write) -> Result<()> {
-    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+struct Inspector<'a, W: Write> {
+    out: &'a mut W,
+    cli: &'a InspectCli,
+    objects: BTreeMap<(u64, u128), ObjectSummary>,
+    fdts: HashMap<(u64, u32), FdtState>,
+    /// Content-Location of each (TSI, TOI), from the FDT instances decoded.
+    names: HashMap<(u64, u128), String>,
+    counts: Counts,
+}
+
+/// `xflute inspect`.
+pub fn main(cli: InspectCli) -> Result<Outcome> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let outcome = run(&cli, &mut out)?;
+    out.flush()?;
+    Ok(outcome)
+}
+
+/// Prints the capture as `cli` asks to `out`.
+pub fn run(cli: &InspectCli, out: &mut impl Write) -> Result<Outcome> {
+    let path = &cli.file;
+    let file =
+        std::fs::File::open(path).map_err(|e| usage(format!("opening {}: {e}", path.display())))?;
     let mut reader = PcapReader::new(std::io::BufReader::new(file))
-        .with_context(|| format!("reading {}", path.display()))?;
-    let mut objects: BTreeMap<(u64, u128), ObjectSummary> = BTreeMap::new();
-    let mut fdts: HashMap<(u64, u32), FdtAssembly> = HashMap::new();
-    let mut counts = Counts::default();
+        .map_err(|e| usage(format!("{} is not a readable capture: {e}", path.display())))?;
+    let mut insp = Inspector {
+        out,
+        cli,
+        objects: BTreeMap::new(),
+        fdts: HashMap::new(),
+        names: HashMap::new(),
+        counts: Counts::default(),
+    };
     let mut first_ts = None;
-    while let Some(frame) = reader.next_frame()? {
-        counts.frames += 1;
+    let mut stopped = None;
+    loop {
+        let frame = match reader.next_frame() {
+            Ok(Some(frame)) => frame,
+            Ok(None) => break,
+            Err(e) => {
+                stopped = Some(e.to_string());
+                break;
+            }
+        };
+        insp.counts.frames += 1;
         let t0 = *first_ts.get_or_insert(frame.timestamp_ns);
         let rel = frame.timestamp_ns.saturating_sub(t0);
         let Some(link) = frame.link else {
-            counts.not_udp += 1;
+            insp.counts.not_udp += 1;
             continue;
         };
         let Ok(udp) = parse_udp(link, frame.data) else {
-            counts.not_udp += 1;
+            insp.counts.not_udp += 1;
             continue;
         };
-        let alc = match AlcPacket::parse(udp.payload) {
+        let packets = crate::gso::split(udp.payload);
+        if packets.len() > 1 {
+            insp.counts.gso_datagrams += 1;
+        }
+        for (i, packet) in packets.iter().enumerate() {
+            let number = if packets.len() > 1 {
+                format!("{}.{}", insp.counts.frames, i + 1)
+            } else {
+                insp.counts.frames.to_string()
+            };
+            let at = Packet {
+                number,
+                timestamp_ns: frame.timestamp_ns,
+                rel_ns: rel,
+                source: udp.source,
+                destination: udp.destination,
+            };
+            insp.packet(&at, packet)?;
+        }
+    }
+    insp.finish(stopped.as_deref())?;
+    if let Some(why) = stopped {
+        insp.out.flush()?;
+        eprintln!(
+            "xflute: {}: {why}; shown up to its last whole frame",
+            path.display()
+        );
+        return Ok(Outcome::IncompleteSaid);
+    }
+    Ok(Outcome::Complete)
+}
+
+/// Where a packet was in the capture.
+struct Packet {
+    number: String,
+    timestamp_ns: u64,
+    rel_ns: u64,
+    source: std::net::SocketAddr,
+    destination: std::net::SocketAddr,
+}
+
+impl Packet {
+    fn time(&self) -> std::time::SystemTime {
+        UNIX_EPOCH + Duration::from_nanos(self.timestamp_ns)
+    }
+
+    fn rel(&self) -> String {
+        format!(
+            "{}.{:06}",
+            self.rel_ns / 1_000_000_000,
+            (self.rel_ns % 1_000_000_000) / 1000
+        )
+    }
+}
+
+fn describe_oti(o: &Oti) -> String {
+    format!(
+        "FTI(id={},L={},E={},B={},N={})",
+        u8::from(o.fec_encoding_id),
+        o.transfer_length,
+        o.encoding_symbol_length,
+        o.maximum_source_block_length,
+        o.max_number_of_encoding_symbols
+    )
+}
+
+impl<W: Write> Inspector<'_, W> {
+    fn wanted(&self, tsi: u64, toi: u128) -> bool {
+        (self.cli.tsi.is_empty() || self.cli.tsi.contains(&tsi))
+            && (self.cli.toi.is_empty() || self.cli.toi.contains(&toi))
+    }
+
+    fn line(&mut self, line: &str) -> Result<()> {
+        writeln!(self.out, "{line}")?;
+        Ok(())
+    }
+
+    fn packet(&mut self, at: &Packet, packet: &[u8]) -> Result<()> {
+        let alc = match AlcPacket::parse(packet) {
             Ok(p) => p,
             Err(e) => {
-                counts.malformed += 1;
-                writeln!(
-                    out,
-                    "#{} t={}.{:06} {} -> {} malformed ALC: {e}",
-                    counts.frames,
-                    rel / 1_000_000_000,
-                    (rel % 1_000_000_000) / 1000,
-                    udp.source,
-                    udp.destination
-                )?;
-                continue;
+                self.counts.malformed += 1;
+                if self.cli.summary || !self.cli.tsi.is_empty() || !self.cli.toi.is_empty() {
+                    return Ok(());
+                }
+                let line = if self.cli.json {
+                    Event::at("malformed", at.time())
+                        .str("frame", &at.number)
+                        .str("source", &at.source.to_string())
+                        .str("destination", &at.destination.to_string())
+                        .str("error", &e.to_string())
+                        .finish()
+                } else {
+                    format!(
+                        "#{} t={} {} -> {} malformed ALC: {e}",
+                        at.number,
+                        at.rel(),
+                        at.source,
+                        at.destination
+                    )
+                };
+                return self.line(&line);
             }
         };
-        counts.alc += 1;
+        self.counts.alc += 1;
         let lct = alc.lct();
-        let mut line = format!(
-            "#{} t={}.{:06} {} -> {} tsi={} toi={} cp={}",
-            counts.frames,
-            rel / 1_000_000_000,
-            (rel % 1_000_000_000) / 1000,
-            udp.source,
-            udp.destination,
-            lct.tsi,
-            lct.toi,
-            lct.codepoint
-        );
-        if let Some(id) = alc.payload_id() {
-            let _ = write!(line, " sbn={} esi={}", id.sbn, id.esi);
-            if let Some(k) = id.source_block_length {
-                let _ = write!(line, " k={k}");
+        let (tsi, toi) = (lct.tsi, lct.toi);
+        let wanted = self.wanted(tsi, toi);
+        if wanted && !self.cli.summary {
+            self.packet_line(at, &alc)?;
+        }
+        if wanted {
+            let summary = self.objects.entry((tsi, toi)).or_default();
+            if summary.packets == 0 {
+                summary.first_ns = at.rel_ns;
+            }
+            summary.packets += 1;
+            summary.last_ns = at.rel_ns;
+            summary.payload_bytes += alc.payload().len() as u64;
+            summary.closed |= lct.close_object;
+            if let Some(id) = alc.payload_id() {
+                summary.symbols.insert((id.sbn, id.esi));
+            }
+            if let Some(oti) = alc.fti() {
+                summary.transfer_length = Some(oti.transfer_length);
             }
         }
-        let _ = write!(line, " len={}", alc.payload().len());
+        if let Some(fdt) = alc.ext_fdt()
+            && (self.cli.tsi.is_empty() || self.cli.tsi.contains(&tsi))
+        {
+            self.collect_fdt(&alc, fdt.fdt_instance_id)?;
+        }
+        Ok(())
+    }
+
+    fn packet_line(&mut self, at: &Packet, alc: &AlcPacket<'_>) -> Result<()> {
+        let lct = alc.lct();
         let exts: Vec<String> = alc
             .extension_reprs()
             .map(|e| match e {
@@ -119,6 +284,52 @@ pub fn run(path: &std::path::Path, out: &mut impl Write) -> Result<()> {
                 Err(e) => format!("bad extension: {e}"),
             })
             .collect();
+        let id = alc.payload_id();
+        if self.cli.json {
+            let ext = format!(
+                "[{}]",
+                exts.iter()
+                    .map(|e| json_str(e))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
+            let line = Event::at("packet", at.time())
+                .str("frame", &at.number)
+                .str("source", &at.source.to_string())
+                .str("destination", &at.destination.to_string())
+                .int("tsi", lct.tsi)
+                .int("toi", lct.toi)
+                .int("codepoint", lct.codepoint)
+                .opt_int("sbn", id.map(|i| i.sbn))
+                .opt_int("esi", id.map(|i| i.esi))
+                .opt_int(
+                    "source_block_length",
+                    id.and_then(|i| i.source_block_length),
+                )
+                .int("payload_len", alc.payload().len() as u64)
+                .raw("extensions", &ext)
+                .bool("close_object", lct.close_object)
+                .bool("close_session", lct.close_session)
+                .finish();
+            return self.line(&line);
+        }
+        let mut line = format!(
+            "#{} t={} {} -> {} tsi={} toi={} cp={}",
+            at.number,
+            at.rel(),
+            at.source,
+            at.destination,
+            lct.tsi,
+            lct.toi,
+            lct.codepoint
+        );
+        if let Some(id) = id {
+            let _ = write!(line, " sbn={} esi={}", id.sbn, id.esi);
+            if let Some(k) = id.source_block_length {
+                let _ = write!(line, " k={k}");
+            }
+        }
+        let _ = write!(line, " len={}", alc.payload().len());
         if !exts.is_empty() {
             let _ = write!(line, " ext=[{}]", exts.join(","));
         }
@@ -128,172 +339,225 @@ pub fn run(path: &std::path::Path, out: &mut impl Write) -> Result<()> {
         if lct.close_session {
             line.push_str(" A");
         }
-        writeln!(out, "{line}")?;
+        self.line(&line)
+    }
 
-        let summary = objects.entry((lct.tsi, lct.toi)).or_default();
-        if summary.packets == 0 {
-            summary.first_ns = rel;
+    /// Whether FDT instances are shown (the TOI filter may leave TOI 0 out).
+    fn show_fdts(&self) -> bool {
+        self.cli.toi.is_empty() || self.cli.toi.contains(&0)
+    }
+
+    fn fdt_note(&mut self, tsi: u64, instance_id: u32, note: &str) -> Result<()> {
+        if !self.show_fdts() {
+            return Ok(());
         }
-        summary.packets += 1;
-        summary.last_ns = rel;
-        summary.payload_bytes += alc.payload().len() as u64;
-        summary.closed |= lct.close_object;
-        if let Some(id) = alc.payload_id() {
-            summary.symbols.insert((id.sbn, id.esi));
-        }
-        if let Some(oti) = alc.fti() {
-            summary.transfer_length = Some(oti.transfer_length);
-        }
-        if let Some(fdt) = alc.ext_fdt() {
-            collect_fdt(&mut fdts, &alc, fdt.fdt_instance_id, out)?;
+        if self.cli.json {
+            let line = Event::new("fdt_error")
+                .int("tsi", tsi)
+                .int("instance", instance_id)
+                .str("error", note)
+                .finish();
+            self.line(&line)
+        } else {
+            self.line(&format!(
+                "   FDT instance {instance_id}: {}",
+                printable(note)
+            ))
         }
     }
-    writeln!(out, "\n== objects")?;
-    for ((tsi, toi), s) in &objects {
-        writeln!(
-            out,
-            "tsi={tsi} toi={toi} packets={} symbols={} payload_bytes={} transfer_length={} first={}us last={}us{}",
-            s.packets,
-            s.symbols.len(),
-            s.payload_bytes,
-            s.transfer_length.map_or("?".into(), |l| l.to_string()),
-            s.first_ns / 1000,
-            s.last_ns / 1000,
-            if s.closed { " closed" } else { "" }
-        )?;
-    }
-    let incomplete = fdts.values().filter(|f| !f.done).count();
-    writeln!(
-        out,
-        "\n== {} frames, {} ALC packets, {} not UDP or not readable, {} malformed ALC, {} FDT instances ({} incomplete)",
-        counts.frames,
-        counts.alc,
-        counts.not_udp,
-        counts.malformed,
-        fdts.len(),
-        incomplete
-    )?;
-    Ok(())
-}
 
-fn describe_oti(o: &Oti) -> String {
-    format!(
-        "FTI(id={},L={},E={},B={},N={})",
-        u8::from(o.fec_encoding_id),
-        o.transfer_length,
-        o.encoding_symbol_length,
-        o.maximum_source_block_length,
-        o.max_number_of_encoding_symbols
-    )
-}
-
-/// Add an FDT packet's symbol to its instance; print the instance once it is whole.
-fn collect_fdt(
-    fdts: &mut HashMap<(u64, u32), FdtAssembly>,
-    alc: &AlcPacket<'_>,
-    instance_id: u32,
-    out: &mut impl Write,
-) -> Result<()> {
-    let key = (alc.lct().tsi, instance_id);
-    let fdt = match fdts.entry(key) {
-        std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-        std::collections::hash_map::Entry::Vacant(e) => {
+    /// Adds an FDT packet's symbol to its instance; prints the instance once it is whole.
+    fn collect_fdt(&mut self, alc: &AlcPacket<'_>, instance_id: u32) -> Result<()> {
+        let tsi = alc.lct().tsi;
+        let key = (tsi, instance_id);
+        if let std::collections::hash_map::Entry::Vacant(slot) = self.fdts.entry(key) {
             let Some(oti) = alc.fti() else {
-                return Ok(());
-            };
-            if oti.fec_encoding_id != FecEncodingId::NoCode || oti.transfer_length > MAX_FDT_BYTES {
-                writeln!(
-                    out,
-                    "   FDT instance {instance_id}: {} not reassembled by inspect",
-                    describe_oti(&oti)
-                )?;
-                return Ok(());
-            }
-            let Ok(partition) = BlockPartition::rfc5052(
-                oti.transfer_length,
-                u32::from(oti.encoding_symbol_length),
-                oti.maximum_source_block_length,
-            ) else {
                 return Ok(());
             };
             let cenc = alc
                 .ext_cenc()
                 .and_then(|c| Cenc::from_code(c.content_encoding))
                 .unwrap_or(Cenc::Null);
-            e.insert(FdtAssembly {
-                partition,
-                data: vec![0; oti.transfer_length as usize],
-                have: Default::default(),
-                received: 0,
-                cenc,
-                done: false,
-            })
-        }
-    };
-    let Some(id) = alc.payload_id() else {
-        return Ok(());
-    };
-    if fdt.done || !fdt.have.insert((id.sbn, id.esi)) {
-        return Ok(());
-    }
-    let (Some(offset), Some(len)) = (
-        fdt.partition.symbol_offset_bytes(u64::from(id.sbn), id.esi),
-        fdt.partition
-            .source_symbol_len_bytes(u64::from(id.sbn), id.esi),
-    ) else {
-        return Ok(());
-    };
-    let (Some(dst), Some(src)) = (
-        fdt.data
-            .get_mut(offset as usize..offset as usize + len as usize),
-        alc.payload().get(..len as usize),
-    ) else {
-        return Ok(());
-    };
-    dst.copy_from_slice(src);
-    fdt.received += u64::from(len);
-    if fdt.received < fdt.partition.transfer_length() {
-        return Ok(());
-    }
-    fdt.done = true;
-    let xml = match cenc::decode(fdt.cenc, &fdt.data, MAX_FDT_BYTES as usize) {
-        Ok(x) => x,
-        Err(e) => {
-            writeln!(
-                out,
-                "   FDT instance {instance_id}: content decoding failed: {e}"
-            )?;
-            return Ok(());
-        }
-    };
-    match FdtInstance::parse(&xml, &ParseLimits::default()) {
-        Ok(instance) => {
-            writeln!(
-                out,
-                "   FDT instance {instance_id}: expires={} complete={:?} files={}",
-                instance.expires,
-                instance.complete,
-                instance.files.len()
-            )?;
-            for f in &instance.files {
-                writeln!(
-                    out,
-                    "     toi={} {} length={} transfer_length={} type={} encoding={} md5={} fec_id={}",
-                    f.toi,
-                    f.content_location,
-                    f.content_length.map_or("-".into(), |v| v.to_string()),
-                    f.transfer_length.map_or("-".into(), |v| v.to_string()),
-                    f.content_type.as_deref().unwrap_or("-"),
-                    f.content_encoding.as_deref().unwrap_or("-"),
-                    f.content_md5.as_deref().unwrap_or("-"),
-                    f.fec_oti
-                        .or(&instance.fec_oti)
-                        .fec_encoding_id
-                        .map_or("-".into(), |v| v.to_string()),
-                )?;
+            match FdtAssembly::new(&oti, cenc, MAX_FDT_BYTES) {
+                Ok(a) => {
+                    slot.insert(FdtState::Assembling(Box::new(a)));
+                }
+                Err(e) => {
+                    slot.insert(FdtState::Failed);
+                    return self.fdt_note(
+                        tsi,
+                        instance_id,
+                        &format!("{} cannot be reassembled: {e}", describe_oti(&oti)),
+                    );
+                }
             }
         }
-        Err(e) => writeln!(out, "   FDT instance {instance_id}: bad FDT: {e}")?,
+        let Some(FdtState::Assembling(fdt)) = self.fdts.get_mut(&key) else {
+            return Ok(());
+        };
+        let Some(id) = alc.payload_id() else {
+            return Ok(());
+        };
+        match fdt.push(id.sbn, id.esi, alc.payload()) {
+            Ok(false) => return Ok(()),
+            Ok(true) => {}
+            Err(e) => {
+                // One bad symbol does not spoil the instance; say it once.
+                return self.fdt_note(tsi, instance_id, &format!("symbol dropped: {e}"));
+            }
+        }
+        let decoded = cenc::decode(fdt.cenc, fdt.data(), MAX_FDT_BYTES as usize);
+        self.fdts.insert(key, FdtState::Done);
+        let xml = match decoded {
+            Ok(x) => x,
+            Err(e) => {
+                return self.fdt_note(tsi, instance_id, &format!("content decoding failed: {e}"));
+            }
+        };
+        match FdtInstance::parse(&xml, &ParseLimits::default()) {
+            Ok(instance) => self.print_fdt(tsi, instance_id, &instance),
+            Err(e) => self.fdt_note(tsi, instance_id, &format!("bad FDT: {e}")),
+        }
     }
-    Ok(())
+
+    fn print_fdt(&mut self, tsi: u64, instance_id: u32, instance: &FdtInstance) -> Result<()> {
+        for f in &instance.files {
+            self.names.insert((tsi, f.toi), f.content_location.clone());
+        }
+        if !self.show_fdts() {
+            return Ok(());
+        }
+        let fec_id = |f: &xflute::fdt::File| f.fec_oti.or(&instance.fec_oti).fec_encoding_id;
+        if self.cli.json {
+            let files: Vec<String> = instance
+                .files
+                .iter()
+                .map(|f| {
+                    let opt_num = |v: Option<u64>| v.map_or("null".into(), |v| v.to_string());
+                    let opt_str = |v: Option<&str>| v.map_or("null".into(), json_str);
+                    format!(
+                        "{{\"toi\":{},\"location\":{},\"content_length\":{},\"transfer_length\":{},\"content_type\":{},\"content_encoding\":{},\"content_md5\":{},\"fec_encoding_id\":{}}}",
+                        f.toi,
+                        json_str(&f.content_location),
+                        opt_num(f.content_length),
+                        opt_num(f.transfer_length),
+                        opt_str(f.content_type.as_deref()),
+                        opt_str(f.content_encoding.as_deref()),
+                        opt_str(f.content_md5.as_deref()),
+                        opt_num(fec_id(f).map(u64::from)),
+                    )
+                })
+                .collect();
+            let line = Event::new("fdt")
+                .int("tsi", tsi)
+                .int("instance", instance_id)
+                .int("expires", instance.expires)
+                .raw(
+                    "complete",
+                    instance
+                        .complete
+                        .map_or("null", |c| if c { "true" } else { "false" }),
+                )
+                .raw("files", &format!("[{}]", files.join(",")))
+                .finish();
+            return self.line(&line);
+        }
+        self.line(&format!(
+            "   FDT instance {instance_id}: expires={} complete={:?} files={}",
+            instance.expires,
+            instance.complete,
+            instance.files.len()
+        ))?;
+        for f in &instance.files {
+            let line = format!(
+                "     toi={} {} length={} transfer_length={} type={} encoding={} md5={} fec_id={}",
+                f.toi,
+                printable(&f.content_location),
+                f.content_length.map_or("-".into(), |v| v.to_string()),
+                f.transfer_length.map_or("-".into(), |v| v.to_string()),
+                printable(f.content_type.as_deref().unwrap_or("-")),
+                printable(f.content_encoding.as_deref().unwrap_or("-")),
+                printable(f.content_md5.as_deref().unwrap_or("-")),
+                fec_id(f).map_or("-".into(), |v| v.to_string()),
+            );
+            self.line(&line)?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, stopped: Option<&str>) -> Result<()> {
+        if let Some(why) = stopped
+            && !self.cli.json
+        {
+            self.line(&format!("capture stopped: {}", printable(why)))?;
+        }
+        if !self.cli.json {
+            self.line("\n== objects")?;
+        }
+        let objects = std::mem::take(&mut self.objects);
+        for ((tsi, toi), s) in &objects {
+            let name = self.names.get(&(*tsi, *toi)).cloned();
+            let line = if self.cli.json {
+                Event::new("object")
+                    .int("tsi", *tsi)
+                    .int("toi", *toi)
+                    .opt_str("location", name.as_deref())
+                    .int("packets", s.packets)
+                    .int("symbols", s.symbols.len() as u64)
+                    .int("payload_bytes", s.payload_bytes)
+                    .opt_int("transfer_length", s.transfer_length)
+                    .int("first_us", s.first_ns / 1000)
+                    .int("last_us", s.last_ns / 1000)
+                    .bool("closed", s.closed)
+                    .finish()
+            } else {
+                format!(
+                    "tsi={tsi} toi={toi} packets={} symbols={} payload_bytes={} transfer_length={} first={}us last={}us{}{}",
+                    s.packets,
+                    s.symbols.len(),
+                    s.payload_bytes,
+                    s.transfer_length.map_or("?".into(), |l| l.to_string()),
+                    s.first_ns / 1000,
+                    s.last_ns / 1000,
+                    if s.closed { " closed" } else { "" },
+                    name.map_or_else(String::new, |n| format!(" {}", printable(&n)))
+                )
+            };
+            self.line(&line)?;
+        }
+        let incomplete = self
+            .fdts
+            .values()
+            .filter(|f| !matches!(f, FdtState::Done))
+            .count();
+        let c = &self.counts;
+        let line = if self.cli.json {
+            Event::new("summary")
+                .int("frames", c.frames)
+                .int("alc_packets", c.alc)
+                .int("not_udp", c.not_udp)
+                .int("malformed", c.malformed)
+                .int("gso_datagrams", c.gso_datagrams)
+                .int("fdt_instances", self.fdts.len() as u64)
+                .int("fdt_incomplete", incomplete as u64)
+                .opt_str("stopped", stopped)
+                .finish()
+        } else {
+            format!(
+                "\n== {} frames, {} ALC packets{}, {} not UDP or not readable, {} malformed ALC, {} FDT instances ({} incomplete)",
+                c.frames,
+                c.alc,
+                if c.gso_datagrams > 0 {
+                    format!(" (from {} GSO datagrams split)", c.gso_datagrams)
+                } else {
+                    String::new()
+                },
+                c.not_udp,
+                c.malformed,
+                self.fdts.len(),
+                incomplete
+            )
+        };
+        self.line(&line)
+    }
 }

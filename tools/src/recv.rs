@@ -1,21 +1,162 @@
-//! `xflute recv --pcap FILE --out DIR`: receive every FLUTE object of a capture into files.
+//! `xflute recv --out DIR`: receive FLUTE objects into files, from the wire through the receive
+//! engine (AF_XDP or UDP sockets) or from a capture with `--pcap FILE`.
 //!
-//! The capture is replayed at its own pace of time (each frame's timestamp is the receiver's
-//! `now`), so timeouts and FDT expiry behave as they did on the wire.
+//! A capture is replayed at its own pace of time (each frame's timestamp is the receiver's
+//! `now`), so timeouts and FDT expiry behave as they did on the wire; UDP GSO super-datagrams
+//! recorded on a sending host are split back into their ALC packets (`gso`).
+//!
+//! What happens to each object is one line of text, or with `--json` one event per line
+//! (docs/cli-json.md); the run ends with a summary.
 
 use anyhow::{Context, Result, bail};
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::net::SocketAddr;
-use std::path::Path;
-use std::time::{Duration, UNIX_EPOCH};
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use xflute::endpoint::UdpEndpoint;
 use xflute::io::file_sink::FileSink;
 use xflute::io::frame::parse_udp;
-use xflute::io::pcap::PcapReader;
-use xflute::receiver::{Config, MultiReceiver, ObjectEvent};
+use xflute::io::pcap::{PcapError, PcapReader};
+use xflute::receiver::{Config, MultiReceiver, ObjectEvent, ObjectMetadata};
+use xflute::runtime::{Backend, ChannelSpec};
 
-/// What `recv` was asked to do.
+use crate::events::Event;
+use crate::send::BackendArg;
+use crate::{Outcome, units, usage};
+
+/// The options of `xflute recv`.
+#[derive(clap::Args, Debug)]
+pub struct RecvCli {
+    /// The output directory (created if missing; removed again if this run created it and
+    /// fails before writing anything into it).
+    #[arg(long)]
+    out: PathBuf,
+    /// The capture (pcap or pcapng) to receive from, instead of the wire.
+    #[arg(long, value_name = "FILE")]
+    pcap: Option<PathBuf>,
+    /// The group (or unicast address) and port to receive [required on the wire; with --pcap:
+    /// every UDP flow of the capture].
+    #[arg(long)]
+    group: Option<SocketAddr>,
+    /// Only from this source (source-specific multicast) [default: any source].
+    #[arg(long)]
+    source: Option<IpAddr>,
+    /// Interface to receive on [required by xdp; udp: by default the routing table's].
+    #[arg(long)]
+    iface: Option<String>,
+    /// I/O backend on the wire: xdp (AF_XDP, root) or udp (sockets); --pcap implies pcap.
+    #[arg(long, value_enum, default_value = "xdp")]
+    backend: BackendArg,
+    /// Rx queues (AF_XDP): one socket and pinned worker each.
+    #[arg(long, default_value_t = 1)]
+    queues: u32,
+    /// Cores to pin the workers to, comma separated [default: not pinned].
+    #[arg(long, value_delimiter = ',')]
+    cores: Vec<usize>,
+    /// Only these TSIs (repeatable) [default: every TSI].
+    #[arg(long)]
+    tsi: Vec<u64>,
+    /// Stop once this many objects are complete; exit 1 if fewer complete [default: run until
+    /// --timeout or a signal].
+    #[arg(long)]
+    count: Option<u64>,
+    /// Stop after this long (30s, 500ms, 2m) [default: no limit].
+    #[arg(long, value_parser = units::parse_duration)]
+    timeout: Option<Duration>,
+    /// One JSON event per line on stdout instead of text (see docs/cli-json.md).
+    #[arg(long)]
+    json: bool,
+    /// Reserve this much output space before receiving, and again in the background, between
+    /// transfers, after a large object took it; k, M, G are powers of 1024 (512M, 2G): an
+    /// object over 4 MiB that fits is written into space already allocated, so the receive
+    /// worker never waits for the file system [default: none].
+    #[arg(long, value_parser = units::parse_size)]
+    spool: Option<u64>,
+    /// How long a receive worker keeps polling after the last packet before it sleeps
+    /// (0 sleeps as soon as nothing is queued).
+    #[arg(long, value_parser = units::parse_duration, default_value = "200us")]
+    busy_poll: Duration,
+    /// Drop this fraction of the channel's frames in the XDP program (tests, demos).
+    #[arg(long, default_value_t = 0.0, hide = true)]
+    inject_loss: f64,
+}
+
+/// `xflute recv`.
+pub fn main(cli: RecvCli) -> Result<Outcome> {
+    if std::fs::symlink_metadata(&cli.out).is_ok_and(|m| !m.is_dir())
+        && !std::fs::metadata(&cli.out).is_ok_and(|m| m.is_dir())
+    {
+        bail!(usage(format!(
+            "--out {}: not a directory",
+            cli.out.display()
+        )));
+    }
+    let created = !cli.out.exists();
+    let result = run(&cli);
+    if created && !matches!(result, Ok(Outcome::Complete)) {
+        // Only an empty directory is removed: anything received stays.
+        let _ = std::fs::remove_dir(&cli.out);
+    }
+    result
+}
+
+fn run(cli: &RecvCli) -> Result<Outcome> {
+    let stdout = std::io::stdout();
+    let mut lines = stdout.lock();
+    if let Some(pcap) = &cli.pcap {
+        if cli.backend == BackendArg::Udp {
+            bail!(usage("--pcap reads a capture: leave out --backend udp"));
+        }
+        let args = RecvArgs {
+            pcap,
+            out: &cli.out,
+            group: cli.group,
+            tsi: &cli.tsi,
+            json: cli.json,
+        };
+        return run_pcap(&args, &mut lines);
+    }
+    if cli.backend == BackendArg::Pcap {
+        bail!(usage("--backend pcap needs --pcap FILE"));
+    }
+    let group = cli
+        .group
+        .ok_or_else(|| usage("receiving from the wire needs --group ADDR:PORT"))?;
+    if cli.backend == BackendArg::Xdp && cli.iface.is_none() {
+        bail!(usage("--backend xdp needs --iface"));
+    }
+    let stop = crate::stop_flag()?;
+    let args = LiveRecvArgs {
+        out: &cli.out,
+        channels: vec![ChannelSpec {
+            destination: group,
+            source: cli.source,
+            tsis: cli.tsi.clone(),
+        }],
+        iface: cli.iface.clone(),
+        backend: cli.backend.into(),
+        queues: cli.queues,
+        cores: cli.cores.clone(),
+        count: cli.count,
+        timeout: cli.timeout,
+        json: cli.json,
+        spool: cli.spool.unwrap_or(0),
+        busy_poll: cli.busy_poll,
+        inject_loss: cli.inject_loss,
+    };
+    let report = run_live(&args, stop, || {}, &mut lines)?;
+    writeln!(lines, "{}", summary(&report, cli.json))?;
+    Ok(if report.all_complete(cli.count) {
+        Outcome::Complete
+    } else {
+        Outcome::Incomplete
+    })
+}
+
+/// What `recv --pcap` was asked to do.
 pub struct RecvArgs<'a> {
     /// The capture to read.
     pub pcap: &'a Path,
@@ -25,45 +166,202 @@ pub struct RecvArgs<'a> {
     pub group: Option<SocketAddr>,
     /// Only these TSIs; all when empty.
     pub tsi: &'a [u64],
+    /// JSON events instead of text.
+    pub json: bool,
 }
 
 /// Where one object stands.
-#[derive(PartialEq, Eq)]
-enum Outcome {
+#[derive(PartialEq, Eq, Clone, Copy)]
+enum State {
     Receiving,
     Completed,
     Failed,
 }
 
+/// How an object is named in text output: its Content-Location, or its TOI; escaped.
 fn label(meta_location: Option<&str>, toi: u128) -> String {
-    meta_location.map_or_else(|| format!("toi {toi}"), str::to_owned)
+    meta_location.map_or_else(|| format!("toi {toi}"), units::printable)
 }
 
-/// Run `recv`; returns whether every object that started was completed.
-pub fn run(args: &RecvArgs<'_>, out: &mut impl Write) -> Result<bool> {
+/// Where the file sink puts an object below `out` (see `FileSink`): its safe relative path, or
+/// a name made of its TSI and TOI.
+fn local_path(out: &Path, tsi: u64, toi: u128, meta: &ObjectMetadata) -> PathBuf {
+    match &meta.path {
+        Some(path) => path
+            .components()
+            .iter()
+            .fold(out.to_path_buf(), |p, c| p.join(c)),
+        None => out.join(format!("tsi-{tsi}-toi-{toi}.bin")),
+    }
+}
+
+/// The object events of a run, as text lines or JSON events, with what each object came to.
+struct Reporter<'a, W: Write> {
+    out: &'a mut W,
+    dir: &'a Path,
+    json: bool,
+    bar: Option<indicatif::ProgressBar>,
+    states: BTreeMap<(u64, u128), State>,
+    /// Objects completed (each completion: new content under a TOI completes again).
+    completed: u64,
+    completed_bytes: u64,
+}
+
+impl<'a, W: Write> Reporter<'a, W> {
+    fn new(out: &'a mut W, dir: &'a Path, json: bool) -> Self {
+        Self {
+            out,
+            dir,
+            json,
+            bar: None,
+            states: BTreeMap::new(),
+            completed: 0,
+            completed_bytes: 0,
+        }
+    }
+
+    /// A line of text (above the progress bar when there is one).
+    fn text(&mut self, line: &str) -> Result<()> {
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None => writeln!(self.out, "{line}")?,
+        }
+        Ok(())
+    }
+
+    fn line(&mut self, line: String) -> Result<()> {
+        writeln!(self.out, "{line}")?;
+        Ok(())
+    }
+
+    /// Something about the run itself (a truncated capture, stale files removed).
+    fn note(&mut self, kind: &str, message: &str) -> Result<()> {
+        if self.json {
+            self.line(Event::new(kind).str("message", message).finish())
+        } else {
+            self.text(message)
+        }
+    }
+
+    fn event(&mut self, event: ObjectEvent, time: SystemTime) -> Result<()> {
+        let key = (event.session().tsi, event.toi());
+        match event {
+            ObjectEvent::Started { toi, meta, .. } => {
+                // Also after a completion: new content under the TOI is incomplete until it
+                // completes in turn (the receiver does not restart a carousel repeat).
+                self.states.insert(key, State::Receiving);
+                if self.json {
+                    self.line(
+                        Event::at("started", time)
+                            .int("tsi", key.0)
+                            .int("toi", toi)
+                            .opt_str("location", meta.content_location.as_deref())
+                            .int("transfer_length", meta.transfer_length)
+                            .opt_int("content_length", meta.content_length)
+                            .finish(),
+                    )?;
+                }
+            }
+            ObjectEvent::Completed { toi, meta, .. } => {
+                self.states.insert(key, State::Completed);
+                self.completed += 1;
+                let bytes = meta.content_length.unwrap_or(meta.transfer_length);
+                self.completed_bytes += bytes;
+                let path = local_path(self.dir, key.0, toi, &meta);
+                if self.json {
+                    self.line(
+                        Event::at("completed", time)
+                            .int("tsi", key.0)
+                            .int("toi", toi)
+                            .opt_str("location", meta.content_location.as_deref())
+                            .str("path", &path.to_string_lossy())
+                            .int("bytes", bytes)
+                            .opt_str("content_md5", meta.content_md5.as_deref())
+                            .finish(),
+                    )?;
+                } else {
+                    let name = label(meta.content_location.as_deref(), toi);
+                    self.text(&format!(
+                        "completed tsi={} toi={toi} {name} ({})",
+                        key.0,
+                        units::bytes(bytes)
+                    ))?;
+                }
+            }
+            ObjectEvent::Failed {
+                toi, meta, reason, ..
+            } => {
+                // A completed object that is later announced again and fails keeps its file.
+                if self.states.get(&key) != Some(&State::Completed) {
+                    self.states.insert(key, State::Failed);
+                }
+                let location = meta.as_ref().and_then(|m| m.content_location.as_deref());
+                if self.json {
+                    self.line(
+                        Event::at("failed", time)
+                            .int("tsi", key.0)
+                            .int("toi", toi)
+                            .opt_str("location", location)
+                            .str("reason", &reason.to_string())
+                            .finish(),
+                    )?;
+                } else {
+                    let name = label(location, toi);
+                    let reason = units::printable(&reason.to_string());
+                    self.text(&format!("FAILED tsi={} toi={toi} {name}: {reason}", key.0))?;
+                }
+            }
+            ObjectEvent::Progress { .. } => {}
+        }
+        Ok(())
+    }
+
+    fn incomplete(&self) -> u64 {
+        self.states
+            .values()
+            .filter(|s| **s != State::Completed)
+            .count() as u64
+    }
+}
+
+/// Run `recv --pcap`: complete when every object that started was completed; a usage error
+/// when the file is not a capture.
+pub fn run_pcap(args: &RecvArgs<'_>, out: &mut impl Write) -> Result<Outcome> {
     let file = std::fs::File::open(args.pcap)
-        .with_context(|| format!("opening {}", args.pcap.display()))?;
-    let mut reader = PcapReader::new(std::io::BufReader::new(file))
-        .with_context(|| format!("reading {}", args.pcap.display()))?;
+        .map_err(|e| usage(format!("opening {}: {e}", args.pcap.display())))?;
+    let mut reader = PcapReader::new(std::io::BufReader::new(file)).map_err(|e| {
+        usage(format!(
+            "{} is not a readable capture: {e}",
+            args.pcap.display()
+        ))
+    })?;
     let config = Config::default();
     let sink = FileSink::new(args.out, config.limits.max_object_bytes)
-        .with_context(|| format!("creating {}", args.out.display()))?;
+        .map_err(|e| usage(format!("creating {}: {e}", args.out.display())))?;
+    let mut report = Reporter::new(out, args.out, args.json);
     let stale = sink.remove_stale_parts()?;
     if stale > 0 {
-        writeln!(out, "removed {stale} stale .part file(s) of an earlier run")?;
+        report.note(
+            "stale_parts_removed",
+            &format!("removed {stale} stale .part file(s) of an earlier run"),
+        )?;
     }
     let mut receiver = MultiReceiver::new(sink, config);
-    let mut outcomes: BTreeMap<(u64, u128), Outcome> = BTreeMap::new();
     let mut now = UNIX_EPOCH;
     let mut last_cleanup = UNIX_EPOCH;
     let mut frames = 0u64;
+    let mut truncated = false;
     loop {
         let frame = match reader.next_frame() {
             Ok(Some(frame)) => frame,
             Ok(None) => break,
             // A capture cut short (the capturing process killed) ends at its last whole frame.
-            Err(xflute::io::pcap::PcapError::Truncated(what)) => {
-                writeln!(out, "capture truncated inside a {what}; stopping there")?;
+            Err(PcapError::Truncated(what)) => {
+                truncated = true;
+                report.note(
+                    "truncated",
+                    &format!("capture truncated inside a {what}; stopping there"),
+                )?;
                 break;
             }
             Err(e) => return Err(e).context(format!("reading {}", args.pcap.display())),
@@ -78,95 +376,96 @@ pub fn run(args: &RecvArgs<'_>, out: &mut impl Write) -> Result<bool> {
             continue;
         }
         let endpoint = UdpEndpoint::new(udp.destination.ip(), udp.destination.port());
-        if !args.tsi.is_empty() {
-            // Cheap pre-filter by TSI without a full parse: the receiver's own filter would also
-            // do, but it needs the endpoints ahead of time.
-            match xflute::wire::lct::parse_header(udp.payload) {
-                Ok((lct, _)) if args.tsi.contains(&lct.tsi) => {}
-                _ => continue,
+        for packet in crate::gso::split(udp.payload) {
+            if !args.tsi.is_empty() {
+                // Cheap pre-filter by TSI without a full parse: the receiver's own filter would
+                // also do, but it needs the endpoints ahead of time.
+                match xflute::wire::lct::parse_header(packet) {
+                    Ok((lct, _)) if args.tsi.contains(&lct.tsi) => {}
+                    _ => continue,
+                }
             }
+            // Malformed and unwanted packets are counted by the receiver; keep going.
+            let _ = receiver.push(&endpoint, packet, now);
         }
-        // Malformed and unwanted packets are counted by the receiver; keep going.
-        let _ = receiver.push(&endpoint, udp.payload, now);
         if now.duration_since(last_cleanup).unwrap_or_default() >= Duration::from_secs(1) {
             receiver.cleanup(now);
             last_cleanup = now;
         }
-        drain(&mut receiver, &mut outcomes, out)?;
+        drain(&mut receiver, &mut report, now)?;
     }
     // Objects the FDT announced of which not one packet arrived count as missing.
     let missing: Vec<(u64, u128, String)> = receiver
         .announced()
-        .filter(|(session, toi, _)| !outcomes.contains_key(&(session.tsi, *toi)))
+        .filter(|(session, toi, _)| !report.states.contains_key(&(session.tsi, *toi)))
         .map(|(session, toi, location)| (session.tsi, toi, location.to_owned()))
         .collect();
     for (tsi, toi, location) in missing {
-        writeln!(
-            out,
-            "MISSING tsi={tsi} toi={toi} {location}: announced by the FDT, no packet received"
-        )?;
-        outcomes.insert((tsi, toi), Outcome::Failed);
+        if report.json {
+            report.line(
+                Event::at("missing", now)
+                    .int("tsi", tsi)
+                    .int("toi", toi)
+                    .str("location", &location)
+                    .finish(),
+            )?;
+        } else {
+            report.text(&format!(
+                "MISSING tsi={tsi} toi={toi} {}: announced by the FDT, no packet received",
+                units::printable(&location)
+            ))?;
+        }
+        report.states.insert((tsi, toi), State::Failed);
     }
     // Let closes and timeouts that the capture's end leaves pending take effect, then stop.
     receiver.cleanup(now + Duration::from_secs(1));
-    drain(&mut receiver, &mut outcomes, out)?;
+    drain(&mut receiver, &mut report, now)?;
     receiver.close_all(now + Duration::from_secs(1));
-    drain(&mut receiver, &mut outcomes, out)?;
+    drain(&mut receiver, &mut report, now)?;
     let stats = receiver.stats();
-    let completed = outcomes
-        .values()
-        .filter(|o| **o == Outcome::Completed)
-        .count();
-    writeln!(
-        out,
-        "{frames} frames, {} ALC packets, {} dropped, {} capture records over the size cap skipped; {completed} of {} objects completed",
-        stats.packets,
-        stats.total_drops(),
-        reader.records_over_cap(),
-        outcomes.len()
-    )?;
-    if outcomes.is_empty() {
+    let objects = report.states.len() as u64;
+    let incomplete = report.incomplete();
+    let completed = objects - incomplete;
+    if report.json {
+        report.line(
+            Event::new("summary")
+                .int("frames", frames)
+                .int("packets", stats.packets)
+                .int("dropped", stats.total_drops())
+                .int("records_over_cap", reader.records_over_cap())
+                .int("objects", objects)
+                .int("completed", completed)
+                .int("incomplete", incomplete)
+                .int("bytes", report.completed_bytes)
+                .bool("truncated", truncated)
+                .finish(),
+        )?;
+    } else {
+        report.text(&format!(
+            "{frames} frames, {} ALC packets, {} dropped, {} capture records over the size cap skipped; {completed} of {objects} objects completed ({})",
+            stats.packets,
+            stats.total_drops(),
+            reader.records_over_cap(),
+            units::bytes(report.completed_bytes)
+        ))?;
+    }
+    if objects == 0 {
         bail!("no FLUTE object in {}", args.pcap.display());
     }
-    Ok(completed == outcomes.len())
+    Ok(if incomplete == 0 {
+        Outcome::Complete
+    } else {
+        Outcome::Incomplete
+    })
 }
 
-fn drain<S: xflute::receiver::ObjectSink>(
+fn drain<S: xflute::receiver::ObjectSink, W: Write>(
     receiver: &mut MultiReceiver<S>,
-    outcomes: &mut BTreeMap<(u64, u128), Outcome>,
-    out: &mut impl Write,
+    report: &mut Reporter<'_, W>,
+    now: SystemTime,
 ) -> Result<()> {
     while let Some(event) = receiver.poll_event() {
-        let key = (event.session().tsi, event.toi());
-        match event {
-            ObjectEvent::Started { .. } => {
-                outcomes.entry(key).or_insert(Outcome::Receiving);
-            }
-            ObjectEvent::Completed { toi, meta, .. } => {
-                let name = label(meta.content_location.as_deref(), toi);
-                writeln!(
-                    out,
-                    "completed tsi={} toi={toi} {name} ({} bytes)",
-                    key.0,
-                    meta.content_length.unwrap_or(meta.transfer_length)
-                )?;
-                outcomes.insert(key, Outcome::Completed);
-            }
-            ObjectEvent::Failed {
-                toi, meta, reason, ..
-            } => {
-                let name = label(
-                    meta.as_ref().and_then(|m| m.content_location.as_deref()),
-                    toi,
-                );
-                writeln!(out, "FAILED tsi={} toi={toi} {name}: {reason}", key.0)?;
-                // A completed object that is later announced again and fails keeps its file.
-                if outcomes.get(&key) != Some(&Outcome::Completed) {
-                    outcomes.insert(key, Outcome::Failed);
-                }
-            }
-            ObjectEvent::Progress { .. } => {}
-        }
+        report.event(event, now)?;
     }
     Ok(())
 }
@@ -176,11 +475,11 @@ pub struct LiveRecvArgs<'a> {
     /// The output directory.
     pub out: &'a Path,
     /// The channels to receive.
-    pub channels: Vec<xflute::runtime::ChannelSpec>,
+    pub channels: Vec<ChannelSpec>,
     /// Interface to receive on.
     pub iface: Option<String>,
     /// AF_XDP or UDP.
-    pub backend: xflute::runtime::Backend,
+    pub backend: Backend,
     /// Rx queues (AF_XDP).
     pub queues: u32,
     /// Cores for the workers.
@@ -201,13 +500,15 @@ pub struct LiveRecvArgs<'a> {
 
 /// What a live `recv` did.
 pub struct LiveRecvReport {
+    /// The backend it received with.
+    pub backend: Backend,
     /// Objects completed and verified.
     pub completed: u64,
     /// Objects started and not completed.
     pub incomplete: u64,
     /// Bytes of completed objects.
     pub completed_bytes: u64,
-    /// From the first object started to the last completed.
+    /// From the first packet to the last object completed.
     pub active: Duration,
     /// The engine's final counters.
     pub stats: xflute::runtime::RxStats,
@@ -220,38 +521,31 @@ pub struct LiveRecvReport {
 }
 
 impl LiveRecvReport {
-    /// Whether every object that started was completed (and, with `--count`, enough did).
+    /// Whether every object that started was completed (and, with `--count`, enough did). A
+    /// receiver that saw no object has nothing incomplete.
     pub fn all_complete(&self, count: Option<u64>) -> bool {
-        self.incomplete == 0 && self.completed > 0 && count.is_none_or(|c| self.completed >= c)
+        self.incomplete == 0 && count.is_none_or(|c| self.completed >= c)
     }
 }
 
-/// A JSON string literal.
-pub fn json_str(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+/// The receive engine's counters as fields of a JSON event.
+fn rx_counters(event: Event, s: &xflute::runtime::RxStats) -> Event {
+    event
+        .int("frames", s.frames())
+        .int("payload_bytes", s.payload_bytes())
+        .int("drops", s.total_drops())
+        .int("rx_ring_full", s.rx_ring_full())
+        .int("duplicates", s.duplicates())
 }
 
 /// Runs the receive engine until `--count` objects are complete, `--timeout` passes, or `stop`
-/// is set (SIGINT/SIGTERM). Prints one line (or JSON object) per object.
+/// is set (SIGINT/SIGTERM). Prints one line (or JSON event) per object.
 pub fn run_live(
     args: &LiveRecvArgs<'_>,
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    stop: Arc<AtomicBool>,
     ready: impl FnOnce(),
     out: &mut impl Write,
 ) -> Result<LiveRecvReport> {
-    use std::sync::atomic::Ordering;
-    use std::time::Instant;
     use xflute::runtime::RxEngine;
     let mut builder = RxEngine::builder(args.out)
         .backend(args.backend)
@@ -267,130 +561,76 @@ pub fn run_live(
         builder = builder.channel(channel.clone());
     }
     let engine = builder
-        .start(std::sync::Arc::clone(&stop))
-        .map_err(|e| crate::UsageError(e.to_string()))?;
+        .start(Arc::clone(&stop))
+        .map_err(|e| usage(e.to_string()))?;
     crate::release_free_memory();
     ready();
-    let progress =
-        (!args.json && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
-            let bar = indicatif::ProgressBar::new_spinner();
-            bar.enable_steady_tick(Duration::from_millis(200));
-            bar
-        });
-    let deadline = args.timeout.map(|t| Instant::now() + t);
-    let mut outcomes: BTreeMap<(u64, u128), Outcome> = BTreeMap::new();
-    let mut completed = 0u64;
-    let mut completed_bytes = 0u64;
-    let mut first_start: Option<Instant> = None;
-    let mut last_done = Instant::now();
+    let mut report = Reporter::new(out, args.out, args.json);
+    report.bar = (!args.json && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.enable_steady_tick(Duration::from_millis(200));
+        bar
+    });
+    let started = Instant::now();
+    let deadline = args.timeout.map(|t| started + t);
+    let mut first_packet: Option<Instant> = None;
+    let mut last_done: Option<Instant> = None;
     let mut last_draw = Instant::now();
+    let mut last_stats = Instant::now();
     loop {
         if stop.load(Ordering::SeqCst)
             || deadline.is_some_and(|d| Instant::now() >= d)
-            || args.count.is_some_and(|c| completed >= c)
+            || args.count.is_some_and(|c| report.completed >= c)
             || engine.is_finished()
         {
             break;
         }
-        let event = match engine.events().recv_timeout(Duration::from_millis(50)) {
-            Ok(event) => event,
-            Err(_) => {
-                if let Some(bar) = &progress {
-                    draw(bar, &engine.stats(), completed, first_start);
-                }
-                continue;
-            }
-        };
-        let key = (event.session().tsi, event.toi());
-        match event {
-            ObjectEvent::Started { toi, meta, .. } => {
-                first_start.get_or_insert_with(Instant::now);
-                outcomes.entry(key).or_insert(Outcome::Receiving);
-                if args.json {
-                    writeln!(
-                        out,
-                        "{{\"event\":\"started\",\"tsi\":{},\"toi\":{toi},\"location\":{},\"transfer_length\":{}}}",
-                        key.0,
-                        json_str(meta.content_location.as_deref().unwrap_or("")),
-                        meta.transfer_length
-                    )?;
-                }
-            }
-            ObjectEvent::Completed { toi, meta, .. } => {
-                if outcomes.insert(key, Outcome::Completed) != Some(Outcome::Completed) {
-                    completed += 1;
-                    let bytes = meta.content_length.unwrap_or(meta.transfer_length);
-                    completed_bytes += bytes;
-                    last_done = Instant::now();
-                    let name = label(meta.content_location.as_deref(), toi);
-                    if args.json {
-                        writeln!(
-                            out,
-                            "{{\"event\":\"completed\",\"tsi\":{},\"toi\":{toi},\"location\":{},\"bytes\":{bytes}}}",
-                            key.0,
-                            json_str(&name)
-                        )?;
-                    } else if let Some(bar) = &progress {
-                        bar.println(format!(
-                            "completed tsi={} toi={toi} {name} ({bytes} bytes)",
-                            key.0
-                        ));
-                    } else {
-                        writeln!(
-                            out,
-                            "completed tsi={} toi={toi} {name} ({bytes} bytes)",
-                            key.0
-                        )?;
-                    }
-                }
-            }
-            ObjectEvent::Failed {
-                toi, meta, reason, ..
-            } => {
-                let name = label(
-                    meta.as_ref().and_then(|m| m.content_location.as_deref()),
-                    toi,
-                );
-                if outcomes.get(&key) != Some(&Outcome::Completed) {
-                    outcomes.insert(key, Outcome::Failed);
-                }
-                if args.json {
-                    writeln!(
-                        out,
-                        "{{\"event\":\"failed\",\"tsi\":{},\"toi\":{toi},\"location\":{},\"reason\":{}}}",
-                        key.0,
-                        json_str(&name),
-                        json_str(&reason.to_string())
-                    )?;
-                } else {
-                    writeln!(out, "FAILED tsi={} toi={toi} {name}: {reason}", key.0)?;
-                }
-            }
-            ObjectEvent::Progress { .. } => {}
+        let event = engine.events().recv_timeout(Duration::from_millis(50));
+        if first_packet.is_none() && engine.stats().frames() > 0 {
+            first_packet = Some(Instant::now());
         }
-        if let Some(bar) = &progress
-            && last_draw.elapsed() >= Duration::from_millis(200)
-        {
-            draw(bar, &engine.stats(), completed, first_start);
+        if let Ok(event) = event {
+            if matches!(event, ObjectEvent::Started { .. }) {
+                first_packet.get_or_insert_with(Instant::now);
+            }
+            let done = matches!(event, ObjectEvent::Completed { .. });
+            report.event(event, SystemTime::now())?;
+            if done {
+                last_done = Some(Instant::now());
+            }
+        }
+        if report.bar.is_some() && last_draw.elapsed() >= Duration::from_millis(200) {
+            if let Some(bar) = &report.bar {
+                draw(bar, &engine.stats(), report.completed, first_packet);
+            }
             last_draw = Instant::now();
         }
+        if args.json && last_stats.elapsed() >= crate::send::STATS_INTERVAL {
+            last_stats = Instant::now();
+            let line = rx_counters(Event::new("stats"), &engine.stats())
+                .int("completed", report.completed)
+                .int("receiving", report.incomplete())
+                .finish();
+            report.line(line)?;
+        }
     }
-    if let Some(bar) = &progress {
+    if let Some(bar) = &report.bar {
         bar.finish_and_clear();
     }
     let steering = engine.steering_counters();
     let xdp_reattached = engine.xdp_reattached();
     let spool = engine.spool_stats();
     let stats = engine.join()?;
-    let incomplete = outcomes
-        .values()
-        .filter(|o| **o != Outcome::Completed)
-        .count() as u64;
+    let active = match (first_packet, last_done) {
+        (Some(first), Some(done)) => done.saturating_duration_since(first),
+        _ => Duration::ZERO,
+    };
     Ok(LiveRecvReport {
-        completed,
-        incomplete,
-        completed_bytes,
-        active: first_start.map_or(Duration::ZERO, |t| last_done.saturating_duration_since(t)),
+        backend: args.backend,
+        completed: report.completed,
+        incomplete: report.incomplete(),
+        completed_bytes: report.completed_bytes,
+        active,
         stats,
         steering,
         xdp_reattached,
@@ -402,64 +642,86 @@ fn draw(
     bar: &indicatif::ProgressBar,
     stats: &xflute::runtime::RxStats,
     completed: u64,
-    first: Option<std::time::Instant>,
+    first: Option<Instant>,
 ) {
-    let secs = first.map_or(0.0, |t| t.elapsed().as_secs_f64()).max(1e-3);
+    let elapsed = first.map_or(Duration::ZERO, |t| t.elapsed());
     bar.set_message(format!(
-        "{completed} objects complete, {:.1} MiB received, {:.2} Gbit/s, {} drops",
-        stats.payload_bytes() as f64 / (1 << 20) as f64,
-        stats.payload_bytes() as f64 * 8.0 / secs / 1e9,
+        "{completed} objects complete, {} received{}, {} drops",
+        units::bytes(stats.payload_bytes()),
+        units::rate_over(stats.payload_bytes(), elapsed)
+            .map_or_else(String::new, |r| format!(", {}", units::rate(r))),
         stats.total_drops()
     ));
 }
 
-/// One summary line (or JSON object) of a live receive.
+/// One summary line (or JSON event) of a live receive. Rates are measured from the first
+/// packet to the last object completed, and left out when that is too short to mean anything
+/// (a late joiner that completes what it held at once).
 pub fn summary(report: &LiveRecvReport, json: bool) -> String {
     let s = &report.stats;
-    let secs = report.active.as_secs_f64().max(1e-6);
-    let gbps = report.completed_bytes as f64 * 8.0 / secs / 1e9;
+    let goodput = units::rate_over(report.completed_bytes, report.active);
     let p = |q: f64| s.latency_us.as_ref().map_or(0, |h| h.value_at_quantile(q));
+    let xdp = report.backend == Backend::Xdp;
     let steer = report.steering.unwrap_or_default();
-    let spool = report.spool.unwrap_or_default();
     if json {
-        format!(
-            "{{\"event\":\"summary\",\"spool_taken\":{},\"spool_missed\":{},\"spool_fill_failures\":{},\"completed\":{},\"incomplete\":{},\"bytes\":{},\"seconds\":{secs:.3},\"goodput_gbps\":{gbps:.3},\"frames\":{},\"drops\":{},\"rx_ring_full\":{},\"duplicates\":{},\"xdp_redirected\":{},\"xdp_dropped\":{},\"xdp_reattached\":{},\"latency_p50_us\":{},\"latency_p99_us\":{}}}",
-            spool.taken,
-            spool.missed,
-            spool.fill_failures,
-            report.completed,
-            report.incomplete,
-            report.completed_bytes,
-            s.frames(),
-            s.total_drops(),
-            s.rx_ring_full(),
-            s.duplicates(),
-            steer.redirected,
-            steer.dropped,
-            report.xdp_reattached,
-            p(0.5),
-            p(0.99)
-        )
-    } else {
-        format!(
-            "{} objects complete, {} incomplete; {} bytes in {secs:.3} s = {gbps:.2} Gbit/s goodput; {} frames, {} dropped (rx ring full {}), {} repeated symbols; XDP redirected {} injected-loss {} reattached {}; latency p50 {} µs p99 {} µs",
-            report.completed,
-            report.incomplete,
-            report.completed_bytes,
-            s.frames(),
-            s.total_drops(),
-            s.rx_ring_full(),
-            s.duplicates(),
-            steer.redirected,
-            steer.dropped,
-            report.xdp_reattached,
-            p(0.5),
-            p(0.99)
-        ) + &report.spool.map_or(String::new(), |sp| {
-            format!(
-                "; spool taken {} missed {} fill failures {}",
-                sp.taken, sp.missed, sp.fill_failures
-            )
-        })
+        let mut e = rx_counters(Event::new("summary"), s)
+            .int("completed", report.completed)
+            .int("incomplete", report.incomplete)
+            .int("bytes", report.completed_bytes)
+            .float("seconds", report.active.as_secs_f64(), 3)
+            .opt_float("goodput_bps", goodput, 0)
+            .opt_float("goodput_gbps", goodput.map(|g| g / 1e9), 3);
+        if let Some(sp) = report.spool {
+            e = e
+                .int("spool_taken", sp.taken)
+                .int("spool_missed", sp.missed)
+                .int("spool_fill_failures", sp.fill_failures);
+        }
+        if xdp {
+            e = e
+                .int("xdp_redirected", steer.redirected)
+                .int("xdp_dropped", steer.dropped)
+                .int("xdp_reattached", report.xdp_reattached);
+        }
+        return e
+            .int("latency_p50_us", p(0.5))
+            .int("latency_p99_us", p(0.99))
+            .finish();
     }
+    let mut line = format!(
+        "{} objects complete, {} incomplete; {}",
+        report.completed,
+        report.incomplete,
+        units::bytes(report.completed_bytes)
+    );
+    if let Some(g) = goodput {
+        line.push_str(&format!(
+            " in {:.3} s = {} goodput",
+            report.active.as_secs_f64(),
+            units::rate(g)
+        ));
+    }
+    line.push_str(&format!(
+        "; {} frames, {} dropped (rx ring full {}), {} repeated symbols",
+        s.frames(),
+        s.total_drops(),
+        s.rx_ring_full(),
+        s.duplicates()
+    ));
+    if xdp {
+        line.push_str(&format!(
+            "; XDP redirected {} injected-loss {} reattached {}",
+            steer.redirected, steer.dropped, report.xdp_reattached
+        ));
+    }
+    if report.completed > 0 {
+        line.push_str(&format!("; latency p50 {} µs p99 {} µs", p(0.5), p(0.99)));
+    }
+    if let Some(sp) = report.spool {
+        line.push_str(&format!(
+            "; spool taken {} missed {} fill failures {}",
+            sp.taken, sp.missed, sp.fill_failures
+        ));
+    }
+    line
 }

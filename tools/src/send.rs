@@ -2,23 +2,166 @@
 //! engine (AF_XDP or UDP sockets), or with `--pcap-out FILE` into a capture, as Ethernet/IP/UDP
 //! frames with correct checksums.
 //!
-//! In a capture, time is virtual: the session starts at the wall-clock time of the run and each packet takes
-//! the time it would take at `--rate` on the wire; the sender's own pacing (`next_timeout`) moves
-//! the clock forward when it asks to wait.
+//! Everything the options say is checked before the first packet: the files (each a readable
+//! file), the FEC parameters against the files' sizes, the destination port, and the packet
+//! length against the interface's MTU; a refusal is a usage error (exit code 2).
+//!
+//! In a capture, time is virtual: the session starts at the wall-clock time of the run and each
+//! packet takes the time it would take at `--rate` on the wire; the sender's own pacing
+//! (`next_timeout`) moves the clock forward when it asks to wait.
 
 use anyhow::{Context, Result, bail};
+use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 use xflute::cenc::Cenc;
 use xflute::endpoint::UdpEndpoint;
 use xflute::io::mmap::MappedFile;
+use xflute::runtime::Backend;
 use xflute::sender::{
     CarouselRepeatMode, Config, ObjectDesc, PriorityQueue, Profile, Sender, ToiMaxLength,
     TransferConfig,
 };
 use xflute::wire::{FecEncodingId, Oti, SchemeSpecific};
+
+use crate::events::Event;
+use crate::{Outcome, units, usage};
+
+/// `--backend`: where packets go or come from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum BackendArg {
+    /// AF_XDP sockets (root; an XDP program steers received packets).
+    #[default]
+    Xdp,
+    /// Kernel UDP sockets.
+    Udp,
+    /// A capture file (with --pcap-out, --pcap).
+    Pcap,
+}
+
+impl From<BackendArg> for Backend {
+    fn from(b: BackendArg) -> Self {
+        match b {
+            BackendArg::Xdp => Backend::Xdp,
+            BackendArg::Udp => Backend::Udp,
+            BackendArg::Pcap => Backend::Pcap,
+        }
+    }
+}
+
+/// `--cenc`: the content encoding of the files and the FDT.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum CencArg {
+    /// None: sent as is.
+    #[default]
+    Null,
+    /// zlib (RFC 1950).
+    Zlib,
+    /// deflate (RFC 1951).
+    Deflate,
+    /// gzip (RFC 1952).
+    Gzip,
+}
+
+impl From<CencArg> for Cenc {
+    fn from(c: CencArg) -> Self {
+        match c {
+            CencArg::Null => Cenc::Null,
+            CencArg::Zlib => Cenc::Zlib,
+            CencArg::Deflate => Cenc::Deflate,
+            CencArg::Gzip => Cenc::Gzip,
+        }
+    }
+}
+
+/// The options of `xflute send`.
+#[derive(clap::Args, Debug)]
+pub struct SendCli {
+    /// The files to send (regular files; their names become file:///NAME).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Write the session into this pcap file instead of sending it.
+    #[arg(long, value_name = "FILE")]
+    pcap_out: Option<PathBuf>,
+    /// Destination group (or unicast address) and port (not 0).
+    #[arg(long, default_value = "239.255.0.1:3400")]
+    dest: SocketAddr,
+    /// Source address of the packets [default: xdp: the interface's own address of the
+    /// destination's family; udp: chosen by the kernel; capture: 192.0.2.1 or 2001:db8::1].
+    #[arg(long)]
+    source: Option<IpAddr>,
+    /// Interface to send on [required by xdp; udp: the multicast interface, by default the
+    /// routing table's].
+    #[arg(long)]
+    iface: Option<String>,
+    /// I/O backend: xdp (AF_XDP, root), udp (sockets), pcap (with --pcap-out; implied by it).
+    #[arg(long, value_enum, default_value = "xdp")]
+    backend: BackendArg,
+    /// Tx queues (AF_XDP).
+    #[arg(long, default_value_t = 1)]
+    queues: u32,
+    /// Cores to pin the workers to, comma separated [default: not pinned].
+    #[arg(long, value_delimiter = ',')]
+    cores: Vec<usize>,
+    /// Transport Session Identifier.
+    #[arg(long, default_value_t = 1)]
+    tsi: u64,
+    /// FEC scheme of the objects.
+    #[arg(long, value_enum, default_value = "none")]
+    fec: FecScheme,
+    /// m, the field size of rs2m, 2..=16 [default: 8]; only with --fec rs2m.
+    #[arg(long)]
+    m: Option<u8>,
+    /// Repair symbols per source block [default with FEC: 20% of --block-len, rounded up];
+    /// not with --fec none.
+    #[arg(long, conflicts_with = "repair_pct")]
+    repair: Option<u32>,
+    /// Repair symbols per source block, as a percentage of --block-len (rounded up); not with
+    /// --fec none.
+    #[arg(long)]
+    repair_pct: Option<f64>,
+    /// Encoding symbol length in bytes (each packet carries one symbol; the packet must fit the
+    /// interface's MTU).
+    #[arg(long, default_value_t = 1400)]
+    symbol_len: u16,
+    /// Maximum source block length in symbols.
+    #[arg(long, default_value_t = 64)]
+    block_len: u32,
+    /// Content encoding of the files and of the FDT.
+    #[arg(long, value_enum, default_value = "null")]
+    cenc: CencArg,
+    /// FLUTE version: 1 (RFC 3926) or 2 (RFC 6726).
+    #[arg(long, default_value_t = 2)]
+    flute_version: u8,
+    /// Rate in bits per second; k, M, G are powers of 1000 (500M, 2.5G) [default: on the wire
+    /// unlimited; with --pcap-out the capture's timestamps follow 1G].
+    #[arg(long, value_parser = units::parse_rate)]
+    rate: Option<u64>,
+    /// Repeat the objects for this long (30s, 500ms, 2m), as a carousel [default: each once].
+    #[arg(long, value_parser = units::parse_duration)]
+    carousel: Option<Duration>,
+    /// Priority queue of the objects (0 is the highest).
+    #[arg(long, default_value_t = 0)]
+    priority: u32,
+    /// Objects sent at once, packet by packet in turn.
+    #[arg(long, default_value_t = 3)]
+    multiplex: u32,
+    /// TOI of the first object (the next ones follow): a number, or `random` so that
+    /// receivers that cached an earlier run's objects by TOI do not mistake the new ones
+    /// for them (a random TOI takes up to 14 bytes in each packet's LCT header).
+    #[arg(long, default_value = "1")]
+    toi_start: ToiStart,
+    /// UDP backend: one datagram per sendmmsg message instead of GSO super-datagrams (slower;
+    /// a capture on the sending host then shows each packet as sent).
+    #[arg(long)]
+    no_gso: bool,
+    /// One JSON event per line on stdout instead of text (see docs/cli-json.md).
+    #[arg(long)]
+    json: bool,
+}
 
 /// What `send` was asked to do.
 pub struct SendArgs {
@@ -102,7 +245,7 @@ impl ToiStart {
 }
 
 /// The send engine's options.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct LiveArgs {
     /// Interface to send on.
     pub iface: Option<String>,
@@ -112,6 +255,8 @@ pub struct LiveArgs {
     pub queues: u32,
     /// Cores for the workers.
     pub cores: Vec<usize>,
+    /// UDP GSO where the kernel has it.
+    pub gso: bool,
 }
 
 /// `send --fec`: the FEC scheme of the objects.
@@ -296,17 +441,176 @@ fn content_location(path: &Path) -> Result<String> {
     Ok(out)
 }
 
-/// The session's sender with every file added as an object, coded with `fec`.
-pub fn build_sender_with(args: &SendArgs, fec: &FecArgs) -> Result<Sender> {
-    if args.files.is_empty() {
-        bail!("no file to send");
+impl SendCli {
+    /// The send options as the engine takes them, every combination checked.
+    fn into_args(self) -> Result<(SendArgs, FecArgs, bool)> {
+        if self.fec == FecScheme::None && (self.repair.is_some() || self.repair_pct.is_some()) {
+            bail!(usage(
+                "--repair and --repair-pct need a FEC scheme (--fec rs28, raptorq, ...); --fec none sends no repair symbols"
+            ));
+        }
+        if self.m.is_some() && self.fec != FecScheme::Rs2m {
+            bail!(usage("--m is the field size of --fec rs2m only"));
+        }
+        if self.dest.port() == 0 {
+            bail!(usage(format!(
+                "--dest {}: port 0 cannot be sent to",
+                self.dest
+            )));
+        }
+        if self.symbol_len == 0 || self.block_len == 0 {
+            bail!(usage("--symbol-len and --block-len must be at least 1"));
+        }
+        if self.no_gso && (self.pcap_out.is_some() || self.backend != BackendArg::Udp) {
+            bail!(usage("--no-gso is an option of --backend udp"));
+        }
+        let fec = FecArgs {
+            scheme: self.fec,
+            m: self.m.unwrap_or(8),
+            repair: self
+                .repair
+                .map(Repair::Symbols)
+                .or(self.repair_pct.map(Repair::Percent)),
+        };
+        let args = SendArgs {
+            files: self.files,
+            pcap_out: self.pcap_out,
+            dest: self.dest,
+            source: self.source,
+            tsi: self.tsi,
+            symbol_len: self.symbol_len,
+            block_len: self.block_len,
+            cenc: self.cenc.into(),
+            flute_version: self.flute_version,
+            rate_bps: self.rate,
+            carousel: self.carousel,
+            priority: self.priority,
+            multiplex: self.multiplex,
+            toi_start: self.toi_start,
+            live: LiveArgs {
+                iface: self.iface,
+                backend: self.backend.into(),
+                queues: self.queues,
+                cores: self.cores,
+                gso: !self.no_gso,
+            },
+        };
+        Ok((args, fec, self.json))
     }
+}
+
+/// The largest number of source blocks an object can have under `scheme`: what the SBN field
+/// of its FEC Payload ID counts (RFC 5445 §2.1, RFC 5510 §4.1 and §5.1, RFC 5053 §3.2,
+/// RFC 6330 §3.2).
+fn max_blocks(fec: &FecArgs) -> u64 {
+    match fec.scheme {
+        FecScheme::None | FecScheme::Raptor => 1 << 16,
+        FecScheme::Rs28 => 1 << 24,
+        FecScheme::Rs28Us => 1 << 32,
+        FecScheme::Rs2m => 1 << (32 - u32::from(fec.m.clamp(2, 16))),
+        FecScheme::Raptorq => 256,
+    }
+}
+
+/// The largest source block (in symbols, repair included for Reed-Solomon) `fec` can code.
+fn check_block_len(fec: &FecArgs, oti: &Oti) -> Result<()> {
+    let b = oti.maximum_source_block_length;
+    let n = oti.max_number_of_encoding_symbols;
+    let (limit, what) = match fec.scheme {
+        FecScheme::Rs28 | FecScheme::Rs28Us => {
+            (255, "rs28 codes at most 255 symbols a block (GF(2^8))")
+        }
+        FecScheme::Rs2m => {
+            if !(2..=16).contains(&fec.m) {
+                bail!(usage(format!("--m {} is not between 2 and 16", fec.m)));
+            }
+            (
+                (1u32 << fec.m) - 1,
+                "rs2m codes at most 2^m - 1 symbols a block",
+            )
+        }
+        FecScheme::Raptorq => {
+            if b > 56_403 {
+                bail!(usage(format!(
+                    "--block-len {b} is over RaptorQ's largest source block, 56403 symbols (RFC 6330 K'max)"
+                )));
+            }
+            return Ok(());
+        }
+        FecScheme::None | FecScheme::Raptor => return Ok(()),
+    };
+    if n > limit {
+        bail!(usage(format!(
+            "--block-len {b} plus {} repair symbols is {n}: {what}; lower --block-len or the repair",
+            n - b
+        )));
+    }
+    Ok(())
+}
+
+/// Each file is a regular file we can read, and `fec` can number the source blocks of each.
+fn check_files(args: &SendArgs, fec: &FecArgs) -> Result<()> {
+    if args.files.is_empty() {
+        bail!(usage("no file to send"));
+    }
+    let symbol_len = u64::from(args.symbol_len.max(1));
+    let block_len = u64::from(args.block_len.max(1));
+    for path in &args.files {
+        let meta = std::fs::metadata(path)
+            .map_err(|e| usage(format!("reading {}: {e}", path.display())))?;
+        if meta.is_dir() {
+            bail!(usage(format!(
+                "{} is a directory: name the files in it ({}/*)",
+                path.display(),
+                path.display()
+            )));
+        }
+        if !meta.is_file() {
+            bail!(usage(format!("{} is not a regular file", path.display())));
+        }
+        std::fs::File::open(path).map_err(|e| usage(format!("reading {}: {e}", path.display())))?;
+        let symbols = meta.len().div_ceil(symbol_len);
+        let blocks = symbols.div_ceil(block_len);
+        let max = max_blocks(fec);
+        if blocks > max {
+            let need = symbols.div_ceil(max);
+            bail!(usage(format!(
+                "{}: {} bytes make {blocks} source blocks of --block-len {block_len} symbols of {symbol_len} bytes, more than the {max} that --fec {} numbers; raise --block-len to {need} or more (or --symbol-len)",
+                path.display(),
+                meta.len(),
+                fec.scheme.name()
+            )));
+        }
+    }
+    Ok(())
+}
+
+impl FecScheme {
+    /// The name `--fec` takes.
+    fn name(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Rs28 => "rs28",
+            Self::Rs2m => "rs2m",
+            Self::Rs28Us => "rs28-us",
+            Self::Raptorq => "raptorq",
+            Self::Raptor => "raptor",
+        }
+    }
+}
+
+/// The session's sender with every file added as an object, coded with `fec`. Every refusal
+/// is a usage error: the options cannot send these files.
+pub fn build_sender_with(args: &SendArgs, fec: &FecArgs) -> Result<Sender> {
+    check_files(args, fec)?;
     let profile = match args.flute_version {
         1 => Profile::Rfc3926,
         2 => Profile::Rfc6726,
-        v => bail!("FLUTE version {v} does not exist (1 or 2)"),
+        v => bail!(usage(format!("FLUTE version {v} does not exist (1 or 2)"))),
     };
-    let object_fec_oti = fec_oti(fec, args.symbol_len, args.block_len)?;
+    let object_fec_oti =
+        fec_oti(fec, args.symbol_len, args.block_len).map_err(|e| usage(format!("{e:#}")))?;
+    check_block_len(fec, &object_fec_oti)?;
     // Raptor cannot code blocks of fewer than 4 symbols: the FDT (and any object that small)
     // goes without FEC, each other object carries the Raptor OTI.
     let raptor = fec.scheme == FecScheme::Raptor;
@@ -325,15 +629,15 @@ pub fn build_sender_with(args: &SendArgs, fec: &FecArgs) -> Result<Sender> {
     config.set_priority_queue(args.priority, PriorityQueue::new(args.multiplex));
     let endpoint = UdpEndpoint::new(args.dest.ip(), args.dest.port());
     let mut sender = Sender::new(endpoint, args.tsi, oti, config)
-        .context("the session's parameters are not valid")?;
+        .map_err(|e| usage(format!("the session's parameters are not valid: {e}")))?;
     let mut seen = std::collections::HashSet::new();
     for path in &args.files {
-        let location = content_location(path)?;
+        let location = content_location(path).map_err(|e| usage(format!("{e:#}")))?;
         if !seen.insert(location.clone()) {
-            bail!("two files are named {location}");
+            bail!(usage(format!("two files are named {location}")));
         }
-        let bytes =
-            MappedFile::open(path).with_context(|| format!("reading {}", path.display()))?;
+        let bytes = MappedFile::open(path)
+            .map_err(|e| usage(format!("reading {}: {e}", path.display())))?;
         let object_oti = (raptor
             && raptor_can_code(&object_fec_oti, AsRef::<[u8]>::as_ref(&bytes).len() as u64))
         .then_some(object_fec_oti);
@@ -352,10 +656,13 @@ pub fn build_sender_with(args: &SendArgs, fec: &FecArgs) -> Result<Sender> {
             true,
             transfer,
         )
-        .with_context(|| format!("preparing {}", path.display()))?;
-        sender
-            .add_object(args.priority, object)
-            .with_context(|| format!("adding {}", path.display()))?;
+        .map_err(|e| usage(format!("preparing {}: {e}", path.display())))?;
+        sender.add_object(args.priority, object).map_err(|e| {
+            usage(format!(
+                "adding {}: {e}; a larger --block-len or --symbol-len makes fewer blocks",
+                path.display()
+            ))
+        })?;
     }
     Ok(sender)
 }
@@ -372,7 +679,7 @@ fn source_or_default(args: &SendArgs) -> IpAddr {
 /// of packets written. The capture's timestamps follow `--rate` (1 Gbit/s if not given) and
 /// `--carousel` counts in capture time.
 pub fn run_with(args: &SendArgs, fec: &FecArgs) -> Result<u64> {
-    use xflute::runtime::{Backend, TxEngine};
+    use xflute::runtime::TxEngine;
     let pcap_out = args
         .pcap_out
         .as_deref()
@@ -384,10 +691,8 @@ pub fn run_with(args: &SendArgs, fec: &FecArgs) -> Result<u64> {
         .rate_bps(args.rate_bps)
         .run_for(args.carousel)
         .session(sender, source_or_default(args))
-        .start(std::sync::Arc::new(std::sync::atomic::AtomicBool::new(
-            false,
-        )))
-        .with_context(|| format!("creating {}", pcap_out.display()))?;
+        .start(Arc::new(AtomicBool::new(false)))
+        .map_err(usage)?;
     let stats = engine
         .join()
         .with_context(|| format!("writing {}", pcap_out.display()))?;
@@ -404,43 +709,261 @@ pub struct LiveReport {
     pub interrupted: bool,
 }
 
+/// How a live send shows its progress.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// Not at all (the demo).
+    Quiet,
+    /// A progress line on stderr when it is a terminal.
+    Bar,
+    /// A `stats` event every second on stdout.
+    Json,
+}
+
+/// How often `--json` prints a `stats` event.
+pub const STATS_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The Ethernet addresses of frames sent with AF_XDP from `interface` to `dest`: the
+/// interface's own as the source; the group's for multicast (the engine derives it), the
+/// neighbour table's for a unicast IPv4 address it knows, broadcast otherwise.
+fn xdp_macs(interface_mac: [u8; 6], dest: IpAddr) -> ([u8; 6], [u8; 6]) {
+    let neighbour = match dest {
+        IpAddr::V4(v4) if !v4.is_multicast() => std::fs::read_to_string("/proc/net/arp")
+            .ok()
+            .and_then(|table| {
+                table.lines().skip(1).find_map(|line| {
+                    let mut cols = line.split_whitespace();
+                    let ip = cols.next()?;
+                    let mac = cols.nth(2)?;
+                    (ip == v4.to_string()).then(|| parse_mac(mac)).flatten()
+                })
+            }),
+        _ => None,
+    };
+    (interface_mac, neighbour.unwrap_or([0xff; 6]))
+}
+
+fn parse_mac(s: &str) -> Option<[u8; 6]> {
+    let mut mac = [0u8; 6];
+    let mut parts = s.split(':');
+    for b in &mut mac {
+        *b = u8::from_str_radix(parts.next()?, 16).ok()?;
+    }
+    parts.next().is_none().then_some(mac)
+}
+
+/// Bytes of the IP and UDP headers in front of each ALC packet.
+fn ip_udp_header_len(dest: SocketAddr) -> usize {
+    if dest.is_ipv4() { 28 } else { 48 }
+}
+
 /// Run `send` on the wire through the send engine, the objects coded with `fec`, until every
 /// object is sent (or the carousel time is up, or `stop` is set).
 pub fn run_live_with(
     args: &SendArgs,
     fec: &FecArgs,
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    stop: Arc<AtomicBool>,
+    progress: Progress,
 ) -> Result<LiveReport> {
-    use xflute::runtime::{Backend, TxEngine};
+    use xflute::runtime::TxEngine;
+    let mut macs = None;
     let source = match (args.source, args.live.backend) {
         (Some(s), _) => s,
         (None, Backend::Udp) => match args.dest.ip() {
             IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
         },
-        (None, Backend::Xdp) => bail!("--backend xdp needs --source (the frames' source address)"),
+        (None, Backend::Xdp) => {
+            let iface = args
+                .live
+                .iface
+                .as_deref()
+                .ok_or_else(|| usage("--backend xdp needs --iface"))?;
+            let addrs = crate::netif::addresses(iface)
+                .map_err(|e| usage(format!("reading the addresses of {iface}: {e}")))?;
+            if let Some(mac) = addrs.mac {
+                macs = Some(xdp_macs(mac, args.dest.ip()));
+            }
+            addrs.source_for(args.dest.ip()).ok_or_else(|| {
+                usage(format!(
+                    "{iface} has no {} address to send from; give one with --source",
+                    if args.dest.is_ipv4() { "IPv4" } else { "IPv6" }
+                ))
+            })?
+        }
         (None, Backend::Pcap) => source_or_default(args),
     };
-    let sender = build_sender_with(args, fec).map_err(|e| crate::UsageError(format!("{e:#}")))?;
+    if source.is_ipv4() != args.dest.is_ipv4() {
+        bail!(usage(format!(
+            "--source {source} and --dest {} are not of the same IP version",
+            args.dest
+        )));
+    }
+    let sender = build_sender_with(args, fec)?;
+    let packet_len = sender.max_packet_len() + ip_udp_header_len(args.dest);
+    let mtu = args.live.iface.as_deref().and_then(crate::netif::mtu);
+    if let Some(mtu) = mtu
+        && packet_len > mtu
+    {
+        bail!(usage(format!(
+            "packets of {packet_len} bytes (IP and UDP headers included) do not fit the {mtu}-byte MTU of {}; lower --symbol-len to {} or less",
+            args.live.iface.as_deref().unwrap_or_default(),
+            usize::from(args.symbol_len).saturating_sub(packet_len - mtu)
+        )));
+    }
+    if packet_len > 65_535 {
+        bail!(usage(format!(
+            "packets of {packet_len} bytes do not fit a UDP datagram; lower --symbol-len"
+        )));
+    }
     let mut builder = TxEngine::builder()
         .backend(args.live.backend)
         .queues(args.live.queues)
         .cores(args.live.cores.clone())
         .rate_bps(args.rate_bps)
         .run_for(args.carousel)
+        .gso(args.live.gso)
         .session(sender, source);
     if let Some(iface) = &args.live.iface {
         builder = builder.interface(iface.clone());
     }
-    let start = std::time::Instant::now();
-    let engine = builder
-        .start(std::sync::Arc::clone(&stop))
-        .map_err(|e| crate::UsageError(e.to_string()))?;
+    if let Some((src, dst)) = macs {
+        builder = builder.macs(src, dst);
+    }
+    let start = Instant::now();
+    let engine = builder.start(Arc::clone(&stop)).map_err(usage)?;
+    crate::release_free_memory();
+    let bar = (progress == Progress::Bar && std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        });
+    let mut last_stats = Instant::now();
+    while !engine.is_finished() {
+        std::thread::sleep(Duration::from_millis(50));
+        let t = engine.stats().total();
+        let elapsed = start.elapsed();
+        if let Some(bar) = &bar {
+            bar.set_message(format!(
+                "{} packets, {} of ALC payload, {}{}",
+                t.packets,
+                units::bytes(t.alc_bytes),
+                units::rate_over(t.bytes, elapsed).map_or_else(String::new, units::rate),
+                args.carousel.map_or_else(String::new, |c| format!(
+                    "; carousel {:.0} s of {:.0} s",
+                    elapsed.as_secs_f64(),
+                    c.as_secs_f64()
+                ))
+            ));
+        }
+        if progress == Progress::Json && last_stats.elapsed() >= STATS_INTERVAL {
+            last_stats = Instant::now();
+            println!("{}", tx_counters(Event::new("stats"), &t, elapsed).finish());
+        }
+    }
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
     let stats = engine.join()?;
     Ok(LiveReport {
         stats,
         elapsed: start.elapsed(),
-        interrupted: stop.load(std::sync::atomic::Ordering::SeqCst),
+        interrupted: stop.load(Ordering::SeqCst),
+    })
+}
+
+/// The send engine's counters as fields of a JSON event.
+fn tx_counters(event: Event, t: &xflute::runtime::TxCounters, elapsed: Duration) -> Event {
+    event
+        .int("packets", t.packets)
+        .int("bytes", t.bytes)
+        .int("alc_bytes", t.alc_bytes)
+        .int("batches", t.batches)
+        .int("ring_full", t.ring_full)
+        .float("seconds", elapsed.as_secs_f64(), 3)
+        .opt_float("wire_bps", units::rate_over(t.bytes, elapsed), 0)
+}
+
+/// `xflute send`.
+pub fn main(cli: SendCli) -> Result<Outcome> {
+    let (args, fec, json) = cli.into_args()?;
+    if let Some(path) = &args.pcap_out {
+        let packets = run_with(&args, &fec)?;
+        if json {
+            println!(
+                "{}",
+                Event::new("summary")
+                    .str("pcap", &path.display().to_string())
+                    .int("packets", packets)
+                    .bool("complete", true)
+                    .finish()
+            );
+        } else {
+            println!("{packets} packets written to {}", path.display());
+        }
+        return Ok(Outcome::Complete);
+    }
+    if args.live.backend == Backend::Pcap {
+        bail!(usage("--backend pcap needs --pcap-out FILE"));
+    }
+    if args.live.backend == Backend::Xdp && args.live.iface.is_none() {
+        bail!(usage("--backend xdp needs --iface"));
+    }
+    let stop = crate::stop_flag()?;
+    let files_bytes: u64 = args
+        .files
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    if json {
+        println!(
+            "{}",
+            Event::new("start")
+                .str("dest", &args.dest.to_string())
+                .int("tsi", args.tsi)
+                .int("files", args.files.len() as u64)
+                .int("bytes", files_bytes)
+                .finish()
+        );
+    }
+    let progress = if json { Progress::Json } else { Progress::Bar };
+    let report = run_live_with(&args, &fec, stop, progress)?;
+    let t = report.stats.total();
+    if json {
+        println!(
+            "{}",
+            tx_counters(Event::new("summary"), &t, report.elapsed)
+                .bool("interrupted", report.interrupted)
+                .bool("complete", !report.interrupted)
+                .finish()
+        );
+    } else {
+        let mut out = std::io::stdout().lock();
+        writeln!(
+            out,
+            "sent {} files ({}) in {} packets, {} on the wire in {:.3} s{}; {} batches, {} ring-full waits{}",
+            args.files.len(),
+            units::bytes(files_bytes),
+            t.packets,
+            units::bytes(t.bytes),
+            report.elapsed.as_secs_f64(),
+            units::rate_over(t.bytes, report.elapsed)
+                .map_or_else(String::new, |r| format!(" = {}", units::rate(r))),
+            t.batches,
+            t.ring_full,
+            if report.interrupted {
+                " (interrupted)"
+            } else {
+                ""
+            }
+        )?;
+    }
+    Ok(if report.interrupted {
+        Outcome::Incomplete
+    } else {
+        Outcome::Complete
     })
 }
 

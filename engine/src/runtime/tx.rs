@@ -57,6 +57,7 @@ pub struct TxEngineBuilder {
     run_for: Option<Duration>,
     macs: Option<([u8; 6], [u8; 6])>,
     pcap_out: Option<PathBuf>,
+    gso: bool,
 }
 
 /// A running send engine.
@@ -80,6 +81,7 @@ impl TxEngine {
             run_for: None,
             macs: None,
             pcap_out: None,
+            gso: true,
         }
     }
 
@@ -117,6 +119,11 @@ impl TxEngine {
 
 impl Drop for TxEngine {
     fn drop(&mut self) {
+        // After `join` nothing is left to stop; setting the flag then would make the caller's
+        // shared flag (also set by SIGINT) read as an interruption of a send that completed.
+        if self.workers.is_empty() {
+            return;
+        }
         self.stop.store(true, Ordering::SeqCst);
         for worker in std::mem::take(&mut self.workers) {
             let _ = worker.join();
@@ -171,6 +178,14 @@ impl TxEngineBuilder {
     /// destinations always use the group's MAC.
     pub fn macs(mut self, source: [u8; 6], destination: [u8; 6]) -> Self {
         self.macs = Some((source, destination));
+        self
+    }
+
+    /// Whether the UDP backend hands the kernel runs of packets as one GSO datagram (where the
+    /// kernel has UDP GSO; on by default). Off, every packet is its own `sendmmsg` message, as
+    /// a capture on the sending host then records it.
+    pub fn gso(mut self, on: bool) -> Self {
+        self.gso = on;
         self
     }
 
@@ -253,7 +268,10 @@ impl TxEngineBuilder {
                     })?
                 }
                 Backend::Udp => {
-                    let socket = open_udp(&worker.channels, self.interface.as_deref())?;
+                    let mut socket = open_udp(&worker.channels, self.interface.as_deref())?;
+                    if !self.gso {
+                        socket.set_gso(false);
+                    }
                     spawn(i, move || {
                         pin(core);
                         worker.run_udp(socket)
