@@ -50,6 +50,7 @@ struct LimitsSel {
     receiving_kib: u16,
     pending_kib: u16,
     blocks: u8,
+    decode_cost: u16,
     fdt_kib: u8,
     fdt_files: u8,
     files_per_session: u8,
@@ -68,6 +69,8 @@ impl LimitsSel {
             max_receiving_bytes: u64::from(self.receiving_kib % 4096 + 1) << 10,
             max_pending_bytes: usize::from(self.pending_kib % 256 + 1) << 10,
             max_concurrent_blocks: usize::from(self.blocks % 8) + 1,
+            // From a budget no Reed-Solomon decode fits to one most do.
+            max_decode_cost: (u64::from(self.decode_cost) + 1) << 8,
             max_fdt_bytes: usize::from(self.fdt_kib % 64 + 1) << 10,
             max_fdt_files: usize::from(self.fdt_files % 64) + 1,
             max_files_per_session: usize::from(self.files_per_session % 128) + 1,

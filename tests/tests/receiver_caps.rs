@@ -318,3 +318,80 @@ fn a_compressed_fdt_inflating_past_max_fdt_bytes_is_an_fdt_too_large_drop() {
     assert_eq!(r.stats().fdt_instances, 0);
     assert_eq!(r.description_bytes(), 0);
 }
+
+/// Repair symbols only, Reed-Solomon GF(2^16) with k = 16384 (n = 32768, E = 64): about 1.2 MB
+/// of packets asking for a decode of k² coefficients and k²·E symbol bytes. Sent as TOI 0 (an
+/// FDT instance nothing described) and as an object known only by its EXT_FTI.
+fn rs2m_repair_flood(toi: u128) -> Vec<Vec<u8>> {
+    use xflute::wire::{AlcRepr, ExtFdt, ExtRepr, LctRepr, PayloadId, PayloadIdFormat};
+    const K: u32 = 16384;
+    const E: u16 = 64;
+    let oti = Oti {
+        fec_encoding_id: FecEncodingId::ReedSolomonGf2m,
+        fec_instance_id: 0,
+        transfer_length: u64::from(K) * u64::from(E),
+        encoding_symbol_length: E,
+        maximum_source_block_length: K,
+        max_number_of_encoding_symbols: 2 * K,
+        scheme_specific: SchemeSpecific::ReedSolomonGf2m { m: 16, g: 1 },
+    };
+    let mut exts = vec![ExtRepr::Fti(oti)];
+    if toi == 0 {
+        exts.push(ExtRepr::Fdt(ExtFdt {
+            flute_version: 2,
+            fdt_instance_id: 1,
+        }));
+    }
+    let payload: Vec<u8> = (0..E).map(|i| i as u8 ^ 0x5a).collect();
+    (K..2 * K)
+        .map(|esi| {
+            let lct = LctRepr::with_min_widths(0, TSI, Some(toi), 2).unwrap();
+            let repr = AlcRepr {
+                lct,
+                extensions: &exts,
+                payload_id: Some((
+                    PayloadIdFormat::ReedSolomonGf2m { m: 16 },
+                    PayloadId {
+                        sbn: 0,
+                        esi,
+                        source_block_length: None,
+                    },
+                )),
+            };
+            let mut buf = vec![0u8; repr.buffer_len() + payload.len()];
+            let len = repr.emit(&mut buf).unwrap();
+            buf[len..].copy_from_slice(&payload);
+            buf
+        })
+        .collect()
+}
+
+/// Issue 18, class 3: such a block is refused before any decoding work (it used to take tens of
+/// seconds and hundreds of MiB on the receive worker), counted, and its scratch given back.
+#[test]
+fn a_reed_solomon_block_whose_decode_costs_more_than_the_budget_is_refused_and_counted() {
+    let now = SystemTime::now();
+    for toi in [0u128, 7] {
+        let mut r = receiver(Limits::default(), true);
+        let packets = rs2m_repair_flood(toi);
+        for p in &packets {
+            let _ = r.push(&endpoint(), p, now);
+        }
+        let stats = r.stats();
+        // The k-th repair symbol made the block decodable and was refused with it; nothing
+        // after it reaches a decoder.
+        assert_eq!(
+            stats.drops(DropReason::DecodeCostLimit),
+            1,
+            "toi {toi}: {stats:?}"
+        );
+        assert_eq!(stats.fdt_instances, 0);
+        assert_eq!(stats.objects_completed, 0);
+        // More repair symbols of the refused block are dropped at once.
+        let _ = r.push(&endpoint(), &packets[0], now);
+        assert_eq!(r.stats().drops(DropReason::DecodeCostLimit), 2);
+        // The object (TOI 7) is still there for its source symbols; what it holds is its own.
+        r.close_all(now);
+        assert_eq!(r.receiving_bytes(), 0);
+    }
+}

@@ -73,6 +73,11 @@ impl UdpSocket {
         // SAFETY: `fd` is a fresh socket that nothing else owns.
         let socket = unsafe { <std::net::UdpSocket as std::os::fd::FromRawFd>::from_raw_fd(fd) };
         set_int(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1, "SO_REUSEADDR")?;
+        // The kernel's count of datagrams dropped on a full receive buffer comes with each
+        // datagram (`RecvBatch::kernel_drops`); without it those drops would go unseen.
+        if let Err(e) = set_int(fd, libc::SOL_SOCKET, libc::SO_RXQ_OVFL, 1, "SO_RXQ_OVFL") {
+            tracing::debug!(error = %e, "no socket drop count");
+        }
         let (storage, len) = to_sockaddr(addr);
         // SAFETY: `storage` holds a valid sockaddr of `len` bytes.
         let rc = unsafe { libc::bind(fd, (&raw const storage).cast(), len) };
@@ -495,6 +500,8 @@ pub struct RecvBatch {
     addrs: Vec<libc::sockaddr_storage>,
     iovecs: Vec<libc::iovec>,
     headers: Vec<libc::mmsghdr>,
+    /// One control buffer per message, for the `SO_RXQ_OVFL` drop count.
+    controls: Vec<[u64; 4]>,
     count: usize,
 }
 
@@ -519,18 +526,20 @@ impl RecvBatch {
             ],
             // SAFETY: an all-zero mmsghdr is a valid empty message.
             headers: vec![unsafe { zeroed() }; BATCH],
+            controls: vec![[0; 4]; BATCH],
             count: 0,
         }
     }
 
     fn prepare(&mut self) {
         let slot_len = self.slot_len;
-        for (((buf, iov), addr), header) in self
+        for ((((buf, iov), addr), header), control) in self
             .bufs
             .chunks_exact_mut(slot_len)
             .zip(&mut self.iovecs)
             .zip(&mut self.addrs)
             .zip(&mut self.headers)
+            .zip(&mut self.controls)
         {
             iov.iov_base = buf.as_mut_ptr().cast();
             iov.iov_len = slot_len;
@@ -538,8 +547,8 @@ impl RecvBatch {
             header.msg_hdr.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
             header.msg_hdr.msg_iov = iov;
             header.msg_hdr.msg_iovlen = 1;
-            header.msg_hdr.msg_control = std::ptr::null_mut();
-            header.msg_hdr.msg_controllen = 0;
+            header.msg_hdr.msg_control = control.as_mut_ptr().cast();
+            header.msg_hdr.msg_controllen = size_of::<[u64; 4]>();
             header.msg_hdr.msg_flags = 0;
             header.msg_len = 0;
         }
@@ -556,6 +565,17 @@ impl RecvBatch {
                 let len = (header.msg_len as usize).min(buf.len());
                 (from_sockaddr(addr), buf.get(..len).unwrap_or_default())
             })
+    }
+
+    /// The socket's count of datagrams the kernel dropped because its receive buffer was full
+    /// (`SO_RXQ_OVFL`, cumulative since the socket was opened, wrapping at 2^32), as the last
+    /// receive's datagrams carried it; `None` when none did (no drop yet, or an old kernel).
+    pub fn kernel_drops(&self) -> Option<u32> {
+        self.headers
+            .iter()
+            .take(self.count)
+            .rev()
+            .find_map(|h| rxq_ovfl(&h.msg_hdr))
     }
 
     /// Datagrams in the last receive.
@@ -587,6 +607,31 @@ fn write_segment_cmsg(msg: &mut libc::msghdr, buf: &mut [u64; 4], segment_len: u
             .cast::<u16>()
             .write_unaligned(segment_len);
     }
+}
+
+/// The `SO_RXQ_OVFL` count the kernel attached to a received message, if any.
+fn rxq_ovfl(msg: &libc::msghdr) -> Option<u32> {
+    // SAFETY: CMSG_LEN is arithmetic on its argument.
+    let want = unsafe { libc::CMSG_LEN(size_of::<u32>() as u32) } as usize;
+    // SAFETY: `msg_control` points at this batch's own control buffer and the kernel set
+    // `msg_controllen` to what it wrote there, so CMSG_FIRSTHDR/CMSG_NXTHDR only return headers
+    // inside it (or null); the u32 is read unaligned and only from a header at least
+    // CMSG_LEN(4) long, so it lies within the buffer too.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(msg);
+        while !cmsg.is_null() {
+            if (*cmsg).cmsg_level == libc::SOL_SOCKET
+                && (*cmsg).cmsg_type == libc::SO_RXQ_OVFL
+                && (*cmsg).cmsg_len as usize >= want
+            {
+                return Some(std::ptr::read_unaligned(
+                    libc::CMSG_DATA(cmsg).cast::<u32>(),
+                ));
+            }
+            cmsg = libc::CMSG_NXTHDR(msg, cmsg);
+        }
+    }
+    None
 }
 
 fn gso_supported(fd: RawFd) -> bool {
@@ -741,6 +786,36 @@ mod tests {
             assert_eq!(got, data, "gso = {gso}");
         }
         assert_eq!(tx.send_batch(dst, &[b"a", b"bc"]).unwrap(), 2);
+    }
+
+    #[test]
+    fn datagrams_dropped_on_a_full_receive_buffer_are_counted() {
+        let rx = UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        // The smallest buffer the kernel grants: a few datagrams of 1000 bytes fill it.
+        set_int(
+            rx.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            1,
+            "SO_RCVBUF",
+        )
+        .unwrap();
+        rx.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let dst = rx.local_addr().unwrap();
+        let tx = UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let datagram = [7u8; 1000];
+        for _ in 0..200 {
+            let _ = tx.send_batch(dst, &[&datagram]);
+        }
+        // The count comes with the datagrams queued after a drop: drain, then one more.
+        let mut batch = RecvBatch::new(2048);
+        while rx.recv_batch_nowait(&mut batch).unwrap() > 0 {}
+        tx.send_batch(dst, &[&datagram]).unwrap();
+        assert_eq!(rx.recv_batch(&mut batch).unwrap(), 1);
+        let dropped = batch
+            .kernel_drops()
+            .expect("the drop count comes with the datagram");
+        assert!(dropped > 0 && dropped < 200, "{dropped}");
     }
 
     #[test]

@@ -26,6 +26,13 @@ pub struct Limits {
     /// once. Blocks that only have source symbols cost nothing beyond the object's own state.
     /// Hit: `DropReason::BlockLimit`.
     pub max_concurrent_blocks: usize,
+    /// Most work one block's FEC decode may take, in symbol bytes combined: a Reed-Solomon
+    /// decode of e missing source symbols out of k, E bytes each, with n encoding symbols, costs
+    /// e·k·E + 2·k·n (its quadratic part: GF(2^16) allows k in the tens of thousands). A block
+    /// over it is not decoded: its repair symbols are dropped, the block can still complete
+    /// from its source symbols. The default takes any GF(2^8) block of symbols up to 4 KiB
+    /// with every source symbol lost. Hit: `DropReason::DecodeCostLimit`.
+    pub max_decode_cost: u64,
     /// Largest FDT instance accepted, in bytes, encoded and decoded. Hit: `DropReason::FdtTooLarge`.
     pub max_fdt_bytes: usize,
     /// Most File entries in one FDT instance. Hit: `DropReason::FdtTooManyFiles`.
@@ -55,6 +62,7 @@ impl Default for Limits {
             max_receiving_bytes: 8 << 30,
             max_pending_bytes: 64 << 20,
             max_concurrent_blocks: 4096,
+            max_decode_cost: 1 << 28,
             max_fdt_bytes: 4 << 20,
             max_fdt_files: 100_000,
             max_files_per_session: 100_000,

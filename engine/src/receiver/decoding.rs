@@ -191,6 +191,29 @@ impl BlockDecoder {
         }
     }
 
+    /// What decoding the block now would cost, in symbol bytes combined (see
+    /// `Limits::max_decode_cost`): for Reed-Solomon, each of the e missing source symbols is a
+    /// combination of k symbols of E bytes (e·k·E), after per-code tables of k·n field
+    /// elements (counted as 2·k·n). RaptorQ and Raptor (0 here) decode in time close to linear
+    /// in their K, which their schemes bound.
+    pub fn decode_cost(&self) -> u64 {
+        match &self.inner {
+            Inner::ReedSolomon(d) => {
+                let code = d.code();
+                let (k, n) = (
+                    u64::from(code.nb_source_symbols()),
+                    u64::from(code.nb_encoding_symbols()),
+                );
+                let missing = d.missing_source_esis().count() as u64;
+                missing
+                    .saturating_mul(k)
+                    .saturating_mul(code.symbol_len() as u64)
+                    .saturating_add(k.saturating_mul(n).saturating_mul(2))
+            }
+            Inner::RaptorQ(_) | Inner::Raptor(_) => 0,
+        }
+    }
+
     /// Writes the missing source symbols into `block`. `Ok(false)`: the symbols known do not
     /// determine the block yet (RaptorQ and Raptor are not MDS); more are needed.
     pub fn decode(&mut self, block: &mut [u8]) -> Result<bool, FecError> {

@@ -62,11 +62,14 @@ pub enum DropReason {
     /// A File entry of an accepted FDT instance whose description would exceed
     /// `Limits::max_description_bytes`.
     DescriptionBytesLimit,
+    /// A repair symbol of a block whose decode would cost more than
+    /// `Limits::max_decode_cost` (the block is not decoded; its source symbols still count).
+    DecodeCostLimit,
 }
 
 impl DropReason {
     /// Every reason, in counter order.
-    pub const ALL: [DropReason; 24] = [
+    pub const ALL: [DropReason; 25] = [
         DropReason::Malformed,
         DropReason::UnsupportedFec,
         DropReason::SessionLimit,
@@ -91,6 +94,7 @@ impl DropReason {
         DropReason::FdtInstancesLimit,
         DropReason::FilesPerSessionLimit,
         DropReason::DescriptionBytesLimit,
+        DropReason::DecodeCostLimit,
     ];
 
     /// The number of reasons.

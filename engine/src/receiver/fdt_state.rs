@@ -9,6 +9,7 @@ use crate::cenc::Cenc;
 use crate::fdt::{CacheControl, FdtInstance, FecOtiAttributes, File, ParseLimits};
 use crate::wire::Oti;
 
+use super::config::Limits;
 use super::error::{DropReason, FailReason, ReceiverError};
 use super::event::ObjectMetadata;
 use super::object::{Budget, ObjectReceiver, ObjectStart, is_supported, partition_for};
@@ -153,9 +154,10 @@ impl FdtReceiving {
     pub fn new(
         oti: &Oti,
         cenc: Cenc,
-        max_fdt_bytes: usize,
+        limits: &Limits,
         now: SystemTime,
     ) -> Result<Self, Box<ReceiverError>> {
+        let max_fdt_bytes = limits.max_fdt_bytes;
         if !is_supported(oti) {
             return Err(ReceiverError::UnsupportedFec(oti.fec_encoding_id).into());
         }
@@ -189,6 +191,7 @@ impl FdtReceiving {
             partition,
             from_fdt: false,
             reserved_bytes: 0,
+            max_decode_cost: limits.max_decode_cost,
         };
         let mut sink = MemorySink::new(max_fdt_bytes as u64);
         let object = ObjectReceiver::start(&mut sink, start, false, now)

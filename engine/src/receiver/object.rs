@@ -53,6 +53,9 @@ enum Fec {
     Coded {
         code: Code,
         decoders: super::Map<u32, BlockDecoder>,
+        /// Blocks whose decode would cost more than the object's decode budget: their repair
+        /// symbols are dropped at once (at most one entry per block of the object).
+        refused: super::Map<u32, ()>,
     },
 }
 
@@ -94,6 +97,8 @@ pub(crate) struct ObjectStart {
     pub partition: BlockPartition,
     pub from_fdt: bool,
     pub reserved_bytes: u64,
+    /// `Limits::max_decode_cost`.
+    pub max_decode_cost: u64,
 }
 
 /// An object being received into a sink object `O`.
@@ -118,6 +123,8 @@ pub(crate) struct ObjectReceiver<O> {
     /// Why the sink refused to make a range writable (the disk is full), until the session
     /// fails the object with it.
     sink_error: Option<String>,
+    /// Most a block's decode may cost (`Limits::max_decode_cost`).
+    max_decode_cost: u64,
 }
 
 /// Decodes a Content-MD5 (base64 of 16 bytes).
@@ -183,6 +190,7 @@ impl<O: SinkObject> ObjectReceiver<O> {
             partition,
             from_fdt,
             reserved_bytes,
+            max_decode_cost,
         } = start;
         let expected_md5 = match (&meta.content_md5, check_md5) {
             (Some(text), true) => Some(parse_md5(text)?),
@@ -214,6 +222,7 @@ impl<O: SinkObject> ObjectReceiver<O> {
             Some(code) => Fec::Coded {
                 code,
                 decoders: super::Map::default(),
+                refused: super::Map::default(),
             },
         };
         // With sub-blocks the in-order prefix of symbols is not a prefix of the object's bytes:
@@ -233,6 +242,7 @@ impl<O: SinkObject> ObjectReceiver<O> {
             last_activity: now,
             closing_since: None,
             sink_error: None,
+            max_decode_cost,
         })
     }
 
@@ -418,7 +428,12 @@ impl<O: SinkObject> ObjectReceiver<O> {
         max_concurrent_blocks: usize,
         budget: Budget<'_>,
     ) -> Result<Repair, DropReason> {
-        let Fec::Coded { code, decoders } = &mut self.fec else {
+        let Fec::Coded {
+            code,
+            decoders,
+            refused,
+        } = &mut self.fec
+        else {
             // No-code has no repair symbols.
             return Err(DropReason::SymbolOutOfRange);
         };
@@ -427,6 +442,9 @@ impl<O: SinkObject> ObjectReceiver<O> {
         }
         if self.tracker.is_block_complete(sbn) {
             return Ok(Repair::Duplicate);
+        }
+        if refused.contains_key(&sbn) {
+            return Err(DropReason::DecodeCostLimit);
         }
         if !decoders.contains_key(&sbn) {
             if decoders.len() >= max_concurrent_blocks {
@@ -464,12 +482,22 @@ impl<O: SinkObject> ObjectReceiver<O> {
     /// the block complete: `Ok(true)`. `Ok(false)`: the symbols known do not determine the block
     /// yet (RaptorQ, Raptor); the decoder waits for more.
     fn decode_block(&mut self, sbn: u32, mut budget: Budget<'_>) -> Result<bool, DropReason> {
-        let Fec::Coded { decoders, .. } = &mut self.fec else {
+        let Fec::Coded {
+            decoders, refused, ..
+        } = &mut self.fec
+        else {
             return Ok(false);
         };
         let Some(mut decoder) = decoders.remove(&sbn) else {
             return Ok(false);
         };
+        if decoder.decode_cost() > self.max_decode_cost {
+            // Refused before any table or coefficient is computed: the cost of a decode is
+            // what a few packets could otherwise make this worker spend.
+            refused.insert(sbn, ());
+            self.release(&decoder, &mut budget);
+            return Err(DropReason::DecodeCostLimit);
+        }
         let decoded = match self.block_mut(sbn) {
             Ok(block) => decoder.decode(block).map_err(fec_drop),
             Err(e) => Err(e),
@@ -656,6 +684,7 @@ mod tests {
             meta: Arc::new(meta),
             partition,
             from_fdt: true,
+            max_decode_cost: u64::MAX,
         };
         ObjectReceiver::start(sink, start, true, SystemTime::UNIX_EPOCH)
     }

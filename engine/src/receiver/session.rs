@@ -278,6 +278,7 @@ impl<O: super::sink::SinkObject> Session<O> {
             partition,
             from_fdt,
             reserved_bytes: reserved,
+            max_decode_cost: limits.max_decode_cost,
         };
         let object =
             match ObjectReceiver::start(&mut shared.sink, start, shared.config.check_md5, now) {
@@ -517,7 +518,7 @@ impl<O: super::sink::SinkObject> Session<O> {
                 }
                 None => Cenc::Null,
             };
-            let receiving = FdtReceiving::new(&oti, cenc, limits.max_fdt_bytes, now)?;
+            let receiving = FdtReceiving::new(&oti, cenc, &limits, now)?;
             self.fdt_receiving.insert(id, receiving);
         }
         let payload_id = alc

@@ -737,6 +737,9 @@ fn udp_loop(mut worker: Worker, socket: UdpSocket, busy_poll: Duration) {
             Ok(0) if polling => std::hint::spin_loop(),
             Ok(n) => {
                 let now = SystemTime::now();
+                if let Some(dropped) = batch.kernel_drops() {
+                    worker.counters.kernel_dropped = u64::from(dropped);
+                }
                 for (source, payload) in batch.iter().take(n) {
                     worker.counters.frames += 1;
                     worker.counters.bytes += payload.len() as u64;
