@@ -752,6 +752,24 @@ fn parse_mac(s: &str) -> Option<[u8; 6]> {
     parts.next().is_none().then_some(mac)
 }
 
+/// The longest of the first packets of the session: the FDT's, which carry the most header
+/// extensions, and the first of each object's; later packets repeat their shapes. Measured on a
+/// sender of its own, as the engine bounds its buffers by a worst case that no real header
+/// reaches.
+fn longest_packet(args: &SendArgs, fec: &FecArgs) -> Result<usize> {
+    let mut sender = build_sender_with(args, fec)?;
+    let mut buf = vec![0u8; sender.max_packet_len()];
+    let now = std::time::SystemTime::now();
+    let mut longest = 0;
+    for _ in 0..256 {
+        match sender.write_next(&mut buf, now) {
+            Some(len) => longest = longest.max(len),
+            None => break,
+        }
+    }
+    Ok(longest)
+}
+
 /// Bytes of the IP and UDP headers in front of each ALC packet.
 fn ip_udp_header_len(dest: SocketAddr) -> usize {
     if dest.is_ipv4() { 28 } else { 48 }
@@ -799,8 +817,17 @@ pub fn run_live_with(
             args.dest
         )));
     }
+    // A random first TOI is drawn once, so that the packets measured have the TOI width of
+    // the packets sent.
+    let args = &SendArgs {
+        toi_start: ToiStart::Value(args.toi_start.initial_value()?),
+        files: args.files.clone(),
+        pcap_out: None,
+        live: args.live.clone(),
+        ..*args
+    };
+    let packet_len = longest_packet(args, fec)? + ip_udp_header_len(args.dest);
     let sender = build_sender_with(args, fec)?;
-    let packet_len = sender.max_packet_len() + ip_udp_header_len(args.dest);
     let mtu = args.live.iface.as_deref().and_then(crate::netif::mtu);
     if let Some(mtu) = mtu
         && packet_len > mtu
