@@ -98,6 +98,21 @@ pub fn svg(rows: &[Row], title: &str, path: &Path) -> Result<(), String> {
             }))
             .map_err(|e| err(&e))?;
     }
+    // A row that could not be measured has no bar: it says so where the bar would be.
+    chart
+        .draw_series(rows.iter().enumerate().filter_map(|(i, r)| {
+            let reason = r.unavailable.as_ref()?;
+            let mut text = format!("unavailable: {reason}");
+            if text.chars().count() > 90 {
+                text = text.chars().take(89).chain(['…']).collect();
+            }
+            Some(Text::new(
+                text,
+                (max * 0.01, SegmentValue::CenterOf(segment(i))),
+                ("sans-serif", 12).into_font().color(&RGBColor(150, 0, 0)),
+            ))
+        }))
+        .map_err(|e| err(&e))?;
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::LowerRight)
@@ -134,5 +149,28 @@ mod tests {
             assert!(text.contains(label), "{label} missing");
         }
         assert!(!text.contains("xflute-udp") && text.contains(">\nflute\n<"));
+    }
+
+    #[test]
+    fn chart_says_why_a_row_is_unavailable_in_place_of_its_bar() {
+        let rows = vec![
+            Row::unavailable("raw rx", System::Ceiling, "EPERM from the kernel"),
+            Row::new(
+                "no-code",
+                System::XfluteXdp,
+                &[Sample {
+                    goodput_gbps: 2.0,
+                    ..Sample::default()
+                }],
+            ),
+        ];
+        let path = std::env::temp_dir().join(format!("xflute-chart-u-{}.svg", std::process::id()));
+        svg(&rows, "test", &path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let _ = std::fs::remove_file(&path);
+        assert!(
+            text.contains("unavailable: EPERM from the kernel"),
+            "{text}"
+        );
     }
 }

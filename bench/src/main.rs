@@ -9,8 +9,10 @@
 //! xflute XDP → XDP, xflute UDP → UDP, flute → flute over UDP at the highest pace it delivers
 //! without loss (stepped down from 4 Gbit/s on the first repetition), and a captured xflute
 //! session replayed at full speed into xflute's XDP receiver and into flute's receiver. It prints
-//! a markdown table, and writes JSON and an SVG chart when asked. It exits non-zero only for a
-//! broken run: a process that failed, a row that delivered nothing, a corrupt object.
+//! a markdown table, and writes JSON and an SVG chart when asked. A row that needs a kernel
+//! feature this kernel refuses (the in-kernel generator, AF_XDP) is marked unavailable with the
+//! kernel's reason in all three, and the run goes on. It exits non-zero only for a broken run: a
+//! process that failed, a row that delivered nothing, a corrupt object.
 //!
 //! The hidden subcommands `rx` and `tx` are xflute's ends, which the harness starts inside the
 //! namespaces as processes of their own.
@@ -134,9 +136,24 @@ fn receive_only(scenario: &Scenario) -> String {
 struct Samples {
     rows: Vec<(String, System, Vec<Sample>)>,
     failures: Vec<String>,
+    /// Rows that could not be measured on this kernel, and why.
+    unavailable: Vec<(String, System, String)>,
 }
 
 impl Samples {
+    /// Marks a row as not measurable here (once, however often it is asked).
+    fn unavailable(&mut self, scenario: &str, system: System, reason: &str) {
+        if !self
+            .unavailable
+            .iter()
+            .any(|(s, y, _)| s == scenario && *y == system)
+        {
+            eprintln!("  {scenario} / {}: unavailable: {reason}", system.name());
+            self.unavailable
+                .push((scenario.to_owned(), system, reason.to_owned()));
+        }
+    }
+
     fn add(&mut self, scenario: &str, system: System, result: Result<Sample, String>) {
         match result {
             Ok(sample) => {
@@ -262,8 +279,18 @@ fn run(cli: &Cli) -> Result<ExitCode, String> {
         xflute_rate_bps: cli.xflute_rate_mbps.map(|m| m * 1_000_000),
     };
     let mut samples = Samples::default();
+    // Optional kernel features: a row that needs one the kernel refuses is marked unavailable,
+    // with the kernel's reason, and the rest of the run goes on.
+    let generator = raw::generator_available(&bench.pair);
+    if let Err(e) = &generator {
+        eprintln!("the in-kernel XDP generator is unavailable here ({e}): its row is skipped");
+    }
     // The first transfers over a fresh veth run slow (page pools, caches); one is not counted.
-    raw::tx_to_rx(&bench.pair, window);
+    // It also tells whether AF_XDP works at all here.
+    let af_xdp = raw::tx_to_rx(&bench.pair, window).map(|_| ());
+    if let Err(e) = &af_xdp {
+        eprintln!("AF_XDP is unavailable here ({e}): its rows are skipped");
+    }
     let all = scenarios(cli.quick, cli.large_mib);
     let chosen: Vec<&Scenario> = all
         .iter()
@@ -294,34 +321,47 @@ fn run(cli: &Cli) -> Result<ExitCode, String> {
         for rep in 0..reps {
             // The ceilings: every repetition of the first scenario, then once per scenario.
             if i == 0 || rep == 0 {
-                let r = raw::tx_to_rx(&bench.pair, window);
-                samples.add(
-                    CEILING_TX_RX,
-                    System::Ceiling,
-                    Ok(ceiling_sample(
-                        r.payload_gbps(),
-                        r.received_pps,
-                        r.rx_cpu_share,
-                        Some(r.tx_cpu_share),
-                    )),
-                );
-                let g = raw::af_xdp_rx(&bench.pair, window);
-                samples.add(
-                    CEILING_GEN_RX,
-                    System::Ceiling,
-                    Ok(ceiling_sample(
-                        raw::gbps(g.received_pps),
-                        g.received_pps,
-                        g.rx_cpu_share,
-                        None,
-                    )),
-                );
+                match af_xdp
+                    .clone()
+                    .and_then(|()| raw::tx_to_rx(&bench.pair, window))
+                {
+                    Ok(r) => samples.add(
+                        CEILING_TX_RX,
+                        System::Ceiling,
+                        Ok(ceiling_sample(
+                            r.payload_gbps(),
+                            r.received_pps,
+                            r.rx_cpu_share,
+                            Some(r.tx_cpu_share),
+                        )),
+                    ),
+                    Err(e) => samples.unavailable(CEILING_TX_RX, System::Ceiling, &e),
+                }
+                let g = generator
+                    .clone()
+                    .and_then(|()| raw::af_xdp_rx(&bench.pair, window, raw::Feeder::Generator));
+                match g {
+                    Ok(g) => samples.add(
+                        CEILING_GEN_RX,
+                        System::Ceiling,
+                        Ok(ceiling_sample(
+                            raw::gbps(g.received_pps),
+                            g.received_pps,
+                            g.rx_cpu_share,
+                            None,
+                        )),
+                    ),
+                    Err(e) => samples.unavailable(CEILING_GEN_RX, System::Ceiling, &e),
+                }
             }
-            samples.add(
-                &name,
-                System::XfluteXdp,
-                bench.xflute(scenario, Backend::Xdp),
-            );
+            match &af_xdp {
+                Ok(()) => samples.add(
+                    &name,
+                    System::XfluteXdp,
+                    bench.xflute(scenario, Backend::Xdp),
+                ),
+                Err(e) => samples.unavailable(&name, System::XfluteXdp, e),
+            }
             samples.add(
                 &name,
                 System::XfluteUdp,
@@ -331,17 +371,26 @@ fn run(cli: &Cli) -> Result<ExitCode, String> {
                 None => flute_rate = Some(flute_step_down(&bench, scenario, steps, &mut samples)),
                 Some(rate) => samples.add(&name, System::Flute, bench.flute(scenario, rate)),
             }
+            // The replays are sent by the AF_XDP sender.
             let ro = receive_only(scenario);
-            samples.add(
-                &ro,
-                System::XfluteXdp,
-                bench.replay(scenario, &frames, Replayed::Xflute),
-            );
-            samples.add(
-                &ro,
-                System::Flute,
-                bench.replay(scenario, &frames, Replayed::Flute),
-            );
+            match &af_xdp {
+                Ok(()) => {
+                    samples.add(
+                        &ro,
+                        System::XfluteXdp,
+                        bench.replay(scenario, &frames, Replayed::Xflute),
+                    );
+                    samples.add(
+                        &ro,
+                        System::Flute,
+                        bench.replay(scenario, &frames, Replayed::Flute),
+                    );
+                }
+                Err(e) => {
+                    samples.unavailable(&ro, System::XfluteXdp, e);
+                    samples.unavailable(&ro, System::Flute, e);
+                }
+            }
         }
     }
     let Bench { pair, .. } = bench;
@@ -352,6 +401,14 @@ fn run(cli: &Cli) -> Result<ExitCode, String> {
         .iter()
         .map(|(s, y, v)| Row::new(s, *y, v))
         .collect();
+    rows.extend(
+        samples
+            .unavailable
+            .iter()
+            .filter(|(s, y, _)| !rows.iter().any(|r| r.scenario == *s && r.system == *y))
+            .map(|(s, y, why)| Row::unavailable(s, *y, why))
+            .collect::<Vec<_>>(),
+    );
     let ceiling = rows
         .iter()
         .find(|r| r.scenario == CEILING_TX_RX)
@@ -389,7 +446,7 @@ fn run(cli: &Cli) -> Result<ExitCode, String> {
         }
         // flute failing to deliver is a finding (its counters are in the notes); xflute or the
         // raw path delivering nothing is a broken run.
-        if r.goodput_gbps_max <= 0.0 {
+        if r.goodput_gbps_max <= 0.0 && r.unavailable.is_none() {
             let what = format!("{} / {}: nothing delivered", r.scenario, r.system.name());
             if r.system == System::Flute {
                 eprintln!("{what} (flute's receiver; see the notes)");

@@ -1,8 +1,9 @@
 //! Raw I/O over the veth pair, no FLUTE work: the ceilings the engines are compared with.
 //!
-//! - [`measure_rx`]: the in-kernel frame generator (`xflute_gen`, live-frames
-//!   `BPF_PROG_TEST_RUN`) floods the veth from the sending namespace on core 0 while a consumer
-//!   runs on core 1 in the receiving namespace; faster than any receiver here.
+//! - [`measure_rx`]: a [`Feeder`] floods the veth from the sending namespace on core 0 while a
+//!   consumer runs on core 1 in the receiving namespace: the in-kernel frame generator
+//!   (`xflute_gen`, live-frames `BPF_PROG_TEST_RUN`), faster than any receiver here, or, where the
+//!   kernel refuses it ([`generator_available`] says why), the AF_XDP sender.
 //! - [`XskBlaster`]: an AF_XDP socket that transmits prebuilt frames in batches of 64 as fast as
 //!   the tx ring takes them (the fastest user-space generator; also replays captures).
 //! - [`tx_to_rx`]: [`XskBlaster`] on core 0 into an AF_XDP receiver on core 1 that reads every
@@ -70,15 +71,21 @@ pub fn read_every_byte(bytes: &[u8]) -> u64 {
     })
 }
 
-/// Counts per second of two counters over `window`, after [`WARMUP`].
-pub fn measure_two(a: &AtomicU64, b: &AtomicU64, window: Duration) -> (f64, f64) {
-    std::thread::sleep(WARMUP);
+/// Counts per second of two counters over `window`, after [`WARMUP`]; returns early once
+/// `stop` is set (a side that failed).
+pub fn measure_two(
+    a: &AtomicU64,
+    b: &AtomicU64,
+    window: Duration,
+    stop: &AtomicBool,
+) -> (f64, f64) {
+    sleep_unless(WARMUP, stop);
     let (t0, a0, b0) = (
         Instant::now(),
         a.load(Ordering::Relaxed),
         b.load(Ordering::Relaxed),
     );
-    std::thread::sleep(window);
+    sleep_unless(window, stop);
     let (t1, a1, b1) = (
         Instant::now(),
         a.load(Ordering::Relaxed),
@@ -88,14 +95,47 @@ pub fn measure_two(a: &AtomicU64, b: &AtomicU64, window: Duration) -> (f64, f64)
     ((a1 - a0) as f64 / secs, (b1 - b0) as f64 / secs)
 }
 
-/// Runs `consume(received, ready, stop)` in the receiving namespace on core 1 while the
-/// generator floods the veth from the sending namespace on core 0, once `ready` is set.
-/// Returns (received/s, offered/s).
+/// What floods the receiving end in [`measure_rx`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Feeder {
+    /// The in-kernel generator (live-frames `BPF_PROG_TEST_RUN`): faster than any receiver
+    /// here, but an optional kernel feature that some kernels refuse even to root.
+    Generator,
+    /// [`XskBlaster`], the fastest user-space sender: the fallback where the generator is
+    /// refused.
+    AfXdpTx,
+}
+
+impl Feeder {
+    /// How a table names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Generator => "in-kernel XDP generator",
+            Self::AfXdpTx => "AF_XDP tx",
+        }
+    }
+}
+
+/// Whether this kernel runs the in-kernel generator: loads it in the sending namespace and sends
+/// one frame. `Err` says why not (the kernel's own error), for the row it cannot measure.
+pub fn generator_available(pair: &NetnsPair) -> Result<(), String> {
+    let frame = frame(pair);
+    pair.run_in(Side::Sender, || {
+        let generator = FrameGenerator::new(&pair.sender.interface)
+            .map_err(|e| format!("loading the XDP generator: {e}"))?;
+        generator.send(&frame, 1).map_err(|e| e.to_string())
+    })
+}
+
+/// Runs `consume(received, ready, stop)` in the receiving namespace on core 1 while `feeder`
+/// floods the veth from the sending namespace on core 0, once `ready` is set.
+/// Returns (received/s, offered/s), or why the feeder could not run.
 pub fn measure_rx(
     pair: &NetnsPair,
     window: Duration,
+    feeder: Feeder,
     consume: impl FnOnce(&AtomicU64, &AtomicBool, &AtomicBool) + Send,
-) -> (f64, f64) {
+) -> Result<(f64, f64), String> {
     let received = AtomicU64::new(0);
     let offered = AtomicU64::new(0);
     let ready = AtomicBool::new(false);
@@ -111,29 +151,51 @@ pub fn measure_rx(
         while !ready.load(Ordering::Acquire) && !rx.is_finished() {
             std::thread::sleep(Duration::from_millis(5));
         }
-        let generator = s.spawn(|| {
-            pair.run_in(Side::Sender, || {
+        let feed = s.spawn(|| {
+            let fed = pair.run_in(Side::Sender, || {
                 pin_to_core(0);
-                let generator =
-                    FrameGenerator::new(&pair.sender.interface).unwrap_or_else(|e| panic!("{e}"));
-                // Each call has a fixed cost of tens of milliseconds (the kernel sets up and
-                // tears down a page pool), so it carries many frames; not so many that the
-                // offered count, updated per call, gets coarse.
-                let repeat: u32 = 1 << 18;
-                while !stop.load(Ordering::Relaxed) {
-                    generator
-                        .send(&frame, repeat)
-                        .unwrap_or_else(|e| panic!("{e}"));
-                    offered.fetch_add(u64::from(repeat), Ordering::Relaxed);
+                match feeder {
+                    Feeder::Generator => generate(pair, &frame, &stop, &offered),
+                    Feeder::AfXdpTx => XskBlaster::bind(&pair.sender.interface)
+                        .map(|mut blaster| {
+                            blaster.run(std::slice::from_ref(&frame), None, &stop, &offered);
+                        })
+                        .map_err(|e| format!("binding the AF_XDP sender: {e}")),
                 }
-            })
+            });
+            // A feeder that could not start ends the measurement at once.
+            if fed.is_err() {
+                stop.store(true, Ordering::Relaxed);
+            }
+            fed
         });
-        let (r, o) = measure_two(&received, &offered, window);
+        let rates = measure_two(&received, &offered, window, &stop);
         stop.store(true, Ordering::Relaxed);
-        join(generator);
+        let fed = join(feed);
         join(rx);
-        (r, o)
+        fed.map(|()| rates)
     })
+}
+
+/// Floods the pair's sending end with copies of `frame` from the in-kernel generator until
+/// `stop`, counting them in `offered`. Call in the sending namespace.
+fn generate(
+    pair: &NetnsPair,
+    frame: &[u8],
+    stop: &AtomicBool,
+    offered: &AtomicU64,
+) -> Result<(), String> {
+    let generator = FrameGenerator::new(&pair.sender.interface)
+        .map_err(|e| format!("loading the XDP generator: {e}"))?;
+    // Each call has a fixed cost of tens of milliseconds (the kernel sets up and tears down a
+    // page pool), so it carries many frames; not so many that the offered count, updated per
+    // call, gets coarse.
+    let repeat: u32 = 1 << 18;
+    while !stop.load(Ordering::Relaxed) {
+        generator.send(frame, repeat).map_err(|e| e.to_string())?;
+        offered.fetch_add(u64::from(repeat), Ordering::Relaxed);
+    }
+    Ok(())
 }
 
 fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
@@ -143,29 +205,47 @@ fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
     }
 }
 
+fn sleep_unless(period: Duration, stop: &AtomicBool) {
+    let until = Instant::now() + period;
+    while !stop.load(Ordering::Relaxed) {
+        let now = Instant::now();
+        if now >= until {
+            break;
+        }
+        std::thread::sleep((until - now).min(Duration::from_millis(10)));
+    }
+}
+
 /// Takes the raw flow off an AF_XDP socket (behind the steering program) on the receiving end,
 /// reading every byte and counting frames in `received`, from setting `ready` until `stop`.
-/// Call from a thread in the receiving namespace. Returns the thread's CPU seconds meanwhile.
+/// Call from a thread in the receiving namespace. Returns the thread's CPU seconds meanwhile,
+/// or why the socket could not be set up (after setting `stop`, so the other side ends too).
 pub fn consume_af_xdp(
     pair: &NetnsPair,
     received: &AtomicU64,
     ready: &AtomicBool,
     stop: &AtomicBool,
-) -> f64 {
+) -> Result<f64, String> {
     let interface = pair.receiver.interface.as_str();
-    let mut steering = XdpSteering::attach(interface).unwrap_or_else(|e| panic!("{e}"));
-    steering
-        .add_channel(&channel())
-        .unwrap_or_else(|e| panic!("{e}"));
-    let config = XskConfig {
-        rx_frames: 2048,
-        tx_frames: 64,
-        ..XskConfig::default()
+    let setup = || -> Result<_, String> {
+        let mut steering =
+            XdpSteering::attach(interface).map_err(|e| format!("attaching XDP: {e}"))?;
+        steering
+            .add_channel(&channel())
+            .map_err(|e| format!("steering the channel: {e}"))?;
+        let config = XskConfig {
+            rx_frames: 2048,
+            tx_frames: 64,
+            ..XskConfig::default()
+        };
+        let socket = bind_retrying(interface, &config)
+            .map_err(|e| format!("binding the AF_XDP receiver: {e}"))?;
+        steering
+            .register_socket(0, &socket)
+            .map_err(|e| format!("registering the AF_XDP socket: {e}"))?;
+        Ok((steering, socket))
     };
-    let mut socket = bind_retrying(interface, &config).unwrap_or_else(|e| panic!("{e}"));
-    steering
-        .register_socket(0, &socket)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (_steering, mut socket) = setup().inspect_err(|_| stop.store(true, Ordering::Relaxed))?;
     ready.store(true, Ordering::Release);
     let cpu0 = thread_cpu_seconds();
     let mut acc = 0u64;
@@ -174,7 +254,7 @@ pub fn consume_af_xdp(
         received.fetch_add(u64::from(n), Ordering::Relaxed);
     }
     black_box(acc);
-    thread_cpu_seconds() - cpu0
+    Ok(thread_cpu_seconds() - cpu0)
 }
 
 /// An AF_XDP rx measurement: rates, and the receiving thread's CPU.
@@ -182,27 +262,29 @@ pub fn consume_af_xdp(
 pub struct RxRate {
     /// Frames received per second.
     pub received_pps: f64,
-    /// Frames offered per second by the generator.
+    /// Frames offered per second by the feeder.
     pub offered_pps: f64,
     /// CPU seconds of the receiving thread per second of wall time.
     pub rx_cpu_share: f64,
 }
 
-/// AF_XDP rx behind the steering program on core 1, reading every byte, fed by the in-kernel
-/// generator.
-pub fn af_xdp_rx(pair: &NetnsPair, window: Duration) -> RxRate {
-    let cpu = AtomicU64::new(0);
+/// AF_XDP rx behind the steering program on core 1, reading every byte, fed by `feeder`.
+pub fn af_xdp_rx(pair: &NetnsPair, window: Duration, feeder: Feeder) -> Result<RxRate, String> {
+    let cpu = std::sync::Mutex::new(Ok(0.0));
     let started = Instant::now();
-    let (received_pps, offered_pps) = measure_rx(pair, window, |received, ready, stop| {
+    let (received_pps, offered_pps) = measure_rx(pair, window, feeder, |received, ready, stop| {
         let secs = consume_af_xdp(pair, received, ready, stop);
-        cpu.store((secs * 1e6) as u64, Ordering::Relaxed);
-    });
+        if let Ok(mut slot) = cpu.lock() {
+            *slot = secs;
+        }
+    })?;
     let wall = started.elapsed().as_secs_f64().max(1e-9);
-    RxRate {
+    let secs = cpu.into_inner().map_err(|e| e.to_string())??;
+    Ok(RxRate {
         received_pps,
         offered_pps,
-        rx_cpu_share: cpu.load(Ordering::Relaxed) as f64 / 1e6 / wall,
-    }
+        rx_cpu_share: secs / wall,
+    })
 }
 
 /// Binds an AF_XDP socket with a UMEM of its own to queue 0 of `interface`, retrying for
@@ -303,8 +385,9 @@ impl TxRxRate {
 }
 
 /// [`XskBlaster`] on core 0 in the sending namespace → AF_XDP rx (behind the steering program)
-/// reading every byte on core 1 in the receiving namespace, over `window`.
-pub fn tx_to_rx(pair: &NetnsPair, window: Duration) -> TxRxRate {
+/// reading every byte on core 1 in the receiving namespace, over `window`. `Err` says which
+/// end could not be set up.
+pub fn tx_to_rx(pair: &NetnsPair, window: Duration) -> Result<TxRxRate, String> {
     let received = AtomicU64::new(0);
     let sent = AtomicU64::new(0);
     let ready = AtomicBool::new(false);
@@ -325,25 +408,27 @@ pub fn tx_to_rx(pair: &NetnsPair, window: Duration) -> TxRxRate {
             pair.run_in(Side::Sender, || {
                 pin_to_core(0);
                 let cpu0 = thread_cpu_seconds();
-                let mut blaster =
-                    XskBlaster::bind(&pair.sender.interface).unwrap_or_else(|e| panic!("{e}"));
+                let mut blaster = XskBlaster::bind(&pair.sender.interface)
+                    .inspect_err(|_| stop.store(true, Ordering::Relaxed))
+                    .map_err(|e| format!("binding the AF_XDP sender: {e}"))?;
                 blaster.run(&frames, None, &stop, &sent);
-                thread_cpu_seconds() - cpu0
+                Ok::<_, String>(thread_cpu_seconds() - cpu0)
             })
         });
-        let rate = measure_two(&received, &sent, window);
+        let rate = measure_two(&received, &sent, window, &stop);
         stop.store(true, Ordering::SeqCst);
         let tx_cpu = join(tx);
         let rx_cpu = join(rx);
         (rate, rx_cpu, tx_cpu)
     });
+    let (rx_cpu, tx_cpu) = (rx_cpu?, tx_cpu?);
     let wall = started.elapsed().as_secs_f64().max(1e-9);
-    TxRxRate {
+    Ok(TxRxRate {
         received_pps: rate.0,
         sent_pps: rate.1,
         tx_cpu_share: tx_cpu / wall,
         rx_cpu_share: rx_cpu / wall,
-    }
+    })
 }
 
 /// Payload Gbit/s of `pps` raw frames.

@@ -54,6 +54,15 @@ pub fn markdown(rows: &[Row], targets: &[Target]) -> String {
             (System::Flute, Some(rate)) => format!("flute (paced {rate} Mbit/s)"),
             (system, _) => system.name().to_owned(),
         };
+        if let Some(reason) = &r.unavailable {
+            let _ = writeln!(
+                s,
+                "| {} | {system} | unavailable: {} | – | – | – | – | – / – | – | – | – |",
+                r.scenario,
+                reason.replace('|', "/")
+            );
+            continue;
+        }
         let _ = writeln!(
             s,
             "| {} | {} | {:.2} [{:.2}–{:.2}] | {:.0} | {} | {} | {} | {} / {} | {}{} | {} | {} |",
@@ -110,4 +119,37 @@ pub fn notes(rows: &[Row]) -> String {
 /// `rows` as a JSON array.
 pub fn json(rows: &[Row]) -> Result<String, String> {
     serde_json::to_string_pretty(rows).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::summary::Sample;
+
+    #[test]
+    fn unavailable_rows_carry_their_reason_into_the_table_and_the_json() {
+        let mut rows = vec![
+            Row::unavailable("raw rx", System::Ceiling, "BPF_PROG_TEST_RUN: EPERM"),
+            Row::new(
+                "no-code",
+                System::XfluteXdp,
+                &[Sample {
+                    goodput_gbps: 2.0,
+                    ..Sample::default()
+                }],
+            ),
+        ];
+        add_ratios(&mut rows, None);
+        let table = markdown(&rows, &[]);
+        assert!(
+            table.contains("| raw rx | ceiling | unavailable: BPF_PROG_TEST_RUN: EPERM |"),
+            "{table}"
+        );
+        let json = json(&rows).unwrap();
+        assert!(
+            json.contains("\"unavailable\": \"BPF_PROG_TEST_RUN: EPERM\""),
+            "{json}"
+        );
+        assert!(json.contains("\"unavailable\": null"), "{json}");
+    }
 }

@@ -98,6 +98,8 @@ pub struct Row {
     pub vs_ceiling: Option<f64>,
     /// Counters of the median run.
     pub note: String,
+    /// Why this row could not be measured (a kernel feature refused); `None` when it was.
+    pub unavailable: Option<String>,
 }
 
 /// The median of `v` (mean of the middle two for an even count); `None` when empty.
@@ -144,7 +146,7 @@ impl Row {
             system,
             runs: samples.len(),
             goodput_gbps_median: med,
-            goodput_gbps_min: goodputs.iter().copied().fold(f64::INFINITY, f64::min),
+            goodput_gbps_min: goodputs.iter().copied().reduce(f64::min).unwrap_or(0.0),
             goodput_gbps_max: goodputs.iter().copied().fold(0.0, f64::max),
             pps_median: median(&samples.iter().map(|s| s.pps).collect::<Vec<_>>()).unwrap_or(0.0),
             rx_cpu_s_per_gb_median: opt(&|s| s.rx_cpu_s_per_gb),
@@ -162,6 +164,16 @@ impl Row {
             vs_flute: None,
             vs_ceiling: None,
             note: middle.map(|s| s.note.clone()).unwrap_or_default(),
+            unavailable: None,
+        }
+    }
+
+    /// A row that could not be measured, and why.
+    pub fn unavailable(scenario: &str, system: System, reason: &str) -> Self {
+        Self {
+            runs: 0,
+            unavailable: Some(reason.to_owned()),
+            ..Self::new(scenario, system, &[])
         }
     }
 }

@@ -6,8 +6,8 @@
 //! route, GRO on both ends (the peer's NAPI must run for redirected or AF_XDP-sent frames to
 //! arrive) and tx checksum offload off (so kernel-sent UDP has real checksums). Closures run in
 //! either namespace on a dedicated thread ([`NetnsPair::run_in`]). Everything is removed on drop,
-//! also when a test panics; on SIGINT/SIGTERM a signal handler removes the namespaces before the
-//! process dies; and each new fixture first sweeps namespaces left by processes that are gone.
+//! also when a test panics; on SIGINT/SIGTERM/SIGHUP, and on SIGABRT (a panic in a binary built
+//! with `panic = "abort"`), a signal handler removes the namespaces before the process dies; and each new fixture first sweeps namespaces left by processes that are gone.
 //!
 //! Needs root (CAP_SYS_ADMIN and CAP_NET_ADMIN): without it the fixture panics with a message
 //! saying so. The test is failed, never skipped.
@@ -449,7 +449,9 @@ extern "C" fn on_fatal_signal(signal: libc::c_int) {
 }
 
 fn install_signal_handlers() {
-    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+    // SIGABRT: a binary built with `panic = "abort"` (the release harnesses) dies of it on a
+    // panic, and runs no `Drop`.
+    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGABRT] {
         // SAFETY: `on_fatal_signal` is an `extern "C" fn(c_int)` that only makes
         // async-signal-safe calls; the zeroed sigaction is a valid starting value.
         unsafe {

@@ -87,21 +87,14 @@ fn netns_pair_panicking_test_still_cleans_up() {
     );
 }
 
-#[test]
-fn netns_pair_is_removed_when_the_process_is_interrupted() {
+/// Runs this test binary's test `test` as a child that makes a pair, then lets `end` finish it
+/// (the child aborts by itself with `abort`), and checks that the pair is gone afterwards.
+fn child_pair_is_removed(test: &str, signal: Option<libc::c_int>) {
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
-    const TEST: &str = "netns_pair_is_removed_when_the_process_is_interrupted";
-    if std::env::var_os("XFLUTE_NETNS_CHILD").is_some() {
-        // The child: make a pair, say its names, wait to be interrupted.
-        let pair = NetnsPair::new();
-        println!("NAMES {} {}", pair.names()[0], pair.names()[1]);
-        std::thread::sleep(std::time::Duration::from_secs(30));
-        panic!("was not interrupted");
-    }
     xflute_tests::netns::require_root();
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", TEST, "--nocapture"])
+        .args(["--exact", test, "--nocapture"])
         .env("XFLUTE_NETNS_CHILD", "1")
         .stdout(Stdio::piped())
         .spawn()
@@ -115,17 +108,50 @@ fn netns_pair_is_removed_when_the_process_is_interrupted() {
         }
     }
     assert_eq!(names.len(), 2, "the child made a pair");
-    assert!(leftover_namespaces().contains(&names[0]));
-    // SAFETY: kill has no memory preconditions; the pid is our own child's.
-    #[allow(unsafe_code)]
-    unsafe {
-        libc::kill(child.id() as libc::pid_t, libc::SIGINT)
-    };
+    if let Some(signal) = signal {
+        assert!(leftover_namespaces().contains(&names[0]));
+        // SAFETY: kill has no memory preconditions; the pid is our own child's.
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::kill(child.id() as libc::pid_t, signal)
+        };
+    }
     let status = child.wait().unwrap();
-    assert!(!status.success(), "the child died of SIGINT");
+    assert!(!status.success(), "the child died of a signal: {status:?}");
     let left = leftover_namespaces();
     assert!(
         names.iter().all(|n| !left.contains(n)),
         "left behind: {left:?}"
+    );
+}
+
+#[test]
+fn netns_pair_is_removed_when_the_process_is_interrupted() {
+    if std::env::var_os("XFLUTE_NETNS_CHILD").is_some() {
+        // The child: make a pair, say its names, wait to be interrupted.
+        let pair = NetnsPair::new();
+        println!("NAMES {} {}", pair.names()[0], pair.names()[1]);
+        std::thread::sleep(std::time::Duration::from_secs(30));
+        panic!("was not interrupted");
+    }
+    child_pair_is_removed(
+        "netns_pair_is_removed_when_the_process_is_interrupted",
+        Some(libc::SIGINT),
+    );
+}
+
+#[test]
+fn netns_pair_is_removed_when_the_process_aborts_as_a_panic_abort_binary_does() {
+    if std::env::var_os("XFLUTE_NETNS_CHILD").is_some() {
+        // The child: make a pair, say its names, then abort as `panic = "abort"` does (no Drop).
+        let pair = NetnsPair::new();
+        println!("NAMES {} {}", pair.names()[0], pair.names()[1]);
+        use std::io::Write as _;
+        let _ = std::io::stdout().flush();
+        std::process::abort();
+    }
+    child_pair_is_removed(
+        "netns_pair_is_removed_when_the_process_aborts_as_a_panic_abort_binary_does",
+        None,
     );
 }

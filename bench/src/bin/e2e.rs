@@ -164,7 +164,9 @@ fn main() {
     let mut ratios: Vec<(String, Vec<f64>)> = Vec::new();
     for round in 1..=rounds {
         println!("round {round} of {rounds}:");
-        let raw = tx_to_rx(&pair, window).payload_gbps();
+        let raw = tx_to_rx(&pair, window)
+            .unwrap_or_else(|e| panic!("raw AF_XDP tx -> rx: {e}"))
+            .payload_gbps();
         println!("raw AF_XDP tx -> AF_XDP rx, 1400-byte payloads: {raw:.2} Gbit/s of payload");
         // Paced at 90% of the raw payload rate (wire bits: payload plus ~10% of ALC, UDP, IP,
         // Ethernet and framing overhead), so that the veth does not drop and nothing is sent
@@ -199,7 +201,9 @@ fn main() {
                 }
             }
         }
-        let raw_after = tx_to_rx(&pair, window).payload_gbps();
+        let raw_after = tx_to_rx(&pair, window)
+            .unwrap_or_else(|e| panic!("raw AF_XDP tx -> rx: {e}"))
+            .payload_gbps();
         println!("raw again after the transfers: {raw_after:.2} Gbit/s");
         let baseline = (raw + raw_after) / 2.0;
         println!("ratio goodput / raw (mean of before and after; bar >= 0.80):");

@@ -6,7 +6,8 @@
 //! (`setsid` gives it a scheduling autogroup of its own, which it boosts while it runs).
 //!
 //! Receive paths are fed by the in-kernel frame generator (`xflute_gen`, live-frames
-//! `BPF_PROG_TEST_RUN`) on core 0, faster than either receiver; the application thread runs on
+//! `BPF_PROG_TEST_RUN`) on core 0, faster than either receiver, or by the AF_XDP sender where the
+//! kernel refuses the generator (the output says which, and why); the application thread runs on
 //! core 1 and reads every payload byte. Transmit paths run on core 1 into a receiver whose XDP
 //! program drops the channel's frames (drop knob at 1.0).
 
@@ -18,8 +19,8 @@ use std::time::{Duration, Instant};
 use xflute::io::udp::{RecvBatch, UdpSocket};
 use xflute::io::xdp::XdpSteering;
 use xflute_bench::raw::{
-    GROUP, PAYLOAD, SRC, WARMUP, XskBlaster, af_xdp_rx, channel, frame, gbps, measure_rx,
-    read_every_byte,
+    Feeder, GROUP, PAYLOAD, SRC, WARMUP, XskBlaster, af_xdp_rx, channel, frame, gbps,
+    generator_available, measure_rx, read_every_byte,
 };
 use xflute_bench::sys::{AutogroupBoost, pin_to_core};
 use xflute_tests::netns::{NetnsPair, Side, require_root};
@@ -34,8 +35,8 @@ fn rate(counter: &AtomicU64, window: Duration) -> f64 {
 }
 
 /// The generator's rate into a receiver whose program drops every frame (the ceiling).
-fn xdp_drop(pair: &NetnsPair, window: Duration) -> (f64, f64) {
-    measure_rx(pair, window, |_, ready, stop| {
+fn xdp_drop(pair: &NetnsPair, window: Duration, feeder: Feeder) -> Result<(f64, f64), String> {
+    measure_rx(pair, window, feeder, |_, ready, stop| {
         let mut steering = XdpSteering::attach(&pair.receiver.interface).unwrap();
         steering.add_channel(&channel()).unwrap();
         steering.set_drop_probability(1.0).unwrap();
@@ -46,8 +47,8 @@ fn xdp_drop(pair: &NetnsPair, window: Duration) -> (f64, f64) {
     })
 }
 
-fn udp_rx(pair: &NetnsPair, window: Duration) -> (f64, f64) {
-    measure_rx(pair, window, |received, ready, stop| {
+fn udp_rx(pair: &NetnsPair, window: Duration, feeder: Feeder) -> Result<(f64, f64), String> {
+    measure_rx(pair, window, feeder, |received, ready, stop| {
         // No channel: the program passes everything to the stack; it is attached because the
         // generator's frames need the receiving veth's NAPI.
         let _steering = XdpSteering::attach(&pair.receiver.interface).unwrap();
@@ -149,20 +150,35 @@ fn main() {
     println!(
         "xflute raw I/O: veth pair between two namespaces, {PAYLOAD}-byte UDP payloads, {secs} s per path"
     );
-    let (_, drop_offered) = xdp_drop(&pair, window);
-    let rx = af_xdp_rx(&pair, window);
+    let feeder = match generator_available(&pair) {
+        Ok(()) => Feeder::Generator,
+        Err(e) => {
+            println!(
+                "the in-kernel XDP generator is unavailable ({e}); receive paths are fed by AF_XDP tx"
+            );
+            Feeder::AfXdpTx
+        }
+    };
+    let (_, drop_offered) =
+        xdp_drop(&pair, window, feeder).unwrap_or_else(|e| panic!("XDP_DROP: {e}"));
+    let rx = af_xdp_rx(&pair, window, feeder).unwrap_or_else(|e| panic!("AF_XDP rx: {e}"));
     let (xdp_rx, xdp_offered) = (rx.received_pps, rx.offered_pps);
-    let (udp_rx, udp_offered) = udp_rx(&pair, window);
+    let (udp_rx, udp_offered) =
+        udp_rx(&pair, window, feeder).unwrap_or_else(|e| panic!("UDP rx: {e}"));
     let xdp_tx = af_xdp_tx(&pair, window);
     let udp_tx_plain = udp_tx(&pair, window, false);
     let udp_tx_gso = udp_tx(&pair, window, true);
     println!("{:<44} {:>12} {:>10}", "path", "packets/s", "Gbit/s");
     let row = |name: &str, pps: f64| println!("{name:<44} {pps:>12.0} {:>10.2}", gbps(pps));
-    row("XDP_DROP on the receiving veth (generator)", drop_offered);
+    let fed = feeder.name();
+    row(
+        &format!("XDP_DROP on the receiving veth ({fed})"),
+        drop_offered,
+    );
     row("AF_XDP rx (copy mode, every byte read)", xdp_rx);
-    row("  generator offered during AF_XDP rx", xdp_offered);
+    row(&format!("  {fed} offered during AF_XDP rx"), xdp_offered);
     row("UDP rx (recvmmsg 64, every byte read)", udp_rx);
-    row("  generator offered during UDP rx", udp_offered);
+    row(&format!("  {fed} offered during UDP rx"), udp_offered);
     row("AF_XDP tx (copy mode, completed)", xdp_tx);
     row("UDP tx (sendmmsg 64)", udp_tx_plain);
     row("UDP tx (sendmmsg 64 + GSO)", udp_tx_gso);

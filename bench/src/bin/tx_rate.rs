@@ -113,7 +113,8 @@ fn measure(pair: &NetnsPair, source: Source, data: &Arc<Vec<u8>>, window: Durati
             .spawn_scoped(scope, || {
                 pair.run_in(Side::Receiver, || {
                     pin_to_core(1);
-                    consume_af_xdp(pair, &received, &ready, &stop);
+                    consume_af_xdp(pair, &received, &ready, &stop)
+                        .unwrap_or_else(|e| panic!("AF_XDP receiver: {e}"));
                 })
             })
             .unwrap();
