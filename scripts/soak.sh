@@ -13,11 +13,10 @@
 # stays flat). Between completions the carousel repeats keep the
 # packet path busy at the full rate.
 #
-# Rate: a conservative fixed RATE (default 200M, env SOAK_RATE), well under the measured AF_XDP
-# tx -> rx ceiling of these 2-core machines (PLATFORM.md: about 3.8 Gbit/s with both ends on the
-# same 2 cores), so that the only losses are the injected ones even while other work runs (on
-# a machine loaded by other builds, 300M already overflowed the receiver's rx ring now and then;
-# 200M did not); the receiver's ring-full and drop counters are printed to show it.
+# Rate: a conservative fixed RATE (default 200M, env SOAK_RATE), well under the AF_XDP tx -> rx
+# ceiling of a 2-core machine with both ends on the same cores, so that the only losses are the
+# injected ones even while other work runs; the receiver's ring-full and drop counters are
+# printed to show it.
 #
 # Every 10 s the receiver's RssAnon, open descriptors and memory mappings are sampled. Pass
 # criteria, printed at the end: every object of every round completed and verified; no object
@@ -69,7 +68,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# The veth pair between the namespaces (see shared/docs/PLATFORM.md): GRO on both ends so the
+# The veth pair between the namespaces: GRO on both ends so the
 # peer's NAPI runs for AF_XDP-sent frames, tx checksum offload off on the sending end.
 ip netns add "$NS_TX"
 ip netns add "$NS_RX"

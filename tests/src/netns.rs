@@ -1,5 +1,5 @@
 //! A throw-away pair of network namespaces joined by a veth pair, for tests and benchmarks that
-//! need real XDP and AF_XDP (see `shared/docs/PLATFORM.md` for why each setup step is there).
+//! need real XDP and AF_XDP (each setup step says why it is there).
 //!
 //! [`NetnsPair::new`] creates two fresh namespaces with names unique to this process and fixture,
 //! the veth ends directly inside them (the root namespace never sees them), addresses, a multicast

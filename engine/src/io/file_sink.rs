@@ -1,6 +1,6 @@
 //! The file sink: each object is received into a memory-mapped temporary file of its own below
 //! the output directory (`.NAME.xflute-<tsi>-<toi>-<random>.part`, beside its final name `NAME`:
-//! see [`temp_name`]), written in place at its final offsets, and renamed to `NAME` only on
+//! see `temp_name`), written in place at its final offsets, and renamed to `NAME` only on
 //! commit, when the receiver has found it complete and verified. A failed object's temporary file
 //! is removed.
 //!

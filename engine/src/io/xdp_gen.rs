@@ -4,7 +4,7 @@
 //! frames and transmits them out of the interface, at rates no socket reaches: on a veth they
 //! arrive in the peer's rx queue, so a receiver's ceiling can be measured.
 //!
-//! The peer must run NAPI (an XDP program attached, or GRO on), see `shared/docs/PLATFORM.md`.
+//! On a veth the peer must run NAPI (an XDP program attached, or GRO on), or the frames vanish.
 
 use std::mem::size_of;
 use std::os::fd::{AsFd, AsRawFd};

@@ -33,7 +33,7 @@ pub struct AlcPacket<'a> {
 impl<'a> AlcPacket<'a> {
     /// Parses the LCT header, walks and decodes its extensions (the first of each known type
     /// wins, as in flute), and decodes the FEC Payload ID when the packet alone says how: always,
-    /// except for ID 2 without EXT_FTI (then see [`AlcPacket::payload_id_with_oti`]).
+    /// except for ID 2 without EXT_FTI (then see [`AlcPacket::parse_with_oti`]).
     pub fn parse(buf: &'a [u8]) -> Result<Self, WireError> {
         let view = LctPacket::new_checked(buf)?;
         let lct = LctRepr::parse(&view)?;
