@@ -1,5 +1,7 @@
-//! The FDT parser on arbitrary documents: never a panic, never unbounded work; what parses
-//! writes back to XML that parses to the same instance.
+//! The FDT parser on arbitrary documents, strict and lenient: never a panic, never unbounded
+//! work; what parses writes back to XML that parses to the same instance; the lenient parse
+//! accepts whatever the strict one does, with the same entries and none left out, and what it
+//! keeps plus what it leaves out stays within the entry cap.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -10,7 +12,18 @@ fuzz_target!(|data: &[u8]| {
         max_document_bytes: 1 << 20,
         max_files: 1000,
     };
-    let Ok(instance) = FdtInstance::parse(data, &limits) else {
+    let strict = FdtInstance::parse(data, &limits);
+    let lenient = FdtInstance::parse_lenient(data, &limits);
+    if let Ok((instance, rejected)) = &lenient {
+        assert!(instance.files.len() + rejected.len() <= limits.max_files);
+        if let Ok(strict) = &strict {
+            assert!(rejected.is_empty());
+            assert_eq!(strict, instance);
+        }
+    } else {
+        assert!(strict.is_err(), "lenient parsing refused what strict parsing accepts");
+    }
+    let Ok((instance, _)) = lenient else {
         return;
     };
     let xml = instance.to_xml(FdtXmlProfile::Extended);

@@ -22,5 +22,5 @@ pub use names::{
     NS_MBMS_2015, NS_SV, NS_XSI,
 };
 pub use oti::OtiAttributeError;
-pub use parse::ParseLimits;
+pub use parse::{ParseLimits, RejectedFile};
 pub use write::FdtXmlProfile;

@@ -44,9 +44,41 @@ impl Default for ParseLimits {
     }
 }
 
+/// A File entry [`FdtInstance::parse_lenient`] left out, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectedFile {
+    /// Its TOI, if that attribute is there and valid.
+    pub toi: Option<u128>,
+    /// Its Content-Location, if there.
+    pub content_location: Option<String>,
+    /// What is wrong with it.
+    pub error: FdtError,
+}
+
 impl FdtInstance {
-    /// Parses an FDT-Instance document within `limits`.
+    /// Parses an FDT-Instance document within `limits`; any invalid value refuses the whole
+    /// document.
     pub fn parse(xml: &[u8], limits: &ParseLimits) -> Result<FdtInstance, FdtError> {
+        Self::parse_with(xml, limits, false).map(|(instance, _)| instance)
+    }
+
+    /// Parses an FDT-Instance document within `limits`, leaving out the File entries that have
+    /// an invalid or missing value (in their attributes or their child elements) and returning
+    /// them beside the instance: one bad entry costs that entry, not the instance. What is
+    /// wrong with the document itself (malformed XML, a DOCTYPE, an invalid FDT-Instance
+    /// attribute, too many entries, rejected ones included) still refuses it.
+    pub fn parse_lenient(
+        xml: &[u8],
+        limits: &ParseLimits,
+    ) -> Result<(FdtInstance, Vec<RejectedFile>), FdtError> {
+        Self::parse_with(xml, limits, true)
+    }
+
+    fn parse_with(
+        xml: &[u8],
+        limits: &ParseLimits,
+        lenient: bool,
+    ) -> Result<(FdtInstance, Vec<RejectedFile>), FdtError> {
         if xml.len() > limits.max_document_bytes {
             return Err(FdtError::DocumentTooLarge {
                 len: xml.len(),
@@ -56,7 +88,7 @@ impl FdtInstance {
         let text = std::str::from_utf8(xml).map_err(|e| FdtError::NotUtf8 {
             valid_up_to: e.valid_up_to(),
         })?;
-        Parser::new(text, *limits).run()
+        Parser::new(text, *limits, lenient).run()
     }
 }
 
@@ -108,10 +140,16 @@ struct Parser<'a> {
     stack: Vec<Frame>,
     /// Depth inside an unknown element's subtree; 0 when not skipping.
     skip_depth: usize,
+    /// Leave out bad File entries instead of refusing the document.
+    lenient: bool,
+    /// The File entries left out.
+    rejected: Vec<RejectedFile>,
+    /// What is wrong inside the File entry being read, which is left out when it closes.
+    file_error: Option<FdtError>,
 }
 
 impl<'a> Parser<'a> {
-    fn new(text: &'a str, limits: ParseLimits) -> Self {
+    fn new(text: &'a str, limits: ParseLimits, lenient: bool) -> Self {
         let mut reader = NsReader::from_str(text);
         let config = reader.config_mut();
         config.check_end_names = true;
@@ -123,6 +161,9 @@ impl<'a> Parser<'a> {
             instance: None,
             stack: Vec::new(),
             skip_depth: 0,
+            lenient,
+            rejected: Vec::new(),
+            file_error: None,
         }
     }
 
@@ -133,7 +174,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn run(mut self) -> Result<FdtInstance, FdtError> {
+    fn run(mut self) -> Result<(FdtInstance, Vec<RejectedFile>), FdtError> {
         loop {
             let event = match self.reader.read_event() {
                 Ok(event) => event,
@@ -153,7 +194,7 @@ impl<'a> Parser<'a> {
                     if self.skip_depth > 0 {
                         self.skip_depth += 1;
                     } else {
-                        match self.open(&start)? {
+                        match self.open_checked(&start)? {
                             Some(frame) => self.stack.push(frame),
                             None => self.skip_depth = 1,
                         }
@@ -161,16 +202,16 @@ impl<'a> Parser<'a> {
                 }
                 Event::Empty(start) => {
                     if self.skip_depth == 0
-                        && let Some(frame) = self.open(&start)?
+                        && let Some(frame) = self.open_checked(&start)?
                     {
-                        self.close(frame)?;
+                        self.close_checked(frame)?;
                     }
                 }
                 Event::End(_) => {
                     if self.skip_depth > 0 {
                         self.skip_depth -= 1;
                     } else if let Some(frame) = self.stack.pop() {
-                        self.close(frame)?;
+                        self.close_checked(frame)?;
                     }
                 }
                 Event::Text(text) => {
@@ -198,7 +239,64 @@ impl<'a> Parser<'a> {
                 break;
             }
         }
-        self.instance.ok_or(FdtError::Empty)
+        let instance = self.instance.ok_or(FdtError::Empty)?;
+        Ok((instance, self.rejected))
+    }
+
+    /// Inside a File entry (its element is open).
+    fn in_file(&self) -> bool {
+        self.stack.iter().any(|f| matches!(f, Frame::File))
+    }
+
+    /// [`Self::open`]; in lenient mode an error inside a File entry marks the entry bad and
+    /// skips the element.
+    fn open_checked(&mut self, start: &BytesStart<'_>) -> Result<Option<Frame>, FdtError> {
+        match self.open(start) {
+            Err(e) if self.lenient && self.in_file() => {
+                self.file_error.get_or_insert(e);
+                Ok(None)
+            }
+            other => other,
+        }
+    }
+
+    /// [`Self::close`]; in lenient mode an error inside a File entry marks the entry bad, and
+    /// a bad entry is left out when it closes.
+    fn close_checked(&mut self, frame: Frame) -> Result<(), FdtError> {
+        let is_file = matches!(frame, Frame::File);
+        match self.close(frame) {
+            Err(e) if self.lenient && self.in_file() => {
+                self.file_error.get_or_insert(e);
+            }
+            other => other?,
+        }
+        if is_file
+            && let Some(error) = self.file_error.take()
+            && let Some(file) = self.instance.as_mut().and_then(|i| i.files.pop())
+        {
+            self.rejected.push(RejectedFile {
+                toi: Some(file.toi),
+                content_location: Some(file.content_location),
+                error,
+            });
+        }
+        Ok(())
+    }
+
+    /// What can be told of a File entry whose attributes are refused.
+    fn rejected_file(&self, start: &BytesStart<'_>, error: FdtError) -> RejectedFile {
+        let attributes = self.attributes(start, FILE).unwrap_or_default();
+        let value = |name: &str| {
+            attributes
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+        };
+        RejectedFile {
+            toi: value(TOI).and_then(|v| v.trim().parse().ok()),
+            content_location: value(CONTENT_LOCATION),
+            error,
+        }
     }
 
     fn resolve_reference(&self, reference: &BytesRef<'_>) -> Result<String, FdtError> {
@@ -258,15 +356,24 @@ impl<'a> Parser<'a> {
         };
         let frame = match (parent, local) {
             (Frame::Instance, "File") => {
-                let file = self.file_attributes(start)?;
-                let instance = self.instance.get_or_insert_default();
-                if instance.files.len() >= self.limits.max_files {
+                let nb_files = self.instance.as_ref().map_or(0, |i| i.files.len());
+                if nb_files + self.rejected.len() >= self.limits.max_files {
                     return Err(FdtError::TooManyFiles {
                         cap: self.limits.max_files,
                     });
                 }
-                instance.files.push(file);
-                Some(Frame::File)
+                match self.file_attributes(start) {
+                    Ok(file) => {
+                        self.instance.get_or_insert_default().files.push(file);
+                        Some(Frame::File)
+                    }
+                    Err(e) if self.lenient => {
+                        let rejected = self.rejected_file(start, e);
+                        self.rejected.push(rejected);
+                        None
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             (Frame::Instance, "schemaVersion") => text(TextTarget::SchemaVersion),
             (Frame::Instance, "Base-URL-1") => text(TextTarget::BaseUrl1),

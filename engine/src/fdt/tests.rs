@@ -664,3 +664,55 @@ proptest! {
         let _ = FdtInstance::parse(&xml, &ParseLimits::default());
     }
 }
+
+#[test]
+fn lenient_parsing_leaves_out_only_the_bad_file_entries() {
+    let xml = r#"<FDT-Instance Expires="3900000000">
+  <File Content-Location="file:///good-1" TOI="1" Content-Length="10"/>
+  <File Content-Location="file:///bad-toi" TOI="one"/>
+  <File Content-Location="file:///bad-length" TOI="3" Content-Length="-5"><Group>g</Group></File>
+  <File TOI="4"/>
+  <File Content-Location="file:///bad-child" TOI="5"><Cache-Control><Expires>soon</Expires></Cache-Control></File>
+  <File Content-Location="file:///good-6" TOI="6"><Cache-Control><no-cache>true</no-cache></Cache-Control></File>
+</FDT-Instance>"#;
+    let limits = ParseLimits::default();
+    assert!(matches!(
+        FdtInstance::parse(xml.as_bytes(), &limits),
+        Err(FdtError::InvalidValue { .. })
+    ));
+    let (instance, rejected) = FdtInstance::parse_lenient(xml.as_bytes(), &limits).unwrap();
+    let kept: Vec<u128> = instance.files.iter().map(|f| f.toi).collect();
+    assert_eq!(kept, [1, 6]);
+    assert_eq!(instance.files[1].cache_control, Some(CacheControl::NoCache));
+    let left_out: Vec<(Option<u128>, Option<&str>)> = rejected
+        .iter()
+        .map(|r| (r.toi, r.content_location.as_deref()))
+        .collect();
+    assert_eq!(
+        left_out,
+        [
+            (None, Some("file:///bad-toi")),
+            (Some(3), Some("file:///bad-length")),
+            (Some(4), None),
+            (Some(5), Some("file:///bad-child")),
+        ]
+    );
+    assert!(matches!(
+        rejected[3].error,
+        FdtError::InvalidValue {
+            name: "Expires",
+            ..
+        }
+    ));
+    // Left-out entries still count towards the cap on entries.
+    let two = ParseLimits {
+        max_files: 2,
+        ..limits
+    };
+    assert_eq!(
+        FdtInstance::parse_lenient(xml.as_bytes(), &two),
+        Err(FdtError::TooManyFiles { cap: 2 })
+    );
+    // What is wrong with the instance itself still refuses it.
+    assert!(FdtInstance::parse_lenient(b"<FDT-Instance Expires=\"x\"/>", &limits).is_err());
+}

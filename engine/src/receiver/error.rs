@@ -65,11 +65,14 @@ pub enum DropReason {
     /// A repair symbol of a block whose decode would cost more than
     /// `Limits::max_decode_cost` (the block is not decoded; its source symbols still count).
     DecodeCostLimit,
+    /// A File entry of an FDT instance with an invalid or missing value, left out (counted
+    /// once per entry; the rest of the instance is applied).
+    FdtFileInvalid,
 }
 
 impl DropReason {
     /// Every reason, in counter order.
-    pub const ALL: [DropReason; 25] = [
+    pub const ALL: [DropReason; 26] = [
         DropReason::Malformed,
         DropReason::UnsupportedFec,
         DropReason::SessionLimit,
@@ -95,6 +98,7 @@ impl DropReason {
         DropReason::FilesPerSessionLimit,
         DropReason::DescriptionBytesLimit,
         DropReason::DecodeCostLimit,
+        DropReason::FdtFileInvalid,
     ];
 
     /// The number of reasons.
@@ -103,6 +107,38 @@ impl DropReason {
     /// The counter index of this reason.
     pub const fn index(self) -> usize {
         self as usize
+    }
+
+    /// A stable snake_case name, for logs and machine-readable summaries.
+    pub const fn name(self) -> &'static str {
+        match self {
+            DropReason::Malformed => "malformed",
+            DropReason::UnsupportedFec => "unsupported_fec",
+            DropReason::SessionLimit => "session_limit",
+            DropReason::ObjectLimit => "object_limit",
+            DropReason::ObjectTooLarge => "object_too_large",
+            DropReason::ReceivingBytesLimit => "receiving_bytes_limit",
+            DropReason::PendingBytesLimit => "pending_bytes_limit",
+            DropReason::BlockLimit => "block_limit",
+            DropReason::FdtTooLarge => "fdt_too_large",
+            DropReason::FdtInvalid => "fdt_invalid",
+            DropReason::FdtTooManyFiles => "fdt_too_many_files",
+            DropReason::FdtExpired => "fdt_expired",
+            DropReason::FdtWithoutExtension => "fdt_without_extension",
+            DropReason::BadPath => "bad_path",
+            DropReason::NoOti => "no_oti",
+            DropReason::SymbolOutOfRange => "symbol_out_of_range",
+            DropReason::SymbolLength => "symbol_length",
+            DropReason::ObjectFailed => "object_failed",
+            DropReason::Sink => "sink",
+            DropReason::UnknownContentEncoding => "unknown_content_encoding",
+            DropReason::FecDecode => "fec_decode",
+            DropReason::FdtInstancesLimit => "fdt_instances_limit",
+            DropReason::FilesPerSessionLimit => "files_per_session_limit",
+            DropReason::DescriptionBytesLimit => "description_bytes_limit",
+            DropReason::DecodeCostLimit => "decode_cost_limit",
+            DropReason::FdtFileInvalid => "fdt_file_invalid",
+        }
     }
 }
 
@@ -244,4 +280,18 @@ pub enum FailReason {
     /// The sink refused to store or commit the object.
     #[error("sink: {0}")]
     Sink(String),
+    /// The content encoding (FDT Content-Encoding, or EXT_CENC code) is not null, zlib,
+    /// deflate or gzip.
+    #[error("unknown content encoding {0:?}")]
+    UnknownContentEncoding(String),
+    /// The FDT's FEC-OTI attributes do not make an OTI.
+    #[error("invalid FEC OTI in the FDT: {0}")]
+    InvalidOti(OtiAttributeError),
+    /// The FEC scheme is one this receiver does not decode.
+    #[error("FEC Encoding ID {0:?} is not supported by the receiver")]
+    UnsupportedFec(FecEncodingId),
+    /// The object's File entry in the FDT has an invalid or missing value; the entry was left
+    /// out, the rest of the instance applied.
+    #[error("invalid FDT File entry: {0}")]
+    InvalidFileEntry(FdtError),
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::cenc::Cenc;
-use crate::fdt::{CacheControl, FdtInstance, FecOtiAttributes, File, ParseLimits};
+use crate::fdt::{CacheControl, FdtInstance, FecOtiAttributes, File, ParseLimits, RejectedFile};
 use crate::wire::Oti;
 
 use super::config::Limits;
@@ -97,6 +97,9 @@ pub(crate) struct FileSlot {
     pub file: Arc<FdtFile>,
     /// When the last FDT instance listing it expires (`None`: expiry not checked).
     pub expires_at: Option<SystemTime>,
+    /// A packet found the description unusable (a refused name, an invalid OTI, an unknown
+    /// encoding ...) and the `Failed` event saying why has been queued: once per description.
+    pub refusal_reported: bool,
 }
 
 /// An FDT instance being received (TOI 0, RFC 6726 §3.3): an object like any other, with its
@@ -228,8 +231,12 @@ impl FdtReceiving {
         self.fingerprint.clone()
     }
 
-    /// Decodes and parses the complete instance.
-    pub fn parse(mut self, max_files: usize) -> Result<FdtInstance, Box<ReceiverError>> {
+    /// Decodes and parses the complete instance, leaving out (and returning) the File entries
+    /// with an invalid value.
+    pub fn parse(
+        mut self,
+        max_files: usize,
+    ) -> Result<(FdtInstance, Vec<RejectedFile>), Box<ReceiverError>> {
         let limits = ParseLimits {
             max_document_bytes: self.max_fdt_bytes,
             max_files,
@@ -245,6 +252,6 @@ impl FdtReceiving {
             .take_completed()
             .pop()
             .ok_or(DropReason::FdtInvalid)?;
-        Ok(FdtInstance::parse(&xml.data, &limits)?)
+        Ok(FdtInstance::parse_lenient(&xml.data, &limits)?)
     }
 }

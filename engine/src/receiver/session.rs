@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::cenc::{Cenc, CencError};
-use crate::fdt::{FdtInstance, ntp};
+use crate::fdt::{FdtInstance, RejectedFile, ntp};
 use crate::wire::{AlcPacket, WireError};
 
 use super::config::Config;
@@ -239,26 +239,58 @@ impl<O: super::sink::SinkObject> Session<O> {
             self.done.remove(&toi);
         }
         let described = match &file {
-            Some(file) => describe_from_fdt(file, alc)?,
-            None if shared.config.receive_without_fdt => describe_from_fti(alc)?,
-            None => None,
+            Some(file) => describe_from_fdt(file, alc),
+            None if shared.config.receive_without_fdt => describe_from_fti(alc),
+            None => Ok(None),
         };
-        let Some(meta) = described else {
-            return self.hold(shared, toi, raw, now);
+        let meta = match described {
+            Ok(Some(meta)) => meta,
+            Ok(None) => return self.hold(shared, toi, raw, now),
+            Err(refused) => return Err(self.refuse(shared, toi, refused)),
         };
         let limits = shared.config.limits;
         if !is_supported(&meta.oti) {
-            return Err(ReceiverError::UnsupportedFec(meta.oti.fec_encoding_id).into());
+            let id = meta.oti.fec_encoding_id;
+            return Err(self.refuse(
+                shared,
+                toi,
+                Refused {
+                    drop: ReceiverError::UnsupportedFec(id).into(),
+                    reason: FailReason::UnsupportedFec(id),
+                },
+            ));
         }
         let largest = meta.transfer_length.max(meta.content_length.unwrap_or(0));
         if largest > limits.max_object_bytes {
-            return Err(DropReason::ObjectTooLarge.into());
+            return Err(self.refuse(
+                shared,
+                toi,
+                Refused {
+                    drop: DropReason::ObjectTooLarge.into(),
+                    reason: FailReason::TooLarge {
+                        len: largest,
+                        max: limits.max_object_bytes,
+                    },
+                },
+            ));
         }
         let others_pending = self.pending.nb_objects() - usize::from(self.pending.contains(toi));
         if self.objects.len() + others_pending >= limits.max_objects_per_session {
             return Err(DropReason::ObjectLimit.into());
         }
-        let partition = partition_for(&meta).map_err(|_| DropReason::NoOti)?;
+        let partition = match partition_for(&meta) {
+            Ok(partition) => partition,
+            Err(reason) => {
+                return Err(self.refuse(
+                    shared,
+                    toi,
+                    Refused {
+                        drop: DropReason::NoOti.into(),
+                        reason,
+                    },
+                ));
+            }
+        };
         let reserved = reservation(&meta, &partition);
         if shared.receiving_bytes.saturating_add(reserved) > limits.max_receiving_bytes {
             return Err(DropReason::ReceivingBytesLimit.into());
@@ -314,6 +346,32 @@ impl<O: super::sink::SinkObject> Session<O> {
         let result = self.push_object(shared, alc, raw, now);
         self.replay(shared, toi, now);
         result
+    }
+
+    /// A packet of `toi` whose description cannot be received: the first time for an FDT
+    /// description, queues a `Failed` event with the typed reason, so that the application
+    /// learns why (not merely that nothing came); every packet is a drop counted under its own
+    /// reason. Objects known by EXT_FTI alone only count their drops.
+    fn refuse<S>(
+        &mut self,
+        shared: &mut Shared<S>,
+        toi: u128,
+        refused: Refused,
+    ) -> Box<ReceiverError> {
+        let Refused { drop, reason } = refused;
+        if let Some(slot) = self.files.get_mut(&toi)
+            && !slot.refusal_reported
+        {
+            slot.refusal_reported = true;
+            shared.stats.objects_failed += 1;
+            shared.emit(ObjectEvent::Failed {
+                session: self.key,
+                toi,
+                meta: None,
+                reason,
+            });
+        }
+        drop
     }
 
     fn hold<S>(
@@ -535,8 +593,35 @@ impl<O: super::sink::SinkObject> Session<O> {
             return Ok(());
         };
         let fingerprint = receiving.fingerprint();
-        let instance = receiving.parse(limits.max_fdt_files)?;
-        self.apply_fdt(shared, id, &instance, fingerprint, now)
+        let (instance, rejected) = receiving.parse(limits.max_fdt_files)?;
+        self.apply_fdt(shared, id, &instance, fingerprint, now)?;
+        self.report_rejected(shared, id, rejected);
+        Ok(())
+    }
+
+    /// The File entries of an applied instance that were left out: each is a drop of its own
+    /// reason, and one whose TOI is known fails with what is wrong with it.
+    fn report_rejected<S>(&mut self, shared: &mut Shared<S>, id: u32, rejected: Vec<RejectedFile>) {
+        for entry in rejected {
+            shared.stats.count_drop(DropReason::FdtFileInvalid);
+            tracing::debug!(
+                tsi = self.key.tsi,
+                fdt_instance_id = id,
+                toi = ?entry.toi,
+                location = ?entry.content_location,
+                error = %entry.error,
+                "FDT File entry left out"
+            );
+            if let Some(toi) = entry.toi.filter(|t| *t != 0) {
+                shared.stats.objects_failed += 1;
+                shared.emit(ObjectEvent::Failed {
+                    session: self.key,
+                    toi,
+                    meta: None,
+                    reason: FailReason::InvalidFileEntry(entry.error),
+                });
+            }
+        }
     }
 
     fn apply_fdt<S: ObjectSink<Object = O>>(
@@ -601,6 +686,7 @@ impl<O: super::sink::SinkObject> Session<O> {
                 FileSlot {
                     file: Arc::new(new),
                     expires_at,
+                    refusal_reported: false,
                 },
             );
             if self.objects.get(&toi).is_some_and(|o| o.from_fdt) {
@@ -774,19 +860,46 @@ fn store<O: super::sink::SinkObject, S>(
     Ok(object.is_complete())
 }
 
+/// Why an object cannot be received from its description: the packet's drop, and the reason
+/// the object fails with.
+struct Refused {
+    drop: Box<ReceiverError>,
+    reason: FailReason,
+}
+
+/// The content encoding of a packet's EXT_CENC, if it has one.
+fn packet_cenc(alc: &AlcPacket<'_>) -> Result<Option<Cenc>, Refused> {
+    match alc.ext_cenc() {
+        Some(c) => match Cenc::from_code(c.content_encoding) {
+            Some(cenc) => Ok(Some(cenc)),
+            None => Err(Refused {
+                drop: DropReason::UnknownContentEncoding.into(),
+                reason: FailReason::UnknownContentEncoding(format!(
+                    "EXT_CENC code {}",
+                    c.content_encoding
+                )),
+            }),
+        },
+        None => Ok(None),
+    }
+}
+
 /// The metadata of an object from its FDT description and, for what the FDT leaves out, the
 /// packet's EXT_FTI and EXT_CENC. `Ok(None)`: not enough is known yet (no OTI).
 fn describe_from_fdt(
     file: &FdtFile,
     alc: &AlcPacket<'_>,
-) -> Result<Option<ObjectMetadata>, Box<ReceiverError>> {
-    let path = file.path.clone()?;
-    let cenc = match alc.ext_cenc() {
-        Some(c) => Cenc::from_code(c.content_encoding).ok_or(DropReason::UnknownContentEncoding)?,
-        None => file
-            .cenc
-            .clone()
-            .map_err(|_| DropReason::UnknownContentEncoding)?,
+) -> Result<Option<ObjectMetadata>, Refused> {
+    let path = file.path.clone().map_err(|e| Refused {
+        drop: ReceiverError::Path(e.clone()).into(),
+        reason: FailReason::Path(e),
+    })?;
+    let cenc = match packet_cenc(alc)? {
+        Some(cenc) => cenc,
+        None => file.cenc.clone().map_err(|name| Refused {
+            drop: DropReason::UnknownContentEncoding.into(),
+            reason: FailReason::UnknownContentEncoding(name),
+        })?,
     };
     let fti = alc.fti();
     let transfer_length =
@@ -803,7 +916,12 @@ fn describe_from_fdt(
     let from_fdt = if file.fec_oti.fec_encoding_id.is_some() {
         match file.fec_oti.to_oti(transfer_length) {
             Ok(oti) => Some(oti),
-            Err(e) if fti.is_none() => return Err(e.into()),
+            Err(e) if fti.is_none() => {
+                return Err(Refused {
+                    drop: ReceiverError::Oti(e.clone()).into(),
+                    reason: FailReason::InvalidOti(e),
+                });
+            }
             Err(_) => None,
         }
     } else {
@@ -830,14 +948,11 @@ fn describe_from_fdt(
 }
 
 /// The metadata of an object that no FDT describes, from its EXT_FTI (and EXT_CENC).
-fn describe_from_fti(alc: &AlcPacket<'_>) -> Result<Option<ObjectMetadata>, Box<ReceiverError>> {
+fn describe_from_fti(alc: &AlcPacket<'_>) -> Result<Option<ObjectMetadata>, Refused> {
     let Some(oti) = alc.fti() else {
         return Ok(None);
     };
-    let cenc = match alc.ext_cenc() {
-        Some(c) => Cenc::from_code(c.content_encoding).ok_or(DropReason::UnknownContentEncoding)?,
-        None => Cenc::Null,
-    };
+    let cenc = packet_cenc(alc)?.unwrap_or(Cenc::Null);
     Ok(Some(ObjectMetadata {
         content_location: None,
         path: None,

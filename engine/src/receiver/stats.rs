@@ -51,6 +51,13 @@ impl ReceiverStats {
         self.drops.get(reason.index()).copied().unwrap_or(0)
     }
 
+    /// Packets dropped, by reason: every reason in counter order, zeros included.
+    pub fn drops_by_reason(&self) -> impl Iterator<Item = (DropReason, u64)> + '_ {
+        DropReason::ALL
+            .iter()
+            .map(move |reason| (*reason, self.drops(*reason)))
+    }
+
     /// Packets dropped for any reason.
     pub fn total_drops(&self) -> u64 {
         self.drops.iter().sum()
@@ -82,5 +89,17 @@ mod tests {
         }
         let n = DropReason::COUNT as u64;
         assert_eq!(stats.total_drops(), n * (n + 1) / 2);
+        assert_eq!(
+            stats.drops_by_reason().map(|(_, n)| n).sum::<u64>(),
+            stats.total_drops()
+        );
+        let names: std::collections::BTreeSet<&str> =
+            DropReason::ALL.iter().map(|r| r.name()).collect();
+        assert_eq!(
+            names.len(),
+            DropReason::COUNT,
+            "every reason has a name of its own"
+        );
+        assert_eq!(DropReason::FdtFileInvalid.name(), "fdt_file_invalid");
     }
 }
