@@ -114,7 +114,7 @@ pub fn receive(args: &ReceiveArgs, ready: impl FnOnce()) -> Result<ReceiverRepor
     let mut last = None;
     let mut completed: Vec<String> = Vec::new();
     while completed.len() < args.scenario.count as usize && Instant::now() < give_up {
-        match engine.events().recv_timeout(Duration::from_millis(20)) {
+        match engine.events().next_timeout(Duration::from_millis(20)) {
             Ok(ObjectEvent::Started { toi, .. }) => {
                 let now = Instant::now();
                 first.get_or_insert(now);

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver as EventReceiver, RecvTimeoutError};
+use xflute::runtime::{EventWait, Events};
 use pyo3::exceptions::PyStopIteration;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -52,7 +52,7 @@ fn rx_stats<'py>(py: Python<'py>, stats: &RxStats) -> PyResult<Bound<'py, PyDict
 #[pyclass(module = "xflute", unsendable)]
 pub struct RxEngine {
     engine: Option<CoreRx>,
-    events: EventReceiver<xflute::receiver::ObjectEvent>,
+    events: Events,
     final_stats: Option<RxStats>,
 }
 
@@ -69,10 +69,10 @@ impl RxEngine {
                 None => SIGNAL_CHECK,
             };
             let events = self.events.clone();
-            match py.detach(move || events.recv_timeout(step)) {
+            match py.detach(move || events.next_timeout(step)) {
                 Ok(event) => return Ok(Some(ObjectEvent::from_core(&event))),
-                Err(RecvTimeoutError::Disconnected) => return Ok(None),
-                Err(RecvTimeoutError::Timeout) => {}
+                Err(EventWait::Closed) => return Ok(None),
+                Err(EventWait::Timeout) => {}
             }
             let finished = self.engine.as_ref().is_none_or(CoreRx::is_finished);
             if finished && self.events.is_empty() {

@@ -95,7 +95,7 @@ fn tx_engine_captures_on_its_own_clock_and_rx_engine_replays_a_lossy_capture_int
         assert!(Instant::now() < give_up, "the replay did not end");
         std::thread::sleep(Duration::from_millis(10));
     }
-    let events: Vec<ObjectEvent> = rx.events().try_iter().collect();
+    let events: Vec<ObjectEvent> = rx.events().drain().collect();
     let stats = rx.join().unwrap();
     let completed = events
         .iter()

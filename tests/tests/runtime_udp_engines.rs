@@ -68,7 +68,7 @@ fn tx_engine_sends_three_sessions_at_the_set_rate_and_rx_engine_takes_only_the_f
     let mut completed = Vec::new();
     while completed.len() < 2 && started.elapsed() < Duration::from_secs(30) {
         if let Ok(ObjectEvent::Completed { session, meta, .. }) =
-            rx.events().recv_timeout(Duration::from_millis(100))
+            rx.events().next_timeout(Duration::from_millis(100))
         {
             completed.push((session.tsi, meta.content_location.clone().unwrap()));
         }

@@ -44,7 +44,7 @@ fn two_queue_engines_carry_one_session_per_queue_and_both_workers_complete_their
                 let mut completed = Vec::new();
                 let give_up = Instant::now() + Duration::from_secs(60);
                 while completed.len() < 2 && Instant::now() < give_up {
-                    match engine.events().recv_timeout(Duration::from_millis(100)) {
+                    match engine.events().next_timeout(Duration::from_millis(100)) {
                         Ok(ObjectEvent::Completed { session, .. }) => completed.push(session.tsi),
                         Ok(ObjectEvent::Failed { reason, .. }) => panic!("object failed: {reason}"),
                         _ => {}

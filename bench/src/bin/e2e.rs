@@ -74,7 +74,7 @@ fn engine_goodput(
                 let mut done = None;
                 let give_up = Instant::now() + Duration::from_secs(120);
                 while done.is_none() && Instant::now() < give_up {
-                    match engine.events().recv_timeout(Duration::from_millis(100)) {
+                    match engine.events().next_timeout(Duration::from_millis(100)) {
                         Ok(ObjectEvent::Started { .. }) => started = Some(Instant::now()),
                         Ok(ObjectEvent::Completed { .. }) => done = Some(Instant::now()),
                         Ok(ObjectEvent::Failed { reason, .. }) => panic!("object failed: {reason}"),

@@ -34,6 +34,12 @@ pub enum RuntimeError {
     /// A frame header could not be built.
     #[error("frame headers: {0}")]
     Frame(#[from] crate::io::frame::BuildError),
+    /// A request to a running engine could not be carried out.
+    #[error("{0}")]
+    Control(String),
+    /// The sans-IO sender refused a request (an object, a publication).
+    #[error(transparent)]
+    Sender(#[from] crate::sender::SenderError),
     /// A worker thread panicked.
     #[error("worker {0} panicked")]
     WorkerPanicked(usize),

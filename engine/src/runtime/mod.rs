@@ -3,12 +3,14 @@
 //!
 //! - [`RxEngine`]: one worker per rx queue, pinned to a core; each owns its
 //!   [`crate::receiver::MultiReceiver`] writing into memory-mapped files, so no lock sits on the
-//!   packet path. Object events leave on a `crossbeam` channel; counters and latency histograms
-//!   are published by each worker every few milliseconds and merged on demand.
+//!   packet path. Object events leave as [`Events`]; counters and latency histograms are
+//!   published by each worker every few milliseconds and merged on demand. Channels can be
+//!   added and removed while it runs.
 //! - [`TxEngine`]: one worker per tx queue; each builds Ethernet/IP/UDP headers from a template
 //!   per channel and lets [`crate::sender::Sender::write_next`] write the ALC packet in place
 //!   behind them, in the UMEM frame (AF_XDP) or in a batch buffer (UDP, `sendmmsg` with GSO),
-//!   paced by a token bucket.
+//!   paced by a token bucket. Its handle adds, replaces and removes objects, republishes the
+//!   FDT and changes the rate while it sends.
 //! - Both stop when their stop flag is set (the CLI sets it on SIGINT/SIGTERM): a receiver keeps
 //!   what was completed and verified, and every unfinished object's `.part` file is removed;
 //!   the XDP program is detached when the engine is joined.
@@ -18,6 +20,7 @@
 mod busy_poll;
 mod channel;
 mod error;
+mod events;
 mod pacing;
 mod rx;
 mod stats;
@@ -26,6 +29,7 @@ mod xdp_watch;
 
 pub use channel::{Backend, ChannelSpec};
 pub use error::RuntimeError;
+pub use events::{EventWait, Events};
 pub use pacing::TokenBucket;
 pub use rx::{DEFAULT_BUSY_POLL, RxEngine, RxEngineBuilder};
 pub use stats::{RxCounters, RxStats, TxCounters, TxStats};

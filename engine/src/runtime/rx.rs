@@ -20,7 +20,7 @@ use hdrhistogram::Histogram;
 use super::busy_poll::BusyPoll;
 use super::stats::{Published, latency_histogram};
 use super::xdp_watch::XdpWatch;
-use super::{Backend, ChannelSpec, RuntimeError, RxCounters, RxStats};
+use super::{Backend, ChannelSpec, Events, RuntimeError, RxCounters, RxStats};
 use crate::io::file_sink::{FileSink, Unmapper};
 use crate::io::frame::{LinkType, parse_udp};
 use crate::io::pcap::{PcapError, PcapReader};
@@ -69,8 +69,13 @@ pub struct RxEngineBuilder {
 /// A running receive engine. [`RxEngine::join`] stops it and detaches the XDP program.
 #[derive(Debug)]
 pub struct RxEngine {
-    events: Receiver<ObjectEvent>,
+    events: Events,
+    /// What new workers are made from (UDP channels added while running).
+    factory: RxEngineBuilder,
+    events_tx: EventSender<ObjectEvent>,
     workers: Vec<JoinHandle<()>>,
+    /// Per worker: its request queue, its own stop flag, and its channels (UDP).
+    handles: Vec<WorkerHandle>,
     published: Vec<Arc<Published<RxCounters>>>,
     /// Shared with the watch, which reattaches the program if someone detaches it.
     steering: Option<Arc<Mutex<XdpSteering>>>,
@@ -101,8 +106,94 @@ impl RxEngine {
     }
 
     /// Object events of every worker, in the order each worker saw them.
-    pub fn events(&self) -> &Receiver<ObjectEvent> {
+    pub fn events(&self) -> &Events {
         &self.events
+    }
+
+    /// Starts receiving `channel` too. AF_XDP: the steering program takes its flow to the
+    /// queues' sockets and every worker learns it; UDP: a socket and worker of its own.
+    pub fn add_channel(&mut self, channel: ChannelSpec) -> Result<(), RuntimeError> {
+        match self.factory.backend {
+            Backend::Pcap => Err(RuntimeError::Config(
+                "a capture replay cannot take channels while it runs".into(),
+            )),
+            Backend::Xdp => {
+                if let Some(steering) = &self.steering {
+                    steering
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .add_channel(&channel.xdp_channel())?;
+                }
+                for handle in &mut self.handles {
+                    let _ = handle.commands.send(RxCommand::Add(channel.clone()));
+                    handle.channels.push(channel.clone());
+                }
+                self.factory.channels.push(channel);
+                Ok(())
+            }
+            Backend::Udp => {
+                let index = self.handles.len();
+                let socket = open_udp(&channel, self.factory.interface.as_deref())?;
+                let mut setup = self.factory.worker(index, self.events_tx.clone(), self)?;
+                setup.channels = vec![channel.clone()];
+                let core = self.factory.core_for(index);
+                let busy_poll = self.factory.busy_poll;
+                self.published.push(Arc::clone(&setup.published));
+                self.handles.push(setup.handle());
+                let handle = spawn(index, move || {
+                    pin(core);
+                    udp_loop(setup.into_worker(), socket, busy_poll);
+                })?;
+                self.workers.push(handle);
+                self.factory.channels.push(channel);
+                Ok(())
+            }
+        }
+    }
+
+    /// Stops receiving the channel to `destination` from `source` (as it was added). Objects
+    /// of its sessions not yet complete are dropped when their sessions time out (AF_XDP) or at
+    /// once with its worker (UDP). Returns false if no such channel was received.
+    pub fn remove_channel(
+        &mut self,
+        destination: SocketAddr,
+        source: Option<IpAddr>,
+    ) -> Result<bool, RuntimeError> {
+        let is = |c: &ChannelSpec| c.destination == destination && c.source == source;
+        let Some(spec) = self.factory.channels.iter().find(|c| is(c)).cloned() else {
+            return Ok(false);
+        };
+        self.factory.channels.retain(|c| !is(c));
+        match self.factory.backend {
+            Backend::Pcap => {}
+            Backend::Xdp => {
+                if let Some(steering) = &self.steering {
+                    steering
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .remove_channel(&spec.xdp_channel())?;
+                }
+                for handle in &mut self.handles {
+                    let _ = handle.commands.send(RxCommand::Remove(destination, source));
+                    handle.channels.retain(|c| !is(c));
+                }
+            }
+            Backend::Udp => {
+                // Its worker goes, with its socket (and so its group membership).
+                for handle in &mut self.handles {
+                    if handle.channels.iter().any(is) {
+                        handle.retire.store(true, Ordering::SeqCst);
+                        handle.channels.clear();
+                    }
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// The channels being received.
+    pub fn channels(&self) -> &[ChannelSpec] {
+        &self.factory.channels
     }
 
     /// The workers' counters and latencies as last published (every 50 ms), merged.
@@ -302,18 +393,12 @@ impl RxEngineBuilder {
         }
         let spool = self.open_spool(probe.root())?;
         let (events_tx, events) = crossbeam_channel::unbounded();
-        let cores = core_affinity::get_core_ids().unwrap_or_default();
-        let core_for = |i: usize| -> Option<core_affinity::CoreId> {
-            if self.cores.is_empty() {
-                cores.get(i % cores.len().max(1)).copied()
-            } else {
-                self.cores
-                    .get(i % self.cores.len())
-                    .map(|&id| core_affinity::CoreId { id })
-            }
-        };
+        let core_for = |i: usize| self.core_for(i);
         let mut engine = RxEngine {
-            events,
+            events: Events::new(events),
+            factory: self.clone(),
+            events_tx: events_tx.clone(),
+            handles: Vec::new(),
             workers: Vec::new(),
             published: Vec::new(),
             steering: None,
@@ -363,6 +448,7 @@ impl RxEngineBuilder {
                 for (i, socket) in sockets.into_iter().enumerate() {
                     let worker = self.worker(i, events_tx.clone(), &engine)?;
                     engine.published.push(Arc::clone(&worker.published));
+                    engine.handles.push(worker.handle());
                     let core = core_for(i);
                     let busy_poll = self.busy_poll;
                     let handle = spawn(i, move || {
@@ -383,6 +469,7 @@ impl RxEngineBuilder {
                 let reader = PcapReader::new(std::io::BufReader::new(file))?;
                 let worker = self.worker(0, events_tx.clone(), &engine)?;
                 engine.published.push(Arc::clone(&worker.published));
+                engine.handles.push(worker.handle());
                 let core = core_for(0);
                 let handle = spawn(0, move || {
                     pin(core);
@@ -396,6 +483,7 @@ impl RxEngineBuilder {
                     let mut worker = self.worker(i, events_tx.clone(), &engine)?;
                     worker.channels = vec![channel.clone()];
                     engine.published.push(Arc::clone(&worker.published));
+                    engine.handles.push(worker.handle());
                     let core = core_for(i);
                     let busy_poll = self.busy_poll;
                     let handle = spawn(i, move || {
@@ -433,6 +521,18 @@ impl RxEngineBuilder {
         }
     }
 
+    /// The core worker `i` is pinned to: the configured ones in turn, or every core in turn.
+    fn core_for(&self, i: usize) -> Option<core_affinity::CoreId> {
+        if self.cores.is_empty() {
+            let cores = core_affinity::get_core_ids().unwrap_or_default();
+            cores.get(i % cores.len().max(1)).copied()
+        } else {
+            self.cores
+                .get(i % self.cores.len())
+                .map(|&id| core_affinity::CoreId { id })
+        }
+    }
+
     fn worker(
         &self,
         index: usize,
@@ -451,6 +551,7 @@ impl RxEngineBuilder {
             sink = sink.with_unmapper(unmapper.clone());
         }
         let stop = &engine.stop;
+        let (commands_tx, commands) = crossbeam_channel::unbounded();
         Ok(WorkerSetup {
             index,
             sink,
@@ -459,6 +560,9 @@ impl RxEngineBuilder {
             events,
             published: Published::new(RxCounters::default()),
             stop: Arc::clone(stop),
+            retire: Arc::new(AtomicBool::new(false)),
+            commands,
+            commands_tx,
         })
     }
 }
@@ -473,20 +577,49 @@ struct WorkerSetup {
     events: EventSender<ObjectEvent>,
     published: Arc<Published<RxCounters>>,
     stop: Arc<AtomicBool>,
+    retire: Arc<AtomicBool>,
+    commands: Receiver<RxCommand>,
+    commands_tx: EventSender<RxCommand>,
+}
+
+/// A change of channels, for a running worker.
+enum RxCommand {
+    Add(ChannelSpec),
+    Remove(SocketAddr, Option<IpAddr>),
+}
+
+/// What the engine keeps of a worker to steer it.
+#[derive(Debug)]
+struct WorkerHandle {
+    commands: EventSender<RxCommand>,
+    retire: Arc<AtomicBool>,
+    channels: Vec<ChannelSpec>,
+}
+
+impl std::fmt::Debug for RxCommand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Add(c) => write!(f, "Add({})", c.destination),
+            Self::Remove(d, _) => write!(f, "Remove({d})"),
+        }
+    }
 }
 
 impl WorkerSetup {
+    fn handle(&self) -> WorkerHandle {
+        WorkerHandle {
+            commands: self.commands_tx.clone(),
+            retire: Arc::clone(&self.retire),
+            channels: self.channels.clone(),
+        }
+    }
+
     fn into_worker(self) -> Worker {
         let mut receiver = MultiReceiver::new(self.sink, self.config);
         if self.channels.iter().any(|c| !c.tsis.is_empty()) {
             receiver.set_tsi_filtering(true);
             for channel in &self.channels {
-                if channel.tsis.is_empty() {
-                    receiver.add_listen_all_tsi(channel.endpoint());
-                }
-                for &tsi in &channel.tsis {
-                    receiver.add_listen_tsi(channel.endpoint(), tsi);
-                }
+                listen(&mut receiver, channel);
             }
         }
         Worker {
@@ -500,7 +633,19 @@ impl WorkerSetup {
             events: self.events,
             published: self.published,
             stop: self.stop,
+            retire: self.retire,
+            commands: self.commands,
         }
+    }
+}
+
+/// Lets `receiver` take `channel`'s TSIs (every TSI when it names none).
+fn listen(receiver: &mut MultiReceiver<FileSink>, channel: &ChannelSpec) {
+    if channel.tsis.is_empty() {
+        receiver.add_listen_all_tsi(channel.endpoint());
+    }
+    for &tsi in &channel.tsis {
+        receiver.add_listen_tsi(channel.endpoint(), tsi);
     }
 }
 
@@ -561,9 +706,44 @@ struct Worker {
     events: EventSender<ObjectEvent>,
     published: Arc<Published<RxCounters>>,
     stop: Arc<AtomicBool>,
+    retire: Arc<AtomicBool>,
+    commands: Receiver<RxCommand>,
 }
 
 impl Worker {
+    /// Takes the engine's changes of channels.
+    fn control(&mut self) {
+        while let Ok(command) = self.commands.try_recv() {
+            match command {
+                RxCommand::Add(channel) => {
+                    let filtering = !channel.tsis.is_empty()
+                        || self.channels.iter().any(|c| !c.tsis.is_empty());
+                    if filtering {
+                        self.receiver.set_tsi_filtering(true);
+                        for c in self.channels.iter().chain(std::iter::once(&channel)) {
+                            listen(&mut self.receiver, c);
+                        }
+                    }
+                    self.channels.push(channel);
+                }
+                RxCommand::Remove(destination, source) => {
+                    for c in self
+                        .channels
+                        .iter()
+                        .filter(|c| c.destination == destination && c.source == source)
+                    {
+                        self.receiver.remove_listen_all_tsi(&c.endpoint());
+                        for &tsi in &c.tsis {
+                            self.receiver.remove_listen_tsi(&c.endpoint(), tsi);
+                        }
+                    }
+                    self.channels
+                        .retain(|c| !(c.destination == destination && c.source == source));
+                }
+            }
+        }
+    }
+
     fn datagram(
         &mut self,
         source: Option<IpAddr>,
@@ -631,11 +811,12 @@ impl Worker {
     }
 
     fn stopped(&self) -> bool {
-        self.stop.load(Ordering::Relaxed)
+        self.stop.load(Ordering::Relaxed) || self.retire.load(Ordering::Relaxed)
     }
 
     /// Runs timers, forwards events and publishes counters when due.
     fn tick(&mut self, timers: &mut Timers) {
+        self.control();
         let now = Instant::now();
         if now.duration_since(timers.cleanup) >= CLEANUP_EVERY {
             self.receiver.cleanup(SystemTime::now());

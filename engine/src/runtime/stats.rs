@@ -44,6 +44,15 @@ pub struct TxCounters {
     pub batches: u64,
     /// Times the tx ring (or socket buffer) had no room for a whole batch.
     pub ring_full: u64,
+    /// Transfers of an object sent in full (each carousel round counts).
+    pub transfers: u64,
+    /// Transfers that could not go on (the object's source failed).
+    pub transfers_failed: u64,
+    /// The latest carousel cycle measured: from one start of an object's transfer to its next,
+    /// microseconds (0 until an object has started twice).
+    pub carousel_cycle_us: u64,
+    /// The FDT Instance ID published last by the handle (0 before any).
+    pub fdt_instance_id: u32,
 }
 
 /// Where a worker publishes its counters.
@@ -185,6 +194,10 @@ impl TxStats {
                 alc_bytes: a.alc_bytes + w.alc_bytes,
                 batches: a.batches + w.batches,
                 ring_full: a.ring_full + w.ring_full,
+                transfers: a.transfers + w.transfers,
+                transfers_failed: a.transfers_failed + w.transfers_failed,
+                carousel_cycle_us: a.carousel_cycle_us.max(w.carousel_cycle_us),
+                fdt_instance_id: a.fdt_instance_id.max(w.fdt_instance_id),
             })
     }
 }

@@ -6,7 +6,14 @@
 //! ring. For UDP sockets, packets of equal length are packed back to back and sent with
 //! `sendmmsg` and UDP GSO. A token bucket in bits per second paces every worker. The pcap backend
 //! writes the frames into a capture instead, on a clock of its own that advances at the rate.
+//!
+//! A running engine is steered through its handle: objects are added, replaced and removed,
+//! the FDT republished and the rate changed while it sends ([`TxEngine::add_object`] and the
+//! methods next to it). Each worker takes these requests between two batches, so the packet path
+//! never waits on a lock. With [`TxEngineBuilder::persistent`] the sessions stay up with no
+//! object until the engine is stopped, as a service's do.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::BufWriter;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -16,6 +23,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crossbeam_channel::{Receiver as CommandReceiver, Sender as CommandSender};
+
 use super::rx::pin;
 use super::stats::Published;
 use super::{Backend, RuntimeError, TokenBucket, TxCounters, TxStats};
@@ -24,7 +33,7 @@ use crate::io::pcap::PcapWriter;
 use crate::io::prefetch::prefetch;
 use crate::io::udp::UdpSocket;
 use crate::io::xsk::{Umem, UmemConfig, XskConfig, XskSocket};
-use crate::sender::Sender;
+use crate::sender::{ObjectDesc, Sender, SenderEvent, StopReason};
 
 /// Frames per tx ring submission (and kick).
 const BATCH: u32 = 64;
@@ -35,6 +44,12 @@ const PREFETCH_AHEAD: u32 = 2;
 const PCAP_DEFAULT_RATE_BPS: u64 = 1_000_000_000;
 /// UDP source port of every session.
 const SOURCE_PORT: u16 = 40_000;
+/// How long a handle waits for a worker to take a request (a worker takes them between
+/// batches, every few microseconds while it sends and at least every millisecond while idle).
+const CONTROL_PATIENCE: Duration = Duration::from_secs(5);
+/// The largest packet a persistent session may grow to as objects of longer symbols are added:
+/// a jumbo frame's payload.
+const PERSISTENT_MAX_PACKET: usize = 9216;
 
 /// One FLUTE session to send, with the source address its packets carry.
 #[derive(Debug)]
@@ -58,14 +73,43 @@ pub struct TxEngineBuilder {
     macs: Option<([u8; 6], [u8; 6])>,
     pcap_out: Option<PathBuf>,
     gso: bool,
+    persistent: bool,
 }
 
-/// A running send engine.
+/// A running send engine, and the handle that changes what it sends.
 #[derive(Debug)]
 pub struct TxEngine {
     workers: Vec<JoinHandle<Result<(), RuntimeError>>>,
     published: Vec<Arc<Published<TxCounters>>>,
     stop: Arc<AtomicBool>,
+    /// Each worker's request queue.
+    control: Vec<CommandSender<TxCommand>>,
+    /// Session `i` (in the order given to the builder) is the `.1`th of worker `.0`.
+    placement: Vec<(usize, usize)>,
+}
+
+/// A request to a worker, with where its answer goes.
+enum TxCommand {
+    Add {
+        session: usize,
+        priority: u32,
+        object: Box<ObjectDesc>,
+        replaces: Option<u128>,
+        reply: CommandSender<Result<u128, RuntimeError>>,
+    },
+    Remove {
+        session: usize,
+        toi: u128,
+        reply: CommandSender<Result<bool, RuntimeError>>,
+    },
+    Publish {
+        session: usize,
+        reply: CommandSender<Result<u32, RuntimeError>>,
+    },
+    SetRate {
+        rate_bps: Option<u64>,
+        reply: CommandSender<Result<(), RuntimeError>>,
+    },
 }
 
 impl TxEngine {
@@ -82,6 +126,109 @@ impl TxEngine {
             macs: None,
             pcap_out: None,
             gso: true,
+            persistent: false,
+        }
+    }
+
+    /// Adds `object` to queue `priority` of session `session` (its index in the order the
+    /// builder was given sessions), publishes a new FDT Instance listing it, and returns its
+    /// TOI. It goes out after the packets already queued, at the engine's rate.
+    pub fn add_object(
+        &self,
+        session: usize,
+        priority: u32,
+        object: ObjectDesc,
+    ) -> Result<u128, RuntimeError> {
+        self.ask(session, |session, reply| TxCommand::Add {
+            session,
+            priority,
+            object: Box::new(object),
+            replaces: None,
+            reply,
+        })
+    }
+
+    /// A new version of object `old_toi`: adds `object` under a new TOI, removes the old one,
+    /// and publishes one FDT Instance that lists only the new version. Returns the new TOI.
+    pub fn replace_object(
+        &self,
+        session: usize,
+        old_toi: u128,
+        priority: u32,
+        object: ObjectDesc,
+    ) -> Result<u128, RuntimeError> {
+        self.ask(session, |session, reply| TxCommand::Add {
+            session,
+            priority,
+            object: Box::new(object),
+            replaces: Some(old_toi),
+            reply,
+        })
+    }
+
+    /// Removes object `toi` from session `session` and publishes an FDT Instance without it
+    /// (an object being sent ends with a Close Object packet). Returns false if the session
+    /// had no such object.
+    pub fn remove_object(&self, session: usize, toi: u128) -> Result<bool, RuntimeError> {
+        self.ask(session, |session, reply| TxCommand::Remove {
+            session,
+            toi,
+            reply,
+        })
+    }
+
+    /// Publishes a new FDT Instance of session `session` now; returns its FDT Instance ID.
+    pub fn publish(&self, session: usize) -> Result<u32, RuntimeError> {
+        self.ask(session, |session, reply| TxCommand::Publish {
+            session,
+            reply,
+        })
+    }
+
+    /// Changes the rate of the whole engine (`None`: unlimited), shared among its workers.
+    pub fn set_rate(&self, rate_bps: Option<u64>) -> Result<(), RuntimeError> {
+        let share = rate_bps.map(|r| (r / self.control.len().max(1) as u64).max(1));
+        for worker in 0..self.control.len() {
+            self.ask_worker(worker, |reply| TxCommand::SetRate {
+                rate_bps: share,
+                reply,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The number of sessions.
+    pub fn sessions(&self) -> usize {
+        self.placement.len()
+    }
+
+    fn ask<T>(
+        &self,
+        session: usize,
+        command: impl FnOnce(usize, CommandSender<Result<T, RuntimeError>>) -> TxCommand,
+    ) -> Result<T, RuntimeError> {
+        let &(worker, local) = self
+            .placement
+            .get(session)
+            .ok_or_else(|| RuntimeError::Config(format!("no session {session}")))?;
+        self.ask_worker(worker, |reply| command(local, reply))
+    }
+
+    fn ask_worker<T>(
+        &self,
+        worker: usize,
+        command: impl FnOnce(CommandSender<Result<T, RuntimeError>>) -> TxCommand,
+    ) -> Result<T, RuntimeError> {
+        let gone = || RuntimeError::Control("the engine has stopped".into());
+        let queue = self.control.get(worker).ok_or_else(gone)?;
+        let (reply, answer) = crossbeam_channel::bounded(1);
+        queue.send(command(reply)).map_err(|_| gone())?;
+        match answer.recv_timeout(CONTROL_PATIENCE) {
+            Ok(result) => result,
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => Err(RuntimeError::Control(
+                format!("worker {worker} did not answer within {CONTROL_PATIENCE:?}"),
+            )),
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => Err(gone()),
         }
     }
 
@@ -189,6 +336,15 @@ impl TxEngineBuilder {
         self
     }
 
+    /// Keeps the sessions up when they have no object left (a service adds objects as they
+    /// come, through [`TxEngine::add_object`]), until the engine is stopped; without it, a
+    /// session ends once its objects are sent. A persistent session's packets may grow up to a
+    /// jumbo frame as objects of longer symbols are added.
+    pub fn persistent(mut self, on: bool) -> Self {
+        self.persistent = on;
+        self
+    }
+
     /// The capture file the pcap backend writes (replacing any file there). Its timestamps
     /// follow the rate (1 Gbit/s when none is set), and `run_for` counts in capture time, so a
     /// carousel of a given duration can be captured in far less.
@@ -207,6 +363,7 @@ impl TxEngineBuilder {
             Backend::Udp | Backend::Pcap => 1,
         };
         let mut shares: Vec<Vec<Channel>> = (0..workers_n).map(|_| Vec::new()).collect();
+        let mut placement = Vec::with_capacity(self.sessions.len());
         for (i, session) in self.sessions.into_iter().enumerate() {
             let destination = session.sender.endpoint().destination_socket();
             let mut frames =
@@ -221,11 +378,13 @@ impl TxEngineBuilder {
                 frames = frames.with_macs(src, dst);
             }
             if let Some(share) = shares.get_mut(i % workers_n) {
+                placement.push((i % workers_n, share.len()));
                 share.push(Channel {
                     sender: session.sender,
                     frames,
                     destination,
                     done: false,
+                    cycle: CycleClock::default(),
                 });
             }
         }
@@ -239,15 +398,19 @@ impl TxEngineBuilder {
             workers: Vec::new(),
             published: Vec::new(),
             stop,
+            control: Vec::new(),
+            placement,
         };
         for (i, channels) in shares.into_iter().enumerate() {
+            let (control, commands) = crossbeam_channel::unbounded();
+            engine.control.push(control);
             let published = Published::new(TxCounters::default());
             engine.published.push(Arc::clone(&published));
             let core = self
                 .cores
                 .get(i % self.cores.len().max(1))
                 .map(|&id| core_affinity::CoreId { id });
-            let worker = TxWorker {
+            let mut worker = TxWorker {
                 channels,
                 bucket: TokenBucket::new(rate_share, 64 * 1514 * 8, Instant::now()),
                 counters: TxCounters::default(),
@@ -255,13 +418,23 @@ impl TxEngineBuilder {
                 stop: Arc::clone(&engine.stop),
                 deadline,
                 next: 0,
+                commands,
+                persistent: self.persistent,
+                capacity: None,
             };
             let handle = match self.backend {
                 Backend::Xdp => {
                     let interface = self.interface.clone().ok_or_else(|| {
                         RuntimeError::Config("the XDP backend needs an interface".into())
                     })?;
-                    let socket = open_xsk(&interface, i as u32, &worker.channels)?;
+                    let (socket, room) = open_xsk(&interface, i as u32, &worker.channels)?;
+                    let headers = worker
+                        .channels
+                        .iter()
+                        .map(|c| c.frames.header_len())
+                        .max()
+                        .unwrap_or_default();
+                    worker.capacity = Some(room.saturating_sub(headers));
                     spawn(i, move || {
                         pin(core);
                         worker.run_xdp(socket)
@@ -313,7 +486,12 @@ fn spawn(
         })
 }
 
-fn open_xsk(interface: &str, queue: u32, channels: &[Channel]) -> Result<XskSocket, RuntimeError> {
+/// An AF_XDP socket on `queue`, and the bytes a frame of its UMEM holds.
+fn open_xsk(
+    interface: &str,
+    queue: u32,
+    channels: &[Channel],
+) -> Result<(XskSocket, usize), RuntimeError> {
     let umem = Umem::new(UmemConfig {
         frame_count: 4096,
         ..UmemConfig::default()
@@ -334,7 +512,7 @@ fn open_xsk(interface: &str, queue: u32, channels: &[Channel]) -> Result<XskSock
         tx_size: 2048,
         ..XskConfig::default()
     };
-    Ok(XskSocket::bind(&umem, interface, queue, &config)?)
+    Ok((XskSocket::bind(&umem, interface, queue, &config)?, room))
 }
 
 fn open_udp(channels: &[Channel], interface: Option<&str>) -> Result<UdpSocket, RuntimeError> {
@@ -362,11 +540,37 @@ struct Channel {
     frames: UdpFrameBuilder,
     destination: SocketAddr,
     done: bool,
+    cycle: CycleClock,
 }
 
 impl Channel {
-    fn finished(&self, deadline: Option<Instant>, now: Instant) -> bool {
-        self.sender.nb_objects() == 0 || deadline.is_some_and(|d| now >= d)
+    fn finished(&self, persistent: bool, deadline: Option<Instant>, now: Instant) -> bool {
+        (!persistent && self.sender.nb_objects() == 0) || deadline.is_some_and(|d| now >= d)
+    }
+}
+
+/// The carousel's cycle: the time from one start of an object's transfer to its next start,
+/// the latest one measured. Bounded by the session's objects (an entry leaves with its object).
+#[derive(Default)]
+struct CycleClock {
+    last_start: HashMap<u128, SystemTime>,
+}
+
+impl CycleClock {
+    /// Takes a sender event; returns the cycle it closes, if any.
+    fn event(&mut self, event: &SenderEvent) -> Option<Duration> {
+        match *event {
+            SenderEvent::TransferStarted { toi, now, .. } => self
+                .last_start
+                .insert(toi, now)
+                .and_then(|before| now.duration_since(before).ok()),
+            SenderEvent::TransferStopped { toi, reason, .. } => {
+                if reason.is_final() {
+                    self.last_start.remove(&toi);
+                }
+                None
+            }
+        }
     }
 }
 
@@ -378,6 +582,10 @@ struct TxWorker {
     stop: Arc<AtomicBool>,
     deadline: Option<Instant>,
     next: usize,
+    commands: CommandReceiver<TxCommand>,
+    persistent: bool,
+    /// The longest ALC packet the worker's buffers take (set when its loop starts).
+    capacity: Option<usize>,
 }
 
 impl TxWorker {
@@ -398,7 +606,7 @@ impl TxWorker {
         let mut all = true;
         let mut close = None;
         for (i, c) in self.channels.iter_mut().enumerate() {
-            if !c.done && (stop || c.finished(self.deadline, now)) {
+            if !c.done && (stop || c.finished(self.persistent, self.deadline, now)) {
                 c.done = true;
                 close = close.or(Some(i));
             }
@@ -451,10 +659,108 @@ impl TxWorker {
         self.published.store(&self.counters, None);
     }
 
+    /// Takes the handle's requests and the senders' events; called between batches.
+    fn control(&mut self, now: SystemTime) {
+        while let Ok(command) = self.commands.try_recv() {
+            match command {
+                TxCommand::Add {
+                    session,
+                    priority,
+                    object,
+                    replaces,
+                    reply,
+                } => {
+                    let _ = reply.send(self.add(session, priority, *object, replaces, now));
+                }
+                TxCommand::Remove {
+                    session,
+                    toi,
+                    reply,
+                } => {
+                    let result = self.session(session).and_then(|c| {
+                        let removed = c.sender.remove_object(toi);
+                        if removed {
+                            c.sender.publish(now)?;
+                        }
+                        Ok(removed)
+                    });
+                    let _ = reply.send(result);
+                }
+                TxCommand::Publish { session, reply } => {
+                    let result = self
+                        .session(session)
+                        .and_then(|c| Ok(c.sender.publish(now)?));
+                    if let Ok(id) = result {
+                        self.counters.fdt_instance_id = id;
+                    }
+                    let _ = reply.send(result);
+                }
+                TxCommand::SetRate { rate_bps, reply } => {
+                    self.bucket = TokenBucket::new(rate_bps, 64 * 1514 * 8, Instant::now());
+                    let _ = reply.send(Ok(()));
+                }
+            }
+        }
+        for c in &mut self.channels {
+            while let Some(event) = c.sender.poll_event() {
+                if let Some(cycle) = c.cycle.event(&event) {
+                    self.counters.carousel_cycle_us =
+                        u64::try_from(cycle.as_micros()).unwrap_or(u64::MAX);
+                }
+                if let SenderEvent::TransferStopped { reason, .. } = event {
+                    match reason {
+                        StopReason::Sent | StopReason::Expired => self.counters.transfers += 1,
+                        StopReason::Failed => self.counters.transfers_failed += 1,
+                        StopReason::Removed => {}
+                    }
+                }
+            }
+        }
+    }
+
+    fn session(&mut self, session: usize) -> Result<&mut Channel, RuntimeError> {
+        match self.channels.get_mut(session) {
+            Some(c) if !c.done => Ok(c),
+            Some(_) => Err(RuntimeError::Control(format!(
+                "session {session} has ended"
+            ))),
+            None => Err(RuntimeError::Control(format!("no session {session}"))),
+        }
+    }
+
+    fn add(
+        &mut self,
+        session: usize,
+        priority: u32,
+        object: ObjectDesc,
+        replaces: Option<u128>,
+        now: SystemTime,
+    ) -> Result<u128, RuntimeError> {
+        let capacity = self.capacity;
+        let c = self.session(session)?;
+        let toi = c.sender.add_object(priority, object)?;
+        // The worker's buffers were sized when it started: an object whose packets would not
+        // fit them is refused rather than cut.
+        if capacity.is_some_and(|room| c.sender.max_packet_len() > room) {
+            c.sender.remove_object(toi);
+            return Err(RuntimeError::Config(format!(
+                "the object's packets would be longer than the {} bytes this engine sends",
+                capacity.unwrap_or_default()
+            )));
+        }
+        if let Some(old) = replaces {
+            c.sender.remove_object(old);
+        }
+        let id = c.sender.publish(now)?;
+        self.counters.fdt_instance_id = id;
+        Ok(toi)
+    }
+
     fn run_xdp(mut self, mut socket: XskSocket) -> Result<(), RuntimeError> {
         let frame_bits = 1514 * 8;
         let mut last_publish = Instant::now();
         loop {
+            self.control(SystemTime::now());
             let (close, all_done) = self.closing();
             if let Some(i) = close {
                 self.send_close_xdp(&mut socket, i)?;
@@ -534,16 +840,21 @@ impl TxWorker {
     }
 
     fn run_udp(mut self, mut socket: UdpSocket) -> Result<(), RuntimeError> {
-        let max_len = self
+        let mut max_len = self
             .channels
             .iter()
             .map(|c| c.sender.max_packet_len())
             .max()
             .unwrap_or(1500);
+        if self.persistent {
+            max_len = max_len.max(PERSISTENT_MAX_PACKET);
+        }
+        self.capacity = Some(max_len);
         // Packets of one length, back to back, for one `sendmmsg` with GSO.
         let mut run = Run::new(max_len, 64);
         let mut last_publish = Instant::now();
         loop {
+            self.control(SystemTime::now());
             let (close, all_done) = self.closing();
             if let Some(i) = close {
                 self.flush_run(&mut socket, &mut run)?;
@@ -631,12 +942,22 @@ impl TxWorker {
         let start = SystemTime::now();
         let end = run_for.map(|d| start + d);
         let mut now = start;
-        let max_len = self
+        let headers = self
+            .channels
+            .iter()
+            .map(|c| c.frames.header_len())
+            .max()
+            .unwrap_or_default();
+        let mut max_len = self
             .channels
             .iter()
             .map(|c| c.frames.header_len() + c.sender.max_packet_len())
             .max()
             .unwrap_or(1514);
+        if self.persistent {
+            max_len = max_len.max(headers + PERSISTENT_MAX_PACKET);
+        }
+        self.capacity = Some(max_len - headers);
         let mut buf = vec![0u8; max_len];
         let ns = |t: SystemTime| {
             let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
@@ -648,6 +969,7 @@ impl TxWorker {
             Duration::from_nanos((bits.saturating_mul(1_000_000_000) / rate_bps).max(1))
         };
         loop {
+            self.control(now);
             let expired = end.is_some_and(|e| now >= e);
             let (close, all_done) = self.closing_if(expired);
             if let Some(c) = close.and_then(|i| self.channels.get(i)) {
