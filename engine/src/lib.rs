@@ -13,6 +13,7 @@
     )
 )]
 
+pub mod auth;
 pub mod cenc;
 pub mod endpoint;
 pub mod fdt;

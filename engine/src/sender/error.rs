@@ -2,6 +2,7 @@
 
 use thiserror::Error;
 
+use crate::auth::SignError;
 use crate::cenc::CencError;
 use crate::fec::{FecError, PartitionError};
 use crate::wire::{FecEncodingId, WireError};
@@ -81,4 +82,7 @@ pub enum SenderError {
     /// A configuration value is out of range.
     #[error("invalid configuration: {0}")]
     InvalidConfig(&'static str),
+    /// The packet could not be authenticated (RFC 6584 EXT_AUTH); it was not written.
+    #[error("packet authentication: {0}")]
+    Auth(#[from] SignError),
 }

@@ -59,6 +59,8 @@ pub(crate) struct FdtParams {
     pub(crate) validity: Duration,
     pub(crate) profile: FdtXmlProfile,
     pub(crate) interleave_blocks: u32,
+    /// Bytes of EXT_AUTH each packet reserves (0: none).
+    pub(crate) auth_len: usize,
 }
 
 /// The FDT carousel of one session.
@@ -168,6 +170,7 @@ impl FdtCarousel {
             }),
             sct: p.inband_sct,
             fti: true,
+            auth_len: p.auth_len,
         };
         let transfer = Transfer::new(
             TransferParams {
@@ -219,6 +222,11 @@ impl FdtCarousel {
             }
             Written::NotYet(_) => Ok(None),
         }
+    }
+
+    /// Reserves `len` bytes of EXT_AUTH in the packets of the instances sent from now on.
+    pub(crate) fn set_auth_len(&mut self, len: usize) {
+        self.params.auth_len = len;
     }
 
     /// The longest FDT packet.

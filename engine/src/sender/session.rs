@@ -21,10 +21,11 @@ use super::toi::ToiAllocator;
 use super::transfer::{
     HeaderSpec, Transfer, TransferParams, TransferSource, Written, check_numbering, partition_for,
 };
+use crate::auth::Signer;
 use crate::cenc::Cenc;
 use crate::endpoint::UdpEndpoint;
 use crate::fdt::{self, FdtInstance, FecOtiAttributes, File};
-use crate::wire::{AlcRepr, ExtCenc, LctRepr, Oti, PayloadIdFormat, TSI_MAX};
+use crate::wire::{AlcRepr, ExtAuth, ExtCenc, ExtRepr, LctRepr, Oti, PayloadIdFormat, TSI_MAX};
 
 /// Longest LCT header with extensions plus the longest FEC Payload ID.
 const MAX_OVERHEAD_LEN: usize = 96 + 8;
@@ -144,6 +145,10 @@ pub struct Sender {
     complete: bool,
     max_symbol_len: usize,
     events: EventQueue,
+    /// Authenticates every packet written (RFC 6584), when set.
+    signer: Option<Signer>,
+    /// A packet has been written: too late to set a signer.
+    started: bool,
 }
 
 impl std::fmt::Debug for Sender {
@@ -218,6 +223,7 @@ impl Sender {
                 validity: config.fdt_duration,
                 profile: config.fdt_xml_profile,
                 interleave_blocks: config.interleave_blocks,
+                auth_len: 0,
             },
             config.fdt_start_id,
         );
@@ -235,7 +241,33 @@ impl Sender {
             tois,
             complete: false,
             events,
+            signer: None,
+            started: false,
         })
+    }
+
+    /// Authenticates every packet from now on with `signer` (RFC 6584 EXT_AUTH: group MAC,
+    /// RSASSA-PSS signature, or both). Call it before the first packet is written: packets of
+    /// transfers already under way could not carry EXT_AUTH.
+    pub fn set_signer(&mut self, signer: Signer) -> Result<(), SenderError> {
+        if self.started {
+            return Err(SenderError::InvalidConfig(
+                "a signer must be set before the first packet",
+            ));
+        }
+        self.fdt.set_auth_len(signer.ext_len_bytes());
+        self.signer = Some(signer);
+        Ok(())
+    }
+
+    /// The signer, if packets are authenticated.
+    pub fn signer(&self) -> Option<&Signer> {
+        self.signer.as_ref()
+    }
+
+    /// Bytes of EXT_AUTH in each packet (0 without a signer).
+    fn auth_len(&self) -> usize {
+        self.signer.as_ref().map_or(0, Signer::ext_len_bytes)
     }
 
     /// The endpoint of the session.
@@ -452,7 +484,7 @@ impl Sender {
 
     /// The longest packet [`Sender::write_next`] may write: a buffer this long never fails.
     pub fn max_packet_len(&self) -> usize {
-        MAX_OVERHEAD_LEN + self.max_symbol_len
+        MAX_OVERHEAD_LEN + self.auth_len() + self.max_symbol_len
     }
 
     /// Writes the next ALC packet into `buf` and returns its length, or `None` when nothing is
@@ -471,6 +503,20 @@ impl Sender {
     /// Like [`Sender::write_next`], with errors. A buffer too small consumes nothing; an
     /// object whose transfer fails (its stream breaks) is dropped from the session.
     pub fn try_write_next(
+        &mut self,
+        buf: &mut [u8],
+        now: SystemTime,
+    ) -> Result<Option<usize>, SenderError> {
+        self.started = true;
+        let written = self.write_unsigned(buf, now)?;
+        if let (Some(len), Some(signer)) = (written, &self.signer) {
+            signer.sign(buf.get_mut(..len).unwrap_or_default())?;
+        }
+        Ok(written)
+    }
+
+    /// The next packet, its EXT_AUTH (if any) left to fill in.
+    fn write_unsigned(
         &mut self,
         buf: &mut [u8],
         now: SystemTime,
@@ -508,17 +554,27 @@ impl Sender {
     pub fn write_close_session(&self, buf: &mut [u8]) -> Result<usize, SenderError> {
         let mut lct = LctRepr::with_min_widths(0, self.tsi, None, self.oti.fec_encoding_id.into())?;
         lct.close_session = true;
+        let placeholder = [0u8; ExtAuth::MAX_LEN_BYTES];
+        let auth = [ExtRepr::Auth {
+            body: placeholder
+                .get(..self.auth_len().saturating_sub(2))
+                .unwrap_or_default(),
+        }];
         let repr = AlcRepr {
             lct,
-            extensions: &[],
+            extensions: if self.signer.is_some() { &auth } else { &[] },
             payload_id: None,
         };
-        Ok(repr.emit(buf)?)
+        let len = repr.emit(buf)?;
+        if let Some(signer) = &self.signer {
+            signer.sign(buf.get_mut(..len).unwrap_or_default())?;
+        }
+        Ok(len)
     }
 
-    /// A Close Session packet, in a new buffer.
+    /// A Close Session packet, in a new buffer (empty if it cannot be authenticated).
     pub fn read_close_session(&self) -> Vec<u8> {
-        let mut buf = vec![0u8; MAX_OVERHEAD_LEN];
+        let mut buf = vec![0u8; MAX_OVERHEAD_LEN + self.auth_len()];
         let len = self.write_close_session(&mut buf).unwrap_or(0);
         buf.truncate(len);
         buf
@@ -694,6 +750,7 @@ impl Sender {
             }),
             sct: false,
             fti: self.config.inband_fti,
+            auth_len: self.signer.as_ref().map_or(0, Signer::ext_len_bytes),
         };
         let transfer = Transfer::new(
             TransferParams {

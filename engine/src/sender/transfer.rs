@@ -18,6 +18,7 @@ use super::encoder::BlockEncoder;
 use super::object::{ObjectBytes, ObjectStream};
 use crate::fdt::ntp;
 use crate::fec::BlockPartition;
+use crate::wire::lct::HDR_LEN_MAX_BYTES;
 use crate::wire::{
     AlcRepr, ExtCenc, ExtFdt, ExtRepr, ExtTime, LctRepr, Oti, PayloadId, PayloadIdFormat,
     SchemeSpecific,
@@ -44,11 +45,17 @@ pub(crate) struct HeaderSpec {
     pub(crate) sct: bool,
     /// EXT_FTI with the object's OTI.
     pub(crate) fti: bool,
+    /// Bytes of EXT_AUTH to reserve, last, for `auth::Signer` to fill in once the packet is
+    /// whole (0: none).
+    pub(crate) auth_len: usize,
 }
 
-/// Longest header a spec can produce: LCT 40 + EXT_FDT 4 + EXT_CENC 4 + EXT_TIME 12 + EXT_FTI
-/// (at most 20), rounded up.
-const MAX_HEADER_LEN: usize = 96;
+/// Longest header a spec can produce: whatever HDR_LEN holds, since EXT_AUTH with an RSA
+/// signature is most of it (LCT 40 + EXT_FDT 4 + EXT_CENC 4 + EXT_TIME 12 + EXT_FTI 20 without).
+const MAX_HEADER_LEN: usize = HDR_LEN_MAX_BYTES;
+
+/// The EXT_AUTH placeholder's body: zeros.
+static AUTH_PLACEHOLDER: [u8; HDR_LEN_MAX_BYTES] = [0; HDR_LEN_MAX_BYTES];
 
 /// The Sender Current Time as EXT_TIME SCT-High (NTP seconds) and SCT-Low (NTP fraction).
 pub(crate) fn sender_current_time(now: SystemTime) -> ExtTime {
@@ -73,7 +80,7 @@ impl HeaderSpec {
         buf: &mut [u8],
     ) -> Result<usize, SenderError> {
         let filler = ExtRepr::Nop { body: &[] };
-        let mut exts = [filler; 4];
+        let mut exts = [filler; 5];
         let mut n = 0;
         let mut push = |ext| {
             if let Some(slot) = exts.get_mut(n) {
@@ -93,6 +100,12 @@ impl HeaderSpec {
         }
         if self.fti {
             push(ExtRepr::Fti(*oti));
+        }
+        if self.auth_len > 0 {
+            let body = AUTH_PLACEHOLDER.get(..self.auth_len.saturating_sub(2));
+            push(ExtRepr::Auth {
+                body: body.unwrap_or_default(),
+            });
         }
         let mut lct = self.lct;
         lct.close_object = close_object;
@@ -581,6 +594,7 @@ mod tests {
             cenc: None,
             sct: false,
             fti: true,
+            auth_len: 0,
         };
         Transfer::new(
             TransferParams {
@@ -734,6 +748,7 @@ mod tests {
                     cenc: None,
                     sct: false,
                     fti: false,
+                    auth_len: 0,
                 },
                 interleave_blocks: 1,
                 closable: true,
@@ -774,6 +789,7 @@ mod tests {
                     cenc: None,
                     sct: false,
                     fti: true,
+                    auth_len: 0,
                 },
                 interleave_blocks: 2,
                 closable: true,
@@ -799,6 +815,7 @@ mod tests {
                     cenc: None,
                     sct: false,
                     fti: false,
+                    auth_len: 0,
                 },
                 interleave_blocks: 1,
                 closable: true,

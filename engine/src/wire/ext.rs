@@ -1,7 +1,7 @@
 //! LCT header extensions (RFC 5651 §5.2): a walk over the raw extensions that never leaves the
-//! LCT header, and the typed ones FLUTE uses: EXT_NOP and EXT_AUTH (RFC 5651 §5.2.1, kept
-//! opaque), EXT_TIME (RFC 5651 §5.2.2), EXT_FTI (RFC 5775 §4.2, see `fti.rs`), EXT_FDT and
-//! EXT_CENC (RFC 6726 §3.4.1).
+//! LCT header, and the typed ones FLUTE uses: EXT_NOP and EXT_AUTH (RFC 5651 §5.2.1; opaque in
+//! [`ExtRepr`], decoded by [`ExtAuth`] for the RFC 6584 schemes), EXT_TIME (RFC 5651 §5.2.2),
+//! EXT_FTI (RFC 5775 §4.2, see `fti.rs`), EXT_FDT and EXT_CENC (RFC 6726 §3.4.1).
 //!
 //! ```text
 //! HET < 128:  | HET (8) | HEL (8) | body ... (HEL * 4 - 2 bytes)  |
@@ -9,7 +9,7 @@
 //! ```
 
 use super::WireError;
-use super::bytes::{put_be, read_u32, slice, slice_mut};
+use super::bytes::{check_fits, put_be, read_u8, read_u32, slice, slice_mut};
 use super::oti::{FecEncodingId, Oti};
 
 /// Header Extension Types.
@@ -185,6 +185,100 @@ impl ExtTime {
     }
 }
 
+/// EXT_AUTH as the RFC 6584 schemes lay it out (§3.1, §4.1, §5.1, §6.1): a 4-bit
+/// Authentication Scheme IDentifier, the anti-replay flag AR, a Sequence Number of 8 bits (AR = 0,
+/// zero) or 40 bits (AR = 1), then the scheme's fields (a signature and/or a group MAC, each
+/// padded to whole words), which this type carries as one opaque run of words.
+///
+/// ```text
+/// | HET = 1 | HEL | ASID (4) | rsvd (3) | AR | SN (8 bits; with AR the 8 high bits of 40) |
+/// | SN (the 32 low bits, with AR only)                                                   |
+/// | Signature / Group-keyed MAC ... (whole words)                                        |
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExtAuth<'a> {
+    /// Authentication Scheme IDentifier, 4 bits: which scheme the fields follow, agreed out of
+    /// band per session (RFC 6584 §2).
+    pub asid: u8,
+    /// The anti-replay Sequence Number (AR = 1), 40 bits; `None` without anti-replay (AR = 0).
+    pub sequence_number: Option<u64>,
+    /// The scheme's fields after the Sequence Number, a whole number of words.
+    pub fields: &'a [u8],
+}
+
+impl<'a> ExtAuth<'a> {
+    /// Largest Sequence Number (40 bits).
+    pub const SEQUENCE_NUMBER_MAX: u64 = (1 << 40) - 1;
+    /// Largest ASID (4 bits).
+    pub const ASID_MAX: u8 = 15;
+    /// Largest EXT_AUTH, bytes: HEL is 8 bits of words.
+    pub const MAX_LEN_BYTES: usize = HEL_MAX_BYTES;
+
+    /// Bytes before the scheme's fields: one word, two with anti-replay.
+    pub const fn fields_offset(anti_replay: bool) -> usize {
+        if anti_replay { 8 } else { 4 }
+    }
+
+    /// Length in bytes on the wire.
+    pub fn buffer_len(&self) -> usize {
+        Self::fields_offset(self.sequence_number.is_some()) + self.fields.len()
+    }
+
+    /// Decodes an EXT_AUTH extension (`raw` from HET on, as [`ExtensionIter`] yields it).
+    pub fn parse(raw: &'a [u8]) -> Result<Self, WireError> {
+        let bad = || WireError::BadExtLength {
+            het: het::EXT_AUTH,
+            len_bytes: raw.len(),
+        };
+        let flags = *raw.get(2).ok_or_else(bad)?;
+        let anti_replay = flags & 1 != 0;
+        let offset = Self::fields_offset(anti_replay);
+        let fields = raw.get(offset..).ok_or_else(bad)?;
+        if raw.first() != Some(&het::EXT_AUTH) || !raw.len().is_multiple_of(4) {
+            return Err(bad());
+        }
+        let sequence_number = if anti_replay {
+            let high = u64::from(read_u8(raw, 3)?);
+            Some(high << 32 | u64::from(read_u32(raw, 4)?))
+        } else {
+            None
+        };
+        Ok(Self {
+            asid: flags >> 4,
+            sequence_number,
+            fields,
+        })
+    }
+
+    /// Writes the extension, returns its length.
+    pub fn emit(&self, buf: &mut [u8]) -> Result<usize, WireError> {
+        check_fits("ASID", self.asid.into(), 4)?;
+        let len = self.buffer_len();
+        if !self.fields.len().is_multiple_of(4) || len > HEL_MAX_BYTES {
+            return Err(WireError::BadExtLength {
+                het: het::EXT_AUTH,
+                len_bytes: len,
+            });
+        }
+        let out = slice_mut(buf, 0..len)?;
+        let ar = u8::from(self.sequence_number.is_some());
+        let sn = self.sequence_number.unwrap_or(0);
+        check_fits("Sequence Number", sn.into(), 40)?;
+        slice_mut(out, 0..4)?.copy_from_slice(&[
+            het::EXT_AUTH,
+            (len / 4) as u8,
+            self.asid << 4 | ar,
+            (sn >> 32) as u8,
+        ]);
+        if self.sequence_number.is_some() {
+            put_be(slice_mut(out, 4..8)?, u128::from(sn & 0xFFFF_FFFF));
+        }
+        let offset = Self::fields_offset(self.sequence_number.is_some());
+        slice_mut(out, offset..len)?.copy_from_slice(self.fields);
+        Ok(len)
+    }
+}
+
 /// EXT_FDT (RFC 6726 §3.4.1): `| HET = 192 | V (4) | FDT Instance ID (20) |`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ExtFdt {
@@ -266,7 +360,7 @@ pub enum ExtRepr<'a> {
         /// Body after HET/HEL.
         body: &'a [u8],
     },
-    /// EXT_AUTH, not interpreted (xflute does no packet authentication).
+    /// EXT_AUTH, opaque here: [`ExtAuth`] decodes the RFC 6584 layout, `crate::auth` checks it.
     Auth {
         /// Body after HET/HEL.
         body: &'a [u8],
@@ -464,6 +558,116 @@ pub(crate) mod tests {
             }
             prop_assert!(total <= bytes.len());
         }
+    }
+
+    fn ext_auth() -> impl Strategy<Value = (u8, Option<u64>, Vec<u8>)> {
+        (
+            0u8..=ExtAuth::ASID_MAX,
+            prop::option::of(0..=ExtAuth::SEQUENCE_NUMBER_MAX),
+            (0usize..64).prop_flat_map(|words| prop::collection::vec(any::<u8>(), words * 4)),
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn ext_auth_round_trips((asid, sequence_number, fields) in ext_auth()) {
+            let ext = ExtAuth { asid, sequence_number, fields: &fields };
+            let mut buf = vec![0xEEu8; ext.buffer_len() + 4];
+            let len = ext.emit(&mut buf).unwrap();
+            prop_assert_eq!(len, ext.buffer_len());
+            prop_assert_eq!(len % 4, 0);
+            let mut iter = ExtensionIter::new(&buf[..len]);
+            let raw = iter.next().unwrap().unwrap();
+            prop_assert!(iter.next().is_none());
+            prop_assert_eq!(raw.het, het::EXT_AUTH);
+            prop_assert_eq!(ExtAuth::parse(raw.raw).unwrap(), ext);
+            // The generic walk sees the same bytes, opaque.
+            let opaque = ExtRepr::parse(&raw, 0).unwrap();
+            prop_assert_eq!(opaque, ExtRepr::Auth { body: &buf[2..len] });
+        }
+
+        #[test]
+        fn ext_auth_parse_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+            if let Ok(ext) = ExtAuth::parse(&bytes) {
+                prop_assert_eq!(ext.buffer_len(), bytes.len());
+                prop_assert!(ext.asid <= ExtAuth::ASID_MAX);
+                prop_assert!(ext.sequence_number.is_none_or(|sn| sn <= ExtAuth::SEQUENCE_NUMBER_MAX));
+            }
+        }
+    }
+
+    #[test]
+    fn ext_auth_matches_the_rfc_6584_figures() {
+        // Figure 3: ECDSA-256, no anti-replay: HEL 9, one word then 32 bytes of signature.
+        let signature = [0x5Au8; 32];
+        let mut buf = [0u8; 36];
+        let ext = ExtAuth {
+            asid: 3,
+            sequence_number: None,
+            fields: &signature,
+        };
+        assert_eq!(ext.emit(&mut buf), Ok(36));
+        assert_eq!(&buf[..4], &[1, 9, 0x30, 0]);
+        // Figure 7: anti-replay, 128-byte signature and a 32-bit MAC: HEL 35, AR set, the 40-bit
+        // SN over the last byte of the first word and the whole second word.
+        let fields = [0xA5u8; 132];
+        let mut buf = [0u8; 140];
+        let sn = 0x12_3456_789A;
+        let ext = ExtAuth {
+            asid: 15,
+            sequence_number: Some(sn),
+            fields: &fields,
+        };
+        assert_eq!(ext.emit(&mut buf), Ok(140));
+        assert_eq!(&buf[..8], &[1, 35, 0xF1, 0x12, 0x34, 0x56, 0x78, 0x9A]);
+        assert_eq!(ExtAuth::parse(&buf), Ok(ext));
+    }
+
+    #[test]
+    fn ext_auth_refuses_what_does_not_fit() {
+        let fields = [0u8; 4];
+        let too_wide = |asid, sequence_number| {
+            ExtAuth {
+                asid,
+                sequence_number,
+                fields: &fields,
+            }
+            .emit(&mut [0u8; 16])
+        };
+        assert!(matches!(
+            too_wide(16, None),
+            Err(WireError::FieldOverflow { field: "ASID", .. })
+        ));
+        assert!(matches!(
+            too_wide(1, Some(1 << 40)),
+            Err(WireError::FieldOverflow {
+                field: "Sequence Number",
+                ..
+            })
+        ));
+        let ragged = ExtAuth {
+            asid: 1,
+            sequence_number: None,
+            fields: &[0u8; 3],
+        };
+        assert!(matches!(
+            ragged.emit(&mut [0u8; 16]),
+            Err(WireError::BadExtLength { .. })
+        ));
+        let huge = [0u8; 1020];
+        let huge = ExtAuth {
+            asid: 1,
+            sequence_number: None,
+            fields: &huge,
+        };
+        assert!(matches!(
+            huge.emit(&mut [0u8; 2048]),
+            Err(WireError::BadExtLength { .. })
+        ));
+        // AR set but only one word: the SN is cut.
+        assert!(ExtAuth::parse(&[1, 1, 0x11, 0]).is_err());
+        // Not an EXT_AUTH.
+        assert!(ExtAuth::parse(&[0, 1, 0x10, 0]).is_err());
     }
 
     #[test]

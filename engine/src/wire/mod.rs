@@ -5,7 +5,8 @@
 //! `emit`s into a caller's buffer, returning the length written (`buffer_len()` tells it first):
 //!
 //! - [`lct`]: the LCT header (RFC 5651 §5.1);
-//! - [`ext`]: header extensions (RFC 5651 §5.2): EXT_NOP, EXT_AUTH, EXT_TIME, EXT_FDT, EXT_CENC;
+//! - [`ext`]: header extensions (RFC 5651 §5.2): EXT_NOP, EXT_AUTH (RFC 6584), EXT_TIME, EXT_FDT,
+//!   EXT_CENC;
 //! - [`fti`] and [`oti`]: EXT_FTI and the FEC OTI per FEC Encoding ID (RFC 5445, 5053, 5510, 6330);
 //! - [`payload_id`]: FEC Payload IDs per FEC Encoding ID;
 //! - [`alc`]: a whole ALC packet (RFC 5775 §4).
@@ -26,7 +27,7 @@ pub mod payload_id;
 pub use alc::{AlcPacket, AlcRepr};
 pub use error::WireError;
 pub use ext::{
-    ExtCenc, ExtFdt, ExtRepr, ExtTime, ExtensionIter, RawExtension, emit_extensions, het,
+    ExtAuth, ExtCenc, ExtFdt, ExtRepr, ExtTime, ExtensionIter, RawExtension, emit_extensions, het,
 };
 pub use lct::{LctPacket, LctRepr, TOI_MAX, TSI_MAX};
 pub use oti::{FecEncodingId, Oti, SchemeSpecific, SchemeSpecificInfo};
