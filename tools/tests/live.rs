@@ -342,8 +342,18 @@ fn sigint_mid_transfer_exits_within_a_second_no_partial_file_under_a_final_name_
     let mut sender = spawn_in(&pair, Side::Sender, &send_args);
     // Wait until the large file is being written.
     let start = Instant::now();
-    let part = out.join("file-000.bin.part");
-    while !part.exists() {
+    // Its temporary file is `.file-000.bin.xflute-<tsi>-<toi>-<random>.part`.
+    let receiving = || {
+        std::fs::read_dir(&out)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                name.starts_with(".file-000.bin.") && name.ends_with(".part")
+            })
+    };
+    while !receiving() {
         assert!(
             start.elapsed() < Duration::from_secs(20),
             "the transfer never started"

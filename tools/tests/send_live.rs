@@ -241,3 +241,30 @@ fn send_json_prints_start_periodic_stats_and_summary_events() {
     assert_eq!(summary["complete"], true, "{summary}");
     pair.close();
 }
+
+#[test]
+fn send_on_a_terminal_shows_a_progress_line() {
+    let pair = NetnsPair::with_config(PairConfig::default());
+    let dir = TempDir::new("send-tty");
+    let files = make_files(&dir.0.join("in"), &[200_000], 9);
+    let command = format!(
+        "{} send --backend udp --iface {} --dest 239.7.7.5:3400 --rate 5M --carousel 1500ms {}",
+        cli::BIN,
+        pair.sender.interface,
+        files[0].0.display()
+    );
+    // script(1) gives the command a terminal, as an interactive shell would.
+    let out = std::process::Command::new("ip")
+        .args(["netns", "exec", &pair.sender.netns, "script", "-qec"])
+        .arg(&command)
+        .arg("/dev/null")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("packets, ") && text.contains("of ALC payload"),
+        "no progress line on the terminal:\n{text}"
+    );
+    pair.close();
+}
