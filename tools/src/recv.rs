@@ -587,7 +587,7 @@ pub fn run_live(
         }
         // Until the first packet, look often: rates count from it.
         let wait = if first_packet.is_none() { 10 } else { 50 };
-        let event = engine.events().recv_timeout(Duration::from_millis(wait));
+        let event = engine.events().next_timeout(Duration::from_millis(wait));
         if first_packet.is_none() && engine.stats().frames() > 0 {
             first_packet = Some(Instant::now());
         }
