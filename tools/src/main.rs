@@ -17,6 +17,7 @@ mod inspect;
 mod netif;
 mod recv;
 mod send;
+mod serve;
 mod units;
 
 #[global_allocator]
@@ -122,6 +123,11 @@ enum Command {
     /// loopback.
     #[command(after_help = AFTER_HELP)]
     Demo(DemoCli),
+    /// Run as a headend service: sending sessions fed by watched directories, receiving
+    /// sessions, an HTTP API with Prometheus metrics, SDP and control calls, reload on SIGHUP,
+    /// systemd notifications (docs/serve.md).
+    #[command(after_help = AFTER_HELP)]
+    Serve(serve::ServeCli),
 }
 
 #[derive(clap::Args)]
@@ -178,6 +184,7 @@ fn run(command: Command) -> Result<Outcome> {
         Command::Send(args) => send::main(args),
         Command::Recv(args) => recv::main(args),
         Command::Inspect(args) => inspect::main(args),
+        Command::Serve(args) => serve::main(args),
         Command::Demo(args) => {
             let stop = stop_flag()?;
             let sizes = demo::Sizes {

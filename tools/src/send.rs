@@ -402,7 +402,7 @@ fn raptor_can_code(oti: &Oti, len: u64) -> bool {
 }
 
 /// A Content-Type from a file name's extension; `application/octet-stream` otherwise.
-fn content_type(path: &Path) -> &'static str {
+pub(crate) fn content_type(path: &Path) -> &'static str {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
@@ -726,7 +726,7 @@ pub const STATS_INTERVAL: Duration = Duration::from_secs(1);
 /// The Ethernet addresses of frames sent with AF_XDP from `interface` to `dest`: the
 /// interface's own as the source; the group's for multicast (the engine derives it), the
 /// neighbour table's for a unicast IPv4 address it knows, broadcast otherwise.
-fn xdp_macs(interface_mac: [u8; 6], dest: IpAddr) -> ([u8; 6], [u8; 6]) {
+pub(crate) fn xdp_macs(interface_mac: [u8; 6], dest: IpAddr) -> ([u8; 6], [u8; 6]) {
     let neighbour = match dest {
         IpAddr::V4(v4) if !v4.is_multicast() => std::fs::read_to_string("/proc/net/arp")
             .ok()

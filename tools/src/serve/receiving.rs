@@ -1,0 +1,178 @@
+//! A receiving session of `serve`: a receive engine into its output directory, and a thread that
+//! takes its events (completed and failed objects) for the logs, `/status` and `/metrics`.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, Result};
+use serde_json::json;
+use xflute::receiver::ObjectEvent;
+use xflute::runtime::{ChannelSpec, EventWait, RxEngine, RxStats};
+
+use super::config::ReceiveConfig;
+use super::sending::backend_name;
+
+/// Completed objects remembered for `/status`, newest last.
+const RECENT: usize = 32;
+
+/// What the event thread keeps.
+#[derive(Debug, Default)]
+struct Seen {
+    completed: u64,
+    failed: u64,
+    recent: VecDeque<(String, u64, f64)>,
+}
+
+/// A running receiving session.
+pub struct ReceiveSession {
+    /// Its configuration (what a reload compares).
+    pub config: ReceiveConfig,
+    engine: Arc<Mutex<Option<RxEngine>>>,
+    seen: Arc<Mutex<Seen>>,
+    stop: Arc<AtomicBool>,
+    events: Option<JoinHandle<()>>,
+    started: SystemTime,
+}
+
+impl ReceiveSession {
+    /// Starts the engine and its event thread.
+    pub fn start(config: ReceiveConfig) -> Result<Self> {
+        let mut builder = RxEngine::builder(&config.out)
+            .backend(config.backend)
+            .cores(config.cores.clone())
+            .channel(ChannelSpec {
+                destination: config.group,
+                source: config.source,
+                tsis: config.tsi.clone(),
+            });
+        if let Some(iface) = &config.iface {
+            builder = builder.interface(iface.clone());
+        }
+        let engine = builder
+            .start(Arc::new(AtomicBool::new(false)))
+            .with_context(|| format!("starting session {}", config.name))?;
+        let events = engine.events().clone();
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let name = config.name.clone();
+        let thread = {
+            let seen = Arc::clone(&seen);
+            let stop = Arc::clone(&stop);
+            std::thread::Builder::new()
+                .name(format!("events-{name}"))
+                .spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        match events.next_timeout(Duration::from_millis(100)) {
+                            Ok(event) => take(&name, &seen, event),
+                            Err(EventWait::Timeout) => {}
+                            Err(EventWait::Closed) => break,
+                        }
+                    }
+                })
+                .context("spawning the event thread")?
+        };
+        Ok(Self {
+            config,
+            engine: Arc::new(Mutex::new(Some(engine))),
+            seen,
+            stop,
+            events: Some(thread),
+            started: SystemTime::now(),
+        })
+    }
+
+    /// The engine's counters (`None` once stopped).
+    pub fn stats(&self) -> Option<RxStats> {
+        self.engine
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(RxEngine::stats)
+    }
+
+    /// Objects completed and failed, as the event thread saw them.
+    pub fn outcomes(&self) -> (u64, u64) {
+        let seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        (seen.completed, seen.failed)
+    }
+
+    /// The session as JSON (`/status`).
+    pub fn status(&self) -> serde_json::Value {
+        let stats = self.stats();
+        let seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        let recent: Vec<serde_json::Value> = seen
+            .recent
+            .iter()
+            .map(|(name, bytes, at)| json!({"name": name, "bytes": bytes, "completed": at}))
+            .collect();
+        json!({
+            "name": self.config.name,
+            "direction": "receive",
+            "group": self.config.group.to_string(),
+            "source": self.config.source.map(|s| s.to_string()),
+            "tsi": self.config.tsi,
+            "backend": backend_name(self.config.backend),
+            "out": self.config.out.display().to_string(),
+            "started": self.started.duration_since(SystemTime::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64()),
+            "packets": stats.as_ref().map_or(0, RxStats::frames),
+            "bytes": stats.as_ref().map_or(0, RxStats::bytes),
+            "drops": stats.as_ref().map_or(0, RxStats::total_drops),
+            "completed": seen.completed,
+            "failed": seen.failed,
+            "recent": recent,
+        })
+    }
+
+    /// Stops the engine (unfinished objects are dropped, nothing is left under a final name
+    /// that is not complete) and its event thread.
+    pub fn stop(mut self) {
+        let engine = self
+            .engine
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(engine) = engine
+            && let Err(e) = engine.join()
+        {
+            tracing::warn!(session = self.config.name, error = %e, "the engine stopped with an error");
+        }
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.events.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn take(name: &str, seen: &Mutex<Seen>, event: ObjectEvent) {
+    let mut seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
+    match event {
+        ObjectEvent::Completed { toi, meta, .. } => {
+            seen.completed += 1;
+            let path = meta
+                .path
+                .as_ref()
+                .map_or_else(|| format!("toi-{toi}"), |p| p.to_relative_string());
+            tracing::info!(session = name, path = %crate::units::printable(&path), toi = %toi, "completed");
+            let at = SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64());
+            if seen.recent.len() == RECENT {
+                seen.recent.pop_front();
+            }
+            seen.recent.push_back((path, meta.transfer_length, at));
+        }
+        ObjectEvent::Failed {
+            toi, reason, meta, ..
+        } => {
+            seen.failed += 1;
+            let what = meta
+                .and_then(|m| m.content_location.clone())
+                .unwrap_or_else(|| format!("toi {toi}"));
+            tracing::warn!(session = name, object = %crate::units::printable(&what), %reason, "failed");
+        }
+        ObjectEvent::Started { .. } | ObjectEvent::Progress { .. } => {}
+    }
+}

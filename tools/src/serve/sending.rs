@@ -1,0 +1,613 @@
+//! A sending session of `serve`: a persistent send engine fed by watched directories. A file
+//! that appears (closed by its writer, or renamed into place) is read and added; a file that
+//! changes becomes a new version under a new TOI, in a new FDT Instance that no longer lists
+//! the old one; a file that leaves, or expires by its rule, leaves the FDT. The API adds and
+//! removes objects too.
+//!
+//! Files are read into memory when they are added, not mapped: a writer that rewrites or
+//! truncates a file in place must not pull bytes from under a transfer (a mapped file that
+//! shrinks faults on read).
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{Context, Result, bail};
+use globset::{Glob, GlobMatcher};
+use serde_json::json;
+use xflute::endpoint::UdpEndpoint;
+use xflute::runtime::{Backend, TxCounters, TxEngine};
+use xflute::sender::{
+    CacheControl, CarouselRepeatMode, Config as SenderConfig, ObjectDesc, PriorityQueue, Profile,
+    Sender, ToiMaxLength, TransferConfig,
+};
+
+use super::config::{CacheRule, Carousel, Rule, SendConfig};
+use super::watch::{Change, Watcher};
+use crate::send::{FecScheme, fec_oti};
+
+/// How often the session looks at its watched directories.
+const POLL_EVERY: Duration = Duration::from_millis(5);
+/// How often every watched file is looked at again, in case an event was missed.
+const RESCAN_EVERY: Duration = Duration::from_secs(30);
+/// The largest file a session reads: larger ones are refused (and counted).
+pub const MAX_FILE_BYTES: u64 = 4 << 30;
+
+/// One file of the session as last sent.
+#[derive(Debug, Clone)]
+struct Entry {
+    toi: u128,
+    size: u64,
+    modified: Option<SystemTime>,
+    inode: u64,
+    version: u64,
+    expires_at: Option<SystemTime>,
+    from_api: bool,
+}
+
+/// What the session has done, for `/metrics` and `/status`.
+#[derive(Debug, Clone, Default)]
+pub struct SendCounters {
+    /// Files and API objects added (new versions included).
+    pub versions: u64,
+    /// Objects removed (deleted, expired, or by the API).
+    pub removed: u64,
+    /// Objects expired by their rule.
+    pub expired: u64,
+    /// Files that could not be sent (unreadable, too large, refused by the sender).
+    pub refused: u64,
+    /// Delay from a file's change being seen to its object being queued, last one, µs.
+    pub last_queue_delay_us: u64,
+}
+
+struct Shared {
+    files: BTreeMap<String, Entry>,
+    counters: SendCounters,
+}
+
+/// A running sending session.
+pub struct SendSession {
+    /// Its configuration (what a reload compares).
+    pub config: SendConfig,
+    engine: Arc<TxEngine>,
+    shared: Arc<Mutex<Shared>>,
+    stop: Arc<AtomicBool>,
+    watcher: Option<JoinHandle<()>>,
+    rules: Arc<Vec<(GlobMatcher, Rule)>>,
+    started: SystemTime,
+    /// The wire rate now (the configured one, or as changed by the API).
+    rate_bps: Mutex<Option<u64>>,
+}
+
+fn priorities(config: &SendConfig) -> Vec<u32> {
+    let mut p: Vec<u32> = config.rules.iter().filter_map(|r| r.priority).collect();
+    p.push(0);
+    p.sort_unstable();
+    p.dedup();
+    p
+}
+
+/// Ethernet source and destination of AF_XDP frames.
+type Macs = ([u8; 6], [u8; 6]);
+
+fn source_address(config: &SendConfig) -> Result<(IpAddr, Option<Macs>)> {
+    if let Some(s) = config.source {
+        return Ok((s, None));
+    }
+    let unspecified = match config.dest.ip() {
+        IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    };
+    match config.backend {
+        Backend::Xdp => {
+            let iface = config.iface.as_deref().context("backend xdp needs iface")?;
+            let addrs = crate::netif::addresses(iface)
+                .with_context(|| format!("reading the addresses of {iface}"))?;
+            let source = addrs.source_for(config.dest.ip()).with_context(|| {
+                format!("{iface} has no address of the destination's family; set source")
+            })?;
+            let macs = addrs
+                .mac
+                .map(|m| crate::send::xdp_macs(m, config.dest.ip()));
+            Ok((source, macs))
+        }
+        _ => Ok((unspecified, None)),
+    }
+}
+
+impl SendSession {
+    /// Starts the engine and the watcher; files already in the watched directories are sent.
+    pub fn start(config: SendConfig) -> Result<Self> {
+        let profile = if config.flute_version == 1 {
+            Profile::Rfc3926
+        } else {
+            Profile::Rfc6726
+        };
+        let mut sender_config = SenderConfig {
+            profile,
+            toi_max_length: ToiMaxLength::ToiMax112,
+            // A restarted session must not reuse the TOIs receivers may hold from before.
+            toi_initial_value: xflute::random::random_toi(ToiMaxLength::ToiMax32)
+                .unwrap_or(1)
+                .max(1),
+            ..SenderConfig::default()
+        };
+        for p in priorities(&config) {
+            sender_config.set_priority_queue(p, PriorityQueue::new(3));
+        }
+        let fdt_oti = fec_oti(&Default::default(), config.symbol_len, config.block_len)?;
+        let endpoint = UdpEndpoint::new(config.dest.ip(), config.dest.port());
+        let sender = Sender::new(endpoint, config.tsi, fdt_oti, sender_config)
+            .map_err(|e| anyhow::anyhow!("the session's parameters are not valid: {e}"))?;
+        let rules = config
+            .rules
+            .iter()
+            .map(|r| {
+                Glob::new(&r.pattern)
+                    .map(|g| (g.compile_matcher(), r.clone()))
+                    .map_err(|e| anyhow::anyhow!("rule {:?}: {e}", r.pattern))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let (source, macs) = source_address(&config)?;
+        let mut builder = TxEngine::builder()
+            .backend(config.backend)
+            .rate_bps(config.rate_bps)
+            .cores(config.cores.clone())
+            .persistent(true)
+            .session(sender, source);
+        if let Some(iface) = &config.iface {
+            builder = builder.interface(iface.clone());
+        }
+        if let Some((src, dst)) = macs {
+            builder = builder.macs(src, dst);
+        }
+        let engine = Arc::new(
+            builder
+                .start(Arc::new(AtomicBool::new(false)))
+                .with_context(|| format!("starting session {}", config.name))?,
+        );
+        let watcher = Watcher::new(&config.watch)?;
+        let session = Self {
+            rate_bps: Mutex::new(config.rate_bps),
+            config,
+            engine,
+            shared: Arc::new(Mutex::new(Shared {
+                files: BTreeMap::new(),
+                counters: SendCounters::default(),
+            })),
+            stop: Arc::new(AtomicBool::new(false)),
+            watcher: None,
+            rules: Arc::new(rules),
+            started: SystemTime::now(),
+        };
+        let worker = session.worker();
+        let stop = Arc::clone(&session.stop);
+        let handle = std::thread::Builder::new()
+            .name(format!("watch-{}", session.config.name))
+            .spawn(move || worker.run(watcher, &stop))
+            .context("spawning the watcher")?;
+        Ok(Self {
+            watcher: Some(handle),
+            ..session
+        })
+    }
+
+    fn worker(&self) -> Feeder {
+        Feeder {
+            config: self.config.clone(),
+            engine: Arc::clone(&self.engine),
+            shared: Arc::clone(&self.shared),
+            rules: Arc::clone(&self.rules),
+        }
+    }
+
+    /// Adds an object from the API: `name` is its path in the session (its Content-Location).
+    pub fn add(&self, name: &str, content: Vec<u8>) -> Result<u128> {
+        check_api_name(name)?;
+        self.worker()
+            .publish(name, content, None, true, SystemTime::now())
+    }
+
+    /// Removes the object named `name` (a file's relative path, or an API object's name).
+    pub fn remove(&self, name: &str) -> Result<bool> {
+        self.worker().remove(name)
+    }
+
+    /// Changes the session's rate.
+    pub fn set_rate(&self, rate_bps: Option<u64>) -> Result<()> {
+        self.engine.set_rate(rate_bps)?;
+        *self.rate_bps.lock().unwrap_or_else(PoisonError::into_inner) = rate_bps;
+        Ok(())
+    }
+
+    /// The engine's counters.
+    pub fn tx(&self) -> TxCounters {
+        self.engine.stats().total()
+    }
+
+    /// The session's own counters.
+    pub fn counters(&self) -> SendCounters {
+        self.shared
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .counters
+            .clone()
+    }
+
+    /// The current rate.
+    pub fn rate_bps(&self) -> Option<u64> {
+        *self.rate_bps.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Objects in the session.
+    pub fn objects(&self) -> usize {
+        self.shared
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .files
+            .len()
+    }
+
+    /// The session as JSON (`/status`).
+    pub fn status(&self) -> serde_json::Value {
+        let shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+        let tx = self.engine.stats().total();
+        let files: Vec<serde_json::Value> = shared
+            .files
+            .iter()
+            .map(|(name, e)| {
+                json!({
+                    "name": name,
+                    "toi": e.toi.to_string(),
+                    "bytes": e.size,
+                    "version": e.version,
+                    "from_api": e.from_api,
+                })
+            })
+            .collect();
+        json!({
+            "name": self.config.name,
+            "direction": "send",
+            "destination": self.config.dest.to_string(),
+            "tsi": self.config.tsi,
+            "backend": backend_name(self.config.backend),
+            "rate_bps": self.rate_bps(),
+            "started": unix(self.started),
+            "running": !self.engine.is_finished(),
+            "packets": tx.packets,
+            "bytes": tx.bytes,
+            "transfers": tx.transfers,
+            "fdt_instance_id": tx.fdt_instance_id,
+            "carousel_cycle_s": tx.carousel_cycle_us as f64 / 1e6,
+            "versions": shared.counters.versions,
+            "removed": shared.counters.removed,
+            "refused": shared.counters.refused,
+            "objects": files,
+        })
+    }
+
+    /// The session in SDP (TS 26.346 §7.3).
+    pub fn sdp(&self) -> String {
+        let source = self.config.source.or_else(|| {
+            source_address(&self.config)
+                .ok()
+                .map(|(s, _)| s)
+                .filter(|s| !s.is_unspecified())
+        });
+        let fec = match self.config.fec.scheme {
+            FecScheme::None => 0,
+            FecScheme::Raptor => 1,
+            FecScheme::Rs2m => 2,
+            FecScheme::Rs28 => 5,
+            FecScheme::Raptorq => 6,
+            FecScheme::Rs28Us => 129,
+        };
+        let version = self
+            .started
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        super::sdp::write(
+            &super::sdp::SessionDescription {
+                name: self.config.name.clone(),
+                destination: self.config.dest,
+                source,
+                tsi: self.config.tsi,
+                fec_encoding_id: fec,
+                bandwidth_kbps: self.rate_bps().map(|r| r.div_ceil(1000)),
+            },
+            version,
+        )
+    }
+
+    /// Stops the watcher and the engine (the receivers are told the session closed).
+    pub fn stop(mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(h) = self.watcher.take() {
+            let _ = h.join();
+        }
+        self.engine.stop();
+        if let Ok(engine) = Arc::try_unwrap(self.engine)
+            && let Err(e) = engine.join()
+        {
+            tracing::warn!(session = self.config.name, error = %e, "the engine stopped with an error");
+        }
+    }
+}
+
+fn unix(t: SystemTime) -> f64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// API object names: a relative path of plain segments.
+fn check_api_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 1024
+        && !name.starts_with('/')
+        && name
+            .split('/')
+            .all(|s| !s.is_empty() && s != "." && s != ".." && !s.chars().any(char::is_control));
+    if !ok {
+        bail!("an object name is a relative path of non-empty segments, without . or ..");
+    }
+    Ok(())
+}
+
+/// Content-Location of a session path: `file:///` and the path, percent-encoding what a URI
+/// path may not hold as is.
+fn content_location(name: &str) -> String {
+    let mut out = String::from("file:///");
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// What the watcher thread and the API share to change the session.
+struct Feeder {
+    config: SendConfig,
+    engine: Arc<TxEngine>,
+    shared: Arc<Mutex<Shared>>,
+    rules: Arc<Vec<(GlobMatcher, Rule)>>,
+}
+
+impl Feeder {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
+        self.shared.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn run(self, mut watcher: Watcher, stop: &AtomicBool) {
+        let mut last_scan = Instant::now();
+        self.rescan(&watcher);
+        while !stop.load(Ordering::Relaxed) {
+            match watcher.poll() {
+                Ok(changes) => {
+                    for change in changes {
+                        match change {
+                            Change::Upsert(path) => self.upsert(&watcher, &path),
+                            Change::Remove(path) => self.remove_path(&watcher, &path),
+                            Change::Rescan => self.rescan(&watcher),
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(session = self.config.name, error = %e, "watching"),
+            }
+            if last_scan.elapsed() >= RESCAN_EVERY {
+                self.rescan(&watcher);
+                last_scan = Instant::now();
+            }
+            self.expire(SystemTime::now());
+            std::thread::sleep(POLL_EVERY);
+        }
+    }
+
+    /// Every file again: new or changed ones sent, vanished ones removed.
+    fn rescan(&self, watcher: &Watcher) {
+        let present = watcher.scan();
+        let names: std::collections::HashSet<String> = present
+            .iter()
+            .filter_map(|p| watcher.relative(p))
+            .filter_map(|(_, rel)| rel.to_str().map(str::to_owned))
+            .collect();
+        let gone: Vec<String> = self
+            .lock()
+            .files
+            .iter()
+            .filter(|(name, e)| !e.from_api && !names.contains(*name))
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in gone {
+            let _ = self.remove(&name);
+        }
+        for path in present {
+            self.upsert(watcher, &path);
+        }
+    }
+
+    fn upsert(&self, watcher: &Watcher, path: &Path) {
+        let seen = Instant::now();
+        let Some((_, rel)) = watcher.relative(path) else {
+            return;
+        };
+        let Some(name) = rel.to_str().map(str::to_owned) else {
+            tracing::warn!(path = %path.display(), "not a UTF-8 name: not sent");
+            self.lock().counters.refused += 1;
+            return;
+        };
+        let Ok(meta) = std::fs::metadata(path) else {
+            return; // gone again; its removal follows
+        };
+        if !meta.is_file() {
+            return;
+        }
+        let modified = meta.modified().ok();
+        if let Some(e) = self.lock().files.get(&name)
+            && e.size == meta.len()
+            && e.modified == modified
+            && e.inode == meta.ino()
+        {
+            return;
+        }
+        if meta.len() > MAX_FILE_BYTES {
+            tracing::warn!(path = %path.display(), bytes = meta.len(), "file too large for a session: not sent");
+            self.lock().counters.refused += 1;
+            return;
+        }
+        let content = match std::fs::read(path) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "cannot read: not sent");
+                self.lock().counters.refused += 1;
+                return;
+            }
+        };
+        let identity = (meta.len(), modified, meta.ino());
+        match self.publish(&name, content, Some(identity), false, SystemTime::now()) {
+            Ok(toi) => {
+                let delay = seen.elapsed().as_micros().min(u128::from(u64::MAX)) as u64;
+                self.lock().counters.last_queue_delay_us = delay;
+                tracing::info!(session = self.config.name, name, toi = %toi, "queued");
+            }
+            Err(e) => {
+                tracing::warn!(session = self.config.name, name, error = %e, "not sent");
+                self.lock().counters.refused += 1;
+            }
+        }
+    }
+
+    /// Adds `content` as `name`, a new version of it when it is in the session already.
+    fn publish(
+        &self,
+        name: &str,
+        content: Vec<u8>,
+        identity: Option<(u64, Option<SystemTime>, u64)>,
+        from_api: bool,
+        now: SystemTime,
+    ) -> Result<u128> {
+        let rule = self
+            .rules
+            .iter()
+            .find(|(m, _)| m.is_match(name))
+            .map(|(_, r)| r.clone());
+        let carousel = rule
+            .as_ref()
+            .and_then(|r| r.carousel)
+            .unwrap_or(self.config.carousel);
+        let expires_at = rule.as_ref().and_then(|r| r.expires).map(|d| now + d);
+        let cache_control = match (rule.as_ref().and_then(|r| r.cache_control), expires_at) {
+            (Some(CacheRule::NoCache), _) => Some(CacheControl::NoCache),
+            (Some(CacheRule::MaxStale), _) => Some(CacheControl::MaxStale),
+            (None, Some(at)) => Some(CacheControl::ExpiresAt(at)),
+            (None, None) => None,
+        };
+        let oti = fec_oti(
+            &self.config.fec,
+            self.config.symbol_len,
+            self.config.block_len,
+        )?;
+        let transfer = TransferConfig {
+            oti: Some(oti),
+            cenc: rule.as_ref().and_then(|r| r.cenc).unwrap_or_default(),
+            carousel_mode: match carousel {
+                Carousel::Off => None,
+                Carousel::Every(d) => Some(CarouselRepeatMode::DelayBetweenTransfers(d)),
+            },
+            cache_control,
+            ..TransferConfig::default()
+        };
+        let size = content.len() as u64;
+        let object = ObjectDesc::from_buffer(
+            content,
+            crate::send::content_type(Path::new(name)),
+            content_location(name),
+            true,
+            transfer,
+        )?;
+        let priority = rule.as_ref().and_then(|r| r.priority).unwrap_or(0);
+        let previous = self.lock().files.get(name).cloned();
+        let toi = match &previous {
+            Some(old) => self.engine.replace_object(0, old.toi, priority, object)?,
+            None => self.engine.add_object(0, priority, object)?,
+        };
+        let (size, modified, inode) = identity.unwrap_or((size, None, 0));
+        let mut shared = self.lock();
+        shared.counters.versions += 1;
+        shared.files.insert(
+            name.to_owned(),
+            Entry {
+                toi,
+                size,
+                modified,
+                inode,
+                version: previous.map_or(1, |p| p.version + 1),
+                expires_at,
+                from_api,
+            },
+        );
+        Ok(toi)
+    }
+
+    fn remove_path(&self, watcher: &Watcher, path: &Path) {
+        let Some((_, rel)) = watcher.relative(path) else {
+            return;
+        };
+        let Some(name) = rel.to_str() else { return };
+        // A directory that went takes every file below it.
+        let prefix = format!("{name}/");
+        let names: Vec<String> = self
+            .lock()
+            .files
+            .iter()
+            .filter(|(n, e)| !e.from_api && (n.as_str() == name || n.starts_with(&prefix)))
+            .map(|(n, _)| n.clone())
+            .collect();
+        for n in names {
+            if let Err(e) = self.remove(&n) {
+                tracing::warn!(session = self.config.name, name = n, error = %e, "removing");
+            }
+        }
+    }
+
+    fn remove(&self, name: &str) -> Result<bool> {
+        let Some(entry) = self.lock().files.remove(name) else {
+            return Ok(false);
+        };
+        self.engine.remove_object(0, entry.toi)?;
+        self.lock().counters.removed += 1;
+        tracing::info!(session = self.config.name, name, "removed from the FDT");
+        Ok(true)
+    }
+
+    fn expire(&self, now: SystemTime) {
+        let due: Vec<String> = self
+            .lock()
+            .files
+            .iter()
+            .filter(|(_, e)| e.expires_at.is_some_and(|t| t <= now))
+            .map(|(n, _)| n.clone())
+            .collect();
+        for name in due {
+            if self.remove(&name).unwrap_or(false) {
+                self.lock().counters.expired += 1;
+            }
+        }
+    }
+}
+
+/// A backend as the configuration file names it.
+pub fn backend_name(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Xdp => "xdp",
+        Backend::Udp => "udp",
+        Backend::Pcap => "pcap",
+    }
+}
