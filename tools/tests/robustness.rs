@@ -229,9 +229,10 @@ fn receiver_interface_down_for_2s_then_up_mid_carousel_keeps_running_and_complet
         &dir.0.join("send.log"),
     );
     assert!(
-        wait_until(Duration::from_secs(20), || out
-            .join("file-000.bin.part")
-            .exists()),
+        wait_until(Duration::from_secs(20), || cli::receiving(
+            &out,
+            "file-000.bin"
+        )),
         "the transfer never started: {}",
         receiver.output()
     );
@@ -432,9 +433,10 @@ fn xdp_program_detached_underneath_the_receiver_is_reattached_and_the_transfer_c
         &dir.0.join("send.log"),
     );
     assert!(
-        wait_until(Duration::from_secs(20), || out
-            .join("file-000.bin.part")
-            .exists()),
+        wait_until(Duration::from_secs(20), || cli::receiving(
+            &out,
+            "file-000.bin"
+        )),
         "the transfer never started: {}",
         receiver.output()
     );

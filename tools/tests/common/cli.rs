@@ -68,6 +68,20 @@ pub fn part_files(dir: &Path) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Whether the file `name` is being received directly below `dir`: its temporary file
+/// (`.NAME.xflute-<tsi>-<toi>-<random>.part`) is there.
+pub fn receiving(dir: &Path, name: &str) -> bool {
+    let prefix = format!(".{name}.");
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| {
+            let file = e.file_name().to_string_lossy().into_owned();
+            file.starts_with(&prefix) && file.ends_with(".part")
+        })
+}
+
 /// SplitMix64: a small seeded generator, so a failing run can be replayed from its seed.
 pub struct Rng(u64);
 
