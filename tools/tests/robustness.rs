@@ -152,8 +152,10 @@ fn receiver_sigkilled_20_times_leaves_only_complete_files_under_final_names_and_
         "seed {seed}: no kill landed while a file was being written"
     );
     // A kill that lands mid-object leaves its .part; make sure the restart has one to clean.
+    // (A temporary file has the sink's form of name; a user's `x.part` is left alone.)
+    let stale = ".file-000.bin.xflute-1-1-00000000deadbeef.part";
     if part_files(&out).is_empty() {
-        std::fs::write(out.join("file-000.bin.part"), b"left by a killed receiver").unwrap();
+        std::fs::write(out.join(stale), b"left by a killed receiver").unwrap();
     }
     let mut receiver = Proc::spawn(
         &pair,
@@ -176,8 +178,7 @@ fn receiver_sigkilled_20_times_leaves_only_complete_files_under_final_names_and_
     // The restarted receiver removes the stale .part files before it takes a packet.
     assert!(
         wait_until(Duration::from_secs(10), || {
-            part_files(&out).iter().all(|p| p != "file-000.bin.part")
-                || out.join("file-000.bin").exists()
+            part_files(&out).iter().all(|p| p != stale) || out.join("file-000.bin").exists()
         }),
         "seed {seed}: the stale .part was not removed"
     );
