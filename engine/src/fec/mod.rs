@@ -39,12 +39,14 @@ pub mod error;
 pub mod gf;
 pub mod gf256;
 pub mod gf65536;
+mod inactivation;
 pub mod partition;
 pub mod raptor;
 pub mod raptorq;
 pub mod rs;
 mod source_symbols;
 pub mod sub_block;
+mod xor;
 
 pub use error::FecError;
 pub use partition::{BlockPartition, PartitionError, SubBlockPartition};

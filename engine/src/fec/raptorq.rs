@@ -33,7 +33,6 @@ use super::source_symbols::{SourceSymbols, set_bit};
 mod params;
 mod solver;
 mod tables;
-mod xor;
 
 use super::sub_block::SubBlockLayout;
 use super::{FecError, SubBlockPartition};

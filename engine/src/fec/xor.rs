@@ -1,6 +1,7 @@
-//! The symbol arithmetic of the RaptorQ decoder (RFC 6330 §5.7.2: symbol addition is byte-wise
-//! XOR): `dst ^= src` and `dst = Σ srcs`, vectorised for the CPU at hand by `multiversion`.
-//! Sources shorter than `dst` count as zero-padded (the object's last, short source symbol).
+//! The symbol arithmetic of the Raptor and RaptorQ decoders (RFC 5053 §5.4.2.1, RFC 6330 §5.7.2:
+//! symbol addition is byte-wise XOR): `dst ^= src` and `dst = Σ srcs`, vectorised for the CPU at
+//! hand by `multiversion`. Sources shorter than `dst` count as zero-padded (the object's last,
+//! short source symbol).
 
 use multiversion::multiversion;
 

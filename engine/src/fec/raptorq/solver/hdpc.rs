@@ -8,11 +8,12 @@
 //! and Z_m = α·Z_{m−1} + X_m (Horner), so one pass over the columns costs one multiply-add and
 //! two additions per column whatever H is, for the symbols as for the coefficients.
 
-use super::{
-    Col, Received, Solver, Unsolved, copy_padded, ones, symbol, symbol_mut, xor_into, xor_sum,
-};
+use super::{Received, Unsolved};
 use crate::fec::gf256;
+use crate::fec::inactivation::{Col, System, ones, symbol, symbol_mut, xor_within};
 use crate::fec::raptorq::params::{Params, rand};
+use crate::fec::source_symbols::bit;
+use crate::fec::xor::{copy_padded, xor_into, xor_sum};
 
 /// The two rows of MT (RFC 6330 §5.3.3.3) holding a one in column j < K' + S − 1.
 fn mt_rows(params: &Params, j: u32) -> [u32; 2] {
@@ -29,7 +30,7 @@ fn alpha_pow(h: u32) -> u8 {
 /// `dst += c·src` for two distinct symbols of one buffer.
 fn mul_add_within(buf: &mut [u8], dst: usize, src: usize, t: usize, c: u8) {
     if c == 1 {
-        super::xor_within(buf, dst as u32, src as u32, t);
+        xor_within(buf, dst as u32, src as u32, t);
         return;
     }
     let (d, s) = (dst * t, src * t);
@@ -74,7 +75,7 @@ enum DenseRow {
     Hdpc(u32),
 }
 
-impl Solver {
+impl System {
     /// Solves the inactive columns with the HDPC rows' help; leaves them in `self.inactive`.
     pub(super) fn solve_with_hdpc(
         &mut self,
@@ -90,10 +91,10 @@ impl Solver {
         let mut candidates = Vec::new();
         let mut coefs: Vec<u8> = Vec::new();
         let mut bits = vec![0u64; words];
-        for r in (0..self.rows.len()).filter(|&r| !self.done.get(r).copied().unwrap_or(true)) {
+        for r in self.unused_rows() {
             self.dense_vector(r, words, &mut bits);
             candidates.push(DenseRow::Sparse(r as u32));
-            coefs.extend((0..nb_inactive).map(|q| u8::from(super::bit(&bits, q))));
+            coefs.extend((0..nb_inactive).map(|q| u8::from(bit(&bits, q))));
         }
         // HDPC coefficients by Horner over the columns j < K' + S.
         let hh = params.h as usize;
@@ -201,7 +202,7 @@ impl Solver {
             let dst = symbol_mut(&mut rhs, i as u32, t);
             match *row {
                 DenseRow::Sparse(r) => {
-                    let d = self.rhs.get(r as usize).and_then(|&h| received.rhs(h));
+                    let d = self.rhs_of(received, r);
                     let state = &self.state;
                     let e = &self.e;
                     let others = self.rows.row(r as usize).iter().filter_map(|&j| {
