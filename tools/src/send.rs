@@ -970,8 +970,9 @@ pub fn main(cli: SendCli) -> Result<Outcome> {
         let mut out = std::io::stdout().lock();
         writeln!(
             out,
-            "sent {} files ({}) in {} packets, {} on the wire in {:.3} s{}; {} batches, {} ring-full waits{}",
+            "sent {} file{} ({}) in {} packets, {} on the wire in {:.3} s{}; {} batches, {} ring-full waits{}",
             args.files.len(),
+            if args.files.len() == 1 { "" } else { "s" },
             units::bytes(files_bytes),
             t.packets,
             units::bytes(t.bytes),
