@@ -251,12 +251,15 @@ pub struct ReceiveConfig {
 pub fn load(path: &Path) -> Result<Config> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let base = path
-        .canonicalize()
+    parse(&text, &base_dir(path)).with_context(|| format!("{}", path.display()))
+}
+
+/// The directory relative paths of the configuration at `path` are taken from: the file's own.
+pub fn base_dir(path: &Path) -> PathBuf {
+    path.canonicalize()
         .ok()
         .and_then(|p| p.parent().map(Path::to_path_buf))
-        .unwrap_or_else(|| PathBuf::from("."));
-    parse(&text, &base).with_context(|| format!("{}", path.display()))
+        .unwrap_or_else(|| PathBuf::from("."))
 }
 
 /// Parses `text`, resolving relative paths against `base`.

@@ -195,8 +195,7 @@ async fn add_session(
     let Ok(text) = std::str::from_utf8(&body) else {
         return error(StatusCode::BAD_REQUEST, "the body is not UTF-8 TOML");
     };
-    let base = std::env::current_dir().unwrap_or_default();
-    let config = match super::config::parse(text, &base) {
+    let config = match super::config::parse(text, &server.base) {
         Ok(c) => c,
         Err(e) => return error(StatusCode::BAD_REQUEST, format!("{e:#}")),
     };

@@ -62,6 +62,9 @@ pub struct Server {
     reloads: AtomicU64,
     reload_failures: AtomicU64,
     started: Instant,
+    /// The configuration file's directory: relative paths of sessions added through the API
+    /// are taken from it, as those of the file are.
+    base: PathBuf,
 }
 
 impl Server {
@@ -287,6 +290,7 @@ pub fn main(cli: ServeCli) -> Result<Outcome> {
         reloads: AtomicU64::new(0),
         reload_failures: AtomicU64::new(0),
         started: Instant::now(),
+        base: config::base_dir(&cli.config),
     });
     // The API first: a port already taken is a configuration error, before anything is sent.
     let api = http::Api::start(Arc::clone(&server), config.listen)
