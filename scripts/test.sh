@@ -8,7 +8,10 @@ cd "$(dirname "$0")/.."
 need_apt=()
 # command:package. The XDP/AF_XDP tests need ip (iproute2), ethtool and ping; the XDP objects
 # are committed, so clang/llvm/libbpf-dev are needed only by .ci/run's rebuild check.
-for tool in pkg-config:pkg-config ip:iproute2 ethtool:ethtool ping:iputils-ping; do
+# The serve tests (tools/tests/serve.rs) call its HTTP API with curl and check
+# packaging/xflute.service with systemd-analyze verify.
+for tool in pkg-config:pkg-config ip:iproute2 ethtool:ethtool ping:iputils-ping curl:curl \
+  systemd-analyze:systemd; do
   bin=${tool%%:*}; pkg=${tool##*:}
   command -v "$bin" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
@@ -19,6 +22,36 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   fi
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+fi
+
+# The serve tests scrape /metrics with a real Prometheus server and check it with promtool
+# (Debian's prometheus package). Its service must not start: it would listen on :9090 and run
+# for good. policy-rc.d (exit 101) forbids it during the install, and where systemd runs, the
+# unit is disabled and stopped afterwards.
+if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "scripts/test.sh: missing prometheus (Debian package); run as root or install it" >&2
+    exit 1
+  fi
+  own_policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    own_policy=1
+  fi
+  installed=0
+  apt-get update -qq \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus \
+    || installed=$?
+  if [ -n "$own_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi
+  [ "$installed" -eq 0 ] || exit "$installed"
+  if [ -d /run/systemd/system ]; then
+    systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+  fi
+fi
+if [ -d /run/systemd/system ] && systemctl is-active --quiet prometheus.service 2>/dev/null; then
+  echo "scripts/test.sh: note: the prometheus package's own service is running (port 9090);" \
+    "the tests start their own server and do not use it" >&2
 fi
 
 # The Reed-Solomon tests compare xflute with zfec (Luigi Rizzo's codec, from PyPI).
