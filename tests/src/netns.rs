@@ -6,8 +6,9 @@
 //! route, GRO on both ends (the peer's NAPI must run for redirected or AF_XDP-sent frames to
 //! arrive) and tx checksum offload off (so kernel-sent UDP has real checksums). Closures run in
 //! either namespace on a dedicated thread ([`NetnsPair::run_in`]). Everything is removed on drop,
-//! also when a test panics; on SIGINT/SIGTERM/SIGHUP, and on SIGABRT (a panic in a binary built
-//! with `panic = "abort"`), a signal handler removes the namespaces before the process dies; and each new fixture first sweeps namespaces left by processes that are gone.
+//! also when a test panics; on SIGINT/SIGTERM/SIGHUP, on SIGABRT (a panic in a binary built with
+//! `panic = "abort"`) and on SIGPIPE where the process left it fatal, a signal handler removes the
+//! namespaces before the process dies; and each new fixture first sweeps namespaces left by processes that are gone.
 //!
 //! Needs root (CAP_SYS_ADMIN and CAP_NET_ADMIN): without it the fixture panics with a message
 //! saying so. The test is failed, never skipped.
@@ -451,7 +452,19 @@ extern "C" fn on_fatal_signal(signal: libc::c_int) {
 fn install_signal_handlers() {
     // SIGABRT: a binary built with `panic = "abort"` (the release harnesses) dies of it on a
     // panic, and runs no `Drop`.
-    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGABRT] {
+    let mut signals = vec![libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGABRT];
+    // SIGPIPE kills only a process that chose its default action (the CLI does, to end quietly
+    // in a closed pipe); where it is ignored (Rust's default, test harnesses) it stays ignored.
+    // SAFETY: a null new action only reads the current one into `current`, a valid sigaction.
+    let sigpipe_default = unsafe {
+        let mut current: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(libc::SIGPIPE, std::ptr::null(), &mut current) == 0
+            && current.sa_sigaction == libc::SIG_DFL
+    };
+    if sigpipe_default {
+        signals.push(libc::SIGPIPE);
+    }
+    for signal in signals {
         // SAFETY: `on_fatal_signal` is an `extern "C" fn(c_int)` that only makes
         // async-signal-safe calls; the zeroed sigaction is a valid starting value.
         unsafe {

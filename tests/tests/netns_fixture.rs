@@ -155,3 +155,33 @@ fn netns_pair_is_removed_when_the_process_aborts_as_a_panic_abort_binary_does() 
         None,
     );
 }
+
+#[test]
+fn netns_pair_is_removed_when_a_process_that_restored_sigpipe_writes_into_a_closed_pipe() {
+    if std::env::var_os("XFLUTE_NETNS_CHILD").is_some() {
+        // The child: as the CLI does, SIGPIPE back to its default (fatal) before any pair.
+        // SAFETY: SIG_DFL is a valid disposition; pipe and close take a valid fd array.
+        #[allow(unsafe_code)]
+        let write_end = unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+            let mut fds = [0; 2];
+            assert_eq!(libc::pipe(fds.as_mut_ptr()), 0);
+            libc::close(fds[0]);
+            fds[1]
+        };
+        let pair = NetnsPair::new();
+        println!("NAMES {} {}", pair.names()[0], pair.names()[1]);
+        use std::io::Write as _;
+        let _ = std::io::stdout().flush();
+        // SAFETY: one byte from a valid buffer into an open fd whose reader is gone.
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::write(write_end, b"x".as_ptr().cast(), 1)
+        };
+        panic!("SIGPIPE did not end the process");
+    }
+    child_pair_is_removed(
+        "netns_pair_is_removed_when_a_process_that_restored_sigpipe_writes_into_a_closed_pipe",
+        None,
+    );
+}

@@ -34,3 +34,12 @@ pub use pacing::TokenBucket;
 pub use rx::{DEFAULT_BUSY_POLL, RxEngine, RxEngineBuilder};
 pub use stats::{RxCounters, RxStats, TxCounters, TxStats};
 pub use tx::{TxEngine, TxEngineBuilder, TxSession};
+
+/// The core worker `i` of an engine is pinned to: `cores[i % len]`, or none (the scheduler
+/// places it) when no core is given. Both engines follow this rule, so a process that sends and
+/// receives puts each direction where its configuration says.
+fn worker_core(cores: &[usize], i: usize) -> Option<core_affinity::CoreId> {
+    cores
+        .get(i % cores.len().max(1))
+        .map(|&id| core_affinity::CoreId { id })
+}

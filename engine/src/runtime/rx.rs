@@ -297,8 +297,8 @@ impl RxEngineBuilder {
         self
     }
 
-    /// Cores to pin the workers to, worker `i` on `cores[i % len]`; by default worker `i` goes
-    /// to core `i` modulo the cores there are.
+    /// Cores to pin the workers to, worker `i` on `cores[i % len]`; unpinned by default (the
+    /// same rule as the send engine's).
     pub fn cores(mut self, cores: Vec<usize>) -> Self {
         self.cores = cores;
         self
@@ -521,16 +521,8 @@ impl RxEngineBuilder {
         }
     }
 
-    /// The core worker `i` is pinned to: the configured ones in turn, or every core in turn.
     fn core_for(&self, i: usize) -> Option<core_affinity::CoreId> {
-        if self.cores.is_empty() {
-            let cores = core_affinity::get_core_ids().unwrap_or_default();
-            cores.get(i % cores.len().max(1)).copied()
-        } else {
-            self.cores
-                .get(i % self.cores.len())
-                .map(|&id| core_affinity::CoreId { id })
-        }
+        super::worker_core(&self.cores, i)
     }
 
     fn worker(

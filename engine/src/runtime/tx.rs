@@ -406,10 +406,7 @@ impl TxEngineBuilder {
             engine.control.push(control);
             let published = Published::new(TxCounters::default());
             engine.published.push(Arc::clone(&published));
-            let core = self
-                .cores
-                .get(i % self.cores.len().max(1))
-                .map(|&id| core_affinity::CoreId { id });
+            let core = super::worker_core(&self.cores, i);
             let mut worker = TxWorker {
                 channels,
                 bucket: TokenBucket::new(rate_share, 64 * 1514 * 8, Instant::now()),
