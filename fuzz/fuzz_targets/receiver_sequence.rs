@@ -46,6 +46,7 @@ struct Input {
 struct LimitsSel {
     sessions: u8,
     objects: u8,
+    unannounced: u8,
     object_kib: u16,
     receiving_kib: u16,
     pending_kib: u16,
@@ -65,6 +66,7 @@ impl LimitsSel {
         Limits {
             max_sessions: usize::from(self.sessions % 8) + 1,
             max_objects_per_session: usize::from(self.objects % 16) + 1,
+            max_unannounced_objects_per_session: usize::from(self.unannounced % 8) + 1,
             max_object_bytes: u64::from(self.object_kib % 1024 + 1) << 10,
             max_receiving_bytes: u64::from(self.receiving_kib % 4096 + 1) << 10,
             max_pending_bytes: usize::from(self.pending_kib % 256 + 1) << 10,
@@ -829,7 +831,11 @@ fn check_bounds(receiver: &MultiReceiver<MemorySink>, limits: &Limits) {
     assert!(receiver.held_bytes() <= limits.max_pending_bytes);
     assert!(receiver.description_bytes() <= limits.max_description_bytes);
     assert!(receiver.nb_sessions() <= limits.max_sessions);
-    assert!(receiver.nb_objects() <= limits.max_sessions * limits.max_objects_per_session);
+    assert!(
+        receiver.nb_objects()
+            <= limits.max_sessions
+                * (limits.max_objects_per_session + limits.max_unannounced_objects_per_session)
+    );
 }
 
 fuzz_target!(|input: Input| {
@@ -843,6 +849,7 @@ fuzz_target!(|input: Input| {
         check_md5: input.check_md5,
         receive_without_fdt: input.receive_without_fdt,
         limits,
+        auth: None,
     };
     let mut receiver = MultiReceiver::new(MemorySink::new(limits.max_object_bytes), config);
     let mut harness = Harness::default();

@@ -152,8 +152,8 @@ fn an_aborted_spooled_object_leaves_no_file_and_a_dropped_spool_gives_its_space_
         assert!(!part.exists());
         assert!(spool.wait_ready(Duration::from_secs(20)));
     }
-    assert_eq!(names(fs.path()), ["dir"]);
-    assert_eq!(names(&fs.path().join("dir")), Vec::<String>::new());
+    // The directory made for the object went with it.
+    assert!(names(fs.path()).is_empty());
     assert!(
         used(fs.path()) <= before + MIB,
         "the spool's space is free again: {} bytes used, {before} before",

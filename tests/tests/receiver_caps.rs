@@ -45,19 +45,54 @@ fn first_packet(toi: u128) -> Vec<u8> {
 }
 
 #[test]
-fn objects_beyond_the_per_session_limit_are_object_limit_drops() {
+fn described_objects_beyond_the_per_session_limit_are_object_limit_drops() {
     let now = SystemTime::now();
     let limits = Limits {
         max_objects_per_session: 3,
         ..Limits::default()
     };
-    let mut r = receiver(limits, true);
+    let mut r = receiver(limits, false);
+    let len = 10 * u64::from(craft::SYMBOL_LEN);
+    let files = (1..=5u128)
+        .map(|toi| file(toi, &format!("f{toi}"), len))
+        .collect();
+    for p in craft::fdt(TSI, 1, files, now, 3600) {
+        r.push(&endpoint(), &p, now).unwrap();
+    }
     let refused = (1..=5u128)
         .filter(|&toi| r.push(&endpoint(), &first_packet(toi), now).is_err())
         .count();
     assert_eq!(refused, 2);
     assert_eq!(r.stats().drops(DropReason::ObjectLimit), 2);
     assert_eq!(r.nb_objects(), 3);
+}
+
+#[test]
+fn objects_no_fdt_describes_beyond_their_pool_evict_the_idlest() {
+    let now = SystemTime::now();
+    let limits = Limits {
+        max_unannounced_objects_per_session: 3,
+        ..Limits::default()
+    };
+    let mut r = receiver(limits, true);
+    for toi in 1..=5u128 {
+        let at = now + Duration::from_millis(toi as u64);
+        r.push(&endpoint(), &first_packet(toi), at).unwrap();
+    }
+    assert_eq!(r.nb_objects(), 3);
+    assert_eq!(r.stats().unannounced_evicted, 2);
+    let evicted: Vec<u128> = events(&mut r)
+        .into_iter()
+        .filter_map(|e| match e {
+            ObjectEvent::Failed {
+                toi,
+                reason: FailReason::Evicted,
+                ..
+            } => Some(toi),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(evicted, [1, 2]);
 }
 
 #[test]

@@ -31,12 +31,14 @@ pub use temp_name::{is_temp_name, is_temp_name_of};
 use super::spool::{Spool, link_unnamed};
 use crate::receiver::sink::{ObjectDescription, ObjectSink, SinkError, SinkObject};
 use memmap2::MmapMut;
+use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// The suffix of an object's temporary file while it is received (see [`is_temp_name`] for the
 /// whole form: a name that merely ends with it is not one of ours).
@@ -49,11 +51,32 @@ const TEMP_NAME_ATTEMPTS: usize = 4;
 /// Disk space of a large object is reserved in chunks of this many bytes, as they are written.
 pub const RESERVE_CHUNK: u64 = 4 << 20;
 
+/// Directories a received name may go down by default (see [`FileSink::with_max_dir_depth`]).
+pub const DEFAULT_MAX_DIR_DEPTH: usize = 16;
+
+/// Objects in flight that keep their file open by default (see
+/// [`FileSink::with_max_open_files`]).
+pub const DEFAULT_MAX_OPEN_FILES: usize = 64;
+
 /// A sink that writes objects as files below a directory.
+///
+/// What the network can make it hold is bounded: a name goes down at most `max_dir_depth`
+/// directories, and the directories an object made are removed again (when empty) if it
+/// fails; an object in flight holds its mapping but, once its space is reserved, no file
+/// descriptor, and of the large ones reserved chunk by chunk at most `max_open_files` (shared
+/// by the clones of the sink) keep theirs open, the others reopen their file for each chunk.
 #[derive(Debug, Clone)]
 pub struct FileSink {
     root: PathBuf,
     max_object_bytes: u64,
+    max_dir_depth: usize,
+    max_open_files: usize,
+    /// Descriptors held by objects in flight, over every clone of this sink.
+    open_files: Arc<AtomicUsize>,
+    /// Directories this sink made that hold no committed object yet (at most the depth of
+    /// each object in flight), over every clone: an object that fails removes those of them
+    /// its name goes through that are empty, whichever object made them.
+    made_dirs: Arc<Mutex<HashSet<PathBuf>>>,
     /// Space reserved ahead of time for large objects, shared by the workers of an engine.
     spool: Option<Arc<Spool>>,
     unmapper: Option<Unmapper>,
@@ -103,9 +126,32 @@ impl FileSink {
         Ok(Self {
             root: root.as_ref().canonicalize()?,
             max_object_bytes,
+            max_dir_depth: DEFAULT_MAX_DIR_DEPTH,
+            max_open_files: DEFAULT_MAX_OPEN_FILES,
+            open_files: Arc::new(AtomicUsize::new(0)),
+            made_dirs: Arc::default(),
             spool: None,
             unmapper: None,
         })
+    }
+
+    /// Refuses names that go down more than `depth` directories below the root
+    /// ([`SinkError::TooDeep`]).
+    pub fn with_max_dir_depth(mut self, depth: usize) -> Self {
+        self.max_dir_depth = depth;
+        self
+    }
+
+    /// Lets at most `files` objects in flight keep a file descriptor open (large objects
+    /// reserving their space chunk by chunk; the others close theirs once mapped).
+    pub fn with_max_open_files(mut self, files: usize) -> Self {
+        self.max_open_files = files;
+        self
+    }
+
+    /// File descriptors held by objects in flight (over every clone of this sink).
+    pub fn open_files(&self) -> usize {
+        self.open_files.load(Ordering::Relaxed)
     }
 
     /// Unmaps large objects' mappings on `unmapper`'s thread when they are committed or
@@ -152,8 +198,9 @@ impl FileSink {
     }
 
     /// Create the directories of `desc`'s path below the root, refusing symlinks and
-    /// non-directories on the way, and return the final path of the object.
-    fn prepare_path(&self, desc: &ObjectDescription) -> Result<PathBuf, SinkError> {
+    /// non-directories on the way, and return the final path of the object with the
+    /// directories this call made (removed again if the object fails).
+    fn prepare_path(&self, desc: &ObjectDescription) -> Result<(PathBuf, MadeDirs), SinkError> {
         let generated;
         let components: &[String] = match &desc.path {
             Some(p) => p.components(),
@@ -169,7 +216,20 @@ impl FileSink {
         if is_temp_name(std::ffi::OsStr::new(file_name)) {
             return Err(SinkError::ReservedName(file_name.clone()));
         }
+        if dirs.len() > self.max_dir_depth {
+            return Err(SinkError::TooDeep {
+                depth: dirs.len(),
+                max: self.max_dir_depth,
+            });
+        }
         let mut dir = self.root.clone();
+        // From here on a failure removes what was made on the way.
+        let made = MadeDirs {
+            registry: Arc::clone(&self.made_dirs),
+            root: self.root.clone(),
+            leaf: dir.join(dirs.iter().collect::<PathBuf>()),
+            armed: true,
+        };
         for component in dirs {
             dir.push(component);
             match fs::symlink_metadata(&dir) {
@@ -184,7 +244,9 @@ impl FileSink {
                     )));
                 }
                 Err(e) if e.kind() == io::ErrorKind::NotFound => match fs::create_dir(&dir) {
-                    Ok(()) => {}
+                    Ok(()) => {
+                        lock(&self.made_dirs).insert(dir.clone());
+                    }
                     // Another object created it in the meantime; checked on the next component
                     // or by O_NOFOLLOW on the file.
                     Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
@@ -200,9 +262,93 @@ impl FileSink {
                 target.display()
             )));
         }
-        Ok(target)
+        Ok((target, made))
+    }
+
+    /// Counts a descriptor an object keeps, if there is room for one more.
+    fn hold_descriptor(&self) -> Option<Arc<AtomicUsize>> {
+        let held = self.open_files.fetch_add(1, Ordering::Relaxed);
+        if held < self.max_open_files {
+            Some(Arc::clone(&self.open_files))
+        } else {
+            self.open_files.fetch_sub(1, Ordering::Relaxed);
+            None
+        }
     }
 }
+
+fn lock(dirs: &Mutex<HashSet<PathBuf>>) -> std::sync::MutexGuard<'_, HashSet<PathBuf>> {
+    // Insertions and removals are whole: a panic elsewhere cannot leave the set half-changed.
+    dirs.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The directories of an object's name, `leaf` up to the root: when the object fails, those
+/// the sink made and that are empty now are removed, deepest first, so that names that are
+/// never completed leave no directories behind; when it is committed, they leave the sink's
+/// set of made directories (they hold a file now).
+#[derive(Debug)]
+struct MadeDirs {
+    registry: Arc<Mutex<HashSet<PathBuf>>>,
+    root: PathBuf,
+    leaf: PathBuf,
+    armed: bool,
+}
+
+impl MadeDirs {
+    /// The directories from `leaf` up to the root, the root excluded.
+    fn chain(&self) -> impl Iterator<Item = &Path> {
+        self.leaf
+            .ancestors()
+            .take_while(|dir| *dir != self.root && dir.starts_with(&self.root))
+    }
+
+    /// Moves the duty to clean up into a new value (the object that now owns the name).
+    fn take(&mut self) -> MadeDirs {
+        let armed = std::mem::replace(&mut self.armed, false);
+        MadeDirs {
+            registry: Arc::clone(&self.registry),
+            root: self.root.clone(),
+            leaf: self.leaf.clone(),
+            armed,
+        }
+    }
+
+    /// The object is committed: its directories stay.
+    fn keep(&mut self) {
+        let mut made = lock(&self.registry);
+        for dir in self.chain() {
+            made.remove(dir);
+        }
+        self.armed = false;
+    }
+}
+
+impl Drop for MadeDirs {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let mut made = lock(&self.registry);
+        for dir in self.chain() {
+            if !made.contains(dir) {
+                // Never made (creation stopped above it): its parents may have been.
+                if fs::symlink_metadata(dir).is_err() {
+                    continue;
+                }
+                // Not ours: nor are its parents.
+                break;
+            }
+            // Not empty (another object or a file is in it): nor are its parents.
+            if fs::remove_dir(dir).is_err() {
+                break;
+            }
+            made.remove(dir);
+        }
+    }
+}
+
+impl FileSink {}
 
 /// A fresh temporary path for `desc` beside `target`.
 fn temp_path(desc: &ObjectDescription, target: &Path) -> Result<PathBuf, SinkError> {
@@ -322,7 +468,11 @@ pub struct FileSinkObject {
     target: PathBuf,
     map: Option<MmapMut>,
     committed: bool,
-    file: File,
+    /// Open only while needed: a spool piece's, or a large object's while the sink's count of
+    /// descriptors allows (see [`FileSink::with_max_open_files`]).
+    file: Option<File>,
+    /// The sink's count of held descriptors, given back when this object goes.
+    descriptor: Option<Arc<AtomicUsize>>,
     len: u64,
     /// One bit per [`RESERVE_CHUNK`] of the object whose disk space is reserved; empty when the
     /// whole object was reserved when it started.
@@ -330,6 +480,8 @@ pub struct FileSinkObject {
     unmapper: Option<Unmapper>,
     /// The spool this object's space came from, told when the object is finished.
     spool: Option<Arc<Spool>>,
+    /// The directories made for it, removed if it is not committed.
+    dirs: MadeDirs,
 }
 
 impl ObjectSink for FileSink {
@@ -342,9 +494,9 @@ impl ObjectSink for FileSink {
                 max: self.max_object_bytes,
             });
         }
-        let target = self.prepare_path(desc)?;
+        let (target, mut dirs) = self.prepare_path(desc)?;
         if desc.len > RESERVE_CHUNK
-            && let Some(object) = self.create_from_spool(desc, &target)?
+            && let Some(object) = self.create_from_spool(desc, &target, &mut dirs)?
         {
             return Ok(object);
         }
@@ -379,16 +531,27 @@ impl ObjectSink for FileSink {
                 }
             }
         };
+        // The mapping holds the inode: a descriptor is only needed to reserve chunks later.
+        let (file, descriptor) = if reserved.is_empty() {
+            (None, None)
+        } else {
+            match self.hold_descriptor() {
+                Some(count) => (Some(file), Some(count)),
+                None => (None, None),
+            }
+        };
         Ok(FileSinkObject {
             part,
             target,
             map,
             committed: false,
             file,
+            descriptor,
             len: desc.len,
             reserved,
             unmapper: self.unmapper.clone(),
             spool: None,
+            dirs,
         })
     }
 }
@@ -400,6 +563,7 @@ impl FileSink {
         &self,
         desc: &ObjectDescription,
         target: &Path,
+        dirs: &mut MadeDirs,
     ) -> Result<Option<FileSinkObject>, SinkError> {
         let Some(spool) = &self.spool else {
             return Ok(None);
@@ -440,11 +604,14 @@ impl FileSink {
             target: target.to_path_buf(),
             map: Some(piece.map),
             committed: false,
-            file: piece.file,
+            // A spool piece keeps its descriptor for the trim at commit; pieces are few.
+            file: Some(piece.file),
+            descriptor: None,
             len: desc.len,
             reserved: Vec::new(),
             unmapper: self.unmapper.clone(),
             spool: Some(Arc::clone(spool)),
+            dirs: dirs.take(),
         }))
     }
 }
@@ -501,7 +668,18 @@ impl SinkObject for FileSinkObject {
             }
             let start = chunk * RESERVE_CHUNK;
             let len = RESERVE_CHUNK.min(self.len.saturating_sub(start));
-            allocate(&self.file, start, len)?;
+            match &self.file {
+                Some(file) => allocate(file, start, len)?,
+                None => {
+                    // Reopened for this chunk only: the object holds no descriptor between
+                    // chunks. O_NOFOLLOW: the name is ours, never a symlink to follow.
+                    let file = OpenOptions::new()
+                        .write(true)
+                        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+                        .open(&self.part)?;
+                    allocate(&file, start, len)?;
+                }
+            }
             *bits |= 1 << bit;
         }
         Ok(())
@@ -515,11 +693,15 @@ impl SinkObject for FileSinkObject {
         }
         self.unmap();
         // A spool piece longer than the object, not yet trimmed by the spool's filler.
-        if self.spool.is_some() && self.file.metadata()?.len() > self.len {
-            self.file.set_len(self.len)?;
+        if self.spool.is_some()
+            && let Some(file) = &self.file
+            && file.metadata()?.len() > self.len
+        {
+            file.set_len(self.len)?;
         }
         fs::rename(&self.part, &self.target)?;
         self.committed = true;
+        self.dirs.keep();
         Ok(())
     }
 
@@ -533,6 +715,9 @@ impl Drop for FileSinkObject {
         if !self.committed {
             self.unmap();
             let _ = fs::remove_file(&self.part);
+        }
+        if let Some(count) = self.descriptor.take() {
+            count.fetch_sub(1, Ordering::Relaxed);
         }
         if let Some(spool) = self.spool.take() {
             spool.finished();
@@ -682,6 +867,76 @@ mod tests {
         third.abort();
         assert_eq!(fs::read(sink.root().join("same")).unwrap(), b"two!!");
         assert_eq!(fs::read_dir(sink.root()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn deep_names_are_refused_and_a_failed_object_takes_the_directories_it_made_with_it() {
+        let dir = tempdir("dirs");
+        let _c = Cleanup(dir.clone());
+        let mut sink = FileSink::new(&dir, 1 << 20).unwrap().with_max_dir_depth(4);
+        let deep = format!("{}x", "d/".repeat(5));
+        assert!(matches!(
+            sink.create(&desc(&deep, 3)),
+            Err(SinkError::TooDeep { depth: 5, max: 4 })
+        ));
+        assert_eq!(fs::read_dir(sink.root()).unwrap().count(), 0);
+        fs::create_dir(sink.root().join("kept")).unwrap();
+        // Two objects share a directory they made; one fails, then the other.
+        let a = sink.create(&desc("kept/a/b/c/x", 3)).unwrap();
+        let b = sink.create(&desc("kept/a/y", 3)).unwrap();
+        a.abort();
+        assert!(sink.root().join("kept/a").is_dir(), "b is still in it");
+        assert!(!sink.root().join("kept/a/b").exists());
+        b.abort();
+        assert!(!sink.root().join("kept/a").exists());
+        assert!(sink.root().join("kept").is_dir(), "not made by an object");
+        // A committed object keeps its directories.
+        let mut c = sink.create(&desc("new/dir/z", 1)).unwrap();
+        c.data_mut()[0] = 9;
+        c.commit().unwrap();
+        assert_eq!(fs::read(sink.root().join("new/dir/z")).unwrap(), [9]);
+    }
+
+    /// Descriptors open in this process.
+    fn open_descriptors() -> usize {
+        fs::read_dir("/proc/self/fd").unwrap().count()
+    }
+
+    #[test]
+    fn objects_in_flight_hold_no_descriptor_beyond_the_cap() {
+        let dir = tempdir("fds");
+        let _c = Cleanup(dir.clone());
+        let mut sink = FileSink::new(&dir, 1 << 30).unwrap().with_max_open_files(2);
+        let before = open_descriptors();
+        let mut small: Vec<_> = (0..50)
+            .map(|i| sink.create(&desc(&format!("s{i}"), 1000)).unwrap())
+            .collect();
+        let large_len = RESERVE_CHUNK + 10;
+        let mut large: Vec<_> = (0..5)
+            .map(|i| sink.create(&desc(&format!("l{i}"), large_len)).unwrap())
+            .collect();
+        assert_eq!(sink.open_files(), 2);
+        // Other tests of this binary open files too: a margin, far below one per object.
+        assert!(
+            open_descriptors() < before + 10,
+            "{} > {before}",
+            open_descriptors()
+        );
+        for (i, object) in large.iter_mut().enumerate() {
+            object.reserve(0..large_len as usize).unwrap();
+            object.data_mut().fill(i as u8);
+        }
+        for object in small.iter_mut() {
+            object.data_mut().fill(1);
+        }
+        for object in large.into_iter().chain(small) {
+            object.commit().unwrap();
+        }
+        assert_eq!(sink.open_files(), 0);
+        assert_eq!(
+            fs::read(sink.root().join("l4")).unwrap(),
+            vec![4u8; large_len as usize]
+        );
     }
 
     #[test]

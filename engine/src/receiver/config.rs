@@ -7,11 +7,18 @@ use std::time::Duration;
 /// (see [`super::DropReason`]), never unbounded growth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Sessions (endpoint, TSI) tracked at once. Hit: `DropReason::SessionLimit`.
+    /// Sessions (endpoint, TSI) tracked at once, besides those the TSI filter lists by name;
+    /// when they are all taken, a new session evicts the idlest
+    /// (`ReceiverStats::sessions_evicted`).
     pub max_sessions: usize,
-    /// Objects being received, plus TOIs with packets held before their FDT, per session.
-    /// Hit: `DropReason::ObjectLimit`.
+    /// Objects being received that an FDT describes, per session. Hit:
+    /// `DropReason::ObjectLimit`.
     pub max_objects_per_session: usize,
+    /// Objects no FDT describes, per session: TOIs with packets held before their FDT, and
+    /// objects received by their EXT_FTI alone. A pool apart from the described objects, so
+    /// that cycling unknown TOIs cannot take their places; when it is full the idlest goes
+    /// (`ReceiverStats::unannounced_evicted`, `DropReason::PendingEvicted` for held packets).
+    pub max_unannounced_objects_per_session: usize,
     /// Largest object accepted, in bytes: its Transfer-Length and its Content-Length; also the
     /// cap on content decoding when the FDT gives no Content-Length. Hit:
     /// `DropReason::ObjectTooLarge` (`ReceiverStats::content_decoding_capped` when decoding).
@@ -20,7 +27,8 @@ pub struct Limits {
     /// symbol bookkeeping), across all sessions. Hit: `DropReason::ReceivingBytesLimit`.
     pub max_receiving_bytes: u64,
     /// Bytes of packets held, over all sessions, while they wait for the FDT that describes
-    /// them. Hit: `DropReason::PendingBytesLimit`.
+    /// them. A session short of room lets its own idlest held TOIs go first
+    /// (`DropReason::PendingEvicted`). Hit: `DropReason::PendingBytesLimit`.
     pub max_pending_bytes: usize,
     /// Source blocks of one object holding FEC repair symbols (a decoder and its scratch) at
     /// once. Blocks that only have source symbols cost nothing beyond the object's own state.
@@ -58,6 +66,7 @@ impl Default for Limits {
         Self {
             max_sessions: 256,
             max_objects_per_session: 1024,
+            max_unannounced_objects_per_session: 64,
             max_object_bytes: 4 << 30,
             max_receiving_bytes: 8 << 30,
             max_pending_bytes: 64 << 20,
@@ -97,6 +106,12 @@ pub struct Config {
     pub receive_without_fdt: bool,
     /// The limits.
     pub limits: Limits,
+    /// Packet authentication (RFC 6584): when set, every packet must carry an EXT_AUTH of this
+    /// scheme that verifies and, with anti-replay, is not a replay; any other is dropped before
+    /// it reaches a session (`DropReason::AuthMissing`, `AuthFailed`, `AuthReplayed`). A
+    /// reference for the process's life ([`crate::auth::VerifierConfig::leak`]) keeps this
+    /// configuration `Copy`; each receiver keeps its own anti-replay windows.
+    pub auth: Option<&'static crate::auth::VerifierConfig>,
 }
 
 impl Default for Config {
@@ -110,6 +125,7 @@ impl Default for Config {
             check_md5: true,
             receive_without_fdt: false,
             limits: Limits::default(),
+            auth: None,
         }
     }
 }

@@ -119,7 +119,7 @@ impl Code {
             Self::Raptor(code) => {
                 let decoder = code.decoder(k)?;
                 (
-                    Inner::Raptor(decoder),
+                    Inner::Raptor(Box::new(decoder)),
                     u64::from(k) * code.symbol_len() as u64,
                 )
             }
@@ -137,7 +137,8 @@ impl Code {
 enum Inner {
     ReedSolomon(RsBlockDecoder),
     RaptorQ(RaptorQBlockDecoder),
-    Raptor(RaptorBlockDecoder),
+    /// Boxed: by far the largest, and blocks are decoded one by one.
+    Raptor(Box<RaptorBlockDecoder>),
 }
 
 /// The decoding state of one block: which source symbols are in the destination, and the

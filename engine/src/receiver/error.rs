@@ -2,6 +2,7 @@
 //! [`ReceiverError`] whose [`DropReason`] is counted in `ReceiverStats`; an object that cannot
 //! be delivered ends with an `ObjectEvent::Failed` carrying a [`FailReason`].
 
+use crate::auth::AuthError;
 use crate::cenc::CencError;
 use crate::fdt::{FdtError, OtiAttributeError};
 use crate::wire::{FecEncodingId, WireError};
@@ -16,9 +17,10 @@ pub enum DropReason {
     Malformed,
     /// A FEC Encoding ID this receiver does not decode (yet).
     UnsupportedFec,
-    /// More sessions than `Limits::max_sessions`.
+    /// More sessions than `Limits::max_sessions`. No longer hit: the idlest session not listed
+    /// by the TSI filter is evicted instead (`ReceiverStats::sessions_evicted`).
     SessionLimit,
-    /// More objects in one session than `Limits::max_objects_per_session`.
+    /// More objects described by an FDT in one session than `Limits::max_objects_per_session`.
     ObjectLimit,
     /// An object larger than `Limits::max_object_bytes`.
     ObjectTooLarge,
@@ -68,11 +70,22 @@ pub enum DropReason {
     /// A File entry of an FDT instance with an invalid or missing value, left out (counted
     /// once per entry; the rest of the instance is applied).
     FdtFileInvalid,
+    /// A packet held for its FDT, let go to make room for newer unannounced traffic (see
+    /// `Limits::max_unannounced_objects_per_session` and `Limits::max_pending_bytes`).
+    PendingEvicted,
+    /// With `Config::auth`: no EXT_AUTH of the session's scheme (RFC 6584), an
+    /// unauthenticated packet.
+    AuthMissing,
+    /// With `Config::auth`: an EXT_AUTH whose MAC or signature does not verify, or whose layout
+    /// is not the scheme's.
+    AuthFailed,
+    /// With `Config::auth`: an anti-replay Sequence Number already received, or too old.
+    AuthReplayed,
 }
 
 impl DropReason {
     /// Every reason, in counter order.
-    pub const ALL: [DropReason; 26] = [
+    pub const ALL: [DropReason; 30] = [
         DropReason::Malformed,
         DropReason::UnsupportedFec,
         DropReason::SessionLimit,
@@ -99,6 +112,10 @@ impl DropReason {
         DropReason::DescriptionBytesLimit,
         DropReason::DecodeCostLimit,
         DropReason::FdtFileInvalid,
+        DropReason::PendingEvicted,
+        DropReason::AuthMissing,
+        DropReason::AuthFailed,
+        DropReason::AuthReplayed,
     ];
 
     /// The number of reasons.
@@ -138,6 +155,10 @@ impl DropReason {
             DropReason::DescriptionBytesLimit => "description_bytes_limit",
             DropReason::DecodeCostLimit => "decode_cost_limit",
             DropReason::FdtFileInvalid => "fdt_file_invalid",
+            DropReason::PendingEvicted => "pending_evicted",
+            DropReason::AuthMissing => "auth_missing",
+            DropReason::AuthFailed => "auth_failed",
+            DropReason::AuthReplayed => "auth_replayed",
         }
     }
 }
@@ -166,6 +187,9 @@ pub enum ReceiverError {
     /// Any other drop: a limit, a symbol out of range, a failed object ...
     #[error("packet dropped: {0:?}")]
     Dropped(DropReason),
+    /// Not authenticated as `Config::auth` requires (RFC 6584).
+    #[error("packet not authenticated: {0}")]
+    Auth(#[from] AuthError),
 }
 
 impl ReceiverError {
@@ -182,6 +206,10 @@ impl ReceiverError {
             ReceiverError::Oti(_) => DropReason::NoOti,
             ReceiverError::Path(_) => DropReason::BadPath,
             ReceiverError::Dropped(reason) => *reason,
+            ReceiverError::Auth(AuthError::Malformed(_)) => DropReason::Malformed,
+            ReceiverError::Auth(AuthError::Missing { .. }) => DropReason::AuthMissing,
+            ReceiverError::Auth(AuthError::Replayed { .. }) => DropReason::AuthReplayed,
+            ReceiverError::Auth(_) => DropReason::AuthFailed,
         }
     }
 }
@@ -263,6 +291,10 @@ pub enum FailReason {
     /// The Content-Location does not map inside the output directory.
     #[error("Content-Location refused: {0}")]
     Path(PathError),
+    /// Unannounced traffic needed the place (of its session, or of an object not described by
+    /// any FDT) and this one had gone without a packet the longest.
+    #[error("evicted to make room for newer unannounced traffic")]
+    Evicted,
     /// The object is larger than `Limits::max_object_bytes`.
     #[error("object of {len} bytes exceeds the limit of {max} bytes")]
     TooLarge {

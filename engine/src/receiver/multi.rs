@@ -5,11 +5,12 @@
 use std::collections::VecDeque;
 use std::time::SystemTime;
 
+use crate::auth::Verifier;
 use crate::endpoint::UdpEndpoint;
 use crate::wire::AlcPacket;
 
 use super::config::Config;
-use super::error::{DropReason, FailReason, ReceiverError};
+use super::error::{FailReason, ReceiverError};
 use super::event::{ObjectEvent, ReceiverEndpoint};
 use super::session::{Session, Shared};
 use super::sink::ObjectSink;
@@ -38,12 +39,16 @@ pub struct MultiReceiver<S: ObjectSink> {
     sessions: super::Map<ReceiverEndpoint, Session<S::Object>>,
     tsi_filter: TsiFilter,
     tsi_filtering: bool,
+    /// Checks each packet first when the receiver authenticates (RFC 6584).
+    verifier: Option<Verifier>,
 }
 
 impl<S: ObjectSink> MultiReceiver<S> {
     /// A receiver writing into `sink`, accepting every session until TSI filtering is enabled.
     pub fn new(sink: S, config: Config) -> Self {
+        let verifier = config.auth.map(|auth| Verifier::new(auth.clone()));
         Self {
+            verifier,
             shared: Shared {
                 config,
                 sink,
@@ -62,6 +67,17 @@ impl<S: ObjectSink> MultiReceiver<S> {
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.shared.config
+    }
+
+    /// Authenticates every packet with `verifier` from now on, or no longer when `None`
+    /// (replaces what `Config::auth` set up).
+    pub fn set_verifier(&mut self, verifier: Option<Verifier>) {
+        self.verifier = verifier;
+    }
+
+    /// The packet verifier, when packets are authenticated.
+    pub fn verifier(&self) -> Option<&Verifier> {
+        self.verifier.as_ref()
     }
 
     /// Only accept the sessions added with [`Self::add_listen_tsi`] / [`Self::add_listen_all_tsi`].
@@ -114,6 +130,10 @@ impl<S: ObjectSink> MultiReceiver<S> {
     ) -> Result<(), ReceiverError> {
         self.shared.stats.packets += 1;
         self.shared.stats.bytes += packet.len() as u64;
+        if let Some(verifier) = &mut self.verifier {
+            // Before anything else reads the packet: what does not verify touches no state.
+            verifier.verify(endpoint, packet)?;
+        }
         let alc = AlcPacket::parse(packet)?;
         let tsi = alc.lct().tsi;
         if self.tsi_filtering && !self.tsi_filter.accepts(endpoint, tsi) {
@@ -131,18 +151,49 @@ impl<S: ObjectSink> MultiReceiver<S> {
                     // Closing a session never seen: nothing to do.
                     return Ok(());
                 }
-                if self.sessions.len() >= self.shared.config.limits.max_sessions {
-                    return Err(DropReason::SessionLimit.into());
+                let configured = self.tsi_filtering && self.tsi_filter.lists(endpoint, tsi);
+                if !configured {
+                    self.make_room_for_a_session(now);
                 }
                 self.shared.stats.sessions_opened += 1;
                 self.sessions
                     .entry(key)
-                    .or_insert_with(|| Session::new(key, now))
+                    .or_insert_with(|| Session::new(key, configured, now))
             }
         };
         session
             .push(&mut self.shared, &alc, packet, now)
             .map_err(|e| *e)
+    }
+
+    /// Sessions that the TSI filter does not list by name share `Limits::max_sessions` places:
+    /// when they are all taken, the one with no packet for the longest goes (its objects fail
+    /// with `FailReason::Evicted`). A flood of new TSIs thus churns through the idlest places
+    /// and leaves an active session its own; a configured session has a place beyond the pool.
+    fn make_room_for_a_session(&mut self, now: SystemTime) {
+        let max = self.shared.config.limits.max_sessions;
+        loop {
+            let mut pooled = 0;
+            let mut idlest: Option<(ReceiverEndpoint, SystemTime)> = None;
+            for (key, session) in &self.sessions {
+                if session.is_configured() {
+                    continue;
+                }
+                pooled += 1;
+                let seen = session.last_activity();
+                if idlest.is_none_or(|(_, t)| seen < t) {
+                    idlest = Some((*key, seen));
+                }
+            }
+            let Some((victim, _)) = idlest.filter(|_| pooled >= max.max(1)) else {
+                return;
+            };
+            if let Some(mut session) = self.sessions.remove(&victim) {
+                session.close(&mut self.shared, || FailReason::Evicted, now);
+                self.shared.stats.sessions_evicted += 1;
+                self.shared.stats.sessions_closed += 1;
+            }
+        }
     }
 
     /// Expires what has timed out: objects (failed with `Timeout`), objects and sessions closed
@@ -201,6 +252,11 @@ impl<S: ObjectSink> MultiReceiver<S> {
                 .announced()
                 .map(move |(toi, location)| (key, toi, location))
         })
+    }
+
+    /// The sessions tracked.
+    pub fn sessions(&self) -> impl Iterator<Item = &ReceiverEndpoint> + '_ {
+        self.sessions.keys()
     }
 
     /// Sessions tracked.

@@ -2,7 +2,7 @@
 //! the FDT come after the data), held within a byte cap per session and replayed when the
 //! description arrives. Only this slow path copies a packet whole.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, SystemTime};
 
 use super::error::DropReason;
@@ -17,6 +17,9 @@ struct Held {
 #[derive(Debug, Default)]
 pub(crate) struct Pending {
     by_toi: HashMap<u128, Held>,
+    /// (last packet's time, TOI) of every held TOI, idlest first: eviction finds its victim
+    /// without a scan.
+    by_age: BTreeSet<(SystemTime, u128)>,
     bytes: usize,
 }
 
@@ -35,6 +38,14 @@ impl Pending {
     /// Whether packets of `toi` are held.
     pub fn contains(&self, toi: u128) -> bool {
         self.by_toi.contains_key(&toi)
+    }
+
+    /// The TOI other than `except` whose last packet is the oldest, with that packet's time.
+    pub fn idlest_except(&self, except: u128) -> Option<(u128, SystemTime)> {
+        self.by_age
+            .iter()
+            .find(|(_, toi)| *toi != except)
+            .map(|(seen, toi)| (*toi, *seen))
     }
 
     /// The TOIs with held packets.
@@ -64,7 +75,9 @@ impl Pending {
             None => return Err(DropReason::ObjectLimit),
         };
         held.packets.push(packet.into());
+        self.by_age.remove(&(held.last_activity, toi));
         held.last_activity = now;
+        self.by_age.insert((now, toi));
         self.bytes += packet.len();
         Ok(())
     }
@@ -73,6 +86,7 @@ impl Pending {
     pub fn take(&mut self, toi: u128) -> Vec<Box<[u8]>> {
         match self.by_toi.remove(&toi) {
             Some(held) => {
+                self.by_age.remove(&(held.last_activity, toi));
                 let len: usize = held.packets.iter().map(|p| p.len()).sum();
                 self.bytes -= len;
                 held.packets
@@ -84,13 +98,15 @@ impl Pending {
     /// Forgets TOIs with no packet for `timeout`; returns the bytes freed.
     pub fn expire(&mut self, now: SystemTime, timeout: Duration) -> usize {
         let mut freed = 0;
-        self.by_toi.retain(|_, held| {
+        let by_age = &mut self.by_age;
+        self.by_toi.retain(|toi, held| {
             let idle = now
                 .duration_since(held.last_activity)
                 .unwrap_or(Duration::ZERO);
             let keep = idle < timeout;
             if !keep {
                 freed += held.packets.iter().map(|p| p.len()).sum::<usize>();
+                by_age.remove(&(held.last_activity, *toi));
             }
             keep
         });
@@ -132,5 +148,23 @@ mod tests {
             10
         );
         assert_eq!((p.bytes(), p.nb_objects()), (0, 0));
+    }
+
+    #[test]
+    fn the_idlest_held_toi_is_found_other_than_the_one_asking() {
+        let t = |s| SystemTime::UNIX_EPOCH + Duration::from_secs(s);
+        let mut p = Pending::default();
+        p.hold(1, &[0], t(5), 100, true).unwrap();
+        p.hold(2, &[0], t(3), 100, true).unwrap();
+        p.hold(3, &[0], t(4), 100, true).unwrap();
+        assert_eq!(p.idlest_except(9), Some((2, t(3))));
+        assert_eq!(p.idlest_except(2), Some((3, t(4))));
+        // A new packet makes a TOI the most recent.
+        p.hold(2, &[0], t(6), 100, true).unwrap();
+        assert_eq!(p.idlest_except(9), Some((3, t(4))));
+        p.take(3);
+        assert_eq!(p.idlest_except(9), Some((1, t(5))));
+        assert_eq!(p.expire(t(16), Duration::from_secs(10)), 3);
+        assert_eq!(p.idlest_except(9), None);
     }
 }

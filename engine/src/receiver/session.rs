@@ -91,6 +91,8 @@ pub(crate) struct Session<O> {
     pending: Pending,
     last_activity: SystemTime,
     closing_since: Option<SystemTime>,
+    /// Listed by name in the TSI filter: outside the pool of sessions, never evicted.
+    configured: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -115,7 +117,10 @@ fn same_description(a: &Arc<FdtFile>, b: &Arc<FdtFile>) -> bool {
     Arc::ptr_eq(a, b) || a.same_object(b)
 }
 
-/// Failures that a new attempt at the same description would meet again.
+/// Failures that a new attempt at the same description would meet again. What is wrong with
+/// the received content (its MD5, its decoding, its decoded length) is not: one forged symbol
+/// in a pass would otherwise block the object for as long as its FDT lives, while the next
+/// carousel pass may well be clean.
 fn is_permanent(reason: &FailReason) -> bool {
     !matches!(
         reason,
@@ -125,11 +130,15 @@ fn is_permanent(reason: &FailReason) -> bool {
             | FailReason::SessionExpired
             | FailReason::Superseded
             | FailReason::ReceivingBytesLimit
+            | FailReason::Evicted
+            | FailReason::Md5Mismatch
+            | FailReason::ContentDecoding(_)
+            | FailReason::ContentLength { .. }
     )
 }
 
 impl<O: super::sink::SinkObject> Session<O> {
-    pub fn new(key: ReceiverEndpoint, now: SystemTime) -> Self {
+    pub fn new(key: ReceiverEndpoint, configured: bool, now: SystemTime) -> Self {
         Self {
             key,
             objects: super::Map::default(),
@@ -141,7 +150,18 @@ impl<O: super::sink::SinkObject> Session<O> {
             pending: Pending::default(),
             last_activity: now,
             closing_since: None,
+            configured,
         }
+    }
+
+    /// Listed by name in the TSI filter.
+    pub fn is_configured(&self) -> bool {
+        self.configured
+    }
+
+    /// When the session's last packet came.
+    pub fn last_activity(&self) -> SystemTime {
+        self.last_activity
     }
 
     /// The TOIs the live FDT instances describe, with their Content-Location.
@@ -274,9 +294,14 @@ impl<O: super::sink::SinkObject> Session<O> {
                 },
             ));
         }
-        let others_pending = self.pending.nb_objects() - usize::from(self.pending.contains(toi));
-        if self.objects.len() + others_pending >= limits.max_objects_per_session {
-            return Err(DropReason::ObjectLimit.into());
+        let from_fdt = file.is_some();
+        if from_fdt {
+            let announced = self.objects.values().filter(|o| o.from_fdt).count();
+            if announced >= limits.max_objects_per_session {
+                return Err(DropReason::ObjectLimit.into());
+            }
+        } else {
+            self.make_room_unannounced(shared, toi, now);
         }
         let partition = match partition_for(&meta) {
             Ok(partition) => partition,
@@ -292,6 +317,14 @@ impl<O: super::sink::SinkObject> Session<O> {
             }
         };
         let reserved = reservation(&meta, &partition);
+        // Objects no FDT describes give their bytes up first, the idlest first.
+        while shared.receiving_bytes.saturating_add(reserved) > limits.max_receiving_bytes {
+            let Some((_, victim)) = self.idlest_unannounced_object() else {
+                break;
+            };
+            self.fail_object(shared, victim, FailReason::Evicted, now);
+            shared.stats.unannounced_evicted += 1;
+        }
         if shared.receiving_bytes.saturating_add(reserved) > limits.max_receiving_bytes {
             return Err(DropReason::ReceivingBytesLimit.into());
         }
@@ -303,7 +336,6 @@ impl<O: super::sink::SinkObject> Session<O> {
             content_type: meta.content_type.clone(),
         };
         let meta = Arc::new(meta);
-        let from_fdt = file.is_some();
         let start = ObjectStart {
             desc,
             meta: meta.clone(),
@@ -382,13 +414,74 @@ impl<O: super::sink::SinkObject> Session<O> {
         now: SystemTime,
     ) -> Result<(), Box<ReceiverError>> {
         let limits = shared.config.limits;
-        let new_toi_allowed =
-            self.objects.len() + self.pending.nb_objects() < limits.max_objects_per_session;
+        if !self.pending.contains(toi) {
+            self.make_room_unannounced(shared, toi, now);
+        }
+        // The byte cap is shared by every session: this session makes room by letting its own
+        // idlest held TOIs go, never another session's.
+        while raw.len() > limits.max_pending_bytes.saturating_sub(shared.held_bytes) {
+            match self.pending.idlest_except(toi) {
+                Some((victim, _)) => self.evict_pending(shared, victim),
+                None => break,
+            }
+        }
         let room = limits.max_pending_bytes.saturating_sub(shared.held_bytes);
-        self.pending.hold(toi, raw, now, room, new_toi_allowed)?;
+        self.pending.hold(toi, raw, now, room, true)?;
         shared.held_bytes += raw.len();
         shared.stats.held += 1;
         Ok(())
+    }
+
+    /// Objects no FDT describes (TOIs with packets held for their FDT, objects received by
+    /// their EXT_FTI alone) share `Limits::max_unannounced_objects_per_session` places, apart
+    /// from the objects an FDT describes: when `toi` needs a new one and they are all taken,
+    /// the one with no packet for the longest goes. Cycling TOIs thus churns this pool only.
+    fn make_room_unannounced<S>(&mut self, shared: &mut Shared<S>, toi: u128, now: SystemTime) {
+        let max = shared
+            .config
+            .limits
+            .max_unannounced_objects_per_session
+            .max(1);
+        loop {
+            let unannounced = self.objects.values().filter(|o| !o.from_fdt).count();
+            let held = self.pending.nb_objects() - usize::from(self.pending.contains(toi));
+            if unannounced + held < max {
+                return;
+            }
+            let idlest_object = self.idlest_unannounced_object();
+            let object_first = match (idlest_object, self.pending.idlest_except(toi)) {
+                (Some((seen, _)), Some((_, held_seen))) => seen <= held_seen,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => return,
+            };
+            if object_first {
+                if let Some((_, victim)) = idlest_object {
+                    self.fail_object(shared, victim, FailReason::Evicted, now);
+                    shared.stats.unannounced_evicted += 1;
+                }
+            } else if let Some((victim, _)) = self.pending.idlest_except(toi) {
+                self.evict_pending(shared, victim);
+            }
+        }
+    }
+
+    /// The object being received that no FDT describes and that has gone without a packet the
+    /// longest: (its last packet's time, its TOI).
+    fn idlest_unannounced_object(&self) -> Option<(SystemTime, u128)> {
+        self.objects
+            .iter()
+            .filter(|(_, o)| !o.from_fdt)
+            .map(|(toi, o)| (o.last_activity, *toi))
+            .min()
+    }
+
+    /// Drops the packets held for `toi`, counted as drops of their own reason.
+    fn evict_pending<S>(&mut self, shared: &mut Shared<S>, toi: u128) {
+        for _ in self.take_pending(shared, toi) {
+            shared.stats.count_drop(DropReason::PendingEvicted);
+        }
+        shared.stats.unannounced_evicted += 1;
     }
 
     /// Takes the packets held for `toi`, releasing their bytes.

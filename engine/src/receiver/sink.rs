@@ -49,6 +49,14 @@ pub enum SinkError {
     /// temporary file, or a complete file one that the next start sweeps away.
     #[error("refusing a final name of the form of a temporary file: {0}")]
     ReservedName(String),
+    /// The name goes down more directories than the sink allows.
+    #[error("refusing a name {depth} directories deep (at most {max})")]
+    TooDeep {
+        /// Directories in the name.
+        depth: usize,
+        /// The sink's limit.
+        max: usize,
+    },
     /// An I/O error (disk full, permissions ...).
     #[error("sink I/O: {0}")]
     Io(#[from] std::io::Error),

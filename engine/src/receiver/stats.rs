@@ -32,8 +32,15 @@ pub struct ReceiverStats {
     pub paths_rejected: u64,
     /// Sessions opened.
     pub sessions_opened: u64,
-    /// Sessions closed (close-session flag or timeout).
+    /// Sessions closed (close-session flag, timeout or eviction).
     pub sessions_closed: u64,
+    /// Sessions evicted, the idlest first, to make room for a new one beyond
+    /// `Limits::max_sessions` (sessions the TSI filter lists by name are never evicted).
+    pub sessions_evicted: u64,
+    /// Objects no FDT describes (held for their FDT, or received by EXT_FTI alone) evicted,
+    /// the idlest first, to make room in `Limits::max_unannounced_objects_per_session` or
+    /// `Limits::max_pending_bytes`.
+    pub unannounced_evicted: u64,
     /// Events not queued because `Limits::max_events` were waiting.
     pub events_dropped: u64,
     /// Objects failed because their content decoding would have produced more than its cap

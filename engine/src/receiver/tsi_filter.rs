@@ -34,6 +34,18 @@ impl TsiFilter {
         self.all.remove(endpoint);
     }
 
+    /// Whether TSI `tsi` on `endpoint` is listed by name (with or without a source), not only
+    /// accepted as one of every TSI of its endpoint: a configured session, whose place no
+    /// other session can take.
+    pub fn lists(&self, endpoint: &UdpEndpoint, tsi: u64) -> bool {
+        let any_source = UdpEndpoint {
+            source_address: None,
+            ..*endpoint
+        };
+        self.tsis.contains(&(*endpoint, tsi))
+            || (endpoint.source_address.is_some() && self.tsis.contains(&(any_source, tsi)))
+    }
+
     /// Whether a packet of TSI `tsi` that arrived on `endpoint` is accepted.
     pub fn accepts(&self, endpoint: &UdpEndpoint, tsi: u64) -> bool {
         let any_source = UdpEndpoint {
@@ -68,6 +80,8 @@ mod tests {
         assert!(!f.accepts(&other_port, 1));
         f.add_all(other_port);
         assert!(f.accepts(&other_port, 99));
+        assert!(!f.lists(&other_port, 99), "accepted as any TSI, not listed");
+        assert!(f.lists(&any, 1) && f.lists(&ssm, 1));
         f.remove(&any, 1);
         assert!(!f.accepts(&ssm, 1));
         f.add(ssm, 7);
