@@ -548,6 +548,69 @@ fn the_example_configuration_carries_written_renamed_and_nested_files_to_its_inb
     );
 }
 
+#[test]
+fn a_file_still_being_written_into_a_new_directory_is_sent_only_once_complete() {
+    require("curl", "curl");
+    let pair = NetnsPair::new();
+    let dir = TempDir::new("serve-slow-writer");
+    let api: SocketAddr = "127.0.0.1:9464".parse().unwrap();
+    let config = dir.path().join("serve.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[http]\nlisten = \"{api}\"\n{}",
+            loopback_pair_config("slow", "239.255.17.6:3407", 6)
+        ),
+    )
+    .unwrap();
+    let mut serve = Serve::start(
+        Some(&pair.sender.netns),
+        &config,
+        api,
+        &dir.path().join("serve.log"),
+    );
+    serve.wait_ready(&["slow-out", "slow-in"]);
+    let context = || serve.output();
+    // A directory that appears with a file its writer has not finished: the watcher finds the
+    // file when it scans the new directory, before the close.
+    let mut rng = Rng::new(seed());
+    let data = random_bytes(&mut rng, 300_000);
+    let path = dir.path().join("outbox/late/slow.bin");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    {
+        let mut file = std::fs::File::create(&path).unwrap();
+        for chunk in data.chunks(100_000) {
+            file.write_all(chunk).unwrap();
+            file.flush().unwrap();
+            std::thread::sleep(Duration::from_millis(400));
+        }
+    }
+    wait_for_file(
+        &dir.path().join("inbox"),
+        "late/slow.bin",
+        digest(&data),
+        &context,
+    );
+    // Whatever was queued from the unfinished file would have arrived by now.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        serve.metric("xflute_send_versions_total", "slow-out"),
+        1.0,
+        "a truncated version went out\n{}",
+        serve.output()
+    );
+    let recent = serve.session("slow-in")["recent"].clone();
+    assert_eq!(
+        recent.as_array().map(Vec::len),
+        Some(1),
+        "the receiver completed more than the finished file: {recent}"
+    );
+    assert_eq!(recent[0]["bytes"], 300_000);
+    serve.terminate_cleanly();
+    drop(serve);
+    pair.close();
+}
+
 /// Sets its flag when dropped, so that a helper thread of a scope ends also when the test
 /// panics (a scope waits for its threads before it lets a panic through).
 struct StopOnDrop<'a>(&'a AtomicBool);

@@ -8,10 +8,10 @@
 //! truncates a file in place must not pull bytes from under a transfer (a mapped file that
 //! shrinks faults on read).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -35,6 +35,13 @@ use crate::send::{FecScheme, fec_oti};
 const POLL_EVERY: Duration = Duration::from_millis(5);
 /// How often every watched file is looked at again, in case an event was missed.
 const RESCAN_EVERY: Duration = Duration::from_secs(30);
+/// A file found by a scan (at start, by the periodic rescan, or in a directory that just
+/// appeared) rather than by its close or rename is sent once it has not been modified for this
+/// long: its writer may still be writing it, and a truncated copy must not go out as a
+/// version. Its close, if it comes first, sends it at once.
+const SETTLE: Duration = Duration::from_secs(1);
+/// How often files waiting to settle are looked at.
+const SETTLE_CHECK_EVERY: Duration = Duration::from_millis(100);
 /// The largest file a session reads: larger ones are refused (and counted).
 pub const MAX_FILE_BYTES: u64 = 4 << 30;
 
@@ -387,31 +394,65 @@ impl Feeder {
 
     fn run(self, mut watcher: Watcher, stop: &AtomicBool) {
         let mut last_scan = Instant::now();
-        self.rescan(&watcher);
+        let mut last_settle_check = Instant::now();
+        // Files found by a scan that were modified too recently to be sent yet.
+        let mut unsettled = BTreeSet::new();
+        self.rescan(&watcher, &mut unsettled);
         while !stop.load(Ordering::Relaxed) {
             match watcher.poll() {
                 Ok(changes) => {
                     for change in changes {
                         match change {
-                            Change::Upsert(path) => self.upsert(&watcher, &path),
-                            Change::Remove(path) => self.remove_path(&watcher, &path),
-                            Change::Rescan => self.rescan(&watcher),
+                            Change::Upsert(path) => {
+                                unsettled.remove(&path);
+                                self.upsert(&watcher, &path);
+                            }
+                            Change::Found(path) => self.found(&watcher, path, &mut unsettled),
+                            Change::Remove(path) => {
+                                unsettled.retain(|p: &PathBuf| !p.starts_with(&path));
+                                self.remove_path(&watcher, &path);
+                            }
+                            Change::Rescan => self.rescan(&watcher, &mut unsettled),
                         }
                     }
                 }
                 Err(e) => tracing::warn!(session = self.config.name, error = %e, "watching"),
             }
             if last_scan.elapsed() >= RESCAN_EVERY {
-                self.rescan(&watcher);
+                self.rescan(&watcher, &mut unsettled);
                 last_scan = Instant::now();
+            }
+            if !unsettled.is_empty() && last_settle_check.elapsed() >= SETTLE_CHECK_EVERY {
+                for path in std::mem::take(&mut unsettled) {
+                    self.found(&watcher, path, &mut unsettled);
+                }
+                last_settle_check = Instant::now();
             }
             self.expire(SystemTime::now());
             std::thread::sleep(POLL_EVERY);
         }
     }
 
-    /// Every file again: new or changed ones sent, vanished ones removed.
-    fn rescan(&self, watcher: &Watcher) {
+    /// A file found by a scan: sent if it has not been modified for [`SETTLE`], else kept in
+    /// `unsettled` to be looked at again (a file that is gone is dropped: its removal follows).
+    fn found(&self, watcher: &Watcher, path: PathBuf, unsettled: &mut BTreeSet<PathBuf>) {
+        let Ok(meta) = std::fs::metadata(&path) else {
+            return;
+        };
+        let quiet = meta
+            .modified()
+            .ok()
+            .and_then(|m| SystemTime::now().duration_since(m).ok())
+            .is_some_and(|age| age >= SETTLE);
+        if quiet {
+            self.upsert(watcher, &path);
+        } else {
+            unsettled.insert(path);
+        }
+    }
+
+    /// Every file again: new or changed ones sent (once settled), vanished ones removed.
+    fn rescan(&self, watcher: &Watcher, unsettled: &mut BTreeSet<PathBuf>) {
         let present = watcher.scan();
         let names: std::collections::HashSet<String> = present
             .iter()
@@ -429,7 +470,7 @@ impl Feeder {
             let _ = self.remove(&name);
         }
         for path in present {
-            self.upsert(watcher, &path);
+            self.found(watcher, path, unsettled);
         }
     }
 
