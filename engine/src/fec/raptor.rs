@@ -1,9 +1,10 @@
-//! Raptor (RFC 5053, FEC Encoding ID 1) on top of the `raptor-code` crate, the codec flute
-//! 1.11.7 uses (so the repair symbols are the same bytes).
+//! Raptor (RFC 5053, FEC Encoding ID 1): our own encoder and maximum-likelihood decoder
+//! (`raptor/solver.rs`, on the inactivation decoding of `fec/inactivation.rs`). The repair
+//! symbols are byte for byte those of the `raptor-code` crate, the codec flute 1.11.7 uses
+//! (checked in the tests), so either side interoperates with flute.
 //!
-//! The crate panics for K outside 4..=8192 (the systematic indices J(K) of RFC 5053 §5.7 are
-//! only defined there) and on symbols of unequal length, so K, ESIs and lengths are checked here
-//! before it is called.
+//! The systematic indices J(K) of RFC 5053 §5.7 are only defined for K in 4..=8192, and every
+//! value from the network (K, ESIs, lengths) is checked here before the solver sees it.
 //!
 //! Sub-blocking (RFC 5053 §5.3.1.2): the Raptor code works on each byte position of a symbol
 //! alike (its arithmetic is XOR), so encoding the N sub-blocks separately, as the RFC describes,
@@ -12,13 +13,18 @@
 //!
 //! Use from the sender and the receiver is the same as for [`super::raptorq`]:
 //! [`RaptorEncoder::encode`] per block; [`RaptorBlockDecoder`] per block with
-//! `write_source_symbol`, `push_repair`, `is_decodable`, `decode` (`Ok(false)`: not decodable
-//! yet, push more).
+//! `write_source_symbol`, `push_repair`, `is_decodable`, `decode` (`Ok(false)`: the symbols
+//! received do not determine the block yet, push more). The decoder reads the received source
+//! symbols in place in the destination and writes only the lost ones.
 
-use raptor_code::{SourceBlockDecoder, SourceBlockEncoder};
+mod params;
+mod solver;
+mod tables;
+
+pub use solver::{Received as RaptorReceived, Solver as RaptorSolver, Unsolved as RaptorUnsolved};
 
 use super::raptorq::{check_block_len, check_repair_len};
-use super::source_symbols::{SourceSymbols, set_bit};
+use super::source_symbols::SourceSymbols;
 use super::sub_block::SubBlockLayout;
 use super::{FecError, SubBlockPartition};
 use crate::wire::{FecEncodingId, Oti, SchemeSpecific};
@@ -91,20 +97,20 @@ impl Raptor {
         RaptorEncoder {
             code: *self,
             symbols: Vec::new(),
+            solver: RaptorSolver::default(),
         }
     }
 
     /// A decoder for one block of `k` source symbols.
     pub fn decoder(&self, k: u32) -> Result<RaptorBlockDecoder, FecError> {
         Self::check_k(k)?;
-        let words = (k as usize).div_ceil(64);
         Ok(RaptorBlockDecoder {
             code: *self,
             k,
-            inner: SourceBlockDecoder::new(k as usize),
             received: SourceSymbols::new(k),
-            fed: vec![0; words],
+            repair: Vec::new(),
             repair_esis: Vec::new(),
+            solver: RaptorSolver::default(),
             decoded: false,
         })
     }
@@ -114,8 +120,9 @@ impl Raptor {
 #[derive(Debug, Clone)]
 pub struct RaptorEncoder {
     code: Raptor,
-    /// The block as whole symbols, when it has to be gathered or padded (reused).
+    /// The block as whole symbols, when it has to be gathered (reused).
     symbols: Vec<u8>,
+    solver: RaptorSolver,
 }
 
 impl RaptorEncoder {
@@ -140,49 +147,33 @@ impl RaptorEncoder {
             return Ok(());
         }
         let layout = self.code.layout(k);
-        let full = k as usize * t;
-        let data = if layout.is_contiguous() && source_block.len() == full {
+        let data = if layout.is_contiguous() {
             source_block
         } else {
-            self.symbols.resize(full, 0);
+            self.symbols.resize(k as usize * t, 0);
             for (esi, symbol) in (0..k).zip(self.symbols.chunks_exact_mut(t)) {
                 layout.gather(source_block, esi, symbol)?;
             }
             &self.symbols
         };
-        let mut encoder = SourceBlockEncoder::new(data, k as usize)
-            .map_err(|_| FecError::CodecRejected("Raptor"))?;
-        for (esi, dst) in (k..).zip(repair.chunks_exact_mut(t)) {
-            let symbol = encoder.fountain(esi);
-            let len = symbol.len().min(t);
-            let (head, tail) = dst.split_at_mut(len);
-            head.copy_from_slice(symbol.get(..len).unwrap_or_default());
-            tail.fill(0);
-        }
-        Ok(())
+        self.solver
+            .encode(k, t, data, k, repair)
+            .map_err(|_| FecError::CodecRejected("Raptor"))
     }
 }
 
 /// Decoding state of one Raptor source block.
+#[derive(Debug, Clone)]
 pub struct RaptorBlockDecoder {
     code: Raptor,
     k: u32,
-    inner: SourceBlockDecoder,
+    /// The source ESIs placed in the destination.
     received: SourceSymbols,
-    fed: Vec<u64>,
+    /// Every repair symbol received (T bytes each, in the order of `repair_esis`).
+    repair: Vec<u8>,
     repair_esis: Vec<u32>,
+    solver: RaptorSolver,
     decoded: bool,
-}
-
-impl std::fmt::Debug for RaptorBlockDecoder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RaptorBlockDecoder")
-            .field("k", &self.k)
-            .field("nb_source", &self.received.count())
-            .field("nb_repair", &self.repair_esis.len())
-            .field("decoded", &self.decoded)
-            .finish_non_exhaustive()
-    }
 }
 
 impl RaptorBlockDecoder {
@@ -198,9 +189,8 @@ impl RaptorBlockDecoder {
 
     /// Forgets everything received.
     pub fn reset(&mut self) {
-        self.inner = SourceBlockDecoder::new(self.k as usize);
         self.received.clear();
-        self.fed.fill(0);
+        self.repair.clear();
         self.repair_esis.clear();
         self.decoded = false;
     }
@@ -245,12 +235,11 @@ impl RaptorBlockDecoder {
             return Ok(false);
         }
         self.repair_esis.push(esi);
-        self.inner.push_encoding_symbol(symbol, esi);
+        self.repair.extend_from_slice(symbol);
         Ok(true)
     }
 
-    /// Bytes of repair symbols this decoder keeps (copies of them live in the crate), for the
-    /// receiver's memory budget.
+    /// Bytes of repair symbols this decoder keeps, for the receiver's memory budget.
     pub fn repair_len_bytes(&self) -> usize {
         self.repair_esis
             .len()
@@ -287,28 +276,53 @@ impl RaptorBlockDecoder {
             });
         }
         let layout = self.layout();
-        let mut symbol = vec![0u8; t];
-        for esi in 0..self.k {
-            if self.received.contains(esi) && set_bit(&mut self.fed, esi) {
-                layout.gather(block, esi, &mut symbol)?;
-                self.inner.push_encoding_symbol(&symbol, esi);
+        let k = self.k as usize;
+        let nb_missing = k.saturating_sub(self.received.count() as usize);
+        let mut missing = vec![0u8; nb_missing.saturating_mul(t)];
+        {
+            // Sub-blocked symbols (N > 1) are gathered into contiguous ones first.
+            let gathered;
+            let contiguous: &[u8] = if layout.is_contiguous() {
+                block
+            } else {
+                let mut all = vec![0u8; k.saturating_mul(t)];
+                for (esi, symbol) in (0..self.k).zip(all.chunks_exact_mut(t)) {
+                    if self.received.contains(esi) {
+                        layout.gather(block, esi, symbol)?;
+                    }
+                }
+                gathered = all;
+                &gathered
+            };
+            let source: Vec<Option<&[u8]>> = (0..self.k)
+                .map(|esi| {
+                    if !self.received.contains(esi) {
+                        return None;
+                    }
+                    let start = (esi as usize).saturating_mul(t);
+                    let end = start.saturating_add(t).min(contiguous.len());
+                    contiguous.get(start..end)
+                })
+                .collect();
+            let repair: Vec<(u32, &[u8])> = self
+                .repair_esis
+                .iter()
+                .copied()
+                .zip(self.repair.chunks_exact(t))
+                .collect();
+            let received = RaptorReceived {
+                source: &source,
+                repair: &repair,
+            };
+            match self.solver.decode(self.k, t, received, &mut missing) {
+                Ok(()) => {}
+                Err(RaptorUnsolved::RankDeficient) => return Ok(false),
+                Err(RaptorUnsolved::BadInput) => return Err(FecError::CodecRejected("Raptor")),
             }
         }
-        if !self.inner.fully_specified() {
-            return Ok(false);
-        }
-        let full = self.k as usize * t;
-        let Some(decoded) = self.inner.decode(full) else {
-            return Ok(false);
-        };
-        // The crate returns whole symbols as sent, one after the other.
-        for (esi, symbol) in (0..self.k).zip(decoded.chunks_exact(t)) {
-            if !self.received.contains(esi) {
-                layout.scatter(block, esi, symbol)?;
-            }
-        }
-        if decoded.len() != full {
-            return Err(FecError::CodecRejected("Raptor"));
+        let lost = (0..self.k).filter(|&esi| !self.received.contains(esi));
+        for (esi, symbol) in lost.zip(missing.chunks_exact(t)) {
+            layout.scatter(block, esi, symbol)?;
         }
         self.decoded = true;
         Ok(true)

@@ -18,6 +18,11 @@ use crate::wire::{FecEncodingId, Oti};
 const RAPTORQ_ESI_END: u32 = 1 << 24;
 const RAPTOR_ESI_END: u32 = 1 << 16;
 
+/// Repair symbols a RaptorQ or Raptor block keeps beyond k: these codes are not MDS, and a
+/// block whose source symbols were all lost needs a few more than k (with Raptor about
+/// 0.85 · 0.567^A of the sets of k + A symbols fail).
+const SPARE_REPAIR: u32 = 32;
+
 /// Reed-Solomon codes kept per object: its blocks have at most two lengths (RFC 5052 §9.1).
 const RS_CODES_KEPT: usize = 2;
 
@@ -113,14 +118,14 @@ impl Code {
                 let decoder = code.decoder(sbn, k)?;
                 (
                     Inner::RaptorQ(decoder),
-                    u64::from(k) * code.symbol_len() as u64,
+                    u64::from(k + SPARE_REPAIR) * code.symbol_len() as u64,
                 )
             }
             Self::Raptor(code) => {
                 let decoder = code.decoder(k)?;
                 (
                     Inner::Raptor(Box::new(decoder)),
-                    u64::from(k) * code.symbol_len() as u64,
+                    u64::from(k + SPARE_REPAIR) * code.symbol_len() as u64,
                 )
             }
         };
@@ -148,13 +153,14 @@ pub(crate) struct BlockDecoder {
     inner: Inner,
     charged: u64,
     k: u32,
-    /// Repair symbols kept (RaptorQ and Raptor keep at most k: more can never be needed).
+    /// Repair symbols kept (RaptorQ and Raptor keep at most k + SPARE_REPAIR).
     nb_repair: u32,
 }
 
 impl BlockDecoder {
-    /// Bytes this decoder may hold: RS min(k, n − k) repair symbols; RaptorQ and Raptor k
-    /// symbols (the repair kept, at most k, and the source copies their crates take at decode).
+    /// Bytes this decoder may hold: RS min(k, n − k) repair symbols; RaptorQ and Raptor
+    /// k + SPARE_REPAIR symbols (the repair kept, and the source copies the RaptorQ crate takes
+    /// when it is tried).
     pub fn charged(&self) -> u64 {
         self.charged
     }
@@ -173,7 +179,7 @@ impl BlockDecoder {
     pub fn push_repair(&mut self, esi: u32, symbol: &[u8]) -> Result<bool, FecError> {
         let kept = match &mut self.inner {
             Inner::ReedSolomon(d) => return d.push_repair(esi, symbol),
-            _ if self.nb_repair >= self.k => return Ok(false),
+            _ if self.nb_repair >= self.k.saturating_add(SPARE_REPAIR) => return Ok(false),
             Inner::RaptorQ(d) => d.push_repair(esi, symbol)?,
             Inner::Raptor(d) => d.push_repair(esi, symbol)?,
         };

@@ -1,5 +1,6 @@
 use super::*;
 use proptest::prelude::*;
+use raptor_code::SourceBlockEncoder;
 
 fn object(len: usize, seed: u8) -> Vec<u8> {
     (0..len)
@@ -172,4 +173,29 @@ fn raptor_decodes_nearly_every_random_subset_of_k_plus_ten_percent() {
         }
     }
     assert!(decoded >= 195, "{decoded} of 200 decoded");
+}
+
+#[test]
+fn raptor_object_with_3_percent_loss_and_20_percent_repair_is_recovered_for_4_seeds() {
+    // Issue 19's 100 MB object, scaled to debug-build test time: blocks of the same K the
+    // sender picks for it (Z blocks of at most 8192 symbols is beyond a debug test, so K = 1000
+    // and small symbols), 20% repair, each symbol lost with probability 3%.
+    let (t, blocks, k) = (16usize, 6u32, 1000u32);
+    let code = Raptor::new(t as u16, 1, 4).unwrap();
+    let nb_repair = k / 5;
+    for seed in 1..=4u64 {
+        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut lost = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % 100 < 3
+        };
+        for sbn in 0..blocks {
+            let source = object(k as usize * t - 5, (seed as u8) ^ sbn as u8);
+            let keep: Vec<bool> = (0..k + nb_repair).map(|_| !lost()).collect();
+            let out = roundtrip(code, k, &source, nb_repair, |e| keep[e as usize]);
+            assert_eq!(out.as_deref(), Some(&source[..]), "seed {seed} block {sbn}");
+        }
+    }
 }
