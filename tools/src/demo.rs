@@ -183,6 +183,7 @@ fn send_args(
     source: Option<IpAddr>,
 ) -> SendArgs {
     SendArgs {
+        auth: None,
         files: files.iter().map(|(p, _)| p.clone()).collect(),
         pcap_out: None,
         dest,
@@ -244,6 +245,7 @@ fn recv_args<'a>(
         spool: spool_for(files),
         busy_poll: xflute::runtime::DEFAULT_BUSY_POLL,
         inject_loss: loss,
+        auth: None,
     }
 }
 

@@ -20,7 +20,7 @@ use xflute::endpoint::UdpEndpoint;
 use xflute::io::file_sink::FileSink;
 use xflute::io::frame::parse_udp;
 use xflute::io::pcap::{PcapError, PcapReader};
-use xflute::receiver::{Config, MultiReceiver, ObjectEvent, ObjectMetadata};
+use xflute::receiver::{Config, DropReason, MultiReceiver, ObjectEvent, ObjectMetadata};
 use xflute::runtime::{Backend, ChannelSpec};
 
 use crate::events::Event;
@@ -82,6 +82,56 @@ pub struct RecvCli {
     /// Drop this fraction of the channel's frames in the XDP program (tests, demos).
     #[arg(long, default_value_t = 0.0, hide = true)]
     inject_loss: f64,
+    /// Take only packets authenticated with this group key (RFC 6584 group MAC, HMAC-SHA-256;
+    /// the file holds the key in hex, or its raw bytes); every other packet is dropped and
+    /// counted (auth_missing, auth_failed, auth_replayed). With --auth-verify-key too, both
+    /// (as `send` with both keys).
+    #[arg(long, value_name = "FILE")]
+    auth_hmac_key: Option<PathBuf>,
+    /// Take only packets signed with the private key of this RSA public key (RFC 6584
+    /// RSASSA-PSS, SHA-256; SPKI PEM). Anti-replay is on: a sender run again with the same
+    /// TSI is taken as a replay by a receiver that saw the first run; give each run its own
+    /// --tsi.
+    #[arg(long, value_name = "FILE")]
+    auth_verify_key: Option<PathBuf>,
+    /// The ASID of the packets' EXT_AUTH (0 to 15), as the sender puts it.
+    #[arg(long, default_value_t = xflute::auth::DEFAULT_ASID, value_name = "N")]
+    auth_asid: u8,
+}
+
+/// `recv --auth-*`: what packets must be authenticated with, for the process's life; `None`
+/// without a key. A key that cannot be used is a usage error.
+fn recv_auth(cli: &RecvCli) -> Result<Option<&'static xflute::auth::VerifierConfig>> {
+    use xflute::auth::{GroupKey, VerifierConfig, VerifyingKey};
+    let key_error = |flag: &str, e: xflute::auth::KeyError| usage(format!("{flag}: {e}"));
+    let group = cli
+        .auth_hmac_key
+        .as_deref()
+        .map(GroupKey::load)
+        .transpose()
+        .map_err(|e| key_error("--auth-hmac-key", e))?;
+    let verifying = cli
+        .auth_verify_key
+        .as_deref()
+        .map(VerifyingKey::load)
+        .transpose()
+        .map_err(|e| key_error("--auth-verify-key", e))?;
+    let config = match (group, verifying) {
+        (None, None) => return Ok(None),
+        (Some(group), None) => VerifierConfig::group_mac(group),
+        (None, Some(key)) => VerifierConfig::rsa_pss(key),
+        // RFC 6584 §6.4: in the combined scheme the MAC is a 32-bit pre-check.
+        (Some(group), Some(key)) => VerifierConfig::combined(
+            key,
+            group
+                .with_mac_bits(32)
+                .map_err(|e| key_error("--auth-hmac-key", e))?,
+        ),
+    };
+    let config = config
+        .with_asid(cli.auth_asid)
+        .map_err(|e| key_error("--auth-asid", e))?;
+    Ok(Some(config.leak()))
 }
 
 /// `xflute recv`.
@@ -104,6 +154,7 @@ pub fn main(cli: RecvCli) -> Result<Outcome> {
 }
 
 fn run(cli: &RecvCli) -> Result<Outcome> {
+    let auth = recv_auth(cli)?;
     let stdout = std::io::stdout();
     let mut lines = stdout.lock();
     if let Some(pcap) = &cli.pcap {
@@ -116,6 +167,7 @@ fn run(cli: &RecvCli) -> Result<Outcome> {
             group: cli.group,
             tsi: &cli.tsi,
             json: cli.json,
+            auth,
         };
         return run_pcap(&args, &mut lines);
     }
@@ -146,6 +198,7 @@ fn run(cli: &RecvCli) -> Result<Outcome> {
         spool: cli.spool.unwrap_or(0),
         busy_poll: cli.busy_poll,
         inject_loss: cli.inject_loss,
+        auth,
     };
     let report = run_live(&args, stop, || {}, &mut lines)?;
     writeln!(lines, "{}", summary(&report, cli.json))?;
@@ -168,6 +221,8 @@ pub struct RecvArgs<'a> {
     pub tsi: &'a [u64],
     /// JSON events instead of text.
     pub json: bool,
+    /// Take only packets authenticated so (RFC 6584).
+    pub auth: Option<&'static xflute::auth::VerifierConfig>,
 }
 
 /// Where one object stands.
@@ -335,7 +390,10 @@ pub fn run_pcap(args: &RecvArgs<'_>, out: &mut impl Write) -> Result<Outcome> {
             args.pcap.display()
         ))
     })?;
-    let config = Config::default();
+    let config = Config {
+        auth: args.auth,
+        ..Config::default()
+    };
     let sink = FileSink::new(args.out, config.limits.max_object_bytes)
         .map_err(|e| usage(format!("creating {}: {e}", args.out.display())))?;
     let mut report = Reporter::new(out, args.out, args.json);
@@ -438,6 +496,18 @@ pub fn run_pcap(args: &RecvArgs<'_>, out: &mut impl Write) -> Result<Outcome> {
                 .int("incomplete", incomplete)
                 .int("bytes", report.completed_bytes)
                 .bool("truncated", truncated)
+                .opt_int(
+                    "auth_missing",
+                    args.auth.map(|_| stats.drops(DropReason::AuthMissing)),
+                )
+                .opt_int(
+                    "auth_failed",
+                    args.auth.map(|_| stats.drops(DropReason::AuthFailed)),
+                )
+                .opt_int(
+                    "auth_replayed",
+                    args.auth.map(|_| stats.drops(DropReason::AuthReplayed)),
+                )
                 .finish(),
         )?;
     } else {
@@ -448,6 +518,14 @@ pub fn run_pcap(args: &RecvArgs<'_>, out: &mut impl Write) -> Result<Outcome> {
             reader.records_over_cap(),
             units::bytes(report.completed_bytes)
         ))?;
+        if args.auth.is_some() {
+            report.text(&format!(
+                "refused {} unauthenticated, {} badly authenticated, {} replayed packets",
+                stats.drops(DropReason::AuthMissing),
+                stats.drops(DropReason::AuthFailed),
+                stats.drops(DropReason::AuthReplayed)
+            ))?;
+        }
     }
     if objects == 0 {
         bail!("no FLUTE object in {}", args.pcap.display());
@@ -496,6 +574,8 @@ pub struct LiveRecvArgs<'a> {
     pub busy_poll: Duration,
     /// Probability that the XDP program drops a channel frame (tests and demos).
     pub inject_loss: f64,
+    /// Take only packets authenticated so (RFC 6584).
+    pub auth: Option<&'static xflute::auth::VerifierConfig>,
 }
 
 /// What a live `recv` did.
@@ -518,6 +598,8 @@ pub struct LiveRecvReport {
     pub xdp_reattached: u64,
     /// What the spool did (`--spool`).
     pub spool: Option<xflute::io::spool::SpoolStats>,
+    /// Packets had to be authenticated (RFC 6584): the summary counts what was refused.
+    pub authenticated: bool,
 }
 
 impl LiveRecvReport {
@@ -559,6 +641,15 @@ pub fn run_live(
     }
     for channel in &args.channels {
         builder = builder.channel(channel.clone());
+    }
+    if let Some(auth) = args.auth {
+        // The engine's own default, held packets capped at 8 MiB per worker, plus the keys.
+        let mut config = Config {
+            auth: Some(auth),
+            ..Config::default()
+        };
+        config.limits.max_pending_bytes = 8 << 20;
+        builder = builder.receiver_config(config);
     }
     let engine = builder
         .start(Arc::clone(&stop))
@@ -637,6 +728,7 @@ pub fn run_live(
         steering,
         xdp_reattached,
         spool,
+        authenticated: args.auth.is_some(),
     })
 }
 
@@ -685,6 +777,12 @@ pub fn summary(report: &LiveRecvReport, json: bool) -> String {
                 .int("xdp_dropped", steer.dropped)
                 .int("xdp_reattached", report.xdp_reattached);
         }
+        if report.authenticated {
+            e = e
+                .int("auth_missing", s.drops(DropReason::AuthMissing))
+                .int("auth_failed", s.drops(DropReason::AuthFailed))
+                .int("auth_replayed", s.drops(DropReason::AuthReplayed));
+        }
         return e
             .int("latency_p50_us", p(0.5))
             .int("latency_p99_us", p(0.99))
@@ -714,6 +812,14 @@ pub fn summary(report: &LiveRecvReport, json: bool) -> String {
         line.push_str(&format!(
             "; XDP redirected {} injected-loss {} reattached {}",
             steer.redirected, steer.dropped, report.xdp_reattached
+        ));
+    }
+    if report.authenticated {
+        line.push_str(&format!(
+            "; refused {} unauthenticated, {} badly authenticated, {} replayed",
+            s.drops(DropReason::AuthMissing),
+            s.drops(DropReason::AuthFailed),
+            s.drops(DropReason::AuthReplayed)
         ));
     }
     if report.completed > 0 {
