@@ -11,6 +11,7 @@
 //! - `fdt_parse`: the FDT instances the senders published;
 //! - `cenc_decode`: zlib, deflate and gzip of small inputs and of an FDT;
 //! - `pcap_read`: small captures written by the engine's pcap writer (Ethernet/IPv4, raw IPv6);
+//! - `auth_verify`: packets of a session signed with the test group key (RFC 6584);
 //! - `receiver_sequence` is structure-aware: its seeds are a corpus minimised from fuzzing.
 //!
 //! Deterministic (fixed clock and contents): running it again rewrites the same files.
@@ -22,6 +23,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use xflute::auth::{GroupKey, Signer};
 use xflute::cenc::{self, Cenc};
 use xflute::endpoint::UdpEndpoint;
 use xflute::io::frame::{LinkType, UdpFrameBuilder};
@@ -206,6 +208,36 @@ fn run_session(oti: Oti, profile: Profile, xml: FdtXmlProfile, fdt_cenc: Cenc) -
     Session { packets, fdts }
 }
 
+/// Every packet of a no-code session of one object, authenticated by `signer`.
+fn signed_session(signer: Signer) -> Vec<Vec<u8>> {
+    let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_760_000_000);
+    let endpoint = UdpEndpoint::new(IpAddr::V4(Ipv4Addr::new(239, 1, 2, 3)), 3400);
+    let oti = oti(FecEncodingId::NoCode, 128, 16, 16, SchemeSpecific::None);
+    let mut sender =
+        Sender::new(endpoint, 7, oti, Config::default()).unwrap_or_else(|e| panic!("sender: {e}"));
+    sender
+        .set_signer(signer)
+        .unwrap_or_else(|e| panic!("signer: {e}"));
+    let obj = ObjectDesc::from_buffer(
+        content(1500, 9),
+        "text/plain",
+        "file:///seed/signed.txt",
+        true,
+        TransferConfig::default(),
+    )
+    .unwrap_or_else(|e| panic!("object: {e}"));
+    sender
+        .add_object(0, obj)
+        .unwrap_or_else(|e| panic!("add: {e}"));
+    let mut packets = Vec::new();
+    let mut buf = vec![0u8; 65536];
+    while let Some(len) = sender.write_next(&mut buf, start) {
+        packets.push(buf[..len].to_vec());
+    }
+    packets.push(sender.read_close_session());
+    packets
+}
+
 struct Seeds {
     root: PathBuf,
     bytes: usize,
@@ -378,6 +410,38 @@ fn main() {
         for c in [Cenc::Zlib, Cenc::Deflate, Cenc::Gzip] {
             let encoded = cenc::encode(c, input).unwrap_or_else(|e| panic!("{e}"));
             seeds.write("cenc_decode", &format!("input{i}.{c}"), &encoded);
+        }
+    }
+    // auth_verify: packets of a session signed with the test group key, behind the selector of
+    // the receiver's scheme in the target (0: group MAC, 1: without anti-replay, 5: ASID 15).
+    // RSA signatures are randomised, so the RSA selectors start from mutations of these.
+    let _ = fs::remove_dir_all(root.join("auth_verify"));
+    let group = || {
+        GroupKey::from_file_contents(include_bytes!(
+            "../../../engine/src/auth/testdata/group.key"
+        ))
+        .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let signers = [
+        (0u8, Signer::group_mac(group())),
+        (
+            1,
+            Signer::group_mac(group())
+                .with_anti_replay(false)
+                .unwrap_or_else(|e| panic!("{e}")),
+        ),
+        (
+            5,
+            Signer::group_mac(group())
+                .with_asid(15)
+                .unwrap_or_else(|e| panic!("{e}")),
+        ),
+    ];
+    for (selector, signer) in signers {
+        let packets = signed_session(signer);
+        for (i, p) in pick(&packets).iter().enumerate() {
+            let seed = [&[selector][..], p].concat();
+            seeds.write("auth_verify", &format!("s{selector}-{i:02}"), &seed);
         }
     }
     println!(
