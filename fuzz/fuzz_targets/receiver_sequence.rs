@@ -49,6 +49,7 @@ struct LimitsSel {
     unannounced: u8,
     object_kib: u16,
     receiving_kib: u16,
+    memory_kib: u16,
     pending_kib: u16,
     blocks: u8,
     decode_cost: u16,
@@ -69,6 +70,7 @@ impl LimitsSel {
             max_unannounced_objects_per_session: usize::from(self.unannounced % 8) + 1,
             max_object_bytes: u64::from(self.object_kib % 1024 + 1) << 10,
             max_receiving_bytes: u64::from(self.receiving_kib % 4096 + 1) << 10,
+            max_memory_bytes: u64::from(self.memory_kib % 2048 + 1) << 10,
             max_pending_bytes: usize::from(self.pending_kib % 256 + 1) << 10,
             max_concurrent_blocks: usize::from(self.blocks % 8) + 1,
             // From a budget no Reed-Solomon decode fits to one most do.
@@ -828,6 +830,7 @@ fn session_packets(
 
 fn check_bounds(receiver: &MultiReceiver<MemorySink>, limits: &Limits) {
     assert!(receiver.receiving_bytes() <= limits.max_receiving_bytes);
+    assert!(receiver.memory_bytes() <= limits.max_memory_bytes);
     assert!(receiver.held_bytes() <= limits.max_pending_bytes);
     assert!(receiver.description_bytes() <= limits.max_description_bytes);
     assert!(receiver.nb_sessions() <= limits.max_sessions);
@@ -897,10 +900,17 @@ fuzz_target!(|input: Input| {
         }
         check_bounds(&receiver, &limits);
         let stats = receiver.stats();
-        // Held packets refused when their FDT comes, and File entries an accepted instance has
-        // no room for, are counted without a refused push.
+        // Held packets refused when their FDT comes (or let go for newer ones), File entries an
+        // accepted instance has no room for, and FDT instances given up for newer ones are
+        // counted without a refused push.
         assert!(stats.total_drops() >= refused);
-        assert!(stats.total_drops() <= refused + stats.held + harness.file_entries);
+        assert!(
+            stats.total_drops()
+                <= refused
+                    + stats.held
+                    + harness.file_entries
+                    + stats.drops(xflute::receiver::DropReason::FdtInstancesLimit)
+        );
         delivered.extend(receiver.sink_mut().take_completed());
     }
     receiver.close_all(now);
@@ -910,6 +920,7 @@ fuzz_target!(|input: Input| {
     }
     delivered.extend(receiver.sink_mut().take_completed());
     assert_eq!(receiver.receiving_bytes(), 0);
+    assert_eq!(receiver.memory_bytes(), 0);
     assert_eq!(receiver.held_bytes(), 0);
     assert_eq!(receiver.nb_objects(), 0);
     let stats = receiver.stats();

@@ -192,7 +192,7 @@ fn long_fdt(id: u32, now: SystemTime) -> Vec<Vec<u8>> {
 }
 
 #[test]
-fn fdt_instances_received_at_once_beyond_the_limit_are_counted() {
+fn fdt_instances_received_at_once_beyond_the_limit_evict_the_idlest_and_are_counted() {
     let now = SystemTime::now();
     let limits = Limits {
         max_fdt_instances_receiving: 2,
@@ -201,20 +201,29 @@ fn fdt_instances_received_at_once_beyond_the_limit_are_counted() {
     let mut r = receiver(limits, false);
     let fdts: Vec<_> = (1..=3).map(|id| long_fdt(id, now)).collect();
     assert!(fdts.iter().all(|f| f.len() > 1));
-    let refused = fdts
-        .iter()
-        .filter(|f| r.push(&endpoint(), &f[0], now).is_err())
-        .count();
-    assert_eq!(refused, 1);
+    // The third instance takes the place of the idlest (the first): a flood of new instance
+    // IDs cannot keep a new instance out.
+    for (i, f) in fdts.iter().enumerate() {
+        r.push(&endpoint(), &f[0], later_ms(now, i as u64)).unwrap();
+    }
     assert_eq!(r.stats().drops(DropReason::FdtInstancesLimit), 1);
     assert_eq!(r.stats().drops(DropReason::FdtTooLarge), 0);
-    // The two being received complete.
-    for f in &fdts[..2] {
+    for f in &fdts[1..] {
         for p in &f[1..] {
-            r.push(&endpoint(), p, now).unwrap();
+            r.push(&endpoint(), p, later_ms(now, 10)).unwrap();
         }
     }
     assert_eq!(r.stats().fdt_instances, 2);
+    // The evicted one is received whole from its next repeat.
+    for p in &fdts[0] {
+        r.push(&endpoint(), p, later_ms(now, 20)).unwrap();
+    }
+    assert_eq!(r.stats().fdt_instances, 3);
+    assert_eq!(r.memory_bytes(), r.description_bytes() as u64);
+}
+
+fn later_ms(now: SystemTime, ms: u64) -> SystemTime {
+    now + Duration::from_millis(ms)
 }
 
 #[test]

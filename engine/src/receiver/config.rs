@@ -23,9 +23,17 @@ pub struct Limits {
     /// cap on content decoding when the FDT gives no Content-Length. Hit:
     /// `DropReason::ObjectTooLarge` (`ReceiverStats::content_decoding_capped` when decoding).
     pub max_object_bytes: u64,
-    /// Bytes reserved by all objects being received (sink regions, content-encoded buffers and
-    /// symbol bookkeeping), across all sessions. Hit: `DropReason::ReceivingBytesLimit`.
+    /// Bytes of sink regions (the files of the file sink, the buffers of the memory sink)
+    /// taken by the objects being received, at their Transfer-Length, across all sessions.
+    /// Hit: `DropReason::ReceivingBytesLimit`.
     pub max_receiving_bytes: u64,
+    /// Memory the receiver itself holds for input not verified yet, across all sessions:
+    /// packets held for their FDT, file descriptions, FDT instances being received, symbol
+    /// bookkeeping, FEC scratch and content-encoded objects received in memory; each charged
+    /// when it is allocated, never at a size the network declares. Content-encoded objects
+    /// over `ENCODED_IN_MEMORY_MAX_BYTES` go through the sink instead. Hit:
+    /// `DropReason::MemoryLimit` (and the limits below for their parts).
+    pub max_memory_bytes: u64,
     /// Bytes of packets held, over all sessions, while they wait for the FDT that describes
     /// them. A session short of room lets its own idlest held TOIs go first
     /// (`DropReason::PendingEvicted`). Hit: `DropReason::PendingBytesLimit`.
@@ -69,13 +77,14 @@ impl Default for Limits {
             max_unannounced_objects_per_session: 64,
             max_object_bytes: 4 << 30,
             max_receiving_bytes: 8 << 30,
-            max_pending_bytes: 64 << 20,
+            max_memory_bytes: 48 << 20,
+            max_pending_bytes: 16 << 20,
             max_concurrent_blocks: 4096,
             max_decode_cost: 1 << 28,
             max_fdt_bytes: 4 << 20,
             max_fdt_files: 100_000,
             max_files_per_session: 100_000,
-            max_description_bytes: 64 << 20,
+            max_description_bytes: 24 << 20,
             max_completed_per_session: 100_000,
             max_fdt_instances_receiving: 8,
             max_events: 1 << 16,

@@ -81,11 +81,13 @@ pub enum DropReason {
     AuthFailed,
     /// With `Config::auth`: an anti-replay Sequence Number already received, or too old.
     AuthReplayed,
+    /// The memory held for unverified input would exceed `Limits::max_memory_bytes`.
+    MemoryLimit,
 }
 
 impl DropReason {
     /// Every reason, in counter order.
-    pub const ALL: [DropReason; 30] = [
+    pub const ALL: [DropReason; 31] = [
         DropReason::Malformed,
         DropReason::UnsupportedFec,
         DropReason::SessionLimit,
@@ -116,6 +118,7 @@ impl DropReason {
         DropReason::AuthMissing,
         DropReason::AuthFailed,
         DropReason::AuthReplayed,
+        DropReason::MemoryLimit,
     ];
 
     /// The number of reasons.
@@ -159,6 +162,7 @@ impl DropReason {
             DropReason::AuthMissing => "auth_missing",
             DropReason::AuthFailed => "auth_failed",
             DropReason::AuthReplayed => "auth_replayed",
+            DropReason::MemoryLimit => "memory_limit",
         }
     }
 }

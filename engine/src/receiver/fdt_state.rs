@@ -12,9 +12,11 @@ use crate::wire::Oti;
 use super::config::Limits;
 use super::error::{DropReason, FailReason, ReceiverError};
 use super::event::ObjectMetadata;
-use super::object::{Budget, ObjectReceiver, ObjectStart, is_supported, partition_for};
+use super::object::{
+    Budget, ObjectReceiver, ObjectStart, bookkeeping_bytes, is_supported, partition_for,
+};
 use super::path::{PathError, SafeRelativePath};
-use super::sink::{MemorySink, MemorySinkObject, ObjectDescription};
+use super::sink::{MemorySinkObject, ObjectDescription};
 
 /// One File entry of an FDT instance, with the instance's defaults applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,13 +106,12 @@ pub(crate) struct FileSlot {
 
 /// An FDT instance being received (TOI 0, RFC 6726 §3.3): an object like any other, with its
 /// FEC (repair symbols decode lost ones) and content encoding, held in memory within the FDT
-/// size cap.
+/// size cap: its bookkeeping when it starts, its bytes and FEC scratch as they land, all
+/// charged to the receiver's memory budget ([`Self::charged`]), never its declared size up
+/// front.
 #[derive(Debug)]
 pub(crate) struct FdtReceiving {
-    sink: MemorySink,
     object: ObjectReceiver<MemorySinkObject>,
-    /// Bytes of FEC scratch held by the instance's blocks, within the FDT size cap.
-    scratch_bytes: u64,
     max_fdt_bytes: usize,
     pub last_activity: SystemTime,
     fingerprint: FdtFingerprint,
@@ -153,11 +154,13 @@ impl FdtFingerprint {
 const FDT_MAX_CONCURRENT_BLOCKS: usize = 64;
 
 impl FdtReceiving {
-    /// Starts receiving an instance described by the EXT_FTI (and EXT_CENC) of its packets.
+    /// Starts receiving an instance described by the EXT_FTI (and EXT_CENC) of its packets,
+    /// charging its bookkeeping to `budget`.
     pub fn new(
         oti: &Oti,
         cenc: Cenc,
         limits: &Limits,
+        budget: &mut Budget<'_>,
         now: SystemTime,
     ) -> Result<Self, Box<ReceiverError>> {
         let max_fdt_bytes = limits.max_fdt_bytes;
@@ -182,6 +185,10 @@ impl FdtReceiving {
             fdt_instance_id: None,
         };
         let partition = partition_for(&meta).map_err(|_| DropReason::FdtInvalid)?;
+        let bookkeeping = bookkeeping_bytes(&partition);
+        if budget.used.saturating_add(bookkeeping) > budget.max {
+            return Err(DropReason::MemoryLimit.into());
+        }
         let start = ObjectStart {
             desc: ObjectDescription {
                 tsi: 0,
@@ -196,13 +203,12 @@ impl FdtReceiving {
             reserved_bytes: 0,
             max_decode_cost: limits.max_decode_cost,
         };
-        let mut sink = MemorySink::new(max_fdt_bytes as u64);
-        let object = ObjectReceiver::start(&mut sink, start, false, now)
-            .map_err(|_| DropReason::FdtTooLarge)?;
+        let mut object =
+            ObjectReceiver::start_in_memory(start, now).map_err(|_| DropReason::FdtTooLarge)?;
+        *budget.used += bookkeeping;
+        object.memory_bytes = bookkeeping;
         Ok(Self {
-            sink,
             object,
-            scratch_bytes: 0,
             max_fdt_bytes,
             last_activity: now,
             fingerprint: FdtFingerprint {
@@ -212,18 +218,28 @@ impl FdtReceiving {
         })
     }
 
-    /// Stores one payload (source or repair symbol); `true` once the instance is complete.
-    pub fn push(&mut self, sbn: u32, esi: u32, payload: &[u8]) -> Result<bool, DropReason> {
+    /// Stores one payload (source or repair symbol), charging what it allocates to `budget`;
+    /// `true` once the instance is complete.
+    pub fn push(
+        &mut self,
+        sbn: u32,
+        esi: u32,
+        payload: &[u8],
+        budget: Budget<'_>,
+    ) -> Result<bool, DropReason> {
         if sbn == 0 && esi == 0 && self.fingerprint.first_symbol.is_none() {
             self.fingerprint.first_symbol = Some(payload.into());
         }
-        let budget = Budget {
-            used: &mut self.scratch_bytes,
-            max: self.max_fdt_bytes as u64,
-        };
+        // Its region grows to at most its Transfer-Length (within the FDT cap), and its FEC
+        // scratch to about as much: bounded by the cap as well as by the budget.
         self.object
             .push(sbn, esi, payload, FDT_MAX_CONCURRENT_BLOCKS, budget)?;
         Ok(self.object.is_complete())
+    }
+
+    /// Memory this instance holds, charged to the receiver's memory budget.
+    pub fn charged(&self) -> u64 {
+        self.object.memory_bytes
     }
 
     /// What tells this instance from another with the same ID.
@@ -232,26 +248,22 @@ impl FdtReceiving {
     }
 
     /// Decodes and parses the complete instance, leaving out (and returning) the File entries
-    /// with an invalid value.
+    /// with an invalid value. The caller gives [`Self::charged`] back to the budget.
     pub fn parse(
-        mut self,
+        self,
         max_files: usize,
     ) -> Result<(FdtInstance, Vec<RejectedFile>), Box<ReceiverError>> {
         let limits = ParseLimits {
             max_document_bytes: self.max_fdt_bytes,
             max_files,
         };
-        self.object
-            .finish(&mut self.sink, self.max_fdt_bytes as u64)
+        let xml = self
+            .object
+            .finish_in_memory(self.max_fdt_bytes)
             .map_err(|e| match e {
                 FailReason::ContentDecoding(e) => Box::new(ReceiverError::FdtDecoding(e)),
                 _ => Box::new(ReceiverError::Dropped(DropReason::FdtInvalid)),
             })?;
-        let xml = self
-            .sink
-            .take_completed()
-            .pop()
-            .ok_or(DropReason::FdtInvalid)?;
-        Ok(FdtInstance::parse_lenient(&xml.data, &limits)?)
+        Ok(FdtInstance::parse_lenient(&xml, &limits)?)
     }
 }

@@ -8,22 +8,29 @@
 //! within a byte cap. Each source symbol is copied once, to its final offset in the sink's
 //! region, and the Content-MD5 is computed on the in-order prefix as it grows. FEC: no-code
 //! (ID 0), Reed-Solomon (IDs 2, 5, and 129 with FEC Instance ID 0), RaptorQ (ID 6) and Raptor
-//! (ID 1), whose repair symbols are kept in a per-block decoder scratch charged to the budget and
-//! decode the missing source symbols in place (`decoding.rs`); with sub-blocks (N > 1) source
-//! symbols are scattered to their sub-blocks and the MD5 is computed once the object is complete. What happens to objects is polled with [`MultiReceiver::poll_event`];
-//! every dropped packet is a typed [`ReceiverError`] counted in [`ReceiverStats`], and every
-//! limit ([`Limits`]) keeps memory bounded whatever the network sends.
+//! (ID 1), whose repair symbols are kept in a per-block decoder scratch charged to the memory
+//! budget and decode the missing source symbols in place (`decoding.rs`), within a decode cost
+//! per block; with sub-blocks (N > 1) source symbols are scattered to their sub-blocks and the
+//! MD5 is computed once the object is complete. What happens to objects is polled with
+//! [`MultiReceiver::poll_event`]; every dropped packet is a typed [`ReceiverError`] counted in
+//! [`ReceiverStats`], and every limit ([`Limits`]) keeps memory and work bounded whatever the
+//! network sends: one budget (`Limits::max_memory_bytes`) for all the memory held for input
+//! not verified yet, charged as it is allocated; pools apart for what no FDT announces.
 //!
-//! Files: `multi` (entry point, TSI filter) → `session` (FDT, receive-once, held packets, close
-//! flags, timeouts) → `object` (sink region, FEC, MD5, content decoding) → `decoding` (per-block FEC decoders) → `blocks` (which
-//! symbols are in); `fdt_state` (FDT instances and file descriptions), `pending`, `event`,
-//! `error`, `stats`, `config`, `path`, `sink`.
+//! Files: `multi` (entry point, TSI filter, session pool) → `session` (FDT, receive-once, held
+//! packets, close flags, timeouts, object pools) → `object` (sink region, FEC, MD5) → `content`
+//! (streamed content decoding) and `decoding` (per-block FEC decoders) → `blocks` (which
+//! symbols are in); `fdt_state` (FDT instances and file descriptions), `fdt_assembly` (an FDT
+//! instance reassembled outside a receiver), `pending`, `event`, `error`, `stats`, `config`,
+//! `path`, `sink`.
 
 mod blocks;
 pub mod config;
+mod content;
 mod decoding;
 pub mod error;
 pub mod event;
+pub mod fdt_assembly;
 mod fdt_state;
 pub mod multi;
 mod object;
@@ -42,7 +49,9 @@ pub(crate) type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::Rand
 pub use config::{Config, Limits};
 pub use error::{DropReason, FailReason, ReceiverError};
 pub use event::{ObjectEvent, ObjectMetadata, ReceiverEndpoint};
+pub use fdt_assembly::FdtAssembly;
 pub use multi::MultiReceiver;
+pub use object::ENCODED_IN_MEMORY_MAX_BYTES;
 pub use path::{PathError, SafeRelativePath};
 pub use sink::{MemorySink, ObjectDescription, ObjectSink, SinkError, SinkObject};
 pub use stats::ReceiverStats;

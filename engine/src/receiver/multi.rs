@@ -57,6 +57,7 @@ impl<S: ObjectSink> MultiReceiver<S> {
                 receiving_bytes: 0,
                 held_bytes: 0,
                 description_bytes: 0,
+                memory_bytes: 0,
             },
             sessions: super::Map::default(),
             tsi_filter: TsiFilter::default(),
@@ -279,8 +280,14 @@ impl<S: ObjectSink> MultiReceiver<S> {
         self.shared.description_bytes
     }
 
-    /// Bytes reserved by the objects being received.
+    /// Bytes of sink regions taken by the objects being received (`Limits::max_receiving_bytes`).
     pub fn receiving_bytes(&self) -> u64 {
         self.shared.receiving_bytes
+    }
+
+    /// Memory held for input not verified yet (`Limits::max_memory_bytes`): held packets,
+    /// file descriptions, FDT instances and objects being received.
+    pub fn memory_bytes(&self) -> u64 {
+        self.shared.memory_used()
     }
 }

@@ -2,35 +2,50 @@
 //! that have arrived, and the checks made before it is committed.
 //!
 //! A symbol's payload is copied once, straight to its final offset in the region. Without
-//! content encoding the region is the sink's own (a memory buffer, or the mmap of a temporary file),
-//! and the Content-MD5 is computed on the in-order prefix as it grows, so verification needs no
-//! second pass. A content-encoded object is received into a buffer of its Transfer-Length and
-//! decoded, with the output capped, into the sink when complete (MD5 then covers the decoded
-//! content, as RFC 6726 §3.4.2 says it is computed before encoding).
+//! content encoding the region is the sink's own (a memory buffer, or the mmap of a temporary
+//! file), and the Content-MD5 is computed on the in-order prefix as it grows, so verification
+//! needs no second pass. A content-encoded object is received into a region of its
+//! Transfer-Length — in memory up to [`ENCODED_IN_MEMORY_MAX_BYTES`], grown and charged to the
+//! memory budget as symbols land, else the sink's — and when complete it is decoded, streamed
+//! and capped, into a sink object of its content (MD5 then covers the decoded content, as RFC
+//! 6726 §3.4.2 says it is computed before encoding). FDT instances are received in memory the
+//! same way ([`ObjectReceiver::start_in_memory`]).
+//!
+//! Memory the object itself holds (symbol bookkeeping, FEC scratch, an in-memory region) is
+//! charged to the receiver's memory budget (`Limits::max_memory_bytes`) as it is allocated,
+//! never at the size the network declares.
 
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use crate::hash::md5::{self, Md5};
+use crate::hash::md5::Md5;
 use base64::Engine;
 
-use crate::cenc::{self, Cenc};
+use crate::cenc::Cenc;
 use crate::fec::{BlockPartition, FecError};
 use crate::wire::{Oti, SchemeSpecific};
 
 use super::blocks::{Place, SymbolTracker};
+use super::content;
 use super::decoding::{BlockDecoder, Code};
 use super::error::{DropReason, FailReason};
 use super::event::ObjectMetadata;
 use super::sink::{ObjectDescription, ObjectSink, SinkObject};
 
+/// Content-encoded objects up to this Transfer-Length are received in memory (charged to the
+/// memory budget as they grow); larger ones into a sink object, a temporary file with the file
+/// sink.
+pub const ENCODED_IN_MEMORY_MAX_BYTES: u64 = 1 << 20;
+
 /// Where the symbols of an object are written.
 #[derive(Debug)]
 enum Region<O> {
-    /// The sink's region of the object's final length.
+    /// The sink's region of the object's length on the wire (its final length without content
+    /// encoding).
     Sink(O),
-    /// A buffer of the Transfer-Length, for a content-encoded object.
-    Encoded(Vec<u8>),
+    /// Memory grown as symbols land, at most `limit` bytes: a small content-encoded object, or
+    /// an FDT instance.
+    Memory { buf: Vec<u8>, limit: usize },
 }
 
 /// Running MD5 of the in-order prefix of the object.
@@ -70,11 +85,22 @@ enum Repair {
     Decoded,
 }
 
-/// The receiving budget shared by every object, in bytes.
+/// The memory budget shared by every object, in bytes: `used` may grow up to `max`.
 #[derive(Debug)]
 pub(crate) struct Budget<'a> {
     pub used: &'a mut u64,
     pub max: u64,
+}
+
+impl Budget<'_> {
+    /// Charges `bytes`, if they fit.
+    fn charge(&mut self, bytes: u64) -> Result<(), DropReason> {
+        if self.used.saturating_add(bytes) > self.max {
+            return Err(DropReason::MemoryLimit);
+        }
+        *self.used += bytes;
+        Ok(())
+    }
 }
 
 /// The outcome of one payload.
@@ -96,6 +122,7 @@ pub(crate) struct ObjectStart {
     pub meta: Arc<ObjectMetadata>,
     pub partition: BlockPartition,
     pub from_fdt: bool,
+    /// Bytes of the sink's region charged to `Limits::max_receiving_bytes`.
     pub reserved_bytes: u64,
     /// `Limits::max_decode_cost`.
     pub max_decode_cost: u64,
@@ -115,8 +142,11 @@ pub(crate) struct ObjectReceiver<O> {
     hash_as_received: bool,
     expected_md5: Option<[u8; 16]>,
     desc: ObjectDescription,
-    /// Bytes charged to the receiving budget.
+    /// Bytes of the sink's region charged to the receiving budget.
     pub reserved_bytes: u64,
+    /// Bytes of memory charged to the memory budget: bookkeeping (charged by the caller when it
+    /// starts the object), FEC scratch, an in-memory region.
+    pub memory_bytes: u64,
     pub last_activity: SystemTime,
     /// When the sender's close-object flag was seen.
     pub closing_since: Option<SystemTime>,
@@ -170,16 +200,64 @@ fn fec_drop(e: FecError) -> DropReason {
     }
 }
 
-/// Bytes an object will hold while it is received: its region plus its bookkeeping.
-pub(crate) fn reservation(meta: &ObjectMetadata, partition: &BlockPartition) -> u64 {
-    meta.transfer_length
-        .saturating_add(SymbolTracker::state_bytes(partition))
+/// Bytes of the sink's region an object takes while it is received, for the receiving budget:
+/// its Transfer-Length when the sink holds it, nothing when it is received in memory.
+pub(crate) fn sink_reservation(meta: &ObjectMetadata) -> u64 {
+    if meta.cenc != Cenc::Null && meta.transfer_length <= ENCODED_IN_MEMORY_MAX_BYTES {
+        0
+    } else {
+        meta.transfer_length
+    }
+}
+
+/// Bytes of memory an object's bookkeeping takes from the start, for the memory budget.
+pub(crate) fn bookkeeping_bytes(partition: &BlockPartition) -> u64 {
+    SymbolTracker::state_bytes(partition)
+}
+
+/// An in-memory region for `len` bytes, nothing allocated yet.
+fn memory_region<O>(len: u64) -> Result<Region<O>, FailReason> {
+    let limit =
+        usize::try_from(len).map_err(|_| FailReason::Sink("object too large for memory".into()))?;
+    Ok(Region::Memory {
+        buf: Vec::new(),
+        limit,
+    })
 }
 
 impl<O: SinkObject> ObjectReceiver<O> {
-    /// Starts an object: creates its region in `sink` (or its encoded buffer).
+    /// Starts an object: creates its region in `sink`, or in memory for a small
+    /// content-encoded object.
     pub fn start<S: ObjectSink<Object = O>>(
         sink: &mut S,
+        start: ObjectStart,
+        check_md5: bool,
+        now: SystemTime,
+    ) -> Result<Self, FailReason> {
+        let in_memory = start.meta.cenc != Cenc::Null
+            && start.meta.transfer_length <= ENCODED_IN_MEMORY_MAX_BYTES;
+        let region = if in_memory {
+            memory_region(start.meta.transfer_length)?
+        } else {
+            let mut desc = start.desc.clone();
+            desc.len = start.meta.transfer_length;
+            Region::Sink(
+                sink.create(&desc)
+                    .map_err(|e| FailReason::Sink(e.to_string()))?,
+            )
+        };
+        Self::with_region(region, start, check_md5, now)
+    }
+
+    /// Starts an object received wholly in memory (an FDT instance): nothing is allocated
+    /// before its symbols land.
+    pub fn start_in_memory(start: ObjectStart, now: SystemTime) -> Result<Self, FailReason> {
+        let region = memory_region(start.meta.transfer_length)?;
+        Self::with_region(region, start, false, now)
+    }
+
+    fn with_region(
+        region: Region<O>,
         start: ObjectStart,
         check_md5: bool,
         now: SystemTime,
@@ -198,25 +276,15 @@ impl<O: SinkObject> ObjectReceiver<O> {
         };
         let tracker = SymbolTracker::new(partition)
             .ok_or_else(|| FailReason::Sink("out of memory for symbol bookkeeping".into()))?;
-        let (region, md5) = if meta.cenc == Cenc::Null {
-            let object = sink
-                .create(&desc)
-                .map_err(|e| FailReason::Sink(e.to_string()))?;
-            let md5 = expected_md5.map(|expected| PrefixMd5 {
+        // The MD5 of a content-encoded object covers its decoded content: checked as it is
+        // decoded.
+        let md5 = expected_md5
+            .filter(|_| meta.cenc == Cenc::Null)
+            .map(|expected| PrefixMd5 {
                 hasher: Md5::new(),
                 hashed: 0,
                 expected,
             });
-            (Region::Sink(object), md5)
-        } else {
-            let len = usize::try_from(meta.transfer_length)
-                .map_err(|_| FailReason::Sink("object too large for memory".into()))?;
-            let mut buf = Vec::new();
-            buf.try_reserve_exact(len)
-                .map_err(|_| FailReason::Sink("out of memory for an encoded object".into()))?;
-            buf.resize(len, 0);
-            (Region::Encoded(buf), None)
-        };
         let fec = match Code::for_oti(&meta.oti).map_err(|e| FailReason::Fec(e.to_string()))? {
             None => Fec::NoCode,
             Some(code) => Fec::Coded {
@@ -239,6 +307,7 @@ impl<O: SinkObject> ObjectReceiver<O> {
             expected_md5,
             desc,
             reserved_bytes,
+            memory_bytes: 0,
             last_activity: now,
             closing_since: None,
             sink_error: None,
@@ -274,7 +343,7 @@ impl<O: SinkObject> ObjectReceiver<O> {
         esi: u32,
         payload: &[u8],
         max_concurrent_blocks: usize,
-        budget: Budget<'_>,
+        mut budget: Budget<'_>,
     ) -> Result<Pushed, DropReason> {
         let k = self
             .tracker
@@ -298,18 +367,14 @@ impl<O: SinkObject> ObjectReceiver<O> {
                         .get(..placement.len)
                         .ok_or(DropReason::SymbolLength)?;
                     let range = placement.offset..placement.offset + placement.len;
-                    self.reserve(range.clone())?;
-                    self.region_mut()
-                        .get_mut(range)
-                        .ok_or(DropReason::SymbolOutOfRange)?
-                        .copy_from_slice(payload);
+                    self.writable(range, &mut budget)?.copy_from_slice(payload);
                 }
                 Some(layout) => {
                     // Sub-blocks (RFC 6330 §4.4.1.2, RFC 5053 §5.3.1.2): each symbol's pieces
                     // go to their sub-blocks of the block; the last symbol of the object has
                     // data in every sub-block the object reaches, so it is taken whole.
                     let t = usize::from(self.meta.oti.encoding_symbol_length);
-                    let block = self.block_mut(sbn)?;
+                    let block = self.block_mut(sbn, &mut budget)?;
                     for (e, symbol) in (esi..).zip(payload.chunks(t)) {
                         layout.scatter(block, e, symbol).map_err(fec_drop)?;
                     }
@@ -327,15 +392,39 @@ impl<O: SinkObject> ObjectReceiver<O> {
         Ok(Pushed::New { block_completed })
     }
 
-    fn region_mut(&mut self) -> &mut [u8] {
+    /// Bytes `range` of the region, ready to be written: reserved by the sink, or allocated in
+    /// memory (and charged to `budget`). On the sink's failure (a full disk) its error is kept
+    /// for [`Self::take_sink_error`], which the session fails the object with.
+    fn writable(
+        &mut self,
+        range: std::ops::Range<usize>,
+        budget: &mut Budget<'_>,
+    ) -> Result<&mut [u8], DropReason> {
         match &mut self.region {
-            Region::Sink(object) => object.data_mut(),
-            Region::Encoded(buf) => buf,
+            Region::Sink(object) => {
+                if let Err(e) = object.reserve(range.clone()) {
+                    self.sink_error = Some(e.to_string());
+                    return Err(DropReason::Sink);
+                }
+                object
+                    .data_mut()
+                    .get_mut(range)
+                    .ok_or(DropReason::SymbolOutOfRange)
+            }
+            Region::Memory { buf, limit } => {
+                if range.end > *limit {
+                    return Err(DropReason::SymbolOutOfRange);
+                }
+                if range.end > buf.len() {
+                    grow(buf, range.end, *limit, &mut self.memory_bytes, budget)?;
+                }
+                buf.get_mut(range).ok_or(DropReason::SymbolOutOfRange)
+            }
         }
     }
 
     /// The bytes of block `sbn` in the region.
-    fn block_mut(&mut self, sbn: u32) -> Result<&mut [u8], DropReason> {
+    fn block_mut(&mut self, sbn: u32, budget: &mut Budget<'_>) -> Result<&mut [u8], DropReason> {
         let partition = *self.tracker.partition();
         let (Some(offset), Some(len)) = (
             partition.block_offset_bytes(u64::from(sbn)),
@@ -345,22 +434,7 @@ impl<O: SinkObject> ObjectReceiver<O> {
         };
         let start = usize::try_from(offset).map_err(|_| DropReason::SymbolOutOfRange)?;
         let end = usize::try_from(offset + len).map_err(|_| DropReason::SymbolOutOfRange)?;
-        self.reserve(start..end)?;
-        self.region_mut()
-            .get_mut(start..end)
-            .ok_or(DropReason::SymbolOutOfRange)
-    }
-
-    /// Has the sink make `range` writable; on failure (a full disk) keeps the sink's error for
-    /// [`Self::take_sink_error`], which the session fails the object with.
-    fn reserve(&mut self, range: std::ops::Range<usize>) -> Result<(), DropReason> {
-        if let Region::Sink(object) = &mut self.region
-            && let Err(e) = object.reserve(range)
-        {
-            self.sink_error = Some(e.to_string());
-            return Err(DropReason::Sink);
-        }
-        Ok(())
+        self.writable(start..end, budget)
     }
 
     /// The sink's error that made the last packet a [`DropReason::Sink`] drop, if any.
@@ -380,7 +454,7 @@ impl<O: SinkObject> ObjectReceiver<O> {
     fn release(&mut self, decoder: &BlockDecoder, budget: &mut Budget<'_>) {
         let scratch = decoder.charged();
         *budget.used -= scratch;
-        self.reserved_bytes -= scratch;
+        self.memory_bytes -= scratch;
     }
 
     /// Tells block `sbn`'s decoder, if it has one, about new source symbols, and decodes the
@@ -453,7 +527,7 @@ impl<O: SinkObject> ObjectReceiver<O> {
             let mut decoder = code.decoder(sbn, k).map_err(fec_drop)?;
             let scratch = decoder.charged();
             if budget.used.saturating_add(scratch) > budget.max {
-                return Err(DropReason::ReceivingBytesLimit);
+                return Err(DropReason::MemoryLimit);
             }
             for e in 0..k {
                 if self.tracker.is_received(sbn, e) {
@@ -461,7 +535,7 @@ impl<O: SinkObject> ObjectReceiver<O> {
                 }
             }
             *budget.used += scratch;
-            self.reserved_bytes += scratch;
+            self.memory_bytes += scratch;
             decoders.insert(sbn, decoder);
         }
         let Some(decoder) = decoders.get_mut(&sbn) else {
@@ -498,7 +572,7 @@ impl<O: SinkObject> ObjectReceiver<O> {
             self.release(&decoder, &mut budget);
             return Err(DropReason::DecodeCostLimit);
         }
-        let decoded = match self.block_mut(sbn) {
+        let decoded = match self.block_mut(sbn, &mut budget) {
             Ok(block) => decoder.decode(block).map_err(fec_drop),
             Err(e) => Err(e),
         };
@@ -533,7 +607,7 @@ impl<O: SinkObject> ObjectReceiver<O> {
         let upto = self.tracker.advance_prefix();
         let region: &[u8] = match &self.region {
             Region::Sink(object) => object.data(),
-            Region::Encoded(buf) => buf,
+            Region::Memory { buf, .. } => buf,
         };
         if let Some(prefix) = region.get(md5.hashed as usize..upto as usize) {
             md5.hasher.update(prefix);
@@ -543,67 +617,112 @@ impl<O: SinkObject> ObjectReceiver<O> {
 
     /// Verifies and commits a complete object.
     pub fn finish<S: ObjectSink<Object = O>>(
-        self,
+        mut self,
         sink: &mut S,
         max_object_bytes: u64,
     ) -> Result<(), FailReason> {
-        match self.region {
-            Region::Sink(object) => {
-                if let Some(mut md5) = self.md5 {
-                    let mut tracker = self.tracker;
-                    let upto = tracker.advance_prefix();
-                    if let Some(rest) = object.data().get(md5.hashed as usize..upto as usize) {
-                        md5.hasher.update(rest);
-                    }
-                    if md5.hasher.finalize() != md5.expected {
-                        object.abort();
-                        return Err(FailReason::Md5Mismatch);
-                    }
+        if self.meta.cenc == Cenc::Null
+            && let Region::Sink(object) = self.region
+        {
+            if let Some(mut md5) = self.md5 {
+                let mut tracker = self.tracker;
+                let upto = tracker.advance_prefix();
+                if let Some(rest) = object.data().get(md5.hashed as usize..upto as usize) {
+                    md5.hasher.update(rest);
                 }
-                object.commit().map_err(|e| FailReason::Sink(e.to_string()))
-            }
-            Region::Encoded(encoded) => {
-                let cap = self
-                    .meta
-                    .content_length
-                    .unwrap_or(max_object_bytes)
-                    .min(max_object_bytes);
-                let cap = usize::try_from(cap).unwrap_or(usize::MAX);
-                let content = cenc::decode(self.meta.cenc, &encoded, cap)
-                    .map_err(FailReason::ContentDecoding)?;
-                drop(encoded);
-                if let Some(expected) = self.meta.content_length
-                    && expected != content.len() as u64
-                {
-                    return Err(FailReason::ContentLength {
-                        expected,
-                        got: content.len() as u64,
-                    });
-                }
-                if let Some(expected) = self.expected_md5
-                    && md5::digest(&content) != expected
-                {
+                if md5.hasher.finalize() != md5.expected {
+                    object.abort();
                     return Err(FailReason::Md5Mismatch);
                 }
-                let mut desc = self.desc;
-                desc.len = content.len() as u64;
-                let mut object = sink
-                    .create(&desc)
-                    .map_err(|e| FailReason::Sink(e.to_string()))?;
-                if let Err(e) = object.reserve(0..content.len()) {
-                    object.abort();
-                    return Err(FailReason::Sink(e.to_string()));
-                }
-                match object.data_mut().get_mut(..content.len()) {
-                    Some(region) => region.copy_from_slice(&content),
-                    None => {
-                        object.abort();
-                        return Err(FailReason::Sink("sink region shorter than asked".into()));
+            }
+            return object.commit().map_err(|e| FailReason::Sink(e.to_string()));
+        }
+        let cap = self
+            .meta
+            .content_length
+            .unwrap_or(max_object_bytes)
+            .min(max_object_bytes);
+        let encoded: &[u8] = match &self.region {
+            Region::Sink(object) => object.data(),
+            Region::Memory { buf, .. } => buf,
+        };
+        // The content's length, for the sink: the FDT's Content-Length, or a first pass that
+        // only counts (a content-encoded object without one is decoded twice, never held).
+        let len = match self.meta.content_length {
+            Some(len) => len,
+            None => content::decode_each(self.meta.cenc, encoded, cap, |_| Ok::<(), ()>(()))
+                .map_err(|e| match e {
+                    content::Stop::Decode(e) => FailReason::ContentDecoding(e),
+                    content::Stop::Consumer(()) => FailReason::Sink("counting".into()),
+                })?,
+        };
+        self.desc.len = len;
+        let mut object = sink
+            .create(&self.desc)
+            .map_err(|e| FailReason::Sink(e.to_string()))?;
+        let mut hasher = self.expected_md5.map(|_| Md5::new());
+        let mut at = 0usize;
+        let decoded = content::decode_each(self.meta.cenc, encoded, cap, |chunk| {
+            let end = at + chunk.len();
+            object
+                .reserve(at..end)
+                .map_err(|e| FailReason::Sink(e.to_string()))?;
+            let Some(region) = object.data_mut().get_mut(at..end) else {
+                // More than the Content-Length the region was made for.
+                return Err(FailReason::ContentLength {
+                    expected: len,
+                    got: end as u64,
+                });
+            };
+            region.copy_from_slice(chunk);
+            if let Some(h) = hasher.as_mut() {
+                h.update(chunk);
+            }
+            at = end;
+            Ok(())
+        });
+        let checked = match decoded {
+            Err(content::Stop::Decode(e)) => Err(FailReason::ContentDecoding(e)),
+            Err(content::Stop::Consumer(reason)) => Err(reason),
+            Ok(got) if got != len => Err(FailReason::ContentLength { expected: len, got }),
+            Ok(_) => match (hasher, self.expected_md5) {
+                (Some(h), Some(expected)) => {
+                    if h.finalize() == expected {
+                        Ok(())
+                    } else {
+                        Err(FailReason::Md5Mismatch)
                     }
                 }
-                object.commit().map_err(|e| FailReason::Sink(e.to_string()))
-            }
+                _ => Ok(()),
+            },
+        };
+        if let Err(reason) = checked {
+            object.abort();
+            self.abort();
+            return Err(reason);
         }
+        let committed = object.commit().map_err(|e| FailReason::Sink(e.to_string()));
+        // The encoded bytes (the sink's temporary file, or memory) go.
+        self.abort();
+        committed
+    }
+
+    /// Decodes a complete in-memory object (an FDT instance) into at most `max_bytes` bytes.
+    pub fn finish_in_memory(self, max_bytes: usize) -> Result<Vec<u8>, FailReason> {
+        let encoded: &[u8] = match &self.region {
+            Region::Sink(object) => object.data(),
+            Region::Memory { buf, .. } => buf,
+        };
+        let mut out = Vec::new();
+        content::decode_each(self.meta.cenc, encoded, max_bytes as u64, |chunk| {
+            out.extend_from_slice(chunk);
+            Ok::<(), ()>(())
+        })
+        .map_err(|e| match e {
+            content::Stop::Decode(e) => FailReason::ContentDecoding(e),
+            content::Stop::Consumer(()) => FailReason::Sink("decoding".into()),
+        })?;
+        Ok(out)
     }
 
     /// Bytes held by the FEC scratch of blocks being decoded (part of `reserved_bytes`).
@@ -623,9 +742,36 @@ impl<O: SinkObject> ObjectReceiver<O> {
     }
 }
 
+/// Grows an in-memory region to `end` bytes (at most `limit`), charging what it allocates to
+/// `budget` and to the object's `charged`.
+fn grow(
+    buf: &mut Vec<u8>,
+    end: usize,
+    limit: usize,
+    charged: &mut u64,
+    budget: &mut Budget<'_>,
+) -> Result<(), DropReason> {
+    if end > buf.capacity() {
+        // Doubling, so that a region written front to back is not copied at every symbol.
+        let want = end.max(buf.capacity().saturating_mul(2)).min(limit);
+        let before = buf.capacity();
+        budget.charge((want - before) as u64)?;
+        if buf.try_reserve_exact(want - buf.len()).is_err() {
+            *budget.used -= (want - before) as u64;
+            return Err(DropReason::MemoryLimit);
+        }
+        // The allocator may give more than asked: charged as asked, the rest is its slack.
+        *charged += (want - before) as u64;
+    }
+    buf.resize(end, 0);
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cenc;
+    use crate::hash::md5;
     use crate::receiver::sink::MemorySink;
     use crate::wire::{FecEncodingId, Oti, SchemeSpecific};
 
@@ -680,7 +826,7 @@ mod tests {
         };
         let start = ObjectStart {
             desc,
-            reserved_bytes: reservation(&meta, &partition),
+            reserved_bytes: sink_reservation(&meta),
             meta: Arc::new(meta),
             partition,
             from_fdt: true,

@@ -15,28 +15,58 @@ use super::error::{DropReason, FailReason, ReceiverError};
 use super::event::{ObjectEvent, ObjectMetadata, ReceiverEndpoint};
 use super::fdt_state::{FdtFile, FdtFingerprint, FdtReceiving, FileSlot};
 use super::object::{
-    Budget, ObjectReceiver, ObjectStart, Pushed, is_supported, partition_for, reservation,
+    Budget, ObjectReceiver, ObjectStart, Pushed, bookkeeping_bytes, is_supported, partition_for,
+    sink_reservation,
 };
 use super::pending::Pending;
 use super::sink::{ObjectDescription, ObjectSink};
 use super::stats::ReceiverStats;
 
 /// What every session of a receiver shares: configuration, sink, event queue, counters and the
-/// byte budget of objects being received.
+/// budgets of objects being received.
 #[derive(Debug)]
 pub(crate) struct Shared<S> {
     pub config: Config,
     pub sink: S,
     pub events: VecDeque<ObjectEvent>,
     pub stats: ReceiverStats,
+    /// Bytes of sink regions taken (`Limits::max_receiving_bytes`).
     pub receiving_bytes: u64,
     /// Bytes of packets held for their FDT, over all sessions.
     pub held_bytes: usize,
     /// Bytes of live FDT file descriptions, over all sessions.
     pub description_bytes: usize,
+    /// Memory held by objects and FDT instances being received: bookkeeping, FEC scratch,
+    /// in-memory regions. With `held_bytes` and `description_bytes`, what
+    /// `Limits::max_memory_bytes` bounds.
+    pub memory_bytes: u64,
 }
 
 impl<S> Shared<S> {
+    /// All the memory held for unverified input.
+    pub fn memory_used(&self) -> u64 {
+        self.memory_bytes
+            .saturating_add(self.held_bytes as u64)
+            .saturating_add(self.description_bytes as u64)
+    }
+
+    /// Memory left under `Limits::max_memory_bytes`.
+    pub fn memory_room(&self) -> u64 {
+        self.config
+            .limits
+            .max_memory_bytes
+            .saturating_sub(self.memory_used())
+    }
+
+    /// The budget objects and FDT instances charge what they allocate to.
+    pub fn memory_budget(&mut self) -> Budget<'_> {
+        let others = (self.held_bytes as u64).saturating_add(self.description_bytes as u64);
+        Budget {
+            max: self.config.limits.max_memory_bytes.saturating_sub(others),
+            used: &mut self.memory_bytes,
+        }
+    }
+
     pub fn emit(&mut self, event: ObjectEvent) {
         if self.events.len() >= self.config.limits.max_events {
             self.stats.events_dropped += 1;
@@ -316,9 +346,14 @@ impl<O: super::sink::SinkObject> Session<O> {
                 ));
             }
         };
-        let reserved = reservation(&meta, &partition);
+        let reserved = sink_reservation(&meta);
+        let bookkeeping = bookkeeping_bytes(&partition);
+        let short = |shared: &Shared<S>| {
+            shared.receiving_bytes.saturating_add(reserved) > limits.max_receiving_bytes
+                || bookkeeping > shared.memory_room()
+        };
         // Objects no FDT describes give their bytes up first, the idlest first.
-        while shared.receiving_bytes.saturating_add(reserved) > limits.max_receiving_bytes {
+        while short(shared) {
             let Some((_, victim)) = self.idlest_unannounced_object() else {
                 break;
             };
@@ -327,6 +362,9 @@ impl<O: super::sink::SinkObject> Session<O> {
         }
         if shared.receiving_bytes.saturating_add(reserved) > limits.max_receiving_bytes {
             return Err(DropReason::ReceivingBytesLimit.into());
+        }
+        if bookkeeping > shared.memory_room() {
+            return Err(DropReason::MemoryLimit.into());
         }
         let desc = ObjectDescription {
             tsi: self.key.tsi,
@@ -344,7 +382,7 @@ impl<O: super::sink::SinkObject> Session<O> {
             reserved_bytes: reserved,
             max_decode_cost: limits.max_decode_cost,
         };
-        let object =
+        let mut object =
             match ObjectReceiver::start(&mut shared.sink, start, shared.config.check_md5, now) {
                 Ok(object) => object,
                 Err(reason) => {
@@ -361,6 +399,8 @@ impl<O: super::sink::SinkObject> Session<O> {
                 }
             };
         shared.receiving_bytes += reserved;
+        shared.memory_bytes += bookkeeping;
+        object.memory_bytes = bookkeeping;
         shared.stats.objects_started += 1;
         shared.emit(ObjectEvent::Started {
             session: self.key,
@@ -417,15 +457,22 @@ impl<O: super::sink::SinkObject> Session<O> {
         if !self.pending.contains(toi) {
             self.make_room_unannounced(shared, toi, now);
         }
-        // The byte cap is shared by every session: this session makes room by letting its own
-        // idlest held TOIs go, never another session's.
-        while raw.len() > limits.max_pending_bytes.saturating_sub(shared.held_bytes) {
+        // The byte caps are shared by every session: this session makes room by letting its
+        // own idlest held TOIs go, never another session's.
+        let room = |shared: &Shared<S>| {
+            let pending = limits.max_pending_bytes.saturating_sub(shared.held_bytes);
+            pending.min(usize::try_from(shared.memory_room()).unwrap_or(usize::MAX))
+        };
+        while raw.len() > room(shared) {
             match self.pending.idlest_except(toi) {
                 Some((victim, _)) => self.evict_pending(shared, victim),
                 None => break,
             }
         }
-        let room = limits.max_pending_bytes.saturating_sub(shared.held_bytes);
+        if raw.len() > usize::try_from(shared.memory_room()).unwrap_or(usize::MAX) {
+            return Err(DropReason::MemoryLimit.into());
+        }
+        let room = room(shared);
         self.pending.hold(toi, raw, now, room, true)?;
         shared.held_bytes += raw.len();
         shared.stats.held += 1;
@@ -554,6 +601,7 @@ impl<O: super::sink::SinkObject> Session<O> {
             return;
         };
         shared.receiving_bytes -= object.reserved_bytes;
+        shared.memory_bytes -= object.memory_bytes;
         let meta = object.meta.clone();
         let file = if object.from_fdt {
             self.files.get(&toi).map(|slot| slot.file.clone())
@@ -606,6 +654,7 @@ impl<O: super::sink::SinkObject> Session<O> {
             return;
         };
         shared.receiving_bytes -= object.reserved_bytes;
+        shared.memory_bytes -= object.memory_bytes;
         let meta = object.meta.clone();
         let file = if object.from_fdt {
             self.files.get(&toi).map(|slot| slot.file.clone())
@@ -660,16 +709,30 @@ impl<O: super::sink::SinkObject> Session<O> {
             let Some(oti) = alc.fti() else {
                 return Err(DropReason::FdtWithoutExtension.into());
             };
-            if self.fdt_receiving.len() >= limits.max_fdt_instances_receiving {
-                return Err(DropReason::FdtInstancesLimit.into());
-            }
             let cenc = match alc.ext_cenc() {
                 Some(c) => {
                     Cenc::from_code(c.content_encoding).ok_or(DropReason::UnknownContentEncoding)?
                 }
                 None => Cenc::Null,
             };
-            let receiving = FdtReceiving::new(&oti, cenc, &limits, now)?;
+            // A new instance takes the place of the idlest one being received when all are
+            // taken: a flood of new instance IDs churns them, but cannot stop a new instance
+            // (most take one packet) from being received.
+            if self.fdt_receiving.len() >= limits.max_fdt_instances_receiving.max(1) {
+                self.evict_idlest_fdt(shared);
+                shared.stats.count_drop(DropReason::FdtInstancesLimit);
+            }
+            let receiving =
+                match FdtReceiving::new(&oti, cenc, &limits, &mut shared.memory_budget(), now) {
+                    Err(e)
+                        if e.reason() == DropReason::MemoryLimit
+                            && !self.fdt_receiving.is_empty() =>
+                    {
+                        self.evict_idlest_fdt(shared);
+                        FdtReceiving::new(&oti, cenc, &limits, &mut shared.memory_budget(), now)?
+                    }
+                    other => other?,
+                };
             self.fdt_receiving.insert(id, receiving);
         }
         let payload_id = alc
@@ -679,17 +742,36 @@ impl<O: super::sink::SinkObject> Session<O> {
             return Ok(());
         };
         receiving.last_activity = now;
-        if !receiving.push(payload_id.sbn, payload_id.esi, alc.payload())? {
+        let budget = Budget {
+            max: limits.max_memory_bytes.saturating_sub(
+                (shared.held_bytes as u64).saturating_add(shared.description_bytes as u64),
+            ),
+            used: &mut shared.memory_bytes,
+        };
+        if !receiving.push(payload_id.sbn, payload_id.esi, alc.payload(), budget)? {
             return Ok(());
         }
         let Some(receiving) = self.fdt_receiving.remove(&id) else {
             return Ok(());
         };
+        shared.memory_bytes -= receiving.charged();
         let fingerprint = receiving.fingerprint();
         let (instance, rejected) = receiving.parse(limits.max_fdt_files)?;
         self.apply_fdt(shared, id, &instance, fingerprint, now)?;
         self.report_rejected(shared, id, rejected);
         Ok(())
+    }
+
+    /// Gives up the FDT instance being received that has gone without a packet the longest.
+    fn evict_idlest_fdt<S>(&mut self, shared: &mut Shared<S>) {
+        let idlest = self
+            .fdt_receiving
+            .iter()
+            .min_by_key(|(_, f)| f.last_activity)
+            .map(|(id, _)| *id);
+        if let Some(receiving) = idlest.and_then(|id| self.fdt_receiving.remove(&id)) {
+            shared.memory_bytes -= receiving.charged();
+        }
     }
 
     /// The File entries of an applied instance that were left out: each is a drop of its own
@@ -871,8 +953,15 @@ impl<O: super::sink::SinkObject> Session<O> {
         });
         if let Some(timeout) = config.object_timeout {
             shared.held_bytes -= self.pending.expire(now, timeout);
-            self.fdt_receiving
-                .retain(|_, f| !idle_for(now, f.last_activity, timeout));
+            let mut freed = 0;
+            self.fdt_receiving.retain(|_, f| {
+                let keep = !idle_for(now, f.last_activity, timeout);
+                if !keep {
+                    freed += f.charged();
+                }
+                keep
+            });
+            shared.memory_bytes -= freed;
         }
         false
     }
@@ -895,6 +984,9 @@ impl<O: super::sink::SinkObject> Session<O> {
         let freed: usize = self.files.values().map(|s| s.file.approx_bytes()).sum();
         shared.description_bytes -= freed;
         self.files.clear();
+        let charged: u64 = self.fdt_receiving.values().map(FdtReceiving::charged).sum();
+        shared.memory_bytes -= charged;
+        self.fdt_receiving.clear();
     }
 }
 
@@ -926,15 +1018,13 @@ fn store<O: super::sink::SinkObject, S>(
         object.check_source_block_length(payload_id.sbn, len)?;
     }
     let payload = alc.payload();
-    let budget = Budget {
-        used: &mut shared.receiving_bytes,
-        max: shared.config.limits.max_receiving_bytes,
-    };
+    let max_concurrent_blocks = shared.config.limits.max_concurrent_blocks;
+    let budget = shared.memory_budget();
     match object.push(
         payload_id.sbn,
         payload_id.esi,
         payload,
-        shared.config.limits.max_concurrent_blocks,
+        max_concurrent_blocks,
         budget,
     )? {
         Pushed::Duplicate => shared.stats.duplicates += 1,
