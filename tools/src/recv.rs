@@ -41,6 +41,11 @@ pub struct RecvCli {
     /// every UDP flow of the capture].
     #[arg(long)]
     group: Option<SocketAddr>,
+    /// Take the group, port, source and TSI from this session description (SDP with the
+    /// FLUTE attributes of 3GPP TS 26.346 §7.3, as `serve` gives at /sessions/NAME.sdp);
+    /// --source and --tsi, when given, win over it.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["group", "pcap"])]
+    sdp: Option<PathBuf>,
     /// Only from this source (source-specific multicast) [default: any source].
     #[arg(long)]
     source: Option<IpAddr>,
@@ -174,9 +179,25 @@ fn run(cli: &RecvCli) -> Result<Outcome> {
     if cli.backend == BackendArg::Pcap {
         bail!(usage("--backend pcap needs --pcap FILE"));
     }
+    let described = cli
+        .sdp
+        .as_deref()
+        .map(|path| {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| usage(format!("--sdp {}: {e}", path.display())))?;
+            crate::serve::sdp::parse(&text)
+                .map_err(|e| usage(format!("--sdp {}: {e:#}", path.display())))
+        })
+        .transpose()?;
     let group = cli
         .group
-        .ok_or_else(|| usage("receiving from the wire needs --group ADDR:PORT"))?;
+        .or(described.as_ref().map(|d| d.destination))
+        .ok_or_else(|| usage("receiving from the wire needs --group ADDR:PORT or --sdp FILE"))?;
+    let source = cli.source.or(described.as_ref().and_then(|d| d.source));
+    let tsis = match (&described, cli.tsi.is_empty()) {
+        (Some(d), true) => vec![d.tsi],
+        _ => cli.tsi.clone(),
+    };
     if cli.backend == BackendArg::Xdp && cli.iface.is_none() {
         bail!(usage("--backend xdp needs --iface"));
     }
@@ -185,8 +206,8 @@ fn run(cli: &RecvCli) -> Result<Outcome> {
         out: &cli.out,
         channels: vec![ChannelSpec {
             destination: group,
-            source: cli.source,
-            tsis: cli.tsi.clone(),
+            source,
+            tsis,
         }],
         iface: cli.iface.clone(),
         backend: cli.backend.into(),
