@@ -16,7 +16,7 @@ enum Decoder {
     None,
     Rs(RsBlockDecoder),
     RaptorQ(RaptorQBlockDecoder),
-    Raptor(RaptorBlockDecoder),
+    Raptor(Box<RaptorBlockDecoder>),
 }
 
 struct Block {
@@ -83,9 +83,9 @@ impl FdtAssembly {
                             .map_err(fec)?,
                     )
                 }
-                FecEncodingId::Raptor => {
-                    Decoder::Raptor(Raptor::for_oti(oti).map_err(fec)?.decoder(k).map_err(fec)?)
-                }
+                FecEncodingId::Raptor => Decoder::Raptor(Box::new(
+                    Raptor::for_oti(oti).map_err(fec)?.decoder(k).map_err(fec)?,
+                )),
             };
             blocks.push(Block {
                 decoder,
