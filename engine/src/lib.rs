@@ -26,7 +26,7 @@ pub mod runtime;
 pub mod sender;
 pub mod wire;
 
-/// The README's Rust examples, compiled and run as doctests so that they stay true.
-#[doc = include_str!("../../README.md")]
+/// The library page's Rust examples, compiled and run as doctests so that they stay true.
+#[doc = include_str!("../../docs/library.md")]
 #[cfg(doctest)]
-pub struct ReadmeDoctests;
+pub struct LibraryDocDoctests;
