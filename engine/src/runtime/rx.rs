@@ -64,7 +64,12 @@ pub struct RxEngineBuilder {
     pcap_in: Option<PathBuf>,
     spool_bytes: u64,
     busy_poll: Duration,
+    track_announced: bool,
 }
+
+/// What the FDTs of live sessions describe: each session's Content-Locations, refreshed by
+/// each worker with its timers; empty unless asked for ([`RxEngineBuilder::track_announced`]).
+type Announced = Arc<Mutex<Vec<(ReceiverEndpoint, Vec<String>)>>>;
 
 /// A running receive engine. [`RxEngine::join`] stops it and detaches the XDP program.
 #[derive(Debug)]
@@ -76,6 +81,8 @@ pub struct RxEngine {
     workers: Vec<JoinHandle<()>>,
     /// Per worker: its request queue, its own stop flag, and its channels (UDP).
     handles: Vec<WorkerHandle>,
+    /// Per worker: what its live sessions' FDTs describe.
+    announced: Vec<Announced>,
     published: Vec<Arc<Published<RxCounters>>>,
     /// Shared with the watch, which reattaches the program if someone detaches it.
     steering: Option<Arc<Mutex<XdpSteering>>>,
@@ -102,7 +109,17 @@ impl RxEngine {
             pcap_in: None,
             spool_bytes: 0,
             busy_poll: DEFAULT_BUSY_POLL,
+            track_announced: false,
         }
+    }
+
+    /// Each live session and the Content-Locations its unexpired FDT Instances describe, as
+    /// the workers last saw them (every half second, with [`RxEngineBuilder::track_announced`]).
+    pub fn announced(&self) -> Vec<(ReceiverEndpoint, Vec<String>)> {
+        self.announced
+            .iter()
+            .flat_map(|a| a.lock().unwrap_or_else(PoisonError::into_inner).clone())
+            .collect()
     }
 
     /// Object events of every worker, in the order each worker saw them.
@@ -140,6 +157,7 @@ impl RxEngine {
                 let busy_poll = self.factory.busy_poll;
                 self.published.push(Arc::clone(&setup.published));
                 self.handles.push(setup.handle());
+                self.announced.push(Arc::clone(&setup.announced));
                 let handle = spawn(index, move || {
                     pin(core);
                     udp_loop(setup.into_worker(), socket, busy_poll);
@@ -297,6 +315,13 @@ impl RxEngineBuilder {
         self
     }
 
+    /// Lets [`RxEngine::announced`] tell what the live sessions' FDTs describe (off by default:
+    /// it costs a copy of the descriptions' names every half second).
+    pub fn track_announced(mut self, on: bool) -> Self {
+        self.track_announced = on;
+        self
+    }
+
     /// Cores to pin the workers to, worker `i` on `cores[i % len]`; unpinned by default (the
     /// same rule as the send engine's).
     pub fn cores(mut self, cores: Vec<usize>) -> Self {
@@ -399,6 +424,7 @@ impl RxEngineBuilder {
             factory: self.clone(),
             events_tx: events_tx.clone(),
             handles: Vec::new(),
+            announced: Vec::new(),
             workers: Vec::new(),
             published: Vec::new(),
             steering: None,
@@ -449,6 +475,7 @@ impl RxEngineBuilder {
                     let worker = self.worker(i, events_tx.clone(), &engine)?;
                     engine.published.push(Arc::clone(&worker.published));
                     engine.handles.push(worker.handle());
+                    engine.announced.push(Arc::clone(&worker.announced));
                     let core = core_for(i);
                     let busy_poll = self.busy_poll;
                     let handle = spawn(i, move || {
@@ -470,6 +497,7 @@ impl RxEngineBuilder {
                 let worker = self.worker(0, events_tx.clone(), &engine)?;
                 engine.published.push(Arc::clone(&worker.published));
                 engine.handles.push(worker.handle());
+                engine.announced.push(Arc::clone(&worker.announced));
                 let core = core_for(0);
                 let handle = spawn(0, move || {
                     pin(core);
@@ -484,6 +512,7 @@ impl RxEngineBuilder {
                     worker.channels = vec![channel.clone()];
                     engine.published.push(Arc::clone(&worker.published));
                     engine.handles.push(worker.handle());
+                    engine.announced.push(Arc::clone(&worker.announced));
                     let core = core_for(i);
                     let busy_poll = self.busy_poll;
                     let handle = spawn(i, move || {
@@ -555,6 +584,8 @@ impl RxEngineBuilder {
             retire: Arc::new(AtomicBool::new(false)),
             commands,
             commands_tx,
+            announced: Arc::new(Mutex::new(Vec::new())),
+            track_announced: self.track_announced,
         })
     }
 }
@@ -572,6 +603,8 @@ struct WorkerSetup {
     retire: Arc<AtomicBool>,
     commands: Receiver<RxCommand>,
     commands_tx: EventSender<RxCommand>,
+    announced: Announced,
+    track_announced: bool,
 }
 
 /// A change of channels, for a running worker.
@@ -627,6 +660,7 @@ impl WorkerSetup {
             stop: self.stop,
             retire: self.retire,
             commands: self.commands,
+            announced: self.track_announced.then_some(self.announced),
         }
     }
 }
@@ -700,9 +734,25 @@ struct Worker {
     stop: Arc<AtomicBool>,
     retire: Arc<AtomicBool>,
     commands: Receiver<RxCommand>,
+    announced: Option<Announced>,
 }
 
 impl Worker {
+    /// Copies what the live sessions' FDTs describe for [`RxEngine::announced`].
+    fn share_announced(&self) {
+        let Some(shared) = &self.announced else {
+            return;
+        };
+        let mut by_session: Vec<(ReceiverEndpoint, Vec<String>)> =
+            self.receiver.sessions().map(|s| (*s, Vec::new())).collect();
+        for (session, _, location) in self.receiver.announced() {
+            if let Some((_, names)) = by_session.iter_mut().find(|(s, _)| s == session) {
+                names.push(location.to_owned());
+            }
+        }
+        *shared.lock().unwrap_or_else(PoisonError::into_inner) = by_session;
+    }
+
     /// Takes the engine's changes of channels.
     fn control(&mut self) {
         while let Ok(command) = self.commands.try_recv() {
@@ -812,6 +862,7 @@ impl Worker {
         let now = Instant::now();
         if now.duration_since(timers.cleanup) >= CLEANUP_EVERY {
             self.receiver.cleanup(SystemTime::now());
+            self.share_announced();
             timers.cleanup = now;
         }
         self.drain_events();

@@ -68,6 +68,8 @@ struct SendFile {
     cores: Vec<usize>,
     #[serde(default = "default_flute_version")]
     flute_version: u8,
+    #[serde(default = "default_fdt_expires")]
+    fdt_expires: String,
     #[serde(default)]
     rule: Vec<RuleFile>,
 }
@@ -127,6 +129,9 @@ fn default_carousel() -> String {
 fn default_flute_version() -> u8 {
     2
 }
+fn default_fdt_expires() -> String {
+    "60s".into()
+}
 fn default_on_unlisted() -> String {
     "keep".into()
 }
@@ -185,6 +190,9 @@ pub struct SendConfig {
     pub cores: Vec<usize>,
     /// FLUTE version (1 or 2).
     pub flute_version: u8,
+    /// How long each FDT Instance is valid (its Expires); a new one goes out before it lapses,
+    /// and a receiver forgets a file no unexpired instance lists.
+    pub fdt_expires: Duration,
     /// Rules by path pattern, the first match wins.
     pub rules: Vec<Rule>,
 }
@@ -215,7 +223,8 @@ pub enum CacheRule {
     MaxStale,
 }
 
-/// What a receiving session does with a file the FDT no longer lists.
+/// What a receiving session does with a file it received once no unexpired FDT Instance of its
+/// live session lists it any more.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OnUnlisted {
     /// Leave it.
@@ -415,6 +424,12 @@ fn send_config(s: SendFile, resolve: &dyn Fn(&Path) -> PathBuf) -> Result<SendCo
         watch: s.watch.iter().map(|p| resolve(p)).collect(),
         cores: s.cores,
         flute_version: s.flute_version,
+        fdt_expires: parse_duration(&s.fdt_expires)
+            .ok()
+            .filter(|d| *d >= Duration::from_secs(1))
+            .ok_or_else(|| {
+                anyhow::anyhow!("fdt_expires {:?}: a duration of 1s or more", s.fdt_expires)
+            })?,
         rules,
     })
 }

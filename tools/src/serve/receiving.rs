@@ -1,7 +1,8 @@
 //! A receiving session of `serve`: a receive engine into its output directory, and a thread that
 //! takes its events (completed and failed objects) for the logs, `/status` and `/metrics`.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -9,10 +10,10 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
 use serde_json::json;
-use xflute::receiver::ObjectEvent;
+use xflute::receiver::{ObjectEvent, ReceiverEndpoint};
 use xflute::runtime::{ChannelSpec, EventWait, RxEngine, RxStats};
 
-use super::config::ReceiveConfig;
+use super::config::{OnUnlisted, ReceiveConfig};
 use super::sending::backend_name;
 
 /// Completed objects remembered for `/status`, newest last.
@@ -23,7 +24,11 @@ const RECENT: usize = 32;
 struct Seen {
     completed: u64,
     failed: u64,
+    /// Files removed because their session's FDT no longer lists them.
+    unlisted_deleted: u64,
     recent: VecDeque<(String, u64, f64)>,
+    /// With `on_unlisted = "delete"`: each file received, by session and Content-Location.
+    received: HashMap<(ReceiverEndpoint, String), PathBuf>,
 }
 
 /// A running receiving session.
@@ -40,8 +45,10 @@ pub struct ReceiveSession {
 impl ReceiveSession {
     /// Starts the engine and its event thread.
     pub fn start(config: ReceiveConfig) -> Result<Self> {
+        let delete_unlisted = config.on_unlisted == OnUnlisted::Delete;
         let mut builder = RxEngine::builder(&config.out)
             .backend(config.backend)
+            .track_announced(delete_unlisted)
             .cores(config.cores.clone())
             .channel(ChannelSpec {
                 destination: config.group,
@@ -58,17 +65,25 @@ impl ReceiveSession {
         let seen = Arc::new(Mutex::new(Seen::default()));
         let stop = Arc::new(AtomicBool::new(false));
         let name = config.name.clone();
+        let engine = Arc::new(Mutex::new(Some(engine)));
         let thread = {
             let seen = Arc::clone(&seen);
             let stop = Arc::clone(&stop);
+            let engine = Arc::clone(&engine);
+            let out = config.out.clone();
             std::thread::Builder::new()
                 .name(format!("events-{name}"))
                 .spawn(move || {
+                    let mut last_check = std::time::Instant::now();
                     while !stop.load(Ordering::Relaxed) {
                         match events.next_timeout(Duration::from_millis(100)) {
-                            Ok(event) => take(&name, &seen, event),
+                            Ok(event) => take(&name, &seen, &out, delete_unlisted, event),
                             Err(EventWait::Timeout) => {}
                             Err(EventWait::Closed) => break,
+                        }
+                        if delete_unlisted && last_check.elapsed() >= Duration::from_secs(1) {
+                            delete_unlisted_files(&name, &seen, &engine);
+                            last_check = std::time::Instant::now();
                         }
                     }
                 })
@@ -76,7 +91,7 @@ impl ReceiveSession {
         };
         Ok(Self {
             config,
-            engine: Arc::new(Mutex::new(Some(engine))),
+            engine,
             seen,
             stop,
             events: Some(thread),
@@ -122,6 +137,7 @@ impl ReceiveSession {
             "drops": stats.as_ref().map_or(0, RxStats::total_drops),
             "completed": seen.completed,
             "failed": seen.failed,
+            "unlisted_deleted": seen.unlisted_deleted,
             "recent": recent,
         })
     }
@@ -146,11 +162,53 @@ impl ReceiveSession {
     }
 }
 
-fn take(name: &str, seen: &Mutex<Seen>, event: ObjectEvent) {
+/// Removes the files received from a live session whose FDT no longer lists them. A session
+/// that ended (its sender stopped) lists nothing and takes nothing away.
+fn delete_unlisted_files(name: &str, seen: &Mutex<Seen>, engine: &Mutex<Option<RxEngine>>) {
+    let announced = match engine
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .as_ref()
+    {
+        Some(e) => e.announced(),
+        None => return,
+    };
+    let mut seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
+    let gone: Vec<(ReceiverEndpoint, String)> = seen
+        .received
+        .keys()
+        .filter(|(session, location)| {
+            announced
+                .iter()
+                .any(|(s, names)| s == session && !names.iter().any(|n| n == location))
+        })
+        .cloned()
+        .collect();
+    for key in gone {
+        if let Some(path) = seen.received.remove(&key) {
+            match std::fs::remove_file(&path) {
+                Ok(()) => {
+                    seen.unlisted_deleted += 1;
+                    tracing::info!(session = name, path = %path.display(), "no longer listed: deleted");
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    tracing::warn!(session = name, path = %path.display(), error = %e, "deleting")
+                }
+            }
+        }
+    }
+}
+
+fn take(name: &str, seen: &Mutex<Seen>, out: &Path, track: bool, event: ObjectEvent) {
     let mut seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
     match event {
-        ObjectEvent::Completed { toi, meta, .. } => {
+        ObjectEvent::Completed { session, toi, meta } => {
             seen.completed += 1;
+            if track && let (Some(location), Some(path)) = (&meta.content_location, &meta.path) {
+                let file = out.join(path.to_relative_string());
+                seen.received.insert((session, location.clone()), file);
+            }
             let path = meta
                 .path
                 .as_ref()

@@ -142,6 +142,7 @@ impl SendSession {
             toi_initial_value: xflute::random::random_toi(ToiMaxLength::ToiMax32)
                 .unwrap_or(1)
                 .max(1),
+            fdt_duration: config.fdt_expires,
             ..SenderConfig::default()
         };
         for p in priorities(&config) {

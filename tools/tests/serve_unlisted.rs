@@ -1,0 +1,76 @@
+//! A receiving session with `on_unlisted = "delete"`: a file deleted from the sender's watched
+//! directory leaves the FDT, and once no unexpired FDT Instance lists it, the receiver removes
+//! its copy; the other files stay. Over UDP on loopback, one `serve` doing both directions.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_xflute");
+
+struct Kill(Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_for(limit: Duration, mut ok: impl FnMut() -> bool) -> bool {
+    let give_up = Instant::now() + limit;
+    while Instant::now() < give_up {
+        if ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+#[test]
+fn a_file_deleted_at_the_sender_is_deleted_at_a_receiver_that_asks_for_it() {
+    let dir = std::env::temp_dir().join(format!("xflute-unlisted-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("outbox")).unwrap();
+    let api = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let port = 30_000 + (std::process::id() % 10_000) as u16;
+    let config = format!(
+        "[http]\nlisten = \"127.0.0.1:{api}\"\n\
+         [[send]]\nname = \"out\"\ndest = \"239.255.42.9:{port}\"\niface = \"lo\"\n\
+         rate = \"50M\"\ncarousel = \"200ms\"\nfdt_expires = \"2s\"\nwatch = [\"outbox\"]\n\
+         [[receive]]\nname = \"in\"\ngroup = \"239.255.42.9:{port}\"\niface = \"lo\"\n\
+         out = \"inbox\"\non_unlisted = \"delete\"\n"
+    );
+    std::fs::write(dir.join("serve.toml"), config).unwrap();
+    std::fs::write(dir.join("outbox/a.txt"), b"first file").unwrap();
+    std::fs::write(dir.join("outbox/b.txt"), b"second file").unwrap();
+    let serve = Kill(
+        Command::new(BIN)
+            .args(["serve", "--config"])
+            .arg(dir.join("serve.toml"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let inbox = dir.join("inbox");
+    assert!(
+        wait_for(Duration::from_secs(20), || {
+            std::fs::read(inbox.join("a.txt")).is_ok_and(|d| d == b"first file")
+                && std::fs::read(inbox.join("b.txt")).is_ok_and(|d| d == b"second file")
+        }),
+        "both files arrive"
+    );
+    std::fs::remove_file(dir.join("outbox/a.txt")).unwrap();
+    assert!(
+        wait_for(Duration::from_secs(20), || !inbox.join("a.txt").exists()),
+        "a.txt is deleted once no FDT lists it"
+    );
+    assert_eq!(std::fs::read(inbox.join("b.txt")).unwrap(), b"second file");
+    drop(serve);
+    let _ = std::fs::remove_dir_all(&dir);
+}
