@@ -245,6 +245,7 @@ fn recv_args<'a>(
         spool: spool_for(files),
         busy_poll: xflute::runtime::DEFAULT_BUSY_POLL,
         inject_loss: loss,
+        until_closed: false,
         auth: None,
     }
 }

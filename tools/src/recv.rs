@@ -71,6 +71,10 @@ pub struct RecvCli {
     /// Stop after this long (30s, 500ms, 2m) [default: no limit].
     #[arg(long, value_parser = units::parse_duration)]
     timeout: Option<Duration>,
+    /// Stop once every session that started has ended (its sender's Close Session flag, or
+    /// its timeout) and nothing is left in flight [default: keep listening].
+    #[arg(long)]
+    until_closed: bool,
     /// One JSON event per line on stdout instead of text (see docs/cli-json.md).
     #[arg(long)]
     json: bool,
@@ -215,6 +219,7 @@ fn run(cli: &RecvCli) -> Result<Outcome> {
         cores: cli.cores.clone(),
         count: cli.count,
         timeout: cli.timeout,
+        until_closed: cli.until_closed,
         json: cli.json,
         spool: cli.spool.unwrap_or(0),
         busy_poll: cli.busy_poll,
@@ -587,6 +592,8 @@ pub struct LiveRecvArgs<'a> {
     pub count: Option<u64>,
     /// Stop after this long.
     pub timeout: Option<Duration>,
+    /// Stop once every session that started has ended.
+    pub until_closed: bool,
     /// One JSON object per line instead of text.
     pub json: bool,
     /// Output space to reserve ahead of time, bytes (0: none).
@@ -597,6 +604,18 @@ pub struct LiveRecvArgs<'a> {
     pub inject_loss: f64,
     /// Take only packets authenticated so (RFC 6584).
     pub auth: Option<&'static xflute::auth::VerifierConfig>,
+}
+
+/// Whether sessions started and every one has ended (closed by its sender, timed out or
+/// evicted); their unfinished objects have failed by then.
+fn sessions_ended(stats: &xflute::runtime::RxStats) -> bool {
+    let (opened, closed) = stats.workers.iter().fold((0, 0), |(o, c), w| {
+        (
+            o + w.receiver.sessions_opened,
+            c + w.receiver.sessions_closed,
+        )
+    });
+    opened > 0 && closed >= opened
 }
 
 /// What a live `recv` did.
@@ -694,6 +713,7 @@ pub fn run_live(
             || deadline.is_some_and(|d| Instant::now() >= d)
             || args.count.is_some_and(|c| report.completed >= c)
             || engine.is_finished()
+            || (args.until_closed && sessions_ended(&engine.stats()))
         {
             break;
         }
