@@ -9,11 +9,11 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use xflute::runtime::{EventWait, Events};
 use pyo3::exceptions::PyStopIteration;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use xflute::runtime::{Backend, ChannelSpec, RxEngine as CoreRx, RxStats, TxEngine as CoreTx};
+use xflute::runtime::{EventWait, Events};
 
 use crate::errors::{FluteError, flute_err};
 use crate::receiver::{Config, ObjectEvent, UDPEndpoint};
