@@ -23,6 +23,7 @@ use super::source_symbols::bit;
 use super::xor::{copy_padded, xor_into, xor_sum};
 
 mod dense;
+mod row_sums;
 mod symbols;
 
 /// Where a row's right-hand side comes from.

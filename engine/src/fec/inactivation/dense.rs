@@ -3,8 +3,7 @@
 //! that a target is determined when those rows are fewer than the inactive columns.
 
 use super::{
-    Col, Received, System, bit, copy_padded, copy_words, ones, symbol, symbol_mut, xor_sum,
-    xor_within, xor_words,
+    Received, System, bit, copy_padded, copy_words, ones, symbol, symbol_mut, xor_within, xor_words,
 };
 
 impl System {
@@ -73,23 +72,7 @@ impl System {
         let nb_rows = selected.len();
         // Right-hand sides, in selection order.
         let mut rhs = std::mem::take(&mut self.inactive);
-        rhs.clear();
-        rhs.resize(nb_rows * t, 0);
-        for (i, &r) in selected.iter().enumerate() {
-            let dst = symbol_mut(&mut rhs, i as u32, t);
-            let d = self.rhs.get(r as usize).and_then(|&h| received.rhs(h));
-            let state = &self.state;
-            let e = &self.e;
-            let others =
-                self.rows
-                    .row(r as usize)
-                    .iter()
-                    .filter_map(|&j| match state.get(j as usize) {
-                        Some(Col::Solved(t2)) => Some(symbol(e, *t2, t)),
-                        _ => None,
-                    });
-            xor_sum(dst, d.into_iter().chain(others));
-        }
+        self.dense_rhs(received, t, selected, &mut rhs);
         // Gauss-Jordan on the bitsets to reduced row echelon form; each row operation is
         // replayed on the symbols.
         self.pivot_of.clear();
