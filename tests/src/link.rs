@@ -69,7 +69,7 @@ pub struct LinkStats {
     pub delivered: u64,
 }
 
-/// The link: [`Link::send`] packets in, [`Link::recv`] them out.
+/// The link: [`Link::send`] packets in, what it returns (and [`Link::flush`]) out.
 #[derive(Debug)]
 pub struct Link {
     config: LinkConfig,

@@ -104,7 +104,7 @@ impl FdtAssembly {
         })
     }
 
-    /// The instance's bytes (whole once [`Self::is_done`]).
+    /// The instance's bytes (whole once [`Self::push`] has returned `true`).
     pub fn data(&self) -> &[u8] {
         &self.data
     }
