@@ -62,15 +62,19 @@ fn our_symbols(k: u32, t: usize, data: &[u8], first: u32, end: u32) -> Vec<u8> {
 /// `symbols`; the recovered block or why not.
 fn ours(k: u32, t: usize, symbols: &[u8], kept: &[u32]) -> Result<Vec<u8>, Unsolved> {
     let sym = |esi: u32| &symbols[esi as usize * t..(esi as usize + 1) * t];
+    let mut is_kept = vec![false; k as usize];
+    for &e in kept.iter().filter(|&&e| e < k) {
+        is_kept[e as usize] = true;
+    }
     let source: Vec<Option<&[u8]>> = (0..k)
-        .map(|esi| kept.contains(&esi).then(|| sym(esi)))
+        .map(|esi| is_kept[esi as usize].then(|| sym(esi)))
         .collect();
     let repair: Vec<(u32, &[u8])> = kept
         .iter()
         .filter(|&&e| e >= k)
         .map(|&e| (e, sym(e)))
         .collect();
-    let lost: Vec<u32> = (0..k).filter(|e| !kept.contains(e)).collect();
+    let lost: Vec<u32> = (0..k).filter(|&e| !is_kept[e as usize]).collect();
     let mut out = vec![0u8; lost.len() * t];
     Solver::default().decode(
         k,
@@ -329,10 +333,13 @@ proptest! {
         let data = block(k, t, seed);
         let mut rng = Rng(seed | 1);
         let nb_lost = (u64::from(k) * u64::from(loss) / 1000) as u32;
-        let lost = rng.pick(k, nb_lost as usize);
+        let mut lost = vec![false; k as usize];
+        for e in rng.pick(k, nb_lost as usize) {
+            lost[e as usize] = true;
+        }
         let n = k + nb_lost + extra;
         let symbols = our_symbols(k, t, &data, 0, n);
-        let kept: Vec<u32> = (0..n).filter(|e| !lost.contains(e)).collect();
+        let kept: Vec<u32> = (0..n).filter(|&e| e >= k || !lost[e as usize]).collect();
         match ours(k, t, &symbols, &kept) {
             Ok(out) => prop_assert_eq!(out, data),
             Err(Unsolved::RankDeficient) => {
