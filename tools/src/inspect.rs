@@ -12,19 +12,19 @@ use std::fmt::Write as _;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, UNIX_EPOCH};
-use xflute::cenc::{self, Cenc};
-use xflute::fdt::{FdtInstance, ParseLimits};
+use xflute::cenc::Cenc;
+use xflute::fdt::FdtInstance;
 use xflute::io::frame::parse_udp;
 use xflute::io::pcap::PcapReader;
 use xflute::wire::{AlcPacket, ExtRepr, Oti};
 
 use crate::events::{Event, json_str};
-use crate::fdt_decode::FdtAssembly;
 use crate::units::printable;
 use crate::{Outcome, usage};
+use xflute::receiver::{FdtAssembly, Limits};
 
 /// Largest FDT the inspector reassembles.
-const MAX_FDT_BYTES: u64 = 16 * 1024 * 1024;
+const MAX_FDT_BYTES: usize = 16 * 1024 * 1024;
 
 /// The options of `xflute inspect`.
 #[derive(clap::Args, Debug)]
@@ -57,6 +57,11 @@ struct ObjectSummary {
     closed: bool,
 }
 
+/// FDT instances reassembled at once, at most: a capture may hold any number of new instance
+/// IDs, and each one being reassembled holds the symbols that came; beyond this the oldest is
+/// given up (and said so).
+const MAX_ASSEMBLING: usize = 64;
+
 /// An FDT instance: being reassembled, or why it cannot be.
 enum FdtState {
     Assembling(Box<FdtAssembly>),
@@ -78,6 +83,10 @@ struct Inspector<'a, W: Write> {
     cli: &'a InspectCli,
     objects: BTreeMap<(u64, u128), ObjectSummary>,
     fdts: HashMap<(u64, u32), FdtState>,
+    /// The instances being reassembled, oldest first.
+    assembling: std::collections::VecDeque<(u64, u32)>,
+    /// The receiver's bounds, for reassembling FDT instances.
+    limits: Limits,
     /// Content-Location of each (TSI, TOI), from the FDT instances decoded.
     names: HashMap<(u64, u128), String>,
     counts: Counts,
@@ -104,6 +113,11 @@ pub fn run(cli: &InspectCli, out: &mut impl Write) -> Result<Outcome> {
         cli,
         objects: BTreeMap::new(),
         fdts: HashMap::new(),
+        assembling: std::collections::VecDeque::new(),
+        limits: Limits {
+            max_fdt_bytes: MAX_FDT_BYTES,
+            ..Limits::default()
+        },
         names: HashMap::new(),
         counts: Counts::default(),
     };
@@ -378,9 +392,20 @@ impl<W: Write> Inspector<'_, W> {
                 .ext_cenc()
                 .and_then(|c| Cenc::from_code(c.content_encoding))
                 .unwrap_or(Cenc::Null);
-            match FdtAssembly::new(&oti, cenc, MAX_FDT_BYTES) {
+            match FdtAssembly::new(&oti, cenc, &self.limits) {
                 Ok(a) => {
                     slot.insert(FdtState::Assembling(Box::new(a)));
+                    self.assembling.push_back(key);
+                    if self.assembling.len() > MAX_ASSEMBLING
+                        && let Some(oldest) = self.assembling.pop_front()
+                    {
+                        self.fdts.insert(oldest, FdtState::Failed);
+                        self.fdt_note(
+                            oldest.0,
+                            oldest.1,
+                            "given up: too many FDT instances reassembled at once",
+                        )?;
+                    }
                 }
                 Err(e) => {
                     slot.insert(FdtState::Failed);
@@ -406,16 +431,12 @@ impl<W: Write> Inspector<'_, W> {
                 return self.fdt_note(tsi, instance_id, &format!("symbol dropped: {e}"));
             }
         }
-        let decoded = cenc::decode(fdt.cenc, fdt.data(), MAX_FDT_BYTES as usize);
-        self.fdts.insert(key, FdtState::Done);
-        let xml = match decoded {
-            Ok(x) => x,
-            Err(e) => {
-                return self.fdt_note(tsi, instance_id, &format!("content decoding failed: {e}"));
-            }
+        self.assembling.retain(|k| *k != key);
+        let Some(FdtState::Assembling(fdt)) = self.fdts.insert(key, FdtState::Done) else {
+            return Ok(());
         };
-        match FdtInstance::parse(&xml, &ParseLimits::default()) {
-            Ok(instance) => self.print_fdt(tsi, instance_id, &instance),
+        match fdt.finish() {
+            Ok((instance, _rejected)) => self.print_fdt(tsi, instance_id, &instance),
             Err(e) => self.fdt_note(tsi, instance_id, &format!("bad FDT: {e}")),
         }
     }

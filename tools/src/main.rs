@@ -11,7 +11,6 @@ use std::sync::atomic::AtomicBool;
 
 mod demo;
 mod events;
-mod fdt_decode;
 mod gso;
 mod inspect;
 mod netif;
