@@ -306,8 +306,8 @@ mod tests {
         }
         let best = Kernel::ALL
             .into_iter()
-            .filter(|k| k.is_available())
-            .last()
+            .rev()
+            .find(|k| k.is_available())
             .unwrap_or(Kernel::Scalar);
         assert_eq!(Kernel::best(), best);
         let missing: Vec<Kernel> = Kernel::ALL
