@@ -507,6 +507,11 @@ pub fn run_pcap(args: &RecvArgs<'_>, out: &mut impl Write) -> Result<Outcome> {
     receiver.close_all(now + Duration::from_secs(1));
     drain(&mut receiver, &mut report, now)?;
     let stats = receiver.stats();
+    let reasons: Vec<(&'static str, u64)> = stats
+        .drops_by_reason()
+        .filter(|(_, n)| *n > 0)
+        .map(|(r, n)| (r.name(), n))
+        .collect();
     let objects = report.states.len() as u64;
     let incomplete = report.incomplete();
     let completed = objects - incomplete;
@@ -516,6 +521,17 @@ pub fn run_pcap(args: &RecvArgs<'_>, out: &mut impl Write) -> Result<Outcome> {
                 .int("frames", frames)
                 .int("packets", stats.packets)
                 .int("dropped", stats.total_drops())
+                .raw(
+                    "drop_reasons",
+                    &format!(
+                        "{{{}}}",
+                        reasons
+                            .iter()
+                            .map(|(name, n)| format!("\"{name}\":{n}"))
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    ),
+                )
                 .int("records_over_cap", reader.records_over_cap())
                 .int("objects", objects)
                 .int("completed", completed)
@@ -544,6 +560,10 @@ pub fn run_pcap(args: &RecvArgs<'_>, out: &mut impl Write) -> Result<Outcome> {
             reader.records_over_cap(),
             units::bytes(report.completed_bytes)
         ))?;
+        if !reasons.is_empty() {
+            let by_reason: Vec<String> = reasons.iter().map(|(n, c)| format!("{n} {c}")).collect();
+            report.text(&format!("dropped as {}", by_reason.join(", ")))?;
+        }
         if args.auth.is_some() {
             report.text(&format!(
                 "refused {} unauthenticated, {} badly authenticated, {} replayed packets",
@@ -792,8 +812,25 @@ fn draw(
 /// One summary line (or JSON event) of a live receive. Rates are measured from the first
 /// packet to the last object completed, and left out when that is too short to mean anything
 /// (a late joiner that completes what it held at once).
+/// Every reason a packet was dropped that happened, with its count: the receiver's reasons
+/// by their names, then the kernel's (socket or ring full) and the frames that were not
+/// well-formed UDP of a configured channel.
+pub fn drop_reasons(s: &xflute::runtime::RxStats) -> Vec<(&'static str, u64)> {
+    let mut out: Vec<(&'static str, u64)> = DropReason::ALL
+        .into_iter()
+        .map(|r| (r.name(), s.drops(r)))
+        .collect();
+    let sum = |f: fn(&xflute::runtime::RxCounters) -> u64| s.workers.iter().map(f).sum::<u64>();
+    out.push(("kernel", sum(|w| w.kernel_dropped + w.rx_ring_full)));
+    out.push(("frame_errors", sum(|w| w.frame_errors + w.records_over_cap)));
+    out.push(("unknown_channel", sum(|w| w.unknown_channel)));
+    out.retain(|(_, n)| *n > 0);
+    out
+}
+
 pub fn summary(report: &LiveRecvReport, json: bool) -> String {
     let s = &report.stats;
+    let reasons = drop_reasons(s);
     let goodput = units::rate_over(report.completed_bytes, report.active);
     let p = |q: f64| s.latency_us.as_ref().map_or(0, |h| h.value_at_quantile(q));
     let xdp = report.backend == Backend::Xdp;
@@ -824,7 +861,12 @@ pub fn summary(report: &LiveRecvReport, json: bool) -> String {
                 .int("auth_failed", s.drops(DropReason::AuthFailed))
                 .int("auth_replayed", s.drops(DropReason::AuthReplayed));
         }
+        let by_reason: Vec<String> = reasons
+            .iter()
+            .map(|(name, n)| format!("\"{name}\":{n}"))
+            .collect();
         return e
+            .raw("drop_reasons", &format!("{{{}}}", by_reason.join(",")))
             .int("latency_p50_us", p(0.5))
             .int("latency_p99_us", p(0.99))
             .finish();
@@ -862,6 +904,10 @@ pub fn summary(report: &LiveRecvReport, json: bool) -> String {
             s.drops(DropReason::AuthFailed),
             s.drops(DropReason::AuthReplayed)
         ));
+    }
+    if !reasons.is_empty() {
+        let by_reason: Vec<String> = reasons.iter().map(|(n, c)| format!("{n} {c}")).collect();
+        line.push_str(&format!("; dropped as {}", by_reason.join(", ")));
     }
     if report.completed > 0 {
         line.push_str(&format!("; latency p50 {} µs p99 {} µs", p(0.5), p(0.99)));
