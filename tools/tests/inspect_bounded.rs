@@ -1,0 +1,109 @@
+//! `inspect` stays small on a crafted capture of many new FDT instances, each declaring the
+//! largest FDT it accepts (issue 18, class 6): instances are reassembled with the receiver's
+//! bounded assembler, which allocates only what arrives, and no more than a fixed number at once.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use xflute::io::frame::{LinkType, UdpFrameBuilder};
+use xflute::io::pcap::PcapWriter;
+use xflute::wire::{
+    AlcRepr, ExtFdt, ExtRepr, FecEncodingId, LctRepr, Oti, PayloadId, PayloadIdFormat,
+    SchemeSpecific,
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_xflute");
+
+fn fdt_packet(id: u32) -> Vec<u8> {
+    let oti = Oti {
+        fec_encoding_id: FecEncodingId::NoCode,
+        fec_instance_id: 0,
+        transfer_length: 16 << 20,
+        encoding_symbol_length: 1400,
+        maximum_source_block_length: 64,
+        max_number_of_encoding_symbols: 64,
+        scheme_specific: SchemeSpecific::None,
+    };
+    let exts = [
+        ExtRepr::Fdt(ExtFdt {
+            flute_version: 2,
+            fdt_instance_id: id,
+        }),
+        ExtRepr::Fti(oti),
+    ];
+    let repr = AlcRepr {
+        lct: LctRepr::with_min_widths(0, 1, Some(0), 0).unwrap(),
+        extensions: &exts,
+        payload_id: Some((
+            PayloadIdFormat::CompactNoCode,
+            PayloadId {
+                sbn: 0,
+                esi: 0,
+                source_block_length: None,
+            },
+        )),
+    };
+    let mut buf = vec![0u8; repr.buffer_len() + 1400];
+    let len = repr.emit(&mut buf).unwrap();
+    buf[len..].fill(b'<');
+    buf
+}
+
+/// The largest resident set of `pid` seen while it runs, KiB.
+fn peak_rss_kib(child: &mut std::process::Child) -> u64 {
+    let mut peak = 0;
+    loop {
+        if let Ok(status) = std::fs::read_to_string(format!("/proc/{}/status", child.id())) {
+            let rss = status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+                .unwrap_or(0);
+            peak = peak.max(rss);
+        }
+        if child.try_wait().unwrap().is_some() {
+            return peak;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn inspect_of_thousands_of_new_fdt_instances_declaring_16_mib_each_stays_small() {
+    let dir = std::env::temp_dir().join(format!("xflute-inspect-bounded-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let capture = dir.join("fdts.pcap");
+    let frames = UdpFrameBuilder::new(
+        "198.18.0.1:4000".parse().unwrap(),
+        "239.255.1.1:3400".parse().unwrap(),
+    )
+    .unwrap();
+    let mut pcap = PcapWriter::new(
+        std::io::BufWriter::new(std::fs::File::create(&capture).unwrap()),
+        LinkType::Ethernet,
+    )
+    .unwrap();
+    // 4000 instances of 16 MiB each: 64 GiB if each were held at its declared size.
+    for id in 1..=4000u32 {
+        let frame = frames.build(&fdt_packet(id)).unwrap();
+        pcap.write_frame(1_000_000_000 + u64::from(id), &frame)
+            .unwrap();
+    }
+    pcap.into_inner().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["inspect", "--summary"])
+        .arg(&capture)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let peak = peak_rss_kib(&mut child);
+    let status = child.wait().unwrap();
+    assert!(
+        status.code().is_some(),
+        "inspect died of a signal: {status}"
+    );
+    assert!(peak < 256 << 10, "inspect peaked at {peak} KiB");
+    let _ = std::fs::remove_dir_all(&dir);
+}
