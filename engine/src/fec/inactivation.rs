@@ -527,3 +527,6 @@ impl System {
         (0..self.rows.len()).filter(|&r| !self.done.get(r).copied().unwrap_or(true))
     }
 }
+
+#[cfg(test)]
+mod tests;
