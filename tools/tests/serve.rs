@@ -836,6 +836,79 @@ out = "inbox"
     pair.close();
 }
 
+#[test]
+fn a_receiver_that_mirrors_deletes_what_its_sender_dropped_and_never_what_it_still_lists() {
+    require("curl", "curl");
+    let pair = NetnsPair::new();
+    let dir = TempDir::new("serve-mirror");
+    let api: SocketAddr = "127.0.0.1:9464".parse().unwrap();
+    // FDT Instances valid for 2 s: the receiver may hold none for a moment between one that
+    // lapses and its refresh, which must not read as "lists nothing".
+    let config = format!(
+        r#"
+[http]
+listen = "{api}"
+
+[[send]]
+name = "mirror-out"
+dest = "239.255.17.7:3408"
+iface = "lo"
+tsi = 8
+rate = "20M"
+carousel = "200ms"
+fdt_expires = "2s"
+watch = ["outbox"]
+
+[[receive]]
+name = "mirror-in"
+group = "239.255.17.7:3408"
+iface = "lo"
+tsi = [8]
+out = "inbox"
+on_unlisted = "delete"
+"#
+    );
+    std::fs::write(dir.path().join("serve.toml"), config).unwrap();
+    let (outbox, inbox) = (dir.path().join("outbox"), dir.path().join("inbox"));
+    let mut rng = Rng::new(seed());
+    let keep = random_bytes(&mut rng, 20_000);
+    let gone = random_bytes(&mut rng, 5_000);
+    write_in_place(&outbox, "keep.bin", &keep);
+    write_in_place(&outbox, "sub/gone.bin", &gone);
+    let mut serve = Serve::start(
+        Some(&pair.sender.netns),
+        &dir.path().join("serve.toml"),
+        api,
+        &dir.path().join("serve.log"),
+    );
+    serve.wait_ready(&["mirror-out", "mirror-in"]);
+    let context = || serve.output();
+    wait_for_file(&inbox, "keep.bin", digest(&keep), &context);
+    wait_for_file(&inbox, "sub/gone.bin", digest(&gone), &context);
+    std::fs::remove_file(outbox.join("sub/gone.bin")).unwrap();
+    // For 8 s (several FDT lifetimes), keep.bin never leaves; gone.bin does.
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(8) {
+        assert_eq!(
+            sha256(&inbox.join("keep.bin")),
+            Some(digest(&keep)),
+            "keep.bin, still listed by the sender, left the receiver's directory after {:?}\n{}",
+            start.elapsed(),
+            serve.output()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        !inbox.join("sub/gone.bin").exists(),
+        "sub/gone.bin is still in the receiver's directory\n{}",
+        serve.output()
+    );
+    assert_eq!(serve.session("mirror-in")["unlisted_deleted"], 1);
+    serve.terminate_cleanly();
+    drop(serve);
+    pair.close();
+}
+
 /// `serve.toml` of a session pair on the namespace's loopback, with the Prometheus test's
 /// names.
 fn loopback_pair_config(name: &str, group: &str, tsi: u64) -> String {

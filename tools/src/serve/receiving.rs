@@ -174,13 +174,16 @@ fn delete_unlisted_files(name: &str, seen: &Mutex<Seen>, engine: &Mutex<Option<R
         None => return,
     };
     let mut seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
+    // A live session that lists nothing holds no unexpired FDT Instance at the moment (the
+    // sender's refresh comes as the last one lapses, or was lost): that says nothing about its
+    // files, and must not empty the directory.
     let gone: Vec<(ReceiverEndpoint, String)> = seen
         .received
         .keys()
         .filter(|(session, location)| {
-            announced
-                .iter()
-                .any(|(s, names)| s == session && !names.iter().any(|n| n == location))
+            announced.iter().any(|(s, names)| {
+                s == session && !names.is_empty() && !names.iter().any(|n| n == location)
+            })
         })
         .cloned()
         .collect();
