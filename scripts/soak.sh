@@ -19,9 +19,10 @@
 # leak in a percentage. Pass criteria, printed at the end: 0 versions lost (a version not
 # received intact within 30 s is lost); every deletion applied within 30 s; as many versions
 # queued by the sender and objects completed by the receiver as written, none failed or
-# refused; for each serve, VmRSS and RssAnon in the last quarter of the run (median) within +10%
-# of their values just after the warm-up (median of the first quarter after it; the warm-up is
-# a quarter of the run, at most 60 s); both exit 0 on SIGTERM.
+# refused; for each serve, VmRSS in the last quarter of the run (median) within +10% of its
+# value just after the warm-up (median of the first quarter after it; the warm-up is a quarter
+# of the run, at most 60 s), and RssAnon likewise unless it grew by less than 4 MiB; both exit 0
+# on SIGTERM.
 #
 # The binary is the debug build by default (the tests have built it; at one change a second
 # the packet path is mostly idle, and what the soak looks for, lost versions and growing
@@ -360,7 +361,10 @@ else:
         growth = (end - base) / base * 100
         print(f"{who} {what} after the {warm} s warm-up: {base:.0f} KiB, at the end {end:.0f} KiB "
               f"({growth:+.1f}%, limit +10%), peak {peak} KiB")
-        if growth >= 10:
+        # RssAnon is a heap of a few MiB: in a short run it grows by whole allocator pages as the
+        # working set settles, so it fails only when it also grew by 4 MiB or more (a leak over
+        # a 10-minute run shows far above that); VmRSS is held to the 10% alone.
+        if growth >= 10 and (what == "VmRSS" or end - base >= 4096):
             print(f"FAIL: the {who}'s {what} grew")
             ok = False
 print("PASS" if ok else "FAIL")
