@@ -42,6 +42,8 @@ const RESCAN_EVERY: Duration = Duration::from_secs(30);
 const SETTLE: Duration = Duration::from_secs(1);
 /// How often files waiting to settle are looked at.
 const SETTLE_CHECK_EVERY: Duration = Duration::from_millis(100);
+/// How often the watcher thread hands memory back: see [`Feeder::run`].
+const COLLECT_EVERY: Duration = Duration::from_secs(1);
 /// The largest file a session reads: larger ones are refused (and counted).
 pub const MAX_FILE_BYTES: u64 = 4 << 30;
 
@@ -396,6 +398,7 @@ impl Feeder {
     fn run(self, mut watcher: Watcher, stop: &AtomicBool) {
         let mut last_scan = Instant::now();
         let mut last_settle_check = Instant::now();
+        let mut last_collect = Instant::now();
         // Files found by a scan that were modified too recently to be sent yet.
         let mut unsettled = BTreeSet::new();
         self.rescan(&watcher, &mut unsettled);
@@ -430,6 +433,13 @@ impl Feeder {
                 last_settle_check = Instant::now();
             }
             self.expire(SystemTime::now());
+            // This thread allocates every file's content and the engine's thread frees it;
+            // mimalloc gives pages freed from another thread back only when their own thread
+            // collects, so without this the service's memory creeps up with every version.
+            if last_collect.elapsed() >= COLLECT_EVERY {
+                crate::release_free_memory();
+                last_collect = Instant::now();
+            }
             std::thread::sleep(POLL_EVERY);
         }
     }
