@@ -676,10 +676,20 @@ impl TxWorker {
                 } => {
                     let result = self.session(session).and_then(|c| {
                         let removed = c.sender.remove_object(toi);
-                        if removed {
-                            c.sender.publish(now)?;
+                        // An object removed between transfers gets no stop event.
+                        c.cycle.last_start.remove(&toi);
+                        let id = if removed {
+                            Some(c.sender.publish(now)?)
+                        } else {
+                            None
+                        };
+                        Ok((removed, id))
+                    });
+                    let result = result.map(|(removed, id)| {
+                        if let Some(id) = id {
+                            self.counters.fdt_instance_id = id;
                         }
-                        Ok(removed)
+                        removed
                     });
                     let _ = reply.send(result);
                 }
