@@ -2,10 +2,9 @@
 //! are not ALC, and of ALC packets of a FEC scheme it cannot decode, names each reason with its
 //! count, in text and in the JSON summary (issue 18, "reasons hidden").
 
-use std::process::Command;
+mod common;
 
-use xflute::io::frame::{LinkType, UdpFrameBuilder};
-use xflute::io::pcap::PcapWriter;
+use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_xflute");
 
@@ -15,22 +14,8 @@ fn recv_pcap_names_each_drop_reason_with_its_count() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let capture = dir.join("garbage.pcap");
-    let frames = UdpFrameBuilder::new(
-        "198.18.0.1:4000".parse().unwrap(),
-        "239.255.1.1:3400".parse().unwrap(),
-    )
-    .unwrap();
-    let mut pcap = PcapWriter::new(
-        std::io::BufWriter::new(std::fs::File::create(&capture).unwrap()),
-        LinkType::Ethernet,
-    )
-    .unwrap();
-    for i in 0..5u64 {
-        // Version 0, not an LCT header: malformed.
-        let frame = frames.build(&[0u8, 1, 2, 3, 4, 5, 6, 7]).unwrap();
-        pcap.write_frame(1_000_000_000 + i, &frame).unwrap();
-    }
-    pcap.into_inner().unwrap();
+    // Version 0, not an LCT header: malformed.
+    common::udp_capture(&capture, (0..5).map(|_| vec![0u8, 1, 2, 3, 4, 5, 6, 7]));
 
     let json = Command::new(BIN)
         .args(["recv", "--json", "--pcap"])

@@ -2,11 +2,11 @@
 //! largest FDT it accepts (issue 18, class 6): instances are reassembled with the receiver's
 //! bounded assembler, which allocates only what arrives, and no more than a fixed number at once.
 
+mod common;
+
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use xflute::io::frame::{LinkType, UdpFrameBuilder};
-use xflute::io::pcap::PcapWriter;
 use xflute::wire::{
     AlcRepr, ExtFdt, ExtRepr, FecEncodingId, LctRepr, Oti, PayloadId, PayloadIdFormat,
     SchemeSpecific,
@@ -74,23 +74,8 @@ fn inspect_of_thousands_of_new_fdt_instances_declaring_16_mib_each_stays_small()
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let capture = dir.join("fdts.pcap");
-    let frames = UdpFrameBuilder::new(
-        "198.18.0.1:4000".parse().unwrap(),
-        "239.255.1.1:3400".parse().unwrap(),
-    )
-    .unwrap();
-    let mut pcap = PcapWriter::new(
-        std::io::BufWriter::new(std::fs::File::create(&capture).unwrap()),
-        LinkType::Ethernet,
-    )
-    .unwrap();
     // 4000 instances of 16 MiB each: 64 GiB if each were held at its declared size.
-    for id in 1..=4000u32 {
-        let frame = frames.build(&fdt_packet(id)).unwrap();
-        pcap.write_frame(1_000_000_000 + u64::from(id), &frame)
-            .unwrap();
-    }
-    pcap.into_inner().unwrap();
+    common::udp_capture(&capture, (1..=4000u32).map(fdt_packet));
     let mut child = Command::new(BIN)
         .args(["inspect", "--summary"])
         .arg(&capture)

@@ -2,21 +2,15 @@
 //! `/sessions/NAME.sdp`: the group, port, source filter and TSI come from it, and the file the
 //! session sends arrives. Over UDP on loopback; needs curl (scripts/test.sh installs it).
 
+mod common;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{KillOnDrop as Kill, free_port, wait_for};
 
 const BIN: &str = env!("CARGO_BIN_EXE_xflute");
-
-/// Ends the process when the test ends, failed or not.
-struct Kill(Child);
-
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn curl(url: &str) -> Option<String> {
     let out = Command::new("curl")
@@ -28,30 +22,11 @@ fn curl(url: &str) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn temp_dir(tag: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("xflute-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-fn wait_for(limit: Duration, mut ok: impl FnMut() -> bool) -> bool {
-    let give_up = Instant::now() + limit;
-    while Instant::now() < give_up {
-        if ok() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    false
 }
 
 #[test]

@@ -2,41 +2,21 @@
 //! directory leaves the FDT, and once no unexpired FDT Instance lists it, the receiver removes
 //! its copy; the other files stay. Over UDP on loopback, one `serve` doing both directions.
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{KillOnDrop as Kill, free_port, wait_for};
 
 const BIN: &str = env!("CARGO_BIN_EXE_xflute");
-
-struct Kill(Child);
-
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn wait_for(limit: Duration, mut ok: impl FnMut() -> bool) -> bool {
-    let give_up = Instant::now() + limit;
-    while Instant::now() < give_up {
-        if ok() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    false
-}
 
 #[test]
 fn a_file_deleted_at_the_sender_is_deleted_at_a_receiver_that_asks_for_it() {
     let dir = std::env::temp_dir().join(format!("xflute-unlisted-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("outbox")).unwrap();
-    let api = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let api = free_port();
     let port = 30_000 + (std::process::id() % 10_000) as u16;
     let config = format!(
         "[http]\nlisten = \"127.0.0.1:{api}\"\n\

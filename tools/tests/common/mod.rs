@@ -69,6 +69,7 @@ pub fn flute_capture(
     n as usize
 }
 
+#[allow(unused_imports)] // Each test binary uses a different part of this module.
 pub use xflute_tests::TempDir;
 
 /// Run the `xflute` binary: (exit status success, stdout, stderr).
@@ -82,4 +83,55 @@ pub fn xflute<S: AsRef<OsStr>>(args: &[S]) -> (bool, String, String) {
         String::from_utf8(out.stdout).unwrap(),
         String::from_utf8(out.stderr).unwrap(),
     )
+}
+
+/// Kills the process when the test ends, failed or not.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Polls `ok` every 50 ms until it holds or `limit` passes; whether it held.
+pub fn wait_for(limit: std::time::Duration, mut ok: impl FnMut() -> bool) -> bool {
+    let give_up = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < give_up {
+        if ok() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    false
+}
+
+/// A loopback TCP port free now (for an HTTP API).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Writes each of `payloads` as a UDP datagram from 198.18.0.1:4000 to 239.255.1.1:3400, one
+/// Ethernet frame a nanosecond apart, into the capture `path`.
+pub fn udp_capture(path: &Path, payloads: impl IntoIterator<Item = Vec<u8>>) {
+    let frames = UdpFrameBuilder::new(
+        "198.18.0.1:4000".parse().unwrap(),
+        "239.255.1.1:3400".parse().unwrap(),
+    )
+    .unwrap();
+    let mut pcap = PcapWriter::new(
+        std::io::BufWriter::new(std::fs::File::create(path).unwrap()),
+        LinkType::Ethernet,
+    )
+    .unwrap();
+    for (i, payload) in payloads.into_iter().enumerate() {
+        let frame = frames.build(&payload).unwrap();
+        pcap.write_frame(1_000_000_000 + i as u64, &frame).unwrap();
+    }
+    pcap.into_inner().unwrap();
 }
