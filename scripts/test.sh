@@ -10,8 +10,9 @@ need_apt=()
 # are committed, so clang/llvm/libbpf-dev are needed only by .ci/run's rebuild check.
 # The serve tests (tools/tests/serve.rs) call its HTTP API with curl and check
 # packaging/xflute.service with systemd-analyze verify.
+# The file repair tests (tools/tests/repair.rs) repair from nginx and inject loss with nftables.
 for tool in pkg-config:pkg-config ip:iproute2 ethtool:ethtool ping:iputils-ping curl:curl \
-  systemd-analyze:systemd; do
+  systemd-analyze:systemd nginx:nginx nft:nftables; do
   bin=${tool%%:*}; pkg=${tool##*:}
   command -v "$bin" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
@@ -22,6 +23,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   fi
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+  # The repair tests start nginx with a configuration of their own; the package's service
+  # (port 80) is not needed.
+  if [ -d /run/systemd/system ] && [[ " ${need_apt[*]} " == *" nginx "* ]]; then
+    systemctl disable --now nginx.service >/dev/null 2>&1 || true
+  fi
 fi
 
 # The serve tests scrape /metrics with a real Prometheus server and check it with promtool

@@ -9,6 +9,8 @@
 //! - [`child`]: receivers and senders as processes of their own, and their reports.
 //! - [`xflute_side`]: xflute's ends as those processes run them.
 //! - [`peer`]: the command lines of `flute_peer` (flute 1.11.7).
+//! - [`procs`]: the `xflute` binary, child and scratch guards of `serve_bench` and
+//!   `repair_bench`.
 //! - [`runs`]: one run of each kind.
 //! - [`summary`], [`report`], [`chart`]: rows, the markdown table and JSON, the SVG chart.
 
@@ -17,6 +19,7 @@ pub mod carousel;
 pub mod chart;
 pub mod child;
 pub mod peer;
+pub mod procs;
 pub mod raw;
 pub mod report;
 pub mod runs;

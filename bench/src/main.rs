@@ -224,50 +224,12 @@ fn flute_step_down(bench: &Bench, scenario: &Scenario, steps: usize, out: &mut S
     rate
 }
 
-/// `flute_peer`, next to this executable. `cargo run` builds only the binary it runs, so when
-/// started by cargo (which sets `CARGO`) this builds `flute_peer` with the same profile first (a
-/// no-op when it is up to date).
-fn flute_peer(exe: &std::path::Path) -> Result<PathBuf, String> {
-    let peer = exe.with_file_name("flute_peer");
-    if let Some(cargo) = std::env::var_os("CARGO") {
-        let profile = exe
-            .parent()
-            .and_then(|d| d.file_name())
-            .and_then(|n| n.to_str())
-            .unwrap_or("release");
-        let profile = if profile == "debug" { "dev" } else { profile };
-        let status = std::process::Command::new(cargo)
-            .args([
-                "build",
-                "--profile",
-                profile,
-                "-p",
-                "xflute-bench",
-                "--bin",
-                "flute_peer",
-            ])
-            .status()
-            .map_err(|e| format!("running cargo to build flute_peer: {e}"))?;
-        if !status.success() {
-            return Err("building flute_peer failed".into());
-        }
-    }
-    if peer.exists() {
-        Ok(peer)
-    } else {
-        Err(format!(
-            "{} is missing: build it with `cargo build --release -p xflute-bench --bins`",
-            peer.display()
-        ))
-    }
-}
-
 fn run(cli: &Cli) -> Result<ExitCode, String> {
     require_root();
     let started = Instant::now();
     let _boost = AutogroupBoost::new();
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let flute_peer = flute_peer(&exe)?;
+    let flute_peer = xflute_bench::procs::sibling_binary("xflute-bench", "flute_peer")?;
     let reps = cli.reps.max(3);
     let window = Duration::from_millis(if cli.quick { 500 } else { 2000 });
     let steps = if cli.quick { 3 } else { 6 };

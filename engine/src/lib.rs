@@ -12,6 +12,8 @@
         clippy::indexing_slicing
     )
 )]
+// Every public item is documented, and `pub` inside the crate means part of the API.
+#![warn(missing_docs, unreachable_pub)]
 
 pub mod auth;
 pub mod cenc;
@@ -20,6 +22,7 @@ pub mod fdt;
 pub mod fec;
 pub mod hash;
 pub mod io;
+pub mod mabr;
 pub mod random;
 pub mod receiver;
 pub mod runtime;

@@ -3,15 +3,18 @@
 //! - [`link`]: a deterministic in-memory link (loss, reorder, duplication from a seed).
 //! - [`af_xdp`]: the XDP program plus an AF_XDP socket per queue; numbered payloads.
 //! - [`netns`]: two throw-away network namespaces joined by a veth pair (needs root).
+//! - [`ports`]: loopback TCP and UDP ports free now, chosen by the kernel.
 //! - [`session`]: a no-code sender with one object, and reproducible object contents.
 //! - [`tempdir`]: a temporary directory removed on drop.
 //! - [`tmpfs`]: a private tmpfs (small, or with huge pages) unmounted on drop (needs root).
 
 pub mod af_xdp;
 pub mod link;
-pub mod netns;
+pub mod ports;
 pub mod session;
 pub mod tempdir;
 pub mod tmpfs;
 
 pub use tempdir::TempDir;
+/// The network namespace fixture, its own crate because `xflute demo` uses it too.
+pub use xflute_netns as netns;

@@ -44,6 +44,24 @@ pub fn no_code_sender(
     sender
 }
 
+/// A deterministic object of `len` bytes that compresses somewhat (so every content encoding
+/// has something to do) and differs from seed to seed: the tests' one content generator.
+pub fn content(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..len)
+        .map(|i| {
+            if i % 7 < 3 {
+                b"FLUTE"[i % 5]
+            } else {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            }
+        })
+        .collect()
+}
+
 /// `len` bytes that differ with `seed` and along the object (no block repeats another).
 pub fn patterned(len: usize, seed: u32) -> Vec<u8> {
     (0..len as u32)

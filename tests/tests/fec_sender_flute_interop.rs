@@ -23,21 +23,10 @@ use xflute::fec::{BlockPartition, Raptor, RaptorQ};
 use xflute::sender::{Config, ObjectDesc, Sender, TransferConfig};
 use xflute::wire::{AlcPacket, FecEncodingId, Oti, SchemeSpecific};
 use xflute_tests::link::{Link, LinkConfig};
+use xflute_tests::session::content;
 
 fn t0() -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(1_750_000_000)
-}
-
-fn content(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
 }
 
 fn oti(id: FecEncodingId, e: u16, b: u32, repair: u32, scheme: SchemeSpecific) -> Oti {

@@ -171,13 +171,13 @@ fn a_receiver_fails_the_object_whose_chunk_finds_the_disk_full_and_completes_the
 
 #[test]
 fn large_objects_are_unmapped_on_the_unmapper_thread_which_ends_once_the_sinks_are_gone() {
-    use xflute::io::file_sink::Unmapper;
+    use xflute::io::file_sink::SinkThreads;
     require_root();
     let fs = Tmpfs::mount("sink-unmap", "size=64m");
-    let (unmapper, thread) = Unmapper::start().unwrap();
+    let (unmapper, thread) = SinkThreads::start().unwrap();
     let mut sink = FileSink::new(fs.path(), 1 << 30)
         .unwrap()
-        .with_unmapper(unmapper);
+        .with_threads(unmapper);
     // A large committed object, a large aborted one, and a small one unmapped in place.
     let mut big = sink.create(&desc("big.bin", 12 << 20)).unwrap();
     big.reserve(0..12 << 20).unwrap();

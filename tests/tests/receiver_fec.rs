@@ -77,13 +77,40 @@ fn reed_solomon_gf2m_recovers_lost_symbols_in_place() {
     }
 }
 
+/// Every packet of one pass of xflute's sender with one object, `data` at `location`.
+fn xflute_packets(
+    oti: xflute::wire::Oti,
+    config: xflute::sender::Config,
+    data: &[u8],
+    location: &str,
+    now: SystemTime,
+) -> Vec<Vec<u8>> {
+    use xflute::sender::{ObjectDesc, Sender, TransferConfig};
+    let mut sender = Sender::new(endpoint(), TSI, oti, config).unwrap();
+    let object = ObjectDesc::from_buffer(
+        data.to_vec(),
+        "application/octet-stream",
+        location,
+        true,
+        TransferConfig::default(),
+    )
+    .unwrap();
+    sender.add_object(0, object).unwrap();
+    let mut buf = vec![0u8; sender.max_packet_len()];
+    let mut packets = Vec::new();
+    while let Some(len) = sender.write_next(&mut buf, now) {
+        packets.push(buf[..len].to_vec());
+    }
+    packets
+}
+
 /// Issue 18, class 7: Reed-Solomon ID 2 objects whose OTI comes only from the FDT (no EXT_FTI
 /// in their packets, so their FEC Payload ID cannot be parsed before the FDT is in) are
 /// received, whether the FDT comes first or after packets that are held for it; lost source
 /// symbols are decoded from the repair symbols.
 #[test]
 fn reed_solomon_gf2m_objects_whose_oti_comes_only_from_the_fdt_are_received_in_either_order() {
-    use xflute::sender::{Config as SenderConfig, ObjectDesc, Sender, TransferConfig};
+    use xflute::sender::Config as SenderConfig;
     use xflute::wire::{AlcPacket, FecEncodingId, Oti, SchemeSpecific};
     for m in [8u8, 16] {
         for fdt_last in [false, true] {
@@ -100,22 +127,10 @@ fn reed_solomon_gf2m_objects_whose_oti_comes_only_from_the_fdt_are_received_in_e
                 inband_fti: false,
                 ..SenderConfig::default()
             };
-            let mut sender = Sender::new(endpoint(), TSI, oti, config).unwrap();
             let data = content(100_000, u64::from(m));
-            let object = ObjectDesc::from_buffer(
-                data.clone(),
-                "application/octet-stream",
-                "file:///rs2m.bin",
-                true,
-                TransferConfig::default(),
-            )
-            .unwrap();
-            sender.add_object(0, object).unwrap();
             let now = SystemTime::now();
-            let mut buf = vec![0u8; sender.max_packet_len()];
             let (mut fdt, mut objects) = (Vec::new(), Vec::new());
-            while let Some(len) = sender.write_next(&mut buf, now) {
-                let packet = buf[..len].to_vec();
+            for packet in xflute_packets(oti, config, &data, "file:///rs2m.bin", now) {
                 let alc = AlcPacket::parse(&packet).unwrap();
                 if alc.lct().toi == 0 {
                     fdt.push(packet);
@@ -150,5 +165,58 @@ fn reed_solomon_gf2m_objects_whose_oti_comes_only_from_the_fdt_are_received_in_e
             assert!(done[0].data == data);
             assert_eq!(receiver.stats().total_drops(), 0);
         }
+    }
+}
+
+/// The repair symbols decoding put to use are counted (`ReceiverStats::repair_symbols_used`,
+/// serve's `xflute_receive_repair_symbols_used_total`): one per source symbol lost, none when
+/// nothing is lost although repair symbols arrive.
+#[test]
+fn repair_symbols_used_counts_the_source_symbols_decoding_recovered() {
+    use xflute::sender::Config as SenderConfig;
+    use xflute::wire::{AlcPacket, FecEncodingId, Oti, SchemeSpecific};
+    let oti = Oti {
+        fec_encoding_id: FecEncodingId::ReedSolomonGf28,
+        fec_instance_id: 0,
+        transfer_length: 0,
+        encoding_symbol_length: 1000,
+        maximum_source_block_length: 32,
+        max_number_of_encoding_symbols: 40,
+        scheme_specific: SchemeSpecific::None,
+    };
+    for lose_every in [None, Some(7usize)] {
+        // 128 symbols: four blocks of k = 32, so ESI < 32 is a source symbol.
+        let data = content(128_000, 5);
+        let now = SystemTime::now();
+        let mut packets = Vec::new();
+        let mut lost = 0u64;
+        let mut source_seen = 0usize;
+        let config = SenderConfig::default();
+        for packet in xflute_packets(oti, config, &data, "file:///rs28.bin", now) {
+            let alc = AlcPacket::parse(&packet).unwrap();
+            if alc.lct().toi != 0 {
+                let id = alc.payload_id().unwrap();
+                if id.esi < 32 {
+                    source_seen += 1;
+                    if lose_every.is_some_and(|n| source_seen.is_multiple_of(n)) {
+                        lost += 1;
+                        continue;
+                    }
+                }
+            }
+            packets.push(packet);
+        }
+        let mut receiver = memory_receiver();
+        let errors = deliver(&mut receiver, &packets, LinkConfig::default(), now);
+        assert!(errors.is_empty(), "{errors:?}");
+        let done = receiver.sink_mut().take_completed();
+        assert_eq!(done.len(), 1, "{:?}", receiver.stats());
+        assert!(done[0].data == data);
+        assert_eq!(
+            receiver.stats().repair_symbols_used,
+            lost,
+            "lose every {lose_every:?}"
+        );
+        assert_eq!(lose_every.is_some(), lost > 0);
     }
 }

@@ -70,7 +70,7 @@ fn completed(rx: &RxEngine, name: &str) -> u128 {
 
 #[test]
 fn persistent_tx_engine_takes_added_replaced_and_removed_objects_while_it_sends() {
-    let port = 40_000 + (std::process::id() % 10_000) as u16;
+    let port = xflute_tests::ports::free_udp_port();
     let dir = xflute_tests::TempDir::new("live-control");
     let rx = RxEngine::builder(dir.path())
         .backend(Backend::Udp)
@@ -131,8 +131,8 @@ fn persistent_tx_engine_takes_added_replaced_and_removed_objects_while_it_sends(
 
 #[test]
 fn rx_engine_takes_a_channel_added_while_it_runs_and_lets_it_go_when_removed() {
-    let base = 50_000 + (std::process::id() % 10_000) as u16;
-    let (first, second) = (base, base + 1);
+    let ports = xflute_tests::ports::free_udp_ports(2);
+    let (first, second) = (ports[0], ports[1]);
     let dir = xflute_tests::TempDir::new("live-channels");
     let mut rx = RxEngine::builder(dir.path())
         .backend(Backend::Udp)

@@ -11,23 +11,17 @@ use xflute::endpoint::UdpEndpoint;
 use xflute::receiver::ObjectEvent;
 use xflute::runtime::{Backend, ChannelSpec, RxEngine, TxEngine};
 use xflute::sender::Sender;
-use xflute_tests::session::no_code_sender;
+use xflute_tests::session::{content as data, no_code_sender};
 
 fn sender(port: u16, tsi: u64, name: &str, data: Vec<u8>) -> Sender {
     let endpoint = UdpEndpoint::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port);
     no_code_sender(endpoint, tsi, name, data, true)
 }
 
-fn data(len: usize, seed: u8) -> Vec<u8> {
-    (0..len)
-        .map(|i| (i as u8).wrapping_mul(seed) ^ seed)
-        .collect()
-}
-
 #[test]
 fn tx_engine_sends_three_sessions_at_the_set_rate_and_rx_engine_takes_only_the_filtered_tsis() {
-    let base = 20_000 + (std::process::id() % 20_000) as u16;
-    let (p1, p2) = (base, base + 1);
+    let ports = xflute_tests::ports::free_udp_ports(2);
+    let (p1, p2) = (ports[0], ports[1]);
     let dir = xflute_tests::TempDir::new("runtime-udp");
     let out = dir.path().to_path_buf();
     let a = data(1 << 20, 3);
@@ -83,7 +77,9 @@ fn tx_engine_sends_three_sessions_at_the_set_rate_and_rx_engine_takes_only_the_f
         vec![
             (1, "file:///a.bin".to_owned()),
             (2, "file:///b.bin".to_owned())
-        ]
+        ],
+        "after {elapsed:?}; sent {tx_stats:?}; received {:?}",
+        rx_stats.workers
     );
     assert_eq!(std::fs::read(out.join("a.bin")).unwrap(), a);
     assert_eq!(std::fs::read(out.join("b.bin")).unwrap(), b);

@@ -22,6 +22,7 @@ use xflute::sender::{
     StopReason, TargetAcquisition, TransferConfig,
 };
 use xflute::wire::{FecEncodingId, Oti, SchemeSpecific};
+use xflute_tests::session::content;
 
 const SYMBOL_LEN: u16 = 100;
 const BLOCK_LEN: u32 = 8;
@@ -90,10 +91,6 @@ impl flute::sender::Subscriber for Recorder {
     }
 }
 
-fn content(len: usize, seed: usize) -> Vec<u8> {
-    (0..len).map(|i| (i * 7 + seed * 13) as u8).collect()
-}
-
 fn flute_events(s: &Scenario) -> Vec<(Kind, u128, SystemTime)> {
     use flute::sender as fs;
     let oti = flute::core::Oti::new_no_code(SYMBOL_LEN, BLOCK_LEN as u16);
@@ -126,7 +123,7 @@ fn flute_events(s: &Scenario) -> Vec<(Kind, u128, SystemTime)> {
         };
         let url = url::Url::parse(&format!("file:///object{i}")).unwrap();
         let obj = fs::ObjectDesc::create_from_buffer(
-            content(o.len, i),
+            content(o.len, i as u64),
             "application/octet-stream",
             &url,
             false,
@@ -191,7 +188,7 @@ fn xflute_events(s: &Scenario) -> (Vec<(Kind, u128, SystemTime)>, Vec<StopReason
             ..TransferConfig::default()
         };
         let obj = ObjectDesc::from_buffer(
-            content(o.len, i),
+            content(o.len, i as u64),
             "application/octet-stream",
             format!("file:///object{i}"),
             false,

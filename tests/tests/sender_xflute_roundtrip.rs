@@ -15,6 +15,7 @@ use xflute::sender::{
 };
 use xflute::wire::{FecEncodingId, Oti, SchemeSpecific};
 use xflute_tests::link::{Link, LinkConfig};
+use xflute_tests::session::content;
 
 fn no_code(e: u16, b: u32) -> Oti {
     Oti {
@@ -30,22 +31,6 @@ fn no_code(e: u16, b: u32) -> Oti {
 
 fn endpoint() -> UdpEndpoint {
     UdpEndpoint::new(IpAddr::V4(Ipv4Addr::new(239, 1, 2, 3)), 3400)
-}
-
-fn content(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|i| {
-            if i % 5 < 2 {
-                b"xflute"[i % 6]
-            } else {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            }
-        })
-        .collect()
 }
 
 /// Runs `sender` over `link` into a fresh receiver, 1 ms per step, until `nb_objects` objects

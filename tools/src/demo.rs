@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use xflute::runtime::{Backend, ChannelSpec};
-use xflute_tests::netns::{NetnsPair, PairConfig, Side};
+use xflute_netns::{NetnsPair, PairConfig, Side};
 
 use crate::recv::{LiveRecvArgs, LiveRecvReport, run_live as recv_live, summary};
 use crate::send::{FecArgs, FecScheme, LiveArgs, Repair, SendArgs, ToiStart, run_live_with};
@@ -185,6 +185,7 @@ fn send_args(
     SendArgs {
         auth: None,
         files: files.iter().map(|(p, _)| p.clone()).collect(),
+        profile: crate::send::SendProfile::Default,
         pcap_out: None,
         dest,
         source,
@@ -203,6 +204,8 @@ fn send_args(
         // round is shortest when no small object is repeated meanwhile.
         multiplex: 1,
         live,
+        bootstrap: None,
+        repair_base: Vec::new(),
     }
 }
 
@@ -246,7 +249,9 @@ fn recv_args<'a>(
         busy_poll: xflute::runtime::DEFAULT_BUSY_POLL,
         inject_loss: loss,
         until_closed: false,
+        follow_gateway: false,
         auth: None,
+        repair: None,
     }
 }
 

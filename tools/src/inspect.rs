@@ -90,6 +90,8 @@ struct Inspector<'a, W: Write> {
     /// Content-Location of each (TSI, TOI), from the FDT instances decoded.
     names: HashMap<(u64, u128), String>,
     counts: Counts,
+    /// DVB-MABR gateway configurations being looked for, per destination.
+    gateways: crate::bootstrap::GatewayWatch,
 }
 
 /// `xflute inspect`.
@@ -120,6 +122,7 @@ pub fn run(cli: &InspectCli, out: &mut impl Write) -> Result<Outcome> {
         },
         names: HashMap::new(),
         counts: Counts::default(),
+        gateways: crate::bootstrap::GatewayWatch::default(),
     };
     let mut first_ts = None;
     let mut stopped = None;
@@ -274,6 +277,12 @@ impl<W: Write> Inspector<'_, W> {
             && (self.cli.tsi.is_empty() || self.cli.tsi.contains(&tsi))
         {
             self.collect_fdt(&alc, fdt.fdt_instance_id)?;
+        }
+        if (self.cli.tsi.is_empty() || self.cli.tsi.contains(&tsi)) && self.show_fdts() {
+            let lines = self.gateways.push(at.destination, packet, self.cli.json);
+            for line in lines {
+                self.line(&line)?;
+            }
         }
         Ok(())
     }

@@ -9,12 +9,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
+mod bootstrap;
 mod demo;
 mod events;
 mod gso;
 mod inspect;
 mod netif;
 mod recv;
+mod repair;
 mod send;
 mod serve;
 mod units;

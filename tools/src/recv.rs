@@ -24,6 +24,7 @@ use xflute::receiver::{Config, DropReason, MultiReceiver, ObjectEvent, ObjectMet
 use xflute::runtime::{Backend, ChannelSpec};
 
 use crate::events::Event;
+use crate::repair::{RepairOptions, RepairStats, Repairer};
 use crate::send::BackendArg;
 use crate::{Outcome, units, usage};
 
@@ -46,6 +47,12 @@ pub struct RecvCli {
     /// --source and --tsi, when given, win over it.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["group", "pcap"])]
     sdp: Option<PathBuf>,
+    /// Find the sessions in the DVB-MABR multicast gateway configuration (ETSI TS 103 769)
+    /// sent on this bootstrap group and port, as GPAC's mabr:// sender and `send --bootstrap`
+    /// do, and receive every FLUTE session it lists, the bootstrap session included. Waits
+    /// for it up to --timeout (default 30 s); --source applies to the bootstrap session.
+    #[arg(long, value_name = "ADDR:PORT", conflicts_with_all = ["group", "sdp", "pcap", "tsi"])]
+    bootstrap: Option<SocketAddr>,
     /// Only from this source (source-specific multicast) [default: any source].
     #[arg(long)]
     source: Option<IpAddr>,
@@ -106,6 +113,49 @@ pub struct RecvCli {
     /// The ASID of the packets' EXT_AUTH (0 to 15), as the sender puts it.
     #[arg(long, default_value_t = xflute::auth::DEFAULT_ASID, value_name = "N")]
     auth_asid: u8,
+    /// Repair server (3GPP TS 26.346 §9.3 file repair; repeatable, tried in turn): an object
+    /// that cannot complete from the network (its session closed or timed out, the run
+    /// stopped) gets what it misses with HTTP Range requests, its Content-Location resolved
+    /// against this base URL (http:// only), and only what its FEC cannot recover; it takes
+    /// its final name once complete and verified. With --bootstrap and no --repair-url, the
+    /// servers the gateway configuration announces, with its back-off. See docs/repair.md.
+    #[arg(long = "repair-url", value_name = "URL")]
+    repair_url: Vec<url::Url>,
+    /// Objects repaired at once.
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    repair_concurrency: usize,
+    /// Attempts of a repair request after the first (then the object fails).
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    repair_retries: u32,
+    /// Most a repair connection, or a request and its answer, may take.
+    #[arg(long, value_parser = units::parse_duration, default_value = "10s")]
+    repair_timeout: Duration,
+    /// Wait before an object's first repair request (TS 26.346 offset time).
+    #[arg(long, value_parser = units::parse_duration, default_value = "0s")]
+    repair_offset: Duration,
+    /// A random wait within this window is added to --repair-offset (TS 26.346 random time
+    /// period), so that many receivers do not ask at once.
+    #[arg(long, value_parser = units::parse_duration, default_value = "0s")]
+    repair_window: Duration,
+}
+
+/// `recv --repair-*`: how to repair, `None` without a repair server.
+fn recv_repair(cli: &RecvCli) -> Option<RepairOptions> {
+    (!cli.repair_url.is_empty()).then(|| recv_repair_with(cli, cli.repair_url.clone()))
+}
+
+/// `recv --repair-*` with these repair servers.
+fn recv_repair_with(cli: &RecvCli, bases: Vec<url::Url>) -> RepairOptions {
+    RepairOptions {
+        bases,
+        concurrency: cli.repair_concurrency,
+        retries: cli.repair_retries,
+        timeout: cli.repair_timeout,
+        offset_time: cli.repair_offset,
+        random_window: cli.repair_window,
+        announced: None,
+        object_base_uris: Vec::new(),
+    }
 }
 
 /// `recv --auth-*`: what packets must be authenticated with, for the process's life; `None`
@@ -177,6 +227,7 @@ fn run(cli: &RecvCli) -> Result<Outcome> {
             tsi: &cli.tsi,
             json: cli.json,
             auth,
+            repair: recv_repair(cli),
         };
         return run_pcap(&args, &mut lines);
     }
@@ -193,38 +244,73 @@ fn run(cli: &RecvCli) -> Result<Outcome> {
                 .map_err(|e| usage(format!("--sdp {}: {e:#}", path.display())))
         })
         .transpose()?;
-    let group = cli
-        .group
-        .or(described.as_ref().map(|d| d.destination))
-        .ok_or_else(|| usage("receiving from the wire needs --group ADDR:PORT or --sdp FILE"))?;
-    let source = cli.source.or(described.as_ref().and_then(|d| d.source));
-    let tsis = match (&described, cli.tsi.is_empty()) {
-        (Some(d), true) => vec![d.tsi],
-        _ => cli.tsi.clone(),
-    };
     if cli.backend == BackendArg::Xdp && cli.iface.is_none() {
         bail!(usage("--backend xdp needs --iface"));
     }
     let stop = crate::stop_flag()?;
+    let started = Instant::now();
+    let mut repair = recv_repair(cli);
+    let channels = match cli.bootstrap {
+        Some(bootstrap) => {
+            let wait = cli.timeout.unwrap_or(crate::bootstrap::DEFAULT_WAIT);
+            let iface = cli.iface.as_deref();
+            let config = crate::bootstrap::fetch(bootstrap, cli.source, iface, wait, &stop)?;
+            let channels = crate::bootstrap::channels(&config);
+            if channels.is_empty() {
+                bail!("the gateway configuration on {bootstrap} lists no FLUTE session");
+            }
+            let line = crate::bootstrap::joined_line(bootstrap, &channels, cli.json);
+            writeln!(lines, "{line}")?;
+            // An explicit --repair-url wins over the servers the configuration announces.
+            if repair.is_none() {
+                repair = crate::bootstrap::announced_repair_options(
+                    &config,
+                    &recv_repair_with(cli, Vec::new()),
+                );
+                if let Some(r) = &repair {
+                    let bases: Vec<&str> = r.bases.iter().map(url::Url::as_str).collect();
+                    tracing::info!("repairing from the announced {}", bases.join(", "));
+                }
+            }
+            channels
+        }
+        None => {
+            let group = cli
+                .group
+                .or(described.as_ref().map(|d| d.destination))
+                .ok_or_else(|| {
+                    usage("receiving from the wire needs --group ADDR:PORT, --sdp FILE or --bootstrap ADDR:PORT")
+                })?;
+            let source = cli.source.or(described.as_ref().and_then(|d| d.source));
+            let tsis = match (&described, cli.tsi.is_empty()) {
+                (Some(d), true) => vec![d.tsi],
+                _ => cli.tsi.clone(),
+            };
+            vec![ChannelSpec {
+                destination: group,
+                source,
+                tsis,
+            }]
+        }
+    };
     let args = LiveRecvArgs {
         out: &cli.out,
-        channels: vec![ChannelSpec {
-            destination: group,
-            source,
-            tsis,
-        }],
+        channels,
         iface: cli.iface.clone(),
         backend: cli.backend.into(),
         queues: cli.queues,
         cores: cli.cores.clone(),
         count: cli.count,
-        timeout: cli.timeout,
+        // Waiting for the gateway configuration took part of it.
+        timeout: cli.timeout.map(|t| t.saturating_sub(started.elapsed())),
         until_closed: cli.until_closed,
         json: cli.json,
         spool: cli.spool.unwrap_or(0),
         busy_poll: cli.busy_poll,
         inject_loss: cli.inject_loss,
         auth,
+        repair,
+        follow_gateway: cli.bootstrap.is_some(),
     };
     let report = run_live(&args, stop, || {}, &mut lines)?;
     writeln!(lines, "{}", summary(&report, cli.json))?;
@@ -249,6 +335,8 @@ pub struct RecvArgs<'a> {
     pub json: bool,
     /// Take only packets authenticated so (RFC 6584).
     pub auth: Option<&'static xflute::auth::VerifierConfig>,
+    /// Repair what the capture did not complete (3GPP TS 26.346 §9.3).
+    pub repair: Option<RepairOptions>,
 }
 
 /// Where one object stands.
@@ -266,7 +354,7 @@ fn label(meta_location: Option<&str>, toi: u128) -> String {
 
 /// Where the file sink puts an object below `out` (see `FileSink`): its safe relative path, or
 /// a name made of its TSI and TOI.
-fn local_path(out: &Path, tsi: u64, toi: u128, meta: &ObjectMetadata) -> PathBuf {
+pub(crate) fn local_path(out: &Path, tsi: u64, toi: u128, meta: &ObjectMetadata) -> PathBuf {
     match &meta.path {
         Some(path) => path
             .components()
@@ -431,6 +519,7 @@ pub fn run_pcap(args: &RecvArgs<'_>, out: &mut impl Write) -> Result<Outcome> {
         )?;
     }
     let mut receiver = MultiReceiver::new(sink, config);
+    receiver.set_hand_over_incomplete(args.repair.is_some());
     let mut now = UNIX_EPOCH;
     let mut last_cleanup = UNIX_EPOCH;
     let mut frames = 0u64;
@@ -506,6 +595,23 @@ pub fn run_pcap(args: &RecvArgs<'_>, out: &mut impl Write) -> Result<Outcome> {
     drain(&mut receiver, &mut report, now)?;
     receiver.close_all(now + Duration::from_secs(1));
     drain(&mut receiver, &mut report, now)?;
+    let repair = match &args.repair {
+        Some(options) => {
+            let (objects, incomplete) = crossbeam_channel::unbounded();
+            while let Some(object) = receiver.take_incomplete() {
+                let _ = objects.send(object);
+            }
+            drop(objects);
+            let repairer =
+                Repairer::spawn(options.clone(), incomplete).map_err(|e| usage(e.to_string()))?;
+            let (events, stats) = repairer.join();
+            for event in events {
+                report.event(event, now)?;
+            }
+            Some(stats)
+        }
+        None => None,
+    };
     let stats = receiver.stats();
     let reasons: Vec<(&'static str, u64)> = stats
         .drops_by_reason()
@@ -516,42 +622,40 @@ pub fn run_pcap(args: &RecvArgs<'_>, out: &mut impl Write) -> Result<Outcome> {
     let incomplete = report.incomplete();
     let completed = objects - incomplete;
     if report.json {
-        report.line(
-            Event::new("summary")
-                .int("frames", frames)
-                .int("packets", stats.packets)
-                .int("dropped", stats.total_drops())
-                .raw(
-                    "drop_reasons",
-                    &format!(
-                        "{{{}}}",
-                        reasons
-                            .iter()
-                            .map(|(name, n)| format!("\"{name}\":{n}"))
-                            .collect::<Vec<_>>()
-                            .join(",")
-                    ),
-                )
-                .int("records_over_cap", reader.records_over_cap())
-                .int("objects", objects)
-                .int("completed", completed)
-                .int("incomplete", incomplete)
-                .int("bytes", report.completed_bytes)
-                .bool("truncated", truncated)
-                .opt_int(
-                    "auth_missing",
-                    args.auth.map(|_| stats.drops(DropReason::AuthMissing)),
-                )
-                .opt_int(
-                    "auth_failed",
-                    args.auth.map(|_| stats.drops(DropReason::AuthFailed)),
-                )
-                .opt_int(
-                    "auth_replayed",
-                    args.auth.map(|_| stats.drops(DropReason::AuthReplayed)),
-                )
-                .finish(),
-        )?;
+        let summary = Event::new("summary")
+            .int("frames", frames)
+            .int("packets", stats.packets)
+            .int("dropped", stats.total_drops())
+            .raw(
+                "drop_reasons",
+                &format!(
+                    "{{{}}}",
+                    reasons
+                        .iter()
+                        .map(|(name, n)| format!("\"{name}\":{n}"))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ),
+            )
+            .int("records_over_cap", reader.records_over_cap())
+            .int("objects", objects)
+            .int("completed", completed)
+            .int("incomplete", incomplete)
+            .int("bytes", report.completed_bytes)
+            .bool("truncated", truncated)
+            .opt_int(
+                "auth_missing",
+                args.auth.map(|_| stats.drops(DropReason::AuthMissing)),
+            )
+            .opt_int(
+                "auth_failed",
+                args.auth.map(|_| stats.drops(DropReason::AuthFailed)),
+            )
+            .opt_int(
+                "auth_replayed",
+                args.auth.map(|_| stats.drops(DropReason::AuthReplayed)),
+            );
+        report.line(repair_fields(summary, repair.as_ref()).finish())?;
     } else {
         report.text(&format!(
             "{frames} frames, {} ALC packets, {} dropped, {} capture records over the size cap skipped; {completed} of {objects} objects completed ({})",
@@ -624,6 +728,11 @@ pub struct LiveRecvArgs<'a> {
     pub inject_loss: f64,
     /// Take only packets authenticated so (RFC 6584).
     pub auth: Option<&'static xflute::auth::VerifierConfig>,
+    /// Repair what the network did not complete (3GPP TS 26.346 §9.3).
+    pub repair: Option<RepairOptions>,
+    /// With `--bootstrap`: a gateway configuration received (new or changed) adds the
+    /// sessions it lists that are not received yet.
+    pub follow_gateway: bool,
 }
 
 /// Whether sessions started and every one has ended (closed by its sender, timed out or
@@ -660,6 +769,8 @@ pub struct LiveRecvReport {
     pub spool: Option<xflute::io::spool::SpoolStats>,
     /// Packets had to be authenticated (RFC 6584): the summary counts what was refused.
     pub authenticated: bool,
+    /// What the repairs did, with a repair server.
+    pub repair: Option<RepairStats>,
 }
 
 impl LiveRecvReport {
@@ -670,6 +781,23 @@ impl LiveRecvReport {
     }
 }
 
+/// What the repairs did, as fields of a JSON summary (none without a repair server).
+fn repair_fields(event: Event, repair: Option<&RepairStats>) -> Event {
+    let Some(r) = repair else {
+        return event;
+    };
+    event
+        .int("repaired", r.repaired)
+        .int("repair_failed", r.failed)
+        .int("repair_requests", r.requests)
+        .int("repair_retries", r.retries)
+        .int("repair_missing_bytes", r.missing_bytes)
+        .int("repair_requested_bytes", r.requested_bytes)
+        .int("repair_received_bytes", r.received_bytes)
+        .int("repair_requested_symbols", r.requested_symbols)
+        .float("repair_seconds", r.seconds, 3)
+}
+
 /// The receive engine's counters as fields of a JSON event.
 fn rx_counters(event: Event, s: &xflute::runtime::RxStats) -> Event {
     event
@@ -678,6 +806,7 @@ fn rx_counters(event: Event, s: &xflute::runtime::RxStats) -> Event {
         .int("drops", s.total_drops())
         .int("rx_ring_full", s.rx_ring_full())
         .int("duplicates", s.duplicates())
+        .int("repair_symbols_used", s.repair_symbols_used())
 }
 
 /// Runs the receive engine until `--count` objects are complete, `--timeout` passes, or `stop`
@@ -702,6 +831,7 @@ pub fn run_live(
     for channel in &args.channels {
         builder = builder.channel(channel.clone());
     }
+    builder = builder.hand_over_incomplete(args.repair.is_some());
     if let Some(auth) = args.auth {
         // The engine's own default, held packets capped at 8 MiB per worker, plus the keys.
         let mut config = Config {
@@ -711,9 +841,16 @@ pub fn run_live(
         config.limits.max_pending_bytes = 8 << 20;
         builder = builder.receiver_config(config);
     }
-    let engine = builder
+    let mut engine = builder
         .start(Arc::clone(&stop))
         .map_err(|e| usage(e.to_string()))?;
+    let mut channels = args.channels.clone();
+    let repairer = match (&args.repair, engine.incomplete()) {
+        (Some(options), Some(objects)) => Some(
+            Repairer::spawn(options.clone(), objects.clone()).map_err(|e| usage(e.to_string()))?,
+        ),
+        _ => None,
+    };
     crate::release_free_memory();
     ready();
     let mut report = Reporter::new(out, args.out, args.json);
@@ -744,6 +881,18 @@ pub fn run_live(
             first_packet = Some(Instant::now());
         }
         if let Ok(event) = event {
+            if args.follow_gateway
+                && let ObjectEvent::Completed { session, toi, meta } = &event
+                && xflute::mabr::is_gateway_configuration(
+                    meta.content_location.as_deref(),
+                    meta.content_type.as_deref(),
+                )
+            {
+                let path = local_path(args.out, session.tsi, *toi, meta);
+                for line in crate::bootstrap::follow(&mut engine, &mut channels, &path, args.json) {
+                    report.text(&line)?;
+                }
+            }
             if matches!(event, ObjectEvent::Started { .. }) {
                 first_packet.get_or_insert_with(Instant::now);
             }
@@ -751,6 +900,14 @@ pub fn run_live(
             report.event(event, SystemTime::now())?;
             if done {
                 last_done = Some(Instant::now());
+            }
+        }
+        if let Some(repairer) = &repairer {
+            for event in repairer.outcomes().try_iter() {
+                if matches!(event, ObjectEvent::Completed { .. }) {
+                    last_done = Some(Instant::now());
+                }
+                report.event(event, SystemTime::now())?;
             }
         }
         if report.bar.is_some() && last_draw.elapsed() >= Duration::from_millis(200) {
@@ -775,6 +932,28 @@ pub fn run_live(
     let xdp_reattached = engine.xdp_reattached();
     let spool = engine.spool_stats();
     let stats = engine.join()?;
+    // The engine handed over what it still held when it stopped: those repairs end here.
+    let repair = match repairer {
+        Some(repairer) => {
+            while !repairer.is_finished() {
+                if let Ok(event) = repairer.outcomes().recv_timeout(Duration::from_millis(50)) {
+                    if matches!(event, ObjectEvent::Completed { .. }) {
+                        last_done = Some(Instant::now());
+                    }
+                    report.event(event, SystemTime::now())?;
+                }
+            }
+            let (rest, repair) = repairer.join();
+            for event in rest {
+                if matches!(event, ObjectEvent::Completed { .. }) {
+                    last_done = Some(Instant::now());
+                }
+                report.event(event, SystemTime::now())?;
+            }
+            Some(repair)
+        }
+        None => None,
+    };
     let active = match (first_packet, last_done) {
         (Some(first), Some(done)) => done.saturating_duration_since(first),
         _ => Duration::ZERO,
@@ -790,6 +969,7 @@ pub fn run_live(
         xdp_reattached,
         spool,
         authenticated: args.auth.is_some(),
+        repair,
     })
 }
 
@@ -861,6 +1041,7 @@ pub fn summary(report: &LiveRecvReport, json: bool) -> String {
                 .int("auth_failed", s.drops(DropReason::AuthFailed))
                 .int("auth_replayed", s.drops(DropReason::AuthReplayed));
         }
+        e = repair_fields(e, report.repair.as_ref());
         let by_reason: Vec<String> = reasons
             .iter()
             .map(|(name, n)| format!("\"{name}\":{n}"))
@@ -869,6 +1050,9 @@ pub fn summary(report: &LiveRecvReport, json: bool) -> String {
             .raw("drop_reasons", &format!("{{{}}}", by_reason.join(",")))
             .int("latency_p50_us", p(0.5))
             .int("latency_p99_us", p(0.99))
+            .int("stall_p99_us", s.stalls().quantile_us(0.99))
+            .int("stall_max_us", s.stalls().max_us())
+            .int("sct_invalid", s.sct_invalid())
             .finish();
     }
     let mut line = format!(
@@ -916,6 +1100,16 @@ pub fn summary(report: &LiveRecvReport, json: bool) -> String {
         line.push_str(&format!(
             "; spool taken {} missed {} fill failures {}",
             sp.taken, sp.missed, sp.fill_failures
+        ));
+    }
+    if let Some(r) = &report.repair {
+        line.push_str(&format!(
+            "; repaired {} failed {}: {} requests, {} of {} missing asked for",
+            r.repaired,
+            r.failed,
+            r.requests,
+            units::bytes(r.requested_bytes),
+            units::bytes(r.missing_bytes)
         ));
     }
     line

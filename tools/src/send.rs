@@ -77,12 +77,30 @@ impl From<CencArg> for Cenc {
     }
 }
 
+/// `--profile`: the choices a family of receivers expects.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum SendProfile {
+    /// For FLUTE receivers at large (xflute, flute, GPAC): FEC OTI on each FDT File and on the
+    /// FDT-Instance, Content-Location file:///PATH.
+    #[default]
+    Default,
+    /// DVB-MABR FLUTE (ETSI TS 103 769) as GPAC receives it: each object in one source block,
+    /// EXT_FTI only in FDT packets, TOIs of 32 bits at most, relative Content-Locations; only
+    /// --fec none and --cenc null.
+    DvbMabr,
+}
+
 /// The options of `xflute send`.
 #[derive(clap::Args, Debug)]
 pub struct SendCli {
-    /// The files to send (regular files; their names become file:///NAME).
-    #[arg(required = true)]
+    /// The files to send: regular files (each named by its file name) and directories (every
+    /// regular file below, named by its path relative to the directory, so that receivers
+    /// rebuild the tree).
+    #[arg(required = true, value_name = "FILE|DIR")]
     files: Vec<PathBuf>,
+    /// Make the choices these receivers expect.
+    #[arg(long, value_enum, default_value = "default")]
+    profile: SendProfile,
     /// Write the session into this pcap file instead of sending it.
     #[arg(long, value_name = "FILE")]
     pcap_out: Option<PathBuf>,
@@ -174,6 +192,19 @@ pub struct SendCli {
     /// The ASID of the packets' EXT_AUTH (0 to 15), as the receivers expect it.
     #[arg(long, default_value_t = xflute::auth::DEFAULT_ASID, value_name = "N")]
     auth_asid: u8,
+    /// Also publish a DVB-MABR multicast gateway configuration (ETSI TS 103 769) that
+    /// describes this session, on this bootstrap group and port with TSI 1, so that gateways
+    /// (`recv --bootstrap`, GPAC's mabr://) find the session from there: once a second with
+    /// --carousel, else three times at the start.
+    #[arg(long, value_name = "ADDR:PORT")]
+    bootstrap: Option<SocketAddr>,
+    /// With --bootstrap: announce this HTTP server as the repair server of the session
+    /// (UnicastRepairParameters BaseURL; repeatable, the first preferred), so that gateways
+    /// repair from it without being told (`recv --bootstrap` without --repair-url, GPAC's
+    /// mabr://). An object's repair URL is this base followed by its Content-Location, as
+    /// `recv --repair-url` resolves it. See docs/repair.md.
+    #[arg(long, value_name = "URL", requires = "bootstrap")]
+    repair_base: Vec<url::Url>,
 }
 
 /// `send --auth-*`: the keys every packet is authenticated with (RFC 6584). A sender gets a
@@ -234,8 +265,10 @@ impl SendAuth {
 
 /// What `send` was asked to do.
 pub struct SendArgs {
-    /// The files to send.
+    /// The files and directories to send.
     pub files: Vec<PathBuf>,
+    /// The receivers' profile.
+    pub profile: SendProfile,
     /// Where the capture goes (`None`: on the wire).
     pub pcap_out: Option<PathBuf>,
     /// Destination group (or address) and port.
@@ -268,6 +301,10 @@ pub struct SendArgs {
     pub live: LiveArgs,
     /// Authenticate every packet (RFC 6584) with these keys.
     pub auth: Option<SendAuth>,
+    /// Where to publish a DVB-MABR gateway configuration of the session.
+    pub bootstrap: Option<SocketAddr>,
+    /// The repair servers the configuration announces, preferred first.
+    pub repair_base: Vec<url::Url>,
 }
 
 /// `send --toi-start`: where the session's TOIs start.
@@ -494,19 +531,84 @@ pub(crate) fn content_type(path: &Path) -> &'static str {
     }
 }
 
-/// Content-Location of a file: `file:///` and its name, percent-encoding what a URI path may
-/// not hold as is.
-fn content_location(path: &Path) -> Result<String> {
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .with_context(|| format!("{} has no UTF-8 file name", path.display()))?;
-    let mut out = String::from("file:///");
-    for b in name.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@".contains(&b) {
-            out.push(char::from(b));
+/// Content-Location of the file named `name` (a relative path with `/` separators), percent-
+/// encoding what a URI path may not hold as is: `file:///NAME`, or with `relative` the
+/// relative reference `NAME` (DVB-MABR receivers such as GPAC use the name as it stands).
+pub(crate) fn content_location(name: &str, relative: bool) -> String {
+    let mut out = String::from(if relative { "" } else { "file:///" });
+    for (i, segment) in name.split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        for b in segment.bytes() {
+            // A ':' in the first segment of a relative reference would read as a scheme.
+            let colon_ok = !(relative && i == 0);
+            if b.is_ascii_alphanumeric()
+                || b"-._~!$&'()*+,;=@".contains(&b)
+                || (b == b':' && colon_ok)
+            {
+                out.push(char::from(b));
+            } else {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    out
+}
+
+/// A file to send and the name it is sent under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    /// Where it is read.
+    pub path: PathBuf,
+    /// Its name: the file name of a file given, the path below the directory (`/`-separated)
+    /// of a file found in a directory given.
+    pub name: String,
+}
+
+/// The files of `args`: each file given, and every regular file below each directory given,
+/// in name order (symbolic links to files are followed, to directories not, so that a link
+/// cannot loop). A path that is neither, or a name that is not UTF-8, is a usage error.
+pub fn inputs(args: &[PathBuf]) -> Result<Vec<Input>> {
+    fn utf8(name: &std::ffi::OsStr, path: &Path) -> Result<String> {
+        name.to_str()
+            .map(str::to_owned)
+            .ok_or_else(|| usage(format!("{} has no UTF-8 name", path.display())))
+    }
+    fn walk(dir: &Path, prefix: &str, out: &mut Vec<Input>) -> Result<()> {
+        let mut entries = std::fs::read_dir(dir)
+            .map_err(|e| usage(format!("reading {}: {e}", dir.display())))?
+            .collect::<std::io::Result<Vec<_>>>()
+            .map_err(|e| usage(format!("reading {}: {e}", dir.display())))?;
+        entries.sort_by_key(std::fs::DirEntry::file_name);
+        for entry in entries {
+            let path = entry.path();
+            let name = format!("{prefix}{}", utf8(&entry.file_name(), &path)?);
+            let kind = entry
+                .file_type()
+                .map_err(|e| usage(format!("reading {}: {e}", path.display())))?;
+            if kind.is_dir() {
+                walk(&path, &format!("{name}/"), out)?;
+            } else if std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
+                out.push(Input { path, name });
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    for path in args {
+        let meta = std::fs::metadata(path)
+            .map_err(|e| usage(format!("reading {}: {e}", path.display())))?;
+        if meta.is_dir() {
+            walk(path, "", &mut out)?;
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            let name = path
+                .file_name()
+                .ok_or_else(|| usage(format!("{} names no file", path.display())))?;
+            out.push(Input {
+                path: path.clone(),
+                name: utf8(name, path)?,
+            });
         }
     }
     Ok(out)
@@ -551,6 +653,7 @@ impl SendCli {
         let args = SendArgs {
             auth,
             files: self.files,
+            profile: self.profile,
             pcap_out: self.pcap_out,
             dest: self.dest,
             source: self.source,
@@ -571,7 +674,10 @@ impl SendCli {
                 cores: self.cores,
                 gso: !self.no_gso,
             },
+            bootstrap: self.bootstrap,
+            repair_base: self.repair_base,
         };
+        crate::bootstrap::check_send(&args)?;
         Ok((args, fec, self.json))
     }
 }
@@ -626,27 +732,39 @@ fn check_block_len(fec: &FecArgs, oti: &Oti) -> Result<()> {
 }
 
 /// Each file is a regular file we can read, and `fec` can number the source blocks of each.
-fn check_files(args: &SendArgs, fec: &FecArgs) -> Result<()> {
-    if args.files.is_empty() {
+fn check_files(args: &SendArgs, files: &[Input], fec: &FecArgs) -> Result<()> {
+    if files.is_empty() {
         bail!(usage("no file to send"));
+    }
+    if args.profile == SendProfile::DvbMabr {
+        if fec.scheme != FecScheme::None || args.cenc != Cenc::Null {
+            bail!(usage(
+                "--profile dvb-mabr sends with --fec none and --cenc null (DVB-MABR receivers such as GPAC decode neither)"
+            ));
+        }
+        if args.tsi > u64::from(u32::MAX) {
+            bail!(usage(
+                "--profile dvb-mabr needs a --tsi of 32 bits at most (the widest LCT field GPAC reads)"
+            ));
+        }
     }
     let symbol_len = u64::from(args.symbol_len.max(1));
     let block_len = u64::from(args.block_len.max(1));
-    for path in &args.files {
+    for Input { path, .. } in files {
         let meta = std::fs::metadata(path)
             .map_err(|e| usage(format!("reading {}: {e}", path.display())))?;
-        if meta.is_dir() {
-            bail!(usage(format!(
-                "{} is a directory: name the files in it ({}/*)",
-                path.display(),
-                path.display()
-            )));
-        }
         if !meta.is_file() {
             bail!(usage(format!("{} is not a regular file", path.display())));
         }
         std::fs::File::open(path).map_err(|e| usage(format!("reading {}: {e}", path.display())))?;
         let symbols = meta.len().div_ceil(symbol_len);
+        if args.profile == SendProfile::DvbMabr && symbols > 1 << 16 {
+            bail!(usage(format!(
+                "{}: {} bytes make {symbols} symbols of {symbol_len} bytes, more than the 65536 one No-Code source block holds, and DVB-MABR receivers such as GPAC read no block number; raise --symbol-len",
+                path.display(),
+                meta.len()
+            )));
+        }
         let blocks = symbols.div_ceil(block_len);
         let max = max_blocks(fec);
         if blocks > max {
@@ -679,7 +797,8 @@ impl FecScheme {
 /// The session's sender with every file added as an object, coded with `fec`. Every refusal
 /// is a usage error: the options cannot send these files.
 pub fn build_sender_with(args: &SendArgs, fec: &FecArgs) -> Result<Sender> {
-    check_files(args, fec)?;
+    let files = inputs(&args.files)?;
+    check_files(args, &files, fec)?;
     let profile = match args.flute_version {
         1 => Profile::Rfc3926,
         2 => Profile::Rfc6726,
@@ -703,6 +822,10 @@ pub fn build_sender_with(args: &SendArgs, fec: &FecArgs) -> Result<Sender> {
         toi_initial_value: args.toi_start.initial_value()?,
         ..Config::default()
     };
+    let dvb_mabr = args.profile == SendProfile::DvbMabr;
+    if dvb_mabr {
+        config = config.with_dvb_mabr_profile();
+    }
     config.set_priority_queue(args.priority, PriorityQueue::new(args.multiplex));
     let endpoint = UdpEndpoint::new(args.dest.ip(), args.dest.port());
     let mut sender = Sender::new(endpoint, args.tsi, oti, config)
@@ -714,8 +837,8 @@ pub fn build_sender_with(args: &SendArgs, fec: &FecArgs) -> Result<Sender> {
             .map_err(|e| usage(format!("--auth: {e}")))?;
     }
     let mut seen = std::collections::HashSet::new();
-    for path in &args.files {
-        let location = content_location(path).map_err(|e| usage(format!("{e:#}")))?;
+    for Input { path, name } in &files {
+        let location = content_location(name, dvb_mabr);
         if !seen.insert(location.clone()) {
             bail!(usage(format!("two files are named {location}")));
         }
@@ -768,12 +891,16 @@ pub fn run_with(args: &SendArgs, fec: &FecArgs) -> Result<u64> {
         .as_deref()
         .context("no capture file to write")?;
     let sender = build_sender_with(args, fec)?;
-    let engine = TxEngine::builder()
+    let mut builder = TxEngine::builder()
         .backend(Backend::Pcap)
         .pcap_out(pcap_out)
         .rate_bps(args.rate_bps)
         .run_for(args.carousel)
-        .session(sender, source_or_default(args))
+        .session(sender, source_or_default(args));
+    if let Some(bootstrap) = crate::bootstrap::send_session(args)? {
+        builder = builder.session(bootstrap, source_or_default(args));
+    }
+    let engine = builder
         .start(Arc::new(AtomicBool::new(false)))
         .map_err(usage)?;
     let stats = engine
@@ -908,6 +1035,7 @@ pub fn run_live_with(
         pcap_out: None,
         live: args.live.clone(),
         auth: args.auth.clone(),
+        repair_base: args.repair_base.clone(),
         ..*args
     };
     let packet_len = longest_packet(args, fec)? + ip_udp_header_len(args.dest);
@@ -935,6 +1063,9 @@ pub fn run_live_with(
         .run_for(args.carousel)
         .gso(args.live.gso)
         .session(sender, source);
+    if let Some(bootstrap) = crate::bootstrap::send_session(args)? {
+        builder = builder.session(bootstrap, source);
+    }
     if let Some(iface) = &args.live.iface {
         builder = builder.interface(iface.clone());
     }
@@ -1022,10 +1153,10 @@ pub fn main(cli: SendCli) -> Result<Outcome> {
         bail!(usage("--backend xdp needs --iface"));
     }
     let stop = crate::stop_flag()?;
-    let files_bytes: u64 = args
-        .files
+    let files = inputs(&args.files)?;
+    let files_bytes: u64 = files
         .iter()
-        .filter_map(|p| std::fs::metadata(p).ok())
+        .filter_map(|i| std::fs::metadata(&i.path).ok())
         .map(|m| m.len())
         .sum();
     if json {
@@ -1034,7 +1165,7 @@ pub fn main(cli: SendCli) -> Result<Outcome> {
             Event::new("start")
                 .str("dest", &args.dest.to_string())
                 .int("tsi", args.tsi)
-                .int("files", args.files.len() as u64)
+                .int("files", files.len() as u64)
                 .int("bytes", files_bytes)
                 .finish()
         );
@@ -1055,8 +1186,8 @@ pub fn main(cli: SendCli) -> Result<Outcome> {
         writeln!(
             out,
             "sent {} file{} ({}) in {} packets, {} on the wire in {:.3} s{}; {} batches, {} ring-full waits{}",
-            args.files.len(),
-            if args.files.len() == 1 { "" } else { "s" },
+            files.len(),
+            if files.len() == 1 { "" } else { "s" },
             units::bytes(files_bytes),
             t.packets,
             units::bytes(t.bytes),
@@ -1086,13 +1217,37 @@ mod tests {
     #[test]
     fn content_location_percent_encodes_what_a_uri_path_cannot_hold() {
         assert_eq!(
-            content_location(Path::new("/x/a b%#.txt")).unwrap(),
+            content_location("a b%#.txt", false),
             "file:///a%20b%25%23.txt"
         );
+        assert_eq!(content_location("seg-1.m4s", false), "file:///seg-1.m4s");
         assert_eq!(
-            content_location(Path::new("seg-1.m4s")).unwrap(),
-            "file:///seg-1.m4s"
+            content_location("d/x:y?.txt", false),
+            "file:///d/x:y%3F.txt"
         );
+    }
+
+    #[test]
+    fn relative_content_locations_keep_the_tree_and_cannot_read_as_a_scheme() {
+        assert_eq!(content_location("sub/c d.txt", true), "sub/c%20d.txt");
+        assert_eq!(content_location("urn:x/y:z", true), "urn%3Ax/y:z");
+    }
+
+    #[test]
+    fn a_directory_sends_every_file_below_it_by_its_relative_path() {
+        let dir = xflute_tests::TempDir::new("send-inputs");
+        let root = dir.path().join("site");
+        std::fs::create_dir_all(root.join("b/c")).unwrap();
+        std::fs::write(root.join("z.txt"), b"z").unwrap();
+        std::fs::write(root.join("b/c/d.bin"), b"d").unwrap();
+        std::fs::write(root.join("a.txt"), b"a").unwrap();
+        let single = dir.path().join("one.txt");
+        std::fs::write(&single, b"1").unwrap();
+        let found = inputs(&[root.clone(), single.clone()]).unwrap();
+        let names: Vec<_> = found.iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(names, ["a.txt", "b/c/d.bin", "z.txt", "one.txt"]);
+        assert_eq!(found[1].path, root.join("b/c/d.bin"));
+        assert!(inputs(&[dir.path().join("missing")]).is_err());
     }
 
     #[test]

@@ -54,17 +54,20 @@ fn a_missing_input_file_with_pcap_out_is_a_usage_error() {
 }
 
 #[test]
-fn a_directory_to_send_is_refused_as_a_directory() {
+fn a_directory_with_no_file_to_send_is_a_usage_error() {
     let dir = TempDir::new("err-dir");
+    let empty = dir.0.join("empty");
+    std::fs::create_dir_all(empty.join("sub")).unwrap();
     let pcap = dir.0.join("x.pcap");
     let out = run(&[
         "send",
         "--pcap-out",
         pcap.to_str().unwrap(),
-        dir.0.to_str().unwrap(),
+        empty.to_str().unwrap(),
     ]);
-    assert_usage_error(&out, &["is a directory"]);
+    assert_usage_error(&out, &["no file to send"]);
     assert!(!stderr(&out).contains("No such device"));
+    assert!(!pcap.exists());
 }
 
 #[test]

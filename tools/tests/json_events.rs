@@ -187,6 +187,10 @@ fn a_live_receiver_prints_periodic_stats_and_completed_events_with_paths() {
         "a UDP receiver reports XDP counters: {}",
         summary[0]
     );
+    // The worker read batches: its stalls were measured, the p99 no longer than the longest.
+    let (p99, max) = (&summary[0]["stall_p99_us"], &summary[0]["stall_max_us"]);
+    assert!(max.as_u64().is_some_and(|m| m > 0), "{}", summary[0]);
+    assert!(p99.as_u64() <= max.as_u64(), "{}", summary[0]);
     pair.close();
 }
 

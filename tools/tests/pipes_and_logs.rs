@@ -105,7 +105,7 @@ fn inspect_piped_into_head_reads_its_first_lines_and_exits_quietly() {
 /// returns its stderr.
 fn receiver_log(dir: &Path, flags: &[&str], rust_log: Option<&str>) -> String {
     let out = dir.join("out");
-    let group = format!("127.0.0.1:{}", 20_000 + std::process::id() % 20_000);
+    let group = format!("127.0.0.1:{}", common::free_udp_port());
     let mut cmd = Command::new(BIN);
     cmd.args([
         "recv",

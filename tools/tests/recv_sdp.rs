@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{KillOnDrop as Kill, free_port, wait_for};
+use common::{KillOnDrop as Kill, free_port, free_udp_port, wait_for};
 
 const BIN: &str = env!("CARGO_BIN_EXE_xflute");
 
@@ -33,7 +33,7 @@ fn temp_dir(tag: &str) -> std::path::PathBuf {
 fn recv_started_from_the_sdp_that_serve_publishes_receives_the_session() {
     let dir = temp_dir("recv-sdp");
     let api = free_port();
-    let group_port = 20_000 + (std::process::id() % 10_000) as u16;
+    let group_port = free_udp_port();
     std::fs::create_dir_all(dir.join("outbox")).unwrap();
     let content: Vec<u8> = (0..200_000u32).map(|i| (i * 13 % 251) as u8).collect();
     std::fs::write(dir.join("outbox/news.bin"), &content).unwrap();

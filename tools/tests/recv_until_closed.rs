@@ -15,7 +15,7 @@ fn recv_until_closed_exits_0_once_the_sender_closes_its_session() {
     let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 253) as u8).collect();
     std::fs::write(dir.join("in/one.bin"), &data).unwrap();
     std::fs::write(dir.join("in/two.txt"), b"two").unwrap();
-    let group = format!("239.255.42.11:{}", 40_000 + std::process::id() % 10_000);
+    let group = format!("239.255.42.11:{}", xflute_tests::ports::free_udp_port());
     let mut recv = Command::new(BIN)
         .args([
             "recv",

@@ -29,6 +29,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use xflute_tests::TempDir;
 use xflute_tests::netns::NetnsPair;
+use xflute_tests::ports::free_tcp_port as free_port;
 
 /// How long a file may take from being written to being received, at most (the machine is
 /// shared: this is a bound for failures, not a figure).
@@ -46,15 +47,6 @@ fn require(tool: &str, package: &str) {
         runs,
         "this test needs `{tool}` (Debian package {package}; scripts/test.sh installs it)"
     );
-}
-
-/// A TCP port of loopback that nothing listens on now.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// `len` seeded pseudo-random bytes.

@@ -1,13 +1,14 @@
 //! A receiving session with `on_unlisted = "delete"`: a file deleted from the sender's watched
 //! directory leaves the FDT, and once no unexpired FDT Instance lists it, the receiver removes
-//! its copy; the other files stay. Over UDP on loopback, one `serve` doing both directions.
+//! its copy; the other files stay, until the FDT lists none. Over UDP on loopback, one `serve`
+//! doing both directions.
 
 mod common;
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{KillOnDrop as Kill, free_port, wait_for};
+use common::{KillOnDrop as Kill, free_port, free_udp_port, wait_for};
 
 const BIN: &str = env!("CARGO_BIN_EXE_xflute");
 
@@ -17,7 +18,7 @@ fn a_file_deleted_at_the_sender_is_deleted_at_a_receiver_that_asks_for_it() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("outbox")).unwrap();
     let api = free_port();
-    let port = 30_000 + (std::process::id() % 10_000) as u16;
+    let port = free_udp_port();
     let config = format!(
         "[http]\nlisten = \"127.0.0.1:{api}\"\n\
          [[send]]\nname = \"out\"\ndest = \"239.255.42.9:{port}\"\niface = \"lo\"\n\
@@ -51,6 +52,12 @@ fn a_file_deleted_at_the_sender_is_deleted_at_a_receiver_that_asks_for_it() {
         "a.txt is deleted once no FDT lists it"
     );
     assert_eq!(std::fs::read(inbox.join("b.txt")).unwrap(), b"second file");
+    // The last file leaves too: an FDT that lists no file withdraws it.
+    std::fs::remove_file(dir.join("outbox/b.txt")).unwrap();
+    assert!(
+        wait_for(Duration::from_secs(20), || !inbox.join("b.txt").exists()),
+        "b.txt is deleted once the FDT lists no file"
+    );
     drop(serve);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -118,13 +118,15 @@ fn engine_goodput(
             )
         });
         let line = format!(
-            "{len} bytes in {secs:.3} s{spool_note}; sender {} packets ({:.2}x the object); receiver {} frames, {} dropped (rx ring full {}), {} repeated; XDP redirected {}",
+            "{len} bytes in {secs:.3} s{spool_note}; sender {} packets ({:.2}x the object); receiver {} frames, {} dropped (rx ring full {}), {} repeated, stalls p99 {} us, longest {} us; XDP redirected {}",
             tx_stats.packets,
             tx_stats.alc_bytes as f64 / len as f64,
             stats.frames(),
             stats.total_drops(),
             stats.rx_ring_full(),
             stats.duplicates(),
+            stats.stalls().quantile_us(0.99),
+            stats.stalls().max_us(),
             steer.redirected,
         );
         (len as f64 * 8.0 / secs / 1e9, line)

@@ -5,7 +5,7 @@
 //!    Target: p99 within 100 ms.
 //! 2. **Send rate**: `xflute send` and `serve` with the same files, unpaced, carousel on, each
 //!    sending worker on core 1, the bytes each puts on the wire per second over the same
-//!    window; rounds alternate, the ratio is serve over send (median). Target: at least 0.95.
+//!    window, each twice a round; the ratio is serve over send (median). Target: at least 0.95.
 //! 3. **Receive rate**: the same paced `xflute send` into `xflute recv` and into a `serve`
 //!    receiving session, from the sender's start to the last file complete in the output
 //!    directory; ratio serve over recv (median). Target: at least 0.95.
@@ -13,13 +13,18 @@
 //!    windows without and with objects added (and removed) 100 times a second; ratio with over
 //!    without (median). Target: at least 0.95 (the rate does not drop).
 //!
+//! In every comparison the two sides are measured one after the other, in the opposite order
+//! from one round to the next (the send rates: send, serve, serve, send in every round), so
+//! that a machine whose speed drifts during the run (these do, by a third over a minute)
+//! favours neither side.
+//!
 //! `cargo run --release -p xflute-bench --bin serve_bench [ROUNDS]`; needs curl. The `xflute`
 //! binary is built with the same profile first (as the harness builds `flute_peer`).
 
 use std::io::{BufRead, BufReader, Write as _};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
@@ -28,79 +33,8 @@ use xflute::endpoint::UdpEndpoint;
 use xflute::runtime::{Backend, TxEngine};
 use xflute::sender::{CarouselRepeatMode, Config, ObjectDesc, Sender, TransferConfig};
 use xflute::wire::{AlcPacket, FecEncodingId, Oti, SchemeSpecific};
+use xflute_bench::procs::{Guard, Scratch, free_port, xflute_binary};
 use xflute_bench::summary::median;
-
-/// Kills a child process when dropped (also when the benchmark fails half-way).
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        // SIGTERM first, so that serve stops its sessions cleanly.
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status();
-        let give_up = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < give_up {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A directory removed when dropped.
-struct Scratch(PathBuf);
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn xflute_binary() -> Result<PathBuf, String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let bin = exe.with_file_name("xflute");
-    if let Some(cargo) = std::env::var_os("CARGO") {
-        let profile = exe
-            .parent()
-            .and_then(|d| d.file_name())
-            .and_then(|n| n.to_str())
-            .unwrap_or("release");
-        let profile = if profile == "debug" { "dev" } else { profile };
-        let ok = Command::new(cargo)
-            .args([
-                "build",
-                "--profile",
-                profile,
-                "-p",
-                "xflute-cli",
-                "--bin",
-                "xflute",
-            ])
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            return Err("building xflute failed".into());
-        }
-    }
-    if bin.exists() {
-        Ok(bin)
-    } else {
-        Err(format!(
-            "{} is missing: cargo build --release -p xflute-cli",
-            bin.display()
-        ))
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_or(19464, |a| a.port())
-}
 
 fn curl(url: &str) -> Option<String> {
     let out = Command::new("curl")
@@ -226,7 +160,16 @@ fn send_rates(
     dir: &Path,
 ) -> Result<(f64, f64), String> {
     let window = (Duration::from_secs(2), Duration::from_secs(5));
-    // A: xflute send, its stats events.
+    // A, B, B, A: a speed that drifts steadily during the round weighs on both sides alike.
+    let a1 = send_rate(bin, files, window)?;
+    let b1 = serve_rate(bin, scratch, dir, window)?;
+    let b2 = serve_rate(bin, scratch, dir, window)?;
+    let a2 = send_rate(bin, files, window)?;
+    Ok(((a1 + a2) / 2.0, (b1 + b2) / 2.0))
+}
+
+/// A: `xflute send`, from its stats events.
+fn send_rate(bin: &Path, files: &[PathBuf], window: (Duration, Duration)) -> Result<f64, String> {
     let mut args: Vec<String> = vec![
         "send".into(),
         "--dest".into(),
@@ -272,11 +215,19 @@ fn send_rates(
             })
             .copied()
     };
-    let a = match (at(window.0), at(window.1)) {
-        (Some((t0, b0)), Some((t1, b1))) if t1 > t0 => (b1 - b0) / (t1 - t0),
-        _ => return Err("send printed too few stats events".into()),
-    };
-    // B: serve, its metrics.
+    match (at(window.0), at(window.1)) {
+        (Some((t0, b0)), Some((t1, b1))) if t1 > t0 => Ok((b1 - b0) / (t1 - t0)),
+        _ => Err("send printed too few stats events".into()),
+    }
+}
+
+/// B: `serve`, from its metrics.
+fn serve_rate(
+    bin: &Path,
+    scratch: &Path,
+    dir: &Path,
+    window: (Duration, Duration),
+) -> Result<f64, String> {
     let port = free_port();
     let config = format!(
         "[http]\nlisten = \"127.0.0.1:{port}\"\n[[send]]\nname = \"rate\"\n\
@@ -294,8 +245,24 @@ fn send_rates(
     let (t0, b0) = (Instant::now(), read().ok_or("no metrics")?);
     std::thread::sleep(window.1 - window.0);
     let (t1, b1) = (Instant::now(), read().ok_or("no metrics")?);
-    let b = (b1 - b0) / (t1 - t0).as_secs_f64();
-    Ok((a, b))
+    Ok((b1 - b0) / (t1 - t0).as_secs_f64())
+}
+
+/// `(a(), b())`, measured in that order or, with `b_first`, the other: alternating the order
+/// from round to round keeps a machine that speeds up or slows down during the run from
+/// favouring one side.
+fn in_order<T>(
+    b_first: bool,
+    a: impl FnOnce() -> Result<T, String>,
+    b: impl FnOnce() -> Result<T, String>,
+) -> Result<(T, T), String> {
+    if b_first {
+        let b = b()?;
+        Ok((a()?, b))
+    } else {
+        let a = a()?;
+        Ok((a, b()?))
+    }
 }
 
 /// Waits until every file of `names` is in `out` with `bytes` bytes; the time it took.
@@ -319,6 +286,7 @@ fn receive_times(
     scratch: &Path,
     files: &[PathBuf],
     bytes: u64,
+    serve_first: bool,
 ) -> Result<(f64, f64), String> {
     let group = "239.255.77.3:4779";
     let names: Vec<String> = files
@@ -345,48 +313,52 @@ fn receive_times(
             .map(Guard)
             .map_err(|e| e.to_string())
     };
-    // A: recv.
-    let out_a = scratch.join("recv-out");
-    let _ = std::fs::remove_dir_all(&out_a);
-    let recv = Command::new(bin)
-        .args([
-            "recv",
-            "--group",
-            group,
-            "--iface",
-            "lo",
-            "--backend",
-            "udp",
-            "--out",
-        ])
-        .arg(&out_a)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map(Guard)
-        .map_err(|e| e.to_string())?;
-    std::thread::sleep(Duration::from_millis(300));
-    let t0 = Instant::now();
-    let send = sender(bin)?;
-    let a = all_in(&out_a, &names, bytes, t0).ok_or("recv did not get every file")?;
-    drop(send);
-    drop(recv);
-    // B: serve.
-    let out_b = scratch.join("serve-out");
-    let _ = std::fs::remove_dir_all(&out_b);
-    let port = free_port();
-    let config = format!(
-        "[http]\nlisten = \"127.0.0.1:{port}\"\n[[receive]]\nname = \"in\"\ngroup = \"{group}\"\n\
+    let with_recv = || -> Result<f64, String> {
+        let out_a = scratch.join("recv-out");
+        let _ = std::fs::remove_dir_all(&out_a);
+        let recv = Command::new(bin)
+            .args([
+                "recv",
+                "--group",
+                group,
+                "--iface",
+                "lo",
+                "--backend",
+                "udp",
+                "--out",
+            ])
+            .arg(&out_a)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map(Guard)
+            .map_err(|e| e.to_string())?;
+        std::thread::sleep(Duration::from_millis(300));
+        let t0 = Instant::now();
+        let send = sender(bin)?;
+        let a = all_in(&out_a, &names, bytes, t0).ok_or("recv did not get every file")?;
+        drop(send);
+        drop(recv);
+        Ok(a.as_secs_f64())
+    };
+    let with_serve = || -> Result<f64, String> {
+        let out_b = scratch.join("serve-out");
+        let _ = std::fs::remove_dir_all(&out_b);
+        let port = free_port();
+        let config = format!(
+            "[http]\nlisten = \"127.0.0.1:{port}\"\n[[receive]]\nname = \"in\"\ngroup = \"{group}\"\n\
          iface = \"lo\"\nout = \"{}\"\n",
-        out_b.display()
-    );
-    let serve_guard = serve(bin, scratch, &config, port)?;
-    let t0 = Instant::now();
-    let send = sender(bin)?;
-    let b = all_in(&out_b, &names, bytes, t0).ok_or("serve did not get every file")?;
-    drop(send);
-    drop(serve_guard);
-    Ok((a.as_secs_f64(), b.as_secs_f64()))
+            out_b.display()
+        );
+        let serve_guard = serve(bin, scratch, &config, port)?;
+        let t0 = Instant::now();
+        let send = sender(bin)?;
+        let b = all_in(&out_b, &names, bytes, t0).ok_or("serve did not get every file")?;
+        drop(send);
+        drop(serve_guard);
+        Ok(b.as_secs_f64())
+    };
+    in_order(serve_first, with_recv, with_serve)
 }
 
 fn no_code_oti() -> Oti {
@@ -418,7 +390,7 @@ fn carousel_object(name: &str, bytes: usize, seed: u8) -> Result<ObjectDesc, Str
 
 /// 4: a persistent engine's bytes per second without (A) and with (B) objects added and
 /// removed 100 times a second.
-fn engine_rates(window: Duration) -> Result<(f64, f64), String> {
+fn engine_rates(window: Duration, adding_first: bool) -> Result<(f64, f64), String> {
     let endpoint = UdpEndpoint::new("239.255.77.4".parse().map_err(|e| format!("{e}"))?, 4780);
     let sender =
         Sender::new(endpoint, 1, no_code_oti(), Config::default()).map_err(|e| e.to_string())?;
@@ -469,8 +441,7 @@ fn engine_rates(window: Duration) -> Result<(f64, f64), String> {
         }
         Ok((engine.stats().total().bytes - b0) as f64 / t0.elapsed().as_secs_f64())
     };
-    let a = rate(false)?;
-    let b = rate(true)?;
+    let (a, b) = in_order(adding_first, || rate(false), || rate(true))?;
     engine.stop();
     engine.join().map_err(|e| e.to_string())?;
     Ok((a, b))
@@ -518,6 +489,7 @@ fn run(rounds: usize) -> Result<(), String> {
     let mut recv_ratios = Vec::new();
     let mut engine_ratios = Vec::new();
     for round in 1..=rounds {
+        let second_first = round % 2 == 0;
         let (a, b) = send_rates(&bin, &scratch.0, &files, &files_dir)?;
         let _ = writeln!(
             out,
@@ -527,14 +499,14 @@ fn run(rounds: usize) -> Result<(), String> {
             b / a
         );
         send_ratios.push(b / a);
-        let (a, b) = receive_times(&bin, &scratch.0, &files, 4 << 20)?;
+        let (a, b) = receive_times(&bin, &scratch.0, &files, 4 << 20, second_first)?;
         let _ = writeln!(
             out,
             "round {round}: all files in place after {a:.2} s with recv, {b:.2} s with serve: rate ratio {:.2}",
             a / b
         );
         recv_ratios.push(a / b);
-        let (a, b) = engine_rates(Duration::from_secs(2))?;
+        let (a, b) = engine_rates(Duration::from_secs(2), second_first)?;
         let _ = writeln!(
             out,
             "round {round}: TxEngine {:.2} Gbit/s, {:.2} Gbit/s while adding 100 objects/s: {:.2}",

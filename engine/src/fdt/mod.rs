@@ -23,4 +23,4 @@ pub use names::{
 };
 pub use oti::OtiAttributeError;
 pub use parse::{ParseLimits, RejectedFile};
-pub use write::FdtXmlProfile;
+pub use write::{FdtXmlProfile, OtiPlacement};

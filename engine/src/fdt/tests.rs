@@ -716,3 +716,62 @@ fn lenient_parsing_leaves_out_only_the_bad_file_entries() {
     // What is wrong with the instance itself still refuses it.
     assert!(FdtInstance::parse_lenient(b"<FDT-Instance Expires=\"x\"/>", &limits).is_err());
 }
+
+#[test]
+fn each_file_placement_completes_files_of_the_same_scheme_only() {
+    let defaults = FecOtiAttributes {
+        fec_encoding_id: Some(0),
+        encoding_symbol_length: Some(1400),
+        maximum_source_block_length: Some(64),
+        max_number_of_encoding_symbols: Some(64),
+        ..FecOtiAttributes::default()
+    };
+    let raptor = FecOtiAttributes {
+        fec_encoding_id: Some(1),
+        encoding_symbol_length: Some(1000),
+        ..FecOtiAttributes::default()
+    };
+    let fdt = FdtInstance {
+        expires: 1,
+        fec_oti: defaults.clone(),
+        files: vec![
+            File {
+                content_location: "a".into(),
+                toi: 1,
+                ..File::default()
+            },
+            File {
+                content_location: "b".into(),
+                toi: 2,
+                fec_oti: FecOtiAttributes {
+                    maximum_source_block_length: Some(9),
+                    ..FecOtiAttributes::default()
+                },
+                ..File::default()
+            },
+            File {
+                content_location: "c".into(),
+                toi: 3,
+                fec_oti: raptor.clone(),
+                ..File::default()
+            },
+        ],
+        ..FdtInstance::default()
+    };
+    let xml = fdt.to_xml_with(FdtXmlProfile::Extended, OtiPlacement::EachFile);
+    let back = FdtInstance::parse(&xml, &ParseLimits::default()).unwrap();
+    assert_eq!(back.fec_oti, defaults);
+    assert_eq!(back.file(1).unwrap().fec_oti, defaults);
+    assert_eq!(
+        back.file(2).unwrap().fec_oti,
+        FecOtiAttributes {
+            maximum_source_block_length: Some(9),
+            ..defaults.clone()
+        }
+    );
+    assert_eq!(back.file(3).unwrap().fec_oti, raptor);
+    // As given, the first file has none of its own.
+    let xml = fdt.to_xml(FdtXmlProfile::Extended);
+    let back = FdtInstance::parse(&xml, &ParseLimits::default()).unwrap();
+    assert!(back.file(1).unwrap().fec_oti.is_empty());
+}

@@ -63,9 +63,29 @@ impl FdtXmlProfile {
     }
 }
 
+/// Where the writer puts the FEC OTI attributes (RFC 6726 §3.4.2: those of a `File` override the
+/// instance's, which are defaults for its files).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OtiPlacement {
+    /// On the instance and on each `File`, completed there from the instance's values when the
+    /// file has the same FEC Encoding ID (or none). Receivers that read them only from `File`
+    /// (GPAC) and those that also take the instance's defaults (flute) both find them.
+    #[default]
+    EachFile,
+    /// Where the model has them: defaults on the instance, overrides on the files.
+    AsGiven,
+}
+
 impl FdtInstance {
-    /// This instance as an XML document (UTF-8, with an XML declaration) in `profile`.
+    /// This instance as an XML document (UTF-8, with an XML declaration) in `profile`, the FEC
+    /// OTI attributes where the model has them ([`OtiPlacement::AsGiven`]): parsing it gives
+    /// this instance back.
     pub fn to_xml(&self, profile: FdtXmlProfile) -> Vec<u8> {
+        self.to_xml_with(profile, OtiPlacement::AsGiven)
+    }
+
+    /// This instance as an XML document in `profile`, the FEC OTI attributes placed by `oti`.
+    pub fn to_xml_with(&self, profile: FdtXmlProfile, oti: OtiPlacement) -> Vec<u8> {
         let mut out = Xml::default();
         out.raw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
         out.open(FDT_INSTANCE);
@@ -93,7 +113,11 @@ impl FdtInstance {
         out.end_open();
 
         for file in &self.files {
-            write_file(&mut out, file, profile);
+            let file_oti = match oti {
+                OtiPlacement::EachFile => completed(&file.fec_oti, &self.fec_oti),
+                OtiPlacement::AsGiven => file.fec_oti.clone(),
+            };
+            write_file(&mut out, file, &file_oti, profile);
         }
         let schema_version = self.schema_version.unwrap_or(DEFAULT_SCHEMA_VERSION);
         match profile {
@@ -128,7 +152,16 @@ impl FdtInstance {
     }
 }
 
-fn write_file(out: &mut Xml, file: &File, profile: FdtXmlProfile) {
+/// A file's FEC OTI attributes with those it lacks taken from the instance's, unless it names
+/// another FEC scheme (the instance's values would then describe a different code).
+fn completed(file: &FecOtiAttributes, instance: &FecOtiAttributes) -> FecOtiAttributes {
+    match (file.fec_encoding_id, instance.fec_encoding_id) {
+        (Some(own), Some(default)) if own != default => file.clone(),
+        _ => file.or(instance),
+    }
+}
+
+fn write_file(out: &mut Xml, file: &File, oti: &FecOtiAttributes, profile: FdtXmlProfile) {
     let extended = profile == FdtXmlProfile::Extended;
     out.open(FILE);
     out.attr(CONTENT_LOCATION, &file.content_location);
@@ -144,7 +177,7 @@ fn write_file(out: &mut Xml, file: &File, profile: FdtXmlProfile) {
     out.attr_opt(CONTENT_TYPE, file.content_type.as_deref());
     out.attr_opt(CONTENT_ENCODING, file.content_encoding.as_deref());
     out.attr_opt(CONTENT_MD5, file.content_md5.as_deref());
-    out.fec_oti(&file.fec_oti);
+    out.fec_oti(oti);
     // The extended form qualifies the 3GPP attributes with their namespace; L.6 has them in its
     // own namespace, unqualified.
     let ext_attr = |out: &mut Xml, prefix: &str, name: &str, value: Option<&str>| {

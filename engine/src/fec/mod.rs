@@ -1,8 +1,8 @@
 //! AL-FEC building block (RFC 5052) and its schemes.
 //!
 //! - Block partitioning (RFC 5052 §9.1, RFC 5053 §5.3.1.2, RFC 6330 §4.4.1.2): [`partition`].
-//! - Finite fields GF(2^m) of RFC 5510 §8.1 and their SIMD kernels: [`gf`], [`gf256`],
-//!   [`gf65536`].
+//! - Finite fields GF(2^m) of RFC 5510 §8.1 and their SIMD kernels: `gf`, `gf256`, `gf65536`
+//!   (internals, hidden from these docs).
 //! - Reed-Solomon over GF(2^m), RFC 5510 (FEC Encoding IDs 2, 5 and 129/0): [`rs`], with a
 //!   block encoder and an in-place block decoder.
 //!
@@ -36,8 +36,12 @@
 //! symbols are needed — these codes are not MDS).
 
 pub mod error;
+// The field arithmetic: internals the benchmarks reach, not API.
+#[doc(hidden)]
 pub mod gf;
+#[doc(hidden)]
 pub mod gf256;
+#[doc(hidden)]
 pub mod gf65536;
 mod inactivation;
 pub mod partition;

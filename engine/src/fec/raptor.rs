@@ -246,6 +246,11 @@ impl RaptorBlockDecoder {
             .saturating_mul(self.code.symbol_len())
     }
 
+    /// Distinct source symbols in the destination.
+    pub fn nb_source_received(&self) -> u32 {
+        self.received.count()
+    }
+
     /// Distinct encoding symbols received.
     pub fn nb_received(&self) -> u32 {
         self.received.count() + self.repair_esis.len() as u32

@@ -79,33 +79,62 @@ pub struct FileSink {
     made_dirs: Arc<Mutex<HashSet<PathBuf>>>,
     /// Space reserved ahead of time for large objects, shared by the workers of an engine.
     spool: Option<Arc<Spool>>,
-    unmapper: Option<Unmapper>,
+    threads: Option<SinkThreads>,
 }
 
-/// Unmaps the mappings of finished objects on a thread of its own: tearing down a 1 GiB
-/// mapping of 4 KiB pages takes about 0.1 s, during which a receive worker would drop what its
-/// rx ring cannot hold. Mappings of up to [`RESERVE_CHUNK`] are unmapped in place.
+/// The threads a file sink hands its slow work to, so that a receive worker never waits on it:
+/// unmapping finished objects (tearing down a 1 GiB mapping of 4 KiB pages takes about 0.1 s,
+/// during which a worker would drop what its rx ring cannot hold; mappings of up to
+/// [`RESERVE_CHUNK`] are unmapped in place), and starting the write-back of large objects
+/// behind the symbols as they arrive (see [`WRITE_BACK_CHUNK`]). Each has a thread of its own:
+/// starting a write-back can block while the device's queue is full, and unmapping must not
+/// wait behind it.
 #[derive(Debug, Clone)]
-pub struct Unmapper {
-    queue: crossbeam_channel::Sender<MmapMut>,
+pub struct SinkThreads {
+    unmap: crossbeam_channel::Sender<MmapMut>,
+    write_back: crossbeam_channel::Sender<(File, u64, u64)>,
 }
 
 /// Mappings waiting for the unmapper thread; beyond this a finished object unmaps its own.
 const UNMAP_QUEUE: usize = 64;
 
-impl Unmapper {
-    /// Starts the thread. It ends once every clone of the returned `Unmapper` is dropped and
-    /// the mappings sent to it are gone; join the handle to wait for that.
-    pub fn start() -> io::Result<(Unmapper, std::thread::JoinHandle<()>)> {
-        let (queue, mappings) = crossbeam_channel::bounded::<MmapMut>(UNMAP_QUEUE);
+/// Write-backs waiting to start; beyond this one is skipped (the commit writes back anyway).
+const WRITE_BACK_QUEUE: usize = 64;
+
+/// A large object's bytes are written back this many at a time, a chunk once the symbols
+/// arriving are a chunk past it: the dirty pages of an object are bounded as it is received,
+/// and its commit (which must wait for every page to be on disk) waits only for the last ones,
+/// instead of for the whole object at once.
+pub const WRITE_BACK_CHUNK: u64 = 8 << 20;
+
+impl SinkThreads {
+    /// Starts the threads. They end once every clone of the returned `SinkThreads` is dropped
+    /// and the work sent to them is done; join the handle to wait for that, and for the bytes
+    /// whose write-back was started.
+    pub fn start() -> io::Result<(SinkThreads, std::thread::JoinHandle<u64>)> {
+        let (write_back, ranges) = crossbeam_channel::bounded::<(File, u64, u64)>(WRITE_BACK_QUEUE);
+        let writer = std::thread::Builder::new()
+            .name("xflute-writeback".into())
+            .spawn(move || {
+                let mut written_back = 0;
+                for (file, offset, len) in ranges {
+                    if start_write_back(&file, offset, len) {
+                        written_back += len;
+                    }
+                }
+                written_back
+            })?;
+        let (unmap, mappings) = crossbeam_channel::bounded::<MmapMut>(UNMAP_QUEUE);
         let handle = std::thread::Builder::new()
             .name("xflute-unmap".into())
             .spawn(move || {
                 for map in mappings {
                     drop(map);
                 }
+                // Both queues close together: the write-back thread is done or nearly.
+                writer.join().unwrap_or(0)
             })?;
-        Ok((Unmapper { queue }, handle))
+        Ok((SinkThreads { unmap, write_back }, handle))
     }
 
     /// Unmaps `map` on the unmapper thread if it is large and the queue has room, else here.
@@ -114,8 +143,31 @@ impl Unmapper {
             return;
         }
         // A full queue (or a stopped thread) hands the mapping back: dropped here.
-        let _ = self.queue.try_send(map);
+        let _ = self.unmap.try_send(map);
     }
+
+    /// Starts writing bytes `offset..offset + len` of `file` back, unless the queue is full.
+    fn write_back(&self, file: &File, offset: u64, len: u64) {
+        if let Ok(file) = file.try_clone() {
+            let _ = self.write_back.try_send((file, offset, len));
+        }
+    }
+}
+
+/// Starts the write-back of the dirty pages of `file` in `offset..offset + len` (the whole
+/// file for a length of 0) without waiting for it. A failure costs only the head start: the
+/// commit's flush writes everything back in any case. Whether it started.
+fn start_write_back(file: &File, offset: u64, len: u64) -> bool {
+    let (Ok(offset), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else {
+        return false;
+    };
+    // SAFETY: sync_file_range(2) on a descriptor the caller holds open, over a range given by
+    // value; SYNC_FILE_RANGE_WRITE only starts the write-back of dirty pages and touches no
+    // memory of ours.
+    let rc = unsafe {
+        libc::sync_file_range(file.as_raw_fd(), offset, len, libc::SYNC_FILE_RANGE_WRITE)
+    };
+    rc == 0
 }
 
 impl FileSink {
@@ -131,7 +183,7 @@ impl FileSink {
             open_files: Arc::new(AtomicUsize::new(0)),
             made_dirs: Arc::default(),
             spool: None,
-            unmapper: None,
+            threads: None,
         })
     }
 
@@ -154,10 +206,10 @@ impl FileSink {
         self.open_files.load(Ordering::Relaxed)
     }
 
-    /// Unmaps large objects' mappings on `unmapper`'s thread when they are committed or
-    /// dropped, instead of in the receive worker.
-    pub fn with_unmapper(mut self, unmapper: Unmapper) -> Self {
-        self.unmapper = Some(unmapper);
+    /// Unmaps large objects' mappings on `threads` when they are committed or dropped, and
+    /// starts their write-back there as they are received, instead of in the receive worker.
+    pub fn with_threads(mut self, threads: SinkThreads) -> Self {
+        self.threads = Some(threads);
         self
     }
 
@@ -477,7 +529,9 @@ pub struct FileSinkObject {
     /// One bit per [`RESERVE_CHUNK`] of the object whose disk space is reserved; empty when the
     /// whole object was reserved when it started.
     reserved: Vec<u64>,
-    unmapper: Option<Unmapper>,
+    threads: Option<SinkThreads>,
+    /// The object's bytes before this offset have had their write-back started.
+    written_back: u64,
     /// The spool this object's space came from, told when the object is finished.
     spool: Option<Arc<Spool>>,
     /// The directories made for it, removed if it is not committed.
@@ -549,7 +603,8 @@ impl ObjectSink for FileSink {
             descriptor,
             len: desc.len,
             reserved,
-            unmapper: self.unmapper.clone(),
+            threads: self.threads.clone(),
+            written_back: 0,
             spool: None,
             dirs,
         })
@@ -609,7 +664,8 @@ impl FileSink {
             descriptor: None,
             len: desc.len,
             reserved: Vec::new(),
-            unmapper: self.unmapper.clone(),
+            threads: self.threads.clone(),
+            written_back: 0,
             spool: Some(Arc::clone(spool)),
             dirs: dirs.take(),
         }))
@@ -629,9 +685,25 @@ impl FileSinkObject {
 
     /// Unmaps the object's mapping, on the unmapper's thread when there is one.
     fn unmap(&mut self) {
-        if let (Some(map), Some(unmapper)) = (self.map.take(), &self.unmapper) {
-            unmapper.release(map);
+        if let (Some(map), Some(threads)) = (self.map.take(), &self.threads) {
+            threads.release(map);
         }
+    }
+
+    /// Once the symbols arriving at `at` are a [`WRITE_BACK_CHUNK`] past the bytes written back
+    /// so far, starts the write-back of the chunks behind them (on the sink's thread, with the
+    /// object's descriptor if it holds one). Symbols that land behind later (a gap filled,
+    /// a second pass of a carousel) just dirty their pages again for the commit to write.
+    fn follow_write_back(&mut self, at: u64) {
+        let (Some(threads), Some(file)) = (&self.threads, &self.file) else {
+            return;
+        };
+        if self.len <= WRITE_BACK_CHUNK || at < self.written_back + 2 * WRITE_BACK_CHUNK {
+            return;
+        }
+        let end = (at / WRITE_BACK_CHUNK - 1) * WRITE_BACK_CHUNK;
+        threads.write_back(file, self.written_back, end - self.written_back);
+        self.written_back = end;
     }
 }
 
@@ -651,6 +723,7 @@ impl SinkObject for FileSinkObject {
     }
 
     fn reserve(&mut self, range: std::ops::Range<usize>) -> Result<(), SinkError> {
+        self.follow_write_back(range.start as u64);
         // Bytes past the object are not ours to reserve; the receiver refuses to write there.
         let end = (range.end as u64).min(self.len);
         if self.reserved.is_empty() || range.start as u64 >= end {
@@ -683,6 +756,30 @@ impl SinkObject for FileSinkObject {
             *bits |= 1 << bit;
         }
         Ok(())
+    }
+
+    fn start_write_back(&self) {
+        // A descriptor of its own for a thread of its own: starting the write-back of a large
+        // object can block while the device's queue fills, and the caller must not wait.
+        let file = match &self.file {
+            Some(file) => file.try_clone(),
+            // O_NOFOLLOW: the name is ours, never a symlink to follow.
+            None => OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+                .open(&self.part),
+        };
+        let Ok(file) = file else {
+            return;
+        };
+        let spawned = std::thread::Builder::new()
+            .name("xflute-writeback".into())
+            .spawn(move || {
+                start_write_back(&file, 0, 0);
+            });
+        if let Err(e) = spawned {
+            tracing::debug!(error = %e, "no thread to start a write-back; the commit does it");
+        }
     }
 
     fn commit(mut self) -> Result<(), SinkError> {
@@ -752,6 +849,33 @@ mod tests {
             len,
             content_type: None,
         }
+    }
+
+    #[test]
+    fn a_large_object_is_written_back_a_chunk_behind_its_symbols_as_they_arrive() {
+        let dir = tempdir("write-back");
+        let _c = Cleanup(dir.clone());
+        let (threads, thread) = SinkThreads::start().unwrap();
+        let mut sink = FileSink::new(&dir, 1 << 30).unwrap().with_threads(threads);
+        let len = 5 * WRITE_BACK_CHUNK as usize;
+        let mut obj = sink.create(&desc("file:///big.bin", len as u64)).unwrap();
+        // In order, a MiB at a time, as a receiver of an in-order stream writes.
+        for at in (0..len).step_by(1 << 20) {
+            obj.reserve(at..at + (1 << 20)).unwrap();
+            obj.data_mut()[at..at + (1 << 20)].fill((at >> 20) as u8);
+        }
+        obj.commit().unwrap();
+        drop(sink);
+        let written_back = thread.join().unwrap();
+        // Every chunk but the last two, which the symbols never got a chunk past.
+        assert_eq!(written_back, 3 * WRITE_BACK_CHUNK);
+        let back = fs::read(dir.join("big.bin")).unwrap();
+        assert_eq!(back.len(), len);
+        assert!(
+            back.chunks(1 << 20)
+                .enumerate()
+                .all(|(i, c)| c.iter().all(|&b| b == i as u8))
+        );
     }
 
     #[test]

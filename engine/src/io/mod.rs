@@ -4,7 +4,8 @@
 //!   its maps: the FLUTE channels it takes out of the kernel stack, the AF_XDP socket per queue,
 //!   its counters and its loss-injection knob.
 //!   A small rtnetlink query (`netlink`) tells whether the program is still attached.
-//! - [`xdp_gen`] transmits copies of a frame from inside the kernel, for benchmarks and tests.
+//! - `xdp_gen` transmits copies of a frame from inside the kernel, for benchmarks and tests
+//!   (hidden from these docs, as `prefetch` is).
 //! - [`xsk`] is AF_XDP over `libc`: UMEM, the fill/completion/rx/tx rings, batched receive and
 //!   send, `need_wakeup`, zero-copy with a fallback to copy mode.
 //! - [`udp`] is the UDP-socket backend for where XDP is not allowed: `recvmmsg`/`sendmmsg`
@@ -27,9 +28,12 @@ pub mod frame;
 pub mod mmap;
 mod netlink;
 pub mod pcap;
+// Internals the benchmarks reach, not API.
+#[doc(hidden)]
 pub mod prefetch;
 pub mod spool;
 pub mod udp;
 pub mod xdp;
+#[doc(hidden)]
 pub mod xdp_gen;
 pub mod xsk;

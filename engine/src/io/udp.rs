@@ -106,6 +106,30 @@ impl UdpSocket {
         self.gso = on && gso_supported(self.socket.as_raw_fd());
     }
 
+    /// A socket that receives what is sent to `destination`: for a group, bound to it and
+    /// joined on `interface` (from `source` only, when given; an interface is required);
+    /// otherwise bound to the port on that address, or on any address when it is unspecified.
+    pub fn bind_receiver(
+        destination: SocketAddr,
+        source: Option<IpAddr>,
+        interface: Option<&str>,
+    ) -> Result<Self, UdpError> {
+        let group = destination.ip();
+        if group.is_multicast() {
+            let interface = interface
+                .ok_or_else(|| UdpError::Address(format!("joining {group} needs an interface")))?;
+            let socket = Self::bind(destination)?;
+            socket.join(group, source, interface)?;
+            return Ok(socket);
+        }
+        let bind_to: IpAddr = match group {
+            IpAddr::V4(a) if a.is_unspecified() => std::net::Ipv4Addr::UNSPECIFIED.into(),
+            IpAddr::V6(a) if a.is_unspecified() => std::net::Ipv6Addr::UNSPECIFIED.into(),
+            address => address,
+        };
+        Self::bind(SocketAddr::new(bind_to, destination.port()))
+    }
+
     /// Receives only through `interface` (`SO_BINDTODEVICE`).
     pub fn bind_to_device(&self, interface: &str) -> Result<(), UdpError> {
         // SAFETY: the name's bytes are readable for the call; the kernel copies at most `len`.

@@ -49,12 +49,12 @@ pub(crate) struct SymbolTracker {
 
 impl SymbolTracker {
     /// Bytes of state a tracker for `partition` allocates (charged to the receiving budget).
-    pub fn state_bytes(partition: &BlockPartition) -> u64 {
+    pub(super) fn state_bytes(partition: &BlockPartition) -> u64 {
         partition.nb_source_symbols().div_ceil(64) * 8 + partition.nb_blocks() * 4
     }
 
     /// A tracker with nothing received. `None` if the state does not fit in memory.
-    pub fn new(partition: BlockPartition) -> Option<Self> {
+    pub(super) fn new(partition: BlockPartition) -> Option<Self> {
         let words = usize::try_from(partition.nb_source_symbols().div_ceil(64)).ok()?;
         let blocks = usize::try_from(partition.nb_blocks()).ok()?;
         let mut received = Vec::new();
@@ -74,19 +74,19 @@ impl SymbolTracker {
     }
 
     /// The partitioning.
-    pub fn partition(&self) -> &BlockPartition {
+    pub(super) fn partition(&self) -> &BlockPartition {
         &self.partition
     }
 
     /// Whether source symbol `esi` of block `sbn` has arrived.
-    pub fn is_received(&self, sbn: u32, esi: u32) -> bool {
+    pub(super) fn is_received(&self, sbn: u32, esi: u32) -> bool {
         self.partition
             .first_symbol_of_block(u64::from(sbn))
             .is_some_and(|first| self.bit(first + u64::from(esi)))
     }
 
     /// Whether every source symbol of block `sbn` is in.
-    pub fn is_block_complete(&self, sbn: u32) -> bool {
+    pub(super) fn is_block_complete(&self, sbn: u32) -> bool {
         match (
             self.partition.block_len_symbols(u64::from(sbn)),
             self.block_received.get(sbn as usize),
@@ -97,13 +97,22 @@ impl SymbolTracker {
     }
 
     /// Every source symbol has arrived.
-    pub fn is_complete(&self) -> bool {
+    pub(super) fn is_complete(&self) -> bool {
         self.symbols_received == self.partition.nb_source_symbols()
     }
 
-    /// Bytes of the object received so far.
-    pub fn received_bytes(&self) -> u64 {
-        (self.symbols_received * self.symbol_len).min(self.partition.transfer_length())
+    /// Bytes of the object received so far: the last symbol of the object counts for the
+    /// bytes it carries, which may be fewer than E.
+    pub(super) fn received_bytes(&self) -> u64 {
+        let len = self.partition.transfer_length();
+        let full = self.symbols_received * self.symbol_len;
+        let padding = (self.partition.nb_source_symbols() * self.symbol_len).saturating_sub(len);
+        let last_in = self
+            .partition
+            .nb_source_symbols()
+            .checked_sub(1)
+            .is_some_and(|last| self.bit(last));
+        if last_in { full - padding } else { full }.min(len)
     }
 
     fn bit(&self, symbol: u64) -> bool {
@@ -121,7 +130,12 @@ impl SymbolTracker {
     /// Checks a payload carrying source symbols `esi..` of block `sbn`, marks them received
     /// and says where to copy it. A payload carries one or more whole symbols; only the last
     /// symbol of the object may be short (RFC 5445 §3, RFC 5052 §9.1).
-    pub fn place(&mut self, sbn: u32, esi: u32, payload_len: usize) -> Result<Place, DropReason> {
+    pub(super) fn place(
+        &mut self,
+        sbn: u32,
+        esi: u32,
+        payload_len: usize,
+    ) -> Result<Place, DropReason> {
         let sbn = u64::from(sbn);
         let k = self
             .partition
@@ -185,7 +199,7 @@ impl SymbolTracker {
 
     /// Marks every source symbol of block `sbn` received: what a FEC decoder does once it has
     /// written the missing ones in place.
-    pub fn mark_block_complete(&mut self, sbn: u32) {
+    pub(super) fn mark_block_complete(&mut self, sbn: u32) {
         let sbn = u64::from(sbn);
         let (Some(k), Some(first)) = (
             self.partition.block_len_symbols(sbn),
@@ -210,13 +224,13 @@ impl SymbolTracker {
 
     /// The first symbol not yet counted in the in-order prefix has arrived, so the prefix can
     /// grow.
-    pub fn prefix_can_advance(&self) -> bool {
+    pub(super) fn prefix_can_advance(&self) -> bool {
         self.contiguous < self.partition.nb_source_symbols() && self.bit(self.contiguous)
     }
 
     /// Bytes at the start of the object that have all arrived, after moving past every
     /// symbol received in order.
-    pub fn advance_prefix(&mut self) -> u64 {
+    pub(super) fn advance_prefix(&mut self) -> u64 {
         let total = self.partition.nb_source_symbols();
         while self.contiguous < total {
             let shift = self.contiguous % 64;

@@ -43,7 +43,7 @@ pub(crate) enum Code {
 
 impl Code {
     /// The code `oti` announces; `Ok(None)` for no-code.
-    pub fn for_oti(oti: &Oti) -> Result<Option<Self>, FecError> {
+    pub(super) fn for_oti(oti: &Oti) -> Result<Option<Self>, FecError> {
         Ok(Some(match oti.fec_encoding_id {
             FecEncodingId::NoCode => return Ok(None),
             FecEncodingId::ReedSolomonGf2m
@@ -65,7 +65,7 @@ impl Code {
     }
 
     /// One past the largest ESI a block of `k` source symbols may carry.
-    pub fn esi_end(&self, k: u32) -> u32 {
+    pub(super) fn esi_end(&self, k: u32) -> u32 {
         match self {
             Self::ReedSolomon { max_n, .. } => (*max_n).max(k),
             Self::RaptorQ(_) => RAPTORQ_ESI_END,
@@ -75,7 +75,7 @@ impl Code {
 
     /// Where the source symbols of a block of `k` go when they are not simply one after the
     /// other (RaptorQ and Raptor with N > 1 sub-blocks); `None` when they are.
-    pub fn scattered_layout(&self, k: u32) -> Option<SubBlockLayout> {
+    pub(super) fn scattered_layout(&self, k: u32) -> Option<SubBlockLayout> {
         let layout = match self {
             Self::ReedSolomon { .. } => return None,
             Self::RaptorQ(code) => code.layout(k),
@@ -86,12 +86,12 @@ impl Code {
 
     /// Whether some blocks of this code are laid out in sub-blocks (then the object's bytes
     /// are only known in order once it is complete).
-    pub fn is_sub_blocked(&self) -> bool {
+    pub(super) fn is_sub_blocked(&self) -> bool {
         self.scattered_layout(1).is_some()
     }
 
     /// A decoder for block `sbn` of `k` source symbols.
-    pub fn decoder(&mut self, sbn: u32, k: u32) -> Result<BlockDecoder, FecError> {
+    pub(super) fn decoder(&mut self, sbn: u32, k: u32) -> Result<BlockDecoder, FecError> {
         let (inner, charged) = match self {
             Self::ReedSolomon { oti, max_n, codes } => {
                 let code = match codes.iter().find(|c| c.nb_source_symbols() == k) {
@@ -161,12 +161,12 @@ impl BlockDecoder {
     /// Bytes this decoder may hold: RS min(k, n − k) repair symbols; RaptorQ and Raptor
     /// k + SPARE_REPAIR symbols (the repair kept, and the source copies the RaptorQ crate takes
     /// when it is tried).
-    pub fn charged(&self) -> u64 {
+    pub(super) fn charged(&self) -> u64 {
         self.charged
     }
 
     /// Source symbol `esi` is in the destination.
-    pub fn source_received(&mut self, esi: u32) -> Result<(), FecError> {
+    pub(super) fn source_received(&mut self, esi: u32) -> Result<(), FecError> {
         match &mut self.inner {
             Inner::ReedSolomon(d) => d.source_received(esi)?,
             Inner::RaptorQ(d) => d.source_received(esi)?,
@@ -176,7 +176,7 @@ impl BlockDecoder {
     }
 
     /// Keeps repair symbol `esi`; whether it was new and kept.
-    pub fn push_repair(&mut self, esi: u32, symbol: &[u8]) -> Result<bool, FecError> {
+    pub(super) fn push_repair(&mut self, esi: u32, symbol: &[u8]) -> Result<bool, FecError> {
         let kept = match &mut self.inner {
             Inner::ReedSolomon(d) => return d.push_repair(esi, symbol),
             _ if self.nb_repair >= self.k.saturating_add(SPARE_REPAIR) => return Ok(false),
@@ -189,8 +189,28 @@ impl BlockDecoder {
         Ok(kept)
     }
 
+    /// Source symbols of the block not in the destination: what a decode recovers from repair
+    /// symbols.
+    pub(super) fn missing_source(&self) -> u32 {
+        match &self.inner {
+            Inner::ReedSolomon(d) => d.missing_source_esis().count() as u32,
+            Inner::RaptorQ(d) => self.k.saturating_sub(d.nb_source_received()),
+            Inner::Raptor(d) => self.k.saturating_sub(d.nb_source_received()),
+        }
+    }
+
+    /// Distinct symbols of the block known, source and repair: what a repair by unicast
+    /// counts on before it asks for more.
+    pub(super) fn nb_known(&self) -> u32 {
+        match &self.inner {
+            Inner::ReedSolomon(d) => d.nb_received(),
+            Inner::RaptorQ(d) => d.nb_received(),
+            Inner::Raptor(d) => d.nb_received(),
+        }
+    }
+
     /// At least k distinct symbols are known.
-    pub fn is_decodable(&self) -> bool {
+    pub(super) fn is_decodable(&self) -> bool {
         match &self.inner {
             Inner::ReedSolomon(d) => d.is_decodable(),
             Inner::RaptorQ(d) => d.is_decodable(),
@@ -203,7 +223,7 @@ impl BlockDecoder {
     /// combination of k symbols of E bytes (e·k·E), after per-code tables of k·n field
     /// elements (counted as 2·k·n). RaptorQ and Raptor (0 here) decode in time close to linear
     /// in their K, which their schemes bound.
-    pub fn decode_cost(&self) -> u64 {
+    pub(super) fn decode_cost(&self) -> u64 {
         match &self.inner {
             Inner::ReedSolomon(d) => {
                 let code = d.code();
@@ -223,7 +243,7 @@ impl BlockDecoder {
 
     /// Writes the missing source symbols into `block`. `Ok(false)`: the symbols known do not
     /// determine the block yet (RaptorQ and Raptor are not MDS); more are needed.
-    pub fn decode(&mut self, block: &mut [u8]) -> Result<bool, FecError> {
+    pub(super) fn decode(&mut self, block: &mut [u8]) -> Result<bool, FecError> {
         match &mut self.inner {
             Inner::ReedSolomon(d) => d.decode(block).map(|()| true),
             Inner::RaptorQ(d) => d.decode(block),

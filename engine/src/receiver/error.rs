@@ -330,4 +330,8 @@ pub enum FailReason {
     /// out, the rest of the instance applied.
     #[error("invalid FDT File entry: {0}")]
     InvalidFileEntry(FdtError),
+    /// A repair by unicast (3GPP TS 26.346 §9.3) could not complete the object: its servers
+    /// did not answer, answered too little, or its bytes were refused.
+    #[error("repair failed: {0}")]
+    RepairFailed(String),
 }

@@ -67,6 +67,12 @@ impl FdtAssembly {
     pub fn finish(self) -> Result<(FdtInstance, Vec<RejectedFile>), ReceiverError> {
         self.inner.parse(self.max_files).map_err(|e| *e)
     }
+
+    /// The complete object's bytes, content-decoded and capped at `max_fdt_bytes`: for a small
+    /// object reassembled the same way, such as a DVB-MABR gateway configuration.
+    pub fn finish_bytes(self) -> Result<Vec<u8>, ReceiverError> {
+        self.inner.into_bytes().map_err(|e| *e)
+    }
 }
 
 #[cfg(test)]

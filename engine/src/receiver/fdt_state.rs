@@ -38,7 +38,7 @@ pub(crate) struct FdtFile {
 
 impl FdtFile {
     /// The description of `file` in `instance`.
-    pub fn new(instance: &FdtInstance, file: &File, fdt_instance_id: u32) -> Self {
+    pub(super) fn new(instance: &FdtInstance, file: &File, fdt_instance_id: u32) -> Self {
         let mut groups = instance.groups.clone();
         groups.extend(file.groups.iter().cloned());
         Self {
@@ -58,7 +58,7 @@ impl FdtFile {
     }
 
     /// Memory this description holds, roughly: what the description budget is charged.
-    pub fn approx_bytes(&self) -> usize {
+    pub(super) fn approx_bytes(&self) -> usize {
         let strings = [
             Some(&self.content_location),
             self.content_type.as_ref(),
@@ -82,7 +82,7 @@ impl FdtFile {
 
     /// Whether `other` describes the same object (a carousel repeat), as opposed to new content
     /// under the same TOI: same name, lengths, digest, encoding, entity tag and FEC parameters.
-    pub fn same_object(&self, other: &FdtFile) -> bool {
+    pub(super) fn same_object(&self, other: &FdtFile) -> bool {
         self.content_location == other.content_location
             && self.content_length == other.content_length
             && self.transfer_length == other.transfer_length
@@ -133,7 +133,13 @@ impl FdtFingerprint {
     /// if any) and `payload` at (`sbn`, `esi`), may belong to the same instance. A first symbol
     /// not seen while the instance was received (lost and decoded) is taken from the first
     /// repeat.
-    pub fn matches(&mut self, fti: Option<&Oti>, sbn: u32, esi: u32, payload: &[u8]) -> bool {
+    pub(super) fn matches(
+        &mut self,
+        fti: Option<&Oti>,
+        sbn: u32,
+        esi: u32,
+        payload: &[u8],
+    ) -> bool {
         if fti.is_some_and(|oti| *oti != self.oti) {
             return false;
         }
@@ -156,7 +162,7 @@ const FDT_MAX_CONCURRENT_BLOCKS: usize = 64;
 impl FdtReceiving {
     /// Starts receiving an instance described by the EXT_FTI (and EXT_CENC) of its packets,
     /// charging its bookkeeping to `budget`.
-    pub fn new(
+    pub(super) fn new(
         oti: &Oti,
         cenc: Cenc,
         limits: &Limits,
@@ -220,7 +226,7 @@ impl FdtReceiving {
 
     /// Stores one payload (source or repair symbol), charging what it allocates to `budget`;
     /// `true` once the instance is complete.
-    pub fn push(
+    pub(super) fn push(
         &mut self,
         sbn: u32,
         esi: u32,
@@ -238,18 +244,18 @@ impl FdtReceiving {
     }
 
     /// Memory this instance holds, charged to the receiver's memory budget.
-    pub fn charged(&self) -> u64 {
+    pub(super) fn charged(&self) -> u64 {
         self.object.memory_bytes
     }
 
     /// What tells this instance from another with the same ID.
-    pub fn fingerprint(&self) -> FdtFingerprint {
+    pub(super) fn fingerprint(&self) -> FdtFingerprint {
         self.fingerprint.clone()
     }
 
     /// Decodes and parses the complete instance, leaving out (and returning) the File entries
     /// with an invalid value. The caller gives [`Self::charged`] back to the budget.
-    pub fn parse(
+    pub(super) fn parse(
         self,
         max_files: usize,
     ) -> Result<(FdtInstance, Vec<RejectedFile>), Box<ReceiverError>> {
@@ -257,13 +263,17 @@ impl FdtReceiving {
             max_document_bytes: self.max_fdt_bytes,
             max_files,
         };
-        let xml = self
-            .object
+        let xml = self.into_bytes()?;
+        Ok(FdtInstance::parse_lenient(&xml, &limits)?)
+    }
+
+    /// The complete object's bytes, content-decoded within the FDT cap.
+    pub(super) fn into_bytes(self) -> Result<Vec<u8>, Box<ReceiverError>> {
+        self.object
             .finish_in_memory(self.max_fdt_bytes)
             .map_err(|e| match e {
                 FailReason::ContentDecoding(e) => Box::new(ReceiverError::FdtDecoding(e)),
                 _ => Box::new(ReceiverError::Dropped(DropReason::FdtInvalid)),
-            })?;
-        Ok(FdtInstance::parse_lenient(&xml, &limits)?)
+            })
     }
 }

@@ -36,6 +36,8 @@ pub mod multi;
 mod object;
 pub mod path;
 mod pending;
+pub mod repair;
+mod sender_clock;
 mod session;
 pub mod sink;
 pub mod stats;
@@ -53,6 +55,9 @@ pub use fdt_assembly::FdtAssembly;
 pub use multi::MultiReceiver;
 pub use object::ENCODED_IN_MEMORY_MAX_BYTES;
 pub use path::{PathError, SafeRelativePath};
-pub use sink::{MemorySink, ObjectDescription, ObjectSink, SinkError, SinkObject};
+pub use repair::{IncompleteObject, RepairError, RepairPlan};
+pub use sink::{
+    MemoryData, MemorySink, MemorySinkObject, ObjectDescription, ObjectSink, SinkError, SinkObject,
+};
 pub use stats::ReceiverStats;
 pub use tsi_filter::TsiFilter;

@@ -12,6 +12,7 @@ use crate::wire::AlcPacket;
 use super::config::Config;
 use super::error::{FailReason, ReceiverError};
 use super::event::{ObjectEvent, ReceiverEndpoint};
+use super::repair::IncompleteObject;
 use super::session::{Session, Shared};
 use super::sink::ObjectSink;
 use super::stats::ReceiverStats;
@@ -41,6 +42,8 @@ pub struct MultiReceiver<S: ObjectSink> {
     tsi_filtering: bool,
     /// Checks each packet first when the receiver authenticates (RFC 6584).
     verifier: Option<Verifier>,
+    /// Objects handed over for repair, until taken.
+    incomplete: VecDeque<IncompleteObject<S::Object>>,
 }
 
 impl<S: ObjectSink> MultiReceiver<S> {
@@ -58,7 +61,9 @@ impl<S: ObjectSink> MultiReceiver<S> {
                 held_bytes: 0,
                 description_bytes: 0,
                 memory_bytes: 0,
+                hand_over: false,
             },
+            incomplete: VecDeque::new(),
             sessions: super::Map::default(),
             tsi_filter: TsiFilter::default(),
             tsi_filtering: false,
@@ -191,6 +196,7 @@ impl<S: ObjectSink> MultiReceiver<S> {
             };
             if let Some(mut session) = self.sessions.remove(&victim) {
                 session.close(&mut self.shared, || FailReason::Evicted, now);
+                self.incomplete.extend(session.take_handed_over());
                 self.shared.stats.sessions_evicted += 1;
                 self.shared.stats.sessions_closed += 1;
             }
@@ -202,9 +208,13 @@ impl<S: ObjectSink> MultiReceiver<S> {
     /// their descriptions, and held packets. Call it from time to time (every second is plenty).
     pub fn cleanup(&mut self, now: SystemTime) {
         let shared = &mut self.shared;
+        let incomplete = &mut self.incomplete;
         let before = self.sessions.len();
-        self.sessions
-            .retain(|_, session| !session.cleanup(shared, now));
+        self.sessions.retain(|_, session| {
+            let ended = session.cleanup(shared, now);
+            incomplete.extend(session.take_handed_over());
+            !ended
+        });
         self.shared.stats.sessions_closed += (before - self.sessions.len()) as u64;
     }
 
@@ -214,9 +224,26 @@ impl<S: ObjectSink> MultiReceiver<S> {
         let shared = &mut self.shared;
         for session in self.sessions.values_mut() {
             session.close(shared, || FailReason::SessionClosed, now);
+            self.incomplete.extend(session.take_handed_over());
         }
         self.shared.stats.sessions_closed += self.sessions.len() as u64;
         self.sessions.clear();
+    }
+
+    /// Whether objects that cannot complete from the network (their session closed or timed
+    /// out, the sender closed them, no packet within the object timeout) are handed over for
+    /// a repair by unicast ([`Self::take_incomplete`]) instead of being discarded. Only objects
+    /// an FDT describes with a Content-Location and no content encoding are: their bytes are
+    /// the file's. Off by default.
+    pub fn set_hand_over_incomplete(&mut self, on: bool) {
+        self.shared.hand_over = on;
+    }
+
+    /// The next object handed over for repair, oldest first (see
+    /// [`Self::set_hand_over_incomplete`]). It holds its sink object: the temporary file stays
+    /// until it is finished or aborted.
+    pub fn take_incomplete(&mut self) -> Option<IncompleteObject<S::Object>> {
+        self.incomplete.pop_front()
     }
 
     /// The next event, oldest first.
@@ -258,6 +285,15 @@ impl<S: ObjectSink> MultiReceiver<S> {
     /// The sessions tracked.
     pub fn sessions(&self) -> impl Iterator<Item = &ReceiverEndpoint> + '_ {
         self.sessions.keys()
+    }
+
+    /// The sessions that hold an FDT instance that has not expired: those whose
+    /// [`announced`](Self::announced) files are the sender's whole list, even when it is empty.
+    pub fn sessions_with_fdt(&self) -> impl Iterator<Item = &ReceiverEndpoint> + '_ {
+        self.sessions
+            .iter()
+            .filter(|(_, session)| session.holds_fdt())
+            .map(|(key, _)| key)
     }
 
     /// Sessions tracked.

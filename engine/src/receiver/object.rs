@@ -155,6 +155,9 @@ pub(crate) struct ObjectReceiver<O> {
     sink_error: Option<String>,
     /// Most a block's decode may cost (`Limits::max_decode_cost`).
     max_decode_cost: u64,
+    /// Source symbols recovered by decodes since the session last took the count: the repair
+    /// symbols the FEC put to use.
+    repair_used: u64,
 }
 
 /// Decodes a Content-MD5 (base64 of 16 bytes).
@@ -228,7 +231,7 @@ fn memory_region<O>(len: u64) -> Result<Region<O>, FailReason> {
 impl<O: SinkObject> ObjectReceiver<O> {
     /// Starts an object: creates its region in `sink`, or in memory for a small
     /// content-encoded object.
-    pub fn start<S: ObjectSink<Object = O>>(
+    pub(crate) fn start<S: ObjectSink<Object = O>>(
         sink: &mut S,
         start: ObjectStart,
         check_md5: bool,
@@ -251,7 +254,7 @@ impl<O: SinkObject> ObjectReceiver<O> {
 
     /// Starts an object received wholly in memory (an FDT instance): nothing is allocated
     /// before its symbols land.
-    pub fn start_in_memory(start: ObjectStart, now: SystemTime) -> Result<Self, FailReason> {
+    pub(crate) fn start_in_memory(start: ObjectStart, now: SystemTime) -> Result<Self, FailReason> {
         let region = memory_region(start.meta.transfer_length)?;
         Self::with_region(region, start, false, now)
     }
@@ -312,23 +315,24 @@ impl<O: SinkObject> ObjectReceiver<O> {
             closing_since: None,
             sink_error: None,
             max_decode_cost,
+            repair_used: 0,
         })
     }
 
     /// All source symbols are in.
-    pub fn is_complete(&self) -> bool {
+    pub(crate) fn is_complete(&self) -> bool {
         self.tracker.is_complete()
     }
 
     /// Bytes received so far.
-    pub fn received_bytes(&self) -> u64 {
+    pub(crate) fn received_bytes(&self) -> u64 {
         self.tracker.received_bytes()
     }
 
     /// Checks the Source Block Length a FEC Payload ID carries (ID 129, RFC 5445 §5.2)
     /// against the block's length in the object's partitioning: a block the sender cut
     /// otherwise cannot be placed.
-    pub fn check_source_block_length(&self, sbn: u32, len: u32) -> Result<(), DropReason> {
+    pub(crate) fn check_source_block_length(&self, sbn: u32, len: u32) -> Result<(), DropReason> {
         match self.tracker.partition().block_len_symbols(u64::from(sbn)) {
             Some(k) if k == len => Ok(()),
             _ => Err(DropReason::SymbolOutOfRange),
@@ -337,7 +341,7 @@ impl<O: SinkObject> ObjectReceiver<O> {
 
     /// Stores the symbols of one payload at their offset (a repair symbol in its block's
     /// scratch), decoding the block as soon as it can.
-    pub fn push(
+    pub(crate) fn push(
         &mut self,
         sbn: u32,
         esi: u32,
@@ -438,7 +442,7 @@ impl<O: SinkObject> ObjectReceiver<O> {
     }
 
     /// The sink's error that made the last packet a [`DropReason::Sink`] drop, if any.
-    pub fn take_sink_error(&mut self) -> Option<String> {
+    pub(crate) fn take_sink_error(&mut self) -> Option<String> {
         self.sink_error.take()
     }
 
@@ -572,6 +576,7 @@ impl<O: SinkObject> ObjectReceiver<O> {
             self.release(&decoder, &mut budget);
             return Err(DropReason::DecodeCostLimit);
         }
+        let missing = decoder.missing_source();
         let decoded = match self.block_mut(sbn, &mut budget) {
             Ok(block) => decoder.decode(block).map_err(fec_drop),
             Err(e) => Err(e),
@@ -580,6 +585,7 @@ impl<O: SinkObject> ObjectReceiver<O> {
             Ok(true) => {
                 self.release(&decoder, &mut budget);
                 self.tracker.mark_block_complete(sbn);
+                self.repair_used += u64::from(missing);
                 Ok(true)
             }
             Ok(false) => {
@@ -594,6 +600,18 @@ impl<O: SinkObject> ObjectReceiver<O> {
                 Err(e)
             }
         }
+    }
+
+    /// Starts the write-back of a sink region (see [`SinkObject::start_write_back`]).
+    pub(crate) fn start_write_back(&self) {
+        if let Region::Sink(object) = &self.region {
+            object.start_write_back();
+        }
+    }
+
+    /// The source symbols decodes recovered since the last call (the repair symbols used).
+    pub(crate) fn take_repair_used(&mut self) -> u64 {
+        std::mem::take(&mut self.repair_used)
     }
 
     /// Feeds the MD5 with the in-order prefix, if it grew.
@@ -616,7 +634,7 @@ impl<O: SinkObject> ObjectReceiver<O> {
     }
 
     /// Verifies and commits a complete object.
-    pub fn finish<S: ObjectSink<Object = O>>(
+    pub(crate) fn finish<S: ObjectSink<Object = O>>(
         mut self,
         sink: &mut S,
         max_object_bytes: u64,
@@ -624,18 +642,7 @@ impl<O: SinkObject> ObjectReceiver<O> {
         if self.meta.cenc == Cenc::Null
             && let Region::Sink(object) = self.region
         {
-            if let Some(mut md5) = self.md5 {
-                let mut tracker = self.tracker;
-                let upto = tracker.advance_prefix();
-                if let Some(rest) = object.data().get(md5.hashed as usize..upto as usize) {
-                    md5.hasher.update(rest);
-                }
-                if md5.hasher.finalize() != md5.expected {
-                    object.abort();
-                    return Err(FailReason::Md5Mismatch);
-                }
-            }
-            return object.commit().map_err(|e| FailReason::Sink(e.to_string()));
+            return commit_in_place(object, self.md5, self.tracker);
         }
         let cap = self
             .meta
@@ -708,7 +715,7 @@ impl<O: SinkObject> ObjectReceiver<O> {
     }
 
     /// Decodes a complete in-memory object (an FDT instance) into at most `max_bytes` bytes.
-    pub fn finish_in_memory(self, max_bytes: usize) -> Result<Vec<u8>, FailReason> {
+    pub(crate) fn finish_in_memory(self, max_bytes: usize) -> Result<Vec<u8>, FailReason> {
         let encoded: &[u8] = match &self.region {
             Region::Sink(object) => object.data(),
             Region::Memory { buf, .. } => buf,
@@ -727,7 +734,7 @@ impl<O: SinkObject> ObjectReceiver<O> {
 
     /// Bytes held by the FEC scratch of blocks being decoded (part of `reserved_bytes`).
     #[cfg(test)]
-    pub fn scratch_bytes(&self) -> u64 {
+    pub(crate) fn scratch_bytes(&self) -> u64 {
         match &self.fec {
             Fec::NoCode => 0,
             Fec::Coded { decoders, .. } => decoders.values().map(BlockDecoder::charged).sum(),
@@ -735,11 +742,142 @@ impl<O: SinkObject> ObjectReceiver<O> {
     }
 
     /// Discards everything written.
-    pub fn abort(self) {
+    pub(crate) fn abort(self) {
         if let Region::Sink(object) = self.region {
             object.abort();
         }
     }
+
+    /// Whether the object's missing bytes can be fetched by byte range from a copy of the
+    /// file (3GPP TS 26.346 §9.3): it has a Content-Location, is written straight into the
+    /// sink (no content encoding, so its bytes on the wire are the file's), and MD5 or not, it
+    /// is committed as received.
+    pub(crate) fn is_repairable(&self) -> bool {
+        self.from_fdt
+            && self.meta.content_location.is_some()
+            && self.meta.cenc == Cenc::Null
+            && matches!(self.region, Region::Sink(_))
+    }
+
+    /// The partitioning of the object into blocks and symbols.
+    pub(crate) fn partition(&self) -> &BlockPartition {
+        self.tracker.partition()
+    }
+
+    /// Whether source symbol `esi` of block `sbn` is in the region.
+    pub(crate) fn is_symbol_received(&self, sbn: u32, esi: u32) -> bool {
+        self.tracker.is_received(sbn, esi)
+    }
+
+    /// Whether the blocks of this object are laid out in sub-blocks, so that a source symbol
+    /// is not one run of the object's bytes.
+    pub(crate) fn is_sub_blocked(&self) -> bool {
+        matches!(&self.fec, Fec::Coded { code, .. } if code.is_sub_blocked())
+    }
+
+    /// How many more source symbols block `sbn` needs to be complete: none when it is; with
+    /// no-code every missing one; with FEC what it lacks of k distinct symbols, or, for a
+    /// block that already holds k and did not decode (RaptorQ and Raptor are not MDS),
+    /// `extra` more; every missing one when its decode was refused.
+    pub(crate) fn repair_need(&self, sbn: u32, extra: u32) -> u32 {
+        let partition = self.tracker.partition();
+        let Some(k) = partition.block_len_symbols(u64::from(sbn)) else {
+            return 0;
+        };
+        if self.tracker.is_block_complete(sbn) {
+            return 0;
+        }
+        let missing = (0..k)
+            .filter(|&esi| !self.tracker.is_received(sbn, esi))
+            .count() as u32;
+        match &self.fec {
+            Fec::NoCode => missing,
+            Fec::Coded {
+                decoders, refused, ..
+            } => match decoders.get(&sbn) {
+                _ if refused.contains_key(&sbn) => missing,
+                None => missing,
+                Some(d) if d.nb_known() >= k => extra.min(missing),
+                Some(d) => (k - d.nb_known()).min(missing),
+            },
+        }
+    }
+
+    /// Writes the whole of block `sbn` (its bytes in the object, as a repair server has them)
+    /// and marks it complete: how a sub-blocked block is repaired, whose source symbols are
+    /// not runs of the object's bytes.
+    pub(crate) fn write_block(&mut self, sbn: u32, bytes: &[u8]) -> Result<(), DropReason> {
+        let mut used = self.memory_bytes;
+        let mut budget = Budget {
+            used: &mut used,
+            max: u64::MAX,
+        };
+        let block = self.block_mut(sbn, &mut budget)?;
+        if block.len() != bytes.len() {
+            return Err(DropReason::SymbolLength);
+        }
+        block.copy_from_slice(bytes);
+        if let Fec::Coded { decoders, .. } = &mut self.fec
+            && let Some(decoder) = decoders.remove(&sbn)
+        {
+            self.memory_bytes -= decoder.charged();
+        }
+        self.tracker.mark_block_complete(sbn);
+        self.hash_prefix();
+        Ok(())
+    }
+
+    /// Stores source symbols fetched by a repair, as if they had arrived in packets: FEC
+    /// decodes blocks they complete. Its memory is no longer the receiver's budget's.
+    pub(crate) fn push_repaired(
+        &mut self,
+        sbn: u32,
+        esi: u32,
+        payload: &[u8],
+    ) -> Result<(), DropReason> {
+        let mut used = self.memory_bytes;
+        let budget = Budget {
+            used: &mut used,
+            max: u64::MAX,
+        };
+        self.push(sbn, esi, payload, usize::MAX, budget).map(|_| ())
+    }
+
+    /// Verifies and commits an object received straight into its sink region (no content
+    /// encoding), the sink not needed: how a repaired object is finished away from the
+    /// receiver.
+    pub(crate) fn finish_in_place(self) -> Result<(), FailReason> {
+        match self.region {
+            Region::Sink(object) if self.meta.cenc == Cenc::Null => {
+                commit_in_place(object, self.md5, self.tracker)
+            }
+            region => {
+                if let Region::Sink(object) = region {
+                    object.abort();
+                }
+                Err(FailReason::Sink("not received in place".into()))
+            }
+        }
+    }
+}
+
+/// Checks the MD5 of an object received in its sink region, when announced, and commits it.
+fn commit_in_place<O: SinkObject>(
+    object: O,
+    md5: Option<PrefixMd5>,
+    mut tracker: SymbolTracker,
+) -> Result<(), FailReason> {
+    if let Some(mut md5) = md5 {
+        let upto = tracker.advance_prefix();
+        if let Some(rest) = object.data().get(md5.hashed as usize..upto as usize) {
+            md5.hasher.update(rest);
+        }
+        if md5.hasher.finalize() != md5.expected {
+            object.abort();
+            return Err(FailReason::Md5Mismatch);
+        }
+    }
+    object.commit().map_err(|e| FailReason::Sink(e.to_string()))
 }
 
 /// Grows an in-memory region to `end` bytes (at most `limit`), charging what it allocates to

@@ -1,12 +1,27 @@
-//! Content-Location (RFC 6726 §3.4.2, an URI) to a relative path strictly inside the output
-//! directory.
+//! Content-Location (RFC 6726 §3.4.2, an `xs:anyURI`) to a relative path strictly inside the
+//! output directory.
 //!
 //! A receiver on a multicast group takes FDTs from anyone who can reach the group, so the name an
-//! FDT gives a file is hostile input. The mapping is purely lexical and sans-IO: `file:` and
-//! `http(s):` URIs by their path, relative references as they are; query and fragment dropped;
-//! percent-decoded; leading slashes dropped so the result is never absolute; `.` dropped; `..`,
-//! NUL, control characters and over-long names rejected. What it returns can only name a place
-//! below the output directory; the file sink then refuses to follow symlinks on the way there.
+//! FDT gives a file is hostile input. Any absolute or relative URI is accepted and mapped by one
+//! purely lexical, sans-IO rule:
+//!
+//! 1. The fragment (`#...`) and the query (`?...`) are dropped.
+//! 2. A scheme (`file:`, `http:`, `tag:`, `urn:`, any RFC 3986 §3.1 scheme) is dropped, and with
+//!    it an authority (`//host:port`) that follows: `http://h/a/b` and `file:///a/b` give `a/b`,
+//!    `tag:example.org,2025:x/y` gives `example.org,2025:x/y`, `urn:uuid:N` gives `uuid:N`. This
+//!    is the name the `flute` crate's receiver gives such objects, so URIs that differ only in
+//!    scheme or host name the same file.
+//! 3. Percent-encoding is decoded once (`seg%201.m4s` is `seg 1.m4s`, `%252e` is `%2e`); a `%`
+//!    not followed by two hex digits stays as it is, and decoded bytes that are not UTF-8 are
+//!    written back as `%HH`.
+//! 4. The result is split at `/` (an encoded `%2F` included); empty and `.` components are
+//!    dropped, so the path is never absolute.
+//! 5. Refused: a `..` component (in any spelling, once decoded), NUL and other control
+//!    characters (the only other byte Linux refuses in a name is `/`, the separator), a
+//!    component over 255 bytes or a path over 1024, and a name left empty.
+//!
+//! What it returns can only name a place below the output directory; the file sink then refuses
+//! to follow symlinks on the way there.
 
 use thiserror::Error;
 
@@ -18,15 +33,6 @@ pub const MAX_PATH_BYTES: usize = 1024;
 /// Why a Content-Location cannot name a file inside the output directory.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum PathError {
-    /// A URI scheme other than `file`, `http` or `https`.
-    #[error("unsupported URI scheme {0:?} in Content-Location")]
-    UnsupportedScheme(String),
-    /// A `%` not followed by two hex digits.
-    #[error("bad percent-encoding in Content-Location")]
-    BadPercentEncoding,
-    /// The decoded path is not UTF-8.
-    #[error("Content-Location does not decode to UTF-8")]
-    NotUtf8,
     /// A `..` component: an attempt to climb out of the output directory.
     #[error("Content-Location climbs out of the output directory with '..'")]
     ParentTraversal,
@@ -51,8 +57,7 @@ pub struct SafeRelativePath {
 impl SafeRelativePath {
     /// Map a Content-Location to a path inside the output directory.
     pub fn from_content_location(content_location: &str) -> Result<Self, PathError> {
-        let path = uri_path(content_location)?;
-        let decoded = percent_decode(path)?;
+        let decoded = percent_decode(uri_path(content_location));
         let mut components = Vec::new();
         let mut total = 0usize;
         for part in decoded.split('/') {
@@ -95,25 +100,19 @@ impl SafeRelativePath {
     }
 }
 
-/// The path part of a URI reference: `file:` and `http(s):` URIs by their path (after the
-/// authority), relative references as they are; query and fragment removed.
-fn uri_path(uri: &str) -> Result<&str, PathError> {
+/// The path part of a URI reference: scheme and authority dropped, query and fragment removed.
+fn uri_path(uri: &str) -> &str {
     let end = uri.find(['?', '#']).unwrap_or(uri.len());
     let uri = uri.get(..end).unwrap_or(uri);
-    let Some((scheme, rest)) = split_scheme(uri) else {
-        return Ok(uri);
+    let Some((_, rest)) = split_scheme(uri) else {
+        return uri;
     };
-    if !["file", "http", "https"]
-        .iter()
-        .any(|s| s.eq_ignore_ascii_case(scheme))
-    {
-        return Err(PathError::UnsupportedScheme(scheme.to_owned()));
-    }
-    // `scheme://authority/path`: drop the authority. `file:/path` and `file:path` have none.
-    Ok(match rest.strip_prefix("//") {
+    // `scheme://authority/path`: drop the authority. `file:/path`, `tag:...` and `urn:...` have
+    // none.
+    match rest.strip_prefix("//") {
         Some(after) => after.find('/').and_then(|i| after.get(i..)).unwrap_or(""),
         None => rest,
-    })
+    }
 }
 
 /// `scheme` per RFC 3986 §3.1: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) followed by ':'. A
@@ -127,25 +126,33 @@ fn split_scheme(uri: &str) -> Option<(&str, &str)> {
     (first_is_alpha && rest_ok).then(|| (scheme, uri.get(colon + 1..).unwrap_or("")))
 }
 
-fn percent_decode(s: &str) -> Result<String, PathError> {
+/// Decodes each `%HH` once; a `%` without two hex digits stays literal, and bytes that do not
+/// form UTF-8 are written back as `%HH`.
+fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
-        if b == b'%' {
-            let hi = bytes.get(i + 1).and_then(|c| (*c as char).to_digit(16));
-            let lo = bytes.get(i + 2).and_then(|c| (*c as char).to_digit(16));
-            match (hi, lo) {
-                (Some(hi), Some(lo)) => out.push((hi * 16 + lo) as u8),
-                _ => return Err(PathError::BadPercentEncoding),
+        let hex = |at: usize| bytes.get(at).and_then(|c| char::from(*c).to_digit(16));
+        match (b, hex(i + 1), hex(i + 2)) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
             }
-            i += 3;
-        } else {
-            out.push(b);
-            i += 1;
+            _ => {
+                out.push(b);
+                i += 1;
+            }
         }
     }
-    String::from_utf8(out).map_err(|_| PathError::NotUtf8)
+    let mut text = String::with_capacity(out.len());
+    for chunk in out.utf8_chunks() {
+        text.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            text.push_str(&format!("%{b:02X}"));
+        }
+    }
+    text
 }
 
 #[cfg(test)]
@@ -204,19 +211,69 @@ mod tests {
 
     #[test]
     fn malformed_names_are_typed_errors() {
-        assert_eq!(map("a%2"), Err(PathError::BadPercentEncoding));
-        assert_eq!(map("a%zz"), Err(PathError::BadPercentEncoding));
-        assert_eq!(map("a%ff"), Err(PathError::NotUtf8));
         assert_eq!(map("a%00b"), Err(PathError::ControlCharacter));
+        assert_eq!(map("a\x1b[2Jb"), Err(PathError::ControlCharacter));
+        assert_eq!(map("a%0Ab"), Err(PathError::ControlCharacter));
         assert_eq!(map(""), Err(PathError::Empty));
         assert_eq!(map("file:///"), Err(PathError::Empty));
         assert_eq!(map("http://host"), Err(PathError::Empty));
-        assert!(matches!(
-            map("ftp://h/x"),
-            Err(PathError::UnsupportedScheme(_))
-        ));
+        assert_eq!(map("tag:"), Err(PathError::Empty));
+        assert_eq!(map("?q#f"), Err(PathError::Empty));
         assert_eq!(map(&"a".repeat(256)), Err(PathError::TooLong));
+        assert_eq!(map(&"%41".repeat(256)), Err(PathError::TooLong));
         assert_eq!(map(&"abc/".repeat(300)), Err(PathError::TooLong));
+    }
+
+    #[test]
+    fn any_scheme_maps_by_what_follows_it() {
+        assert_eq!(
+            map("tag:mabr.gpac.io.2025.services.3467/live.mpd").unwrap(),
+            "mabr.gpac.io.2025.services.3467/live.mpd"
+        );
+        assert_eq!(
+            map("tag:example.org,2025:dash/seg-1.m4s").unwrap(),
+            "example.org,2025:dash/seg-1.m4s"
+        );
+        assert_eq!(
+            map("urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66").unwrap(),
+            "uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66"
+        );
+        assert_eq!(
+            map("urn:dvb:metadata:cs:MulticastTransportObjectTypeCS:2021:gateway-configuration")
+                .unwrap(),
+            "dvb:metadata:cs:MulticastTransportObjectTypeCS:2021:gateway-configuration"
+        );
+        assert_eq!(map("ftp://h/x").unwrap(), "x");
+        assert_eq!(map("rtsp://user@h:554/a/b?x").unwrap(), "a/b");
+        // A ':' after a '/' belongs to a relative path, not to a scheme.
+        assert_eq!(map("dir/a:b").unwrap(), "dir/a:b");
+        // GPAC names raw files by a path from the service root.
+        assert_eq!(map("/sub/c.txt").unwrap(), "sub/c.txt");
+    }
+
+    #[test]
+    fn percent_encoding_that_does_not_decode_stays_as_written() {
+        assert_eq!(map("100%.txt").unwrap(), "100%.txt");
+        assert_eq!(map("a%2").unwrap(), "a%2");
+        assert_eq!(map("a%zz").unwrap(), "a%zz");
+        assert_eq!(map("a%ff%41").unwrap(), "a%FFA");
+        assert_eq!(map("caf%C3%A9/seg%201.m4s").unwrap(), "café/seg 1.m4s");
+        // An encoded slash separates, as a decoded one would.
+        assert_eq!(map("a%2Fb").unwrap(), "a/b");
+    }
+
+    #[test]
+    fn hostile_names_in_other_schemes_stay_inside() {
+        for hostile in [
+            "tag:x/../../y",
+            "urn:a/%2e%2E/b/../../c",
+            "tag:..",
+            "x:%2e%2e%2f%2e%2e%2fetc",
+        ] {
+            assert_eq!(map(hostile), Err(PathError::ParentTraversal), "{hostile}");
+        }
+        assert_eq!(map("tag://evil/%2F%2Fetc/x").unwrap(), "etc/x");
+        assert_eq!(map("urn:%00").unwrap_err(), PathError::ControlCharacter);
     }
 
     proptest! {

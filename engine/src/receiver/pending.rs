@@ -25,23 +25,23 @@ pub(crate) struct Pending {
 
 impl Pending {
     /// TOIs with held packets.
-    pub fn nb_objects(&self) -> usize {
+    pub(super) fn nb_objects(&self) -> usize {
         self.by_toi.len()
     }
 
     /// Bytes held.
     #[cfg(test)]
-    pub fn bytes(&self) -> usize {
+    pub(super) fn bytes(&self) -> usize {
         self.bytes
     }
 
     /// Whether packets of `toi` are held.
-    pub fn contains(&self, toi: u128) -> bool {
+    pub(super) fn contains(&self, toi: u128) -> bool {
         self.by_toi.contains_key(&toi)
     }
 
     /// The TOI other than `except` whose last packet is the oldest, with that packet's time.
-    pub fn idlest_except(&self, except: u128) -> Option<(u128, SystemTime)> {
+    pub(super) fn idlest_except(&self, except: u128) -> Option<(u128, SystemTime)> {
         self.by_age
             .iter()
             .find(|(_, toi)| *toi != except)
@@ -49,13 +49,13 @@ impl Pending {
     }
 
     /// The TOIs with held packets.
-    pub fn tois(&self) -> impl Iterator<Item = u128> + '_ {
+    pub(super) fn tois(&self) -> impl Iterator<Item = u128> + '_ {
         self.by_toi.keys().copied()
     }
 
     /// Holds a copy of `packet` for `toi`, if it fits in the `room_bytes` left (the cap is
     /// shared by every session) and, for a TOI not held yet, if `new_toi_allowed`.
-    pub fn hold(
+    pub(super) fn hold(
         &mut self,
         toi: u128,
         packet: &[u8],
@@ -83,7 +83,7 @@ impl Pending {
     }
 
     /// Takes the packets held for `toi`, oldest first.
-    pub fn take(&mut self, toi: u128) -> Vec<Box<[u8]>> {
+    pub(super) fn take(&mut self, toi: u128) -> Vec<Box<[u8]>> {
         match self.by_toi.remove(&toi) {
             Some(held) => {
                 self.by_age.remove(&(held.last_activity, toi));
@@ -96,7 +96,7 @@ impl Pending {
     }
 
     /// Forgets TOIs with no packet for `timeout`; returns the bytes freed.
-    pub fn expire(&mut self, now: SystemTime, timeout: Duration) -> usize {
+    pub(super) fn expire(&mut self, now: SystemTime, timeout: Duration) -> usize {
         let mut freed = 0;
         let by_age = &mut self.by_age;
         self.by_toi.retain(|toi, held| {

@@ -4,10 +4,10 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use crate::cenc::{Cenc, CencError};
-use crate::fdt::{FdtInstance, RejectedFile, ntp};
+use crate::fdt::{FdtInstance, RejectedFile};
 use crate::wire::{AlcPacket, WireError};
 
 use super::config::Config;
@@ -19,6 +19,8 @@ use super::object::{
     sink_reservation,
 };
 use super::pending::Pending;
+use super::repair::IncompleteObject;
+use super::sender_clock::SenderClock;
 use super::sink::{ObjectDescription, ObjectSink};
 use super::stats::ReceiverStats;
 
@@ -40,18 +42,21 @@ pub(crate) struct Shared<S> {
     /// in-memory regions. With `held_bytes` and `description_bytes`, what
     /// `Limits::max_memory_bytes` bounds.
     pub memory_bytes: u64,
+    /// Objects that cannot complete from the network are handed over for a repair by unicast
+    /// instead of being discarded (`MultiReceiver::set_hand_over_incomplete`).
+    pub hand_over: bool,
 }
 
 impl<S> Shared<S> {
     /// All the memory held for unverified input.
-    pub fn memory_used(&self) -> u64 {
+    pub(super) fn memory_used(&self) -> u64 {
         self.memory_bytes
             .saturating_add(self.held_bytes as u64)
             .saturating_add(self.description_bytes as u64)
     }
 
     /// Memory left under `Limits::max_memory_bytes`.
-    pub fn memory_room(&self) -> u64 {
+    pub(super) fn memory_room(&self) -> u64 {
         self.config
             .limits
             .max_memory_bytes
@@ -59,7 +64,7 @@ impl<S> Shared<S> {
     }
 
     /// The budget objects and FDT instances charge what they allocate to.
-    pub fn memory_budget(&mut self) -> Budget<'_> {
+    pub(super) fn memory_budget(&mut self) -> Budget<'_> {
         let others = (self.held_bytes as u64).saturating_add(self.description_bytes as u64);
         Budget {
             max: self.config.limits.max_memory_bytes.saturating_sub(others),
@@ -67,7 +72,7 @@ impl<S> Shared<S> {
         }
     }
 
-    pub fn emit(&mut self, event: ObjectEvent) {
+    pub(super) fn emit(&mut self, event: ObjectEvent) {
         if self.events.len() >= self.config.limits.max_events {
             self.stats.events_dropped += 1;
         } else {
@@ -123,6 +128,10 @@ pub(crate) struct Session<O> {
     closing_since: Option<SystemTime>,
     /// Listed by name in the TSI filter: outside the pool of sessions, never evicted.
     configured: bool,
+    /// Objects handed over for repair, until the receiver takes them.
+    handed_over: Vec<IncompleteObject<O>>,
+    /// The sender's clock, by the Sender Current Time of its packets: FDT expiry is judged on it.
+    sender_clock: SenderClock,
 }
 
 #[derive(Clone, Copy)]
@@ -151,6 +160,18 @@ fn same_description(a: &Arc<FdtFile>, b: &Arc<FdtFile>) -> bool {
 /// the received content (its MD5, its decoding, its decoded length) is not: one forged symbol
 /// in a pass would otherwise block the object for as long as its FDT lives, while the next
 /// carousel pass may well be clean.
+/// Whether an object that ended so may still be completed by a repair: the network stopped
+/// bringing its symbols, nothing was wrong with them.
+fn is_repairable_end(reason: &FailReason) -> bool {
+    matches!(
+        reason,
+        FailReason::Timeout
+            | FailReason::Interrupted
+            | FailReason::SessionClosed
+            | FailReason::SessionExpired
+    )
+}
+
 fn is_permanent(reason: &FailReason) -> bool {
     !matches!(
         reason,
@@ -168,7 +189,7 @@ fn is_permanent(reason: &FailReason) -> bool {
 }
 
 impl<O: super::sink::SinkObject> Session<O> {
-    pub fn new(key: ReceiverEndpoint, configured: bool, now: SystemTime) -> Self {
+    pub(super) fn new(key: ReceiverEndpoint, configured: bool, now: SystemTime) -> Self {
         Self {
             key,
             objects: super::Map::default(),
@@ -181,33 +202,46 @@ impl<O: super::sink::SinkObject> Session<O> {
             last_activity: now,
             closing_since: None,
             configured,
+            handed_over: Vec::new(),
+            sender_clock: SenderClock::default(),
         }
     }
 
+    /// The objects handed over for repair since the last call.
+    pub(super) fn take_handed_over(&mut self) -> Vec<IncompleteObject<O>> {
+        std::mem::take(&mut self.handed_over)
+    }
+
     /// Listed by name in the TSI filter.
-    pub fn is_configured(&self) -> bool {
+    pub(super) fn is_configured(&self) -> bool {
         self.configured
     }
 
     /// When the session's last packet came.
-    pub fn last_activity(&self) -> SystemTime {
+    pub(super) fn last_activity(&self) -> SystemTime {
         self.last_activity
     }
 
     /// The TOIs the live FDT instances describe, with their Content-Location.
-    pub fn announced(&self) -> impl Iterator<Item = (u128, &str)> + '_ {
+    pub(super) fn announced(&self) -> impl Iterator<Item = (u128, &str)> + '_ {
         self.files
             .iter()
             .map(|(toi, slot)| (*toi, slot.file.content_location.as_str()))
     }
 
+    /// Whether the session holds an FDT instance that has not expired (which may list no
+    /// file).
+    pub(super) fn holds_fdt(&self) -> bool {
+        !self.live_fdts.is_empty()
+    }
+
     /// Objects being received.
-    pub fn nb_objects(&self) -> usize {
+    pub(super) fn nb_objects(&self) -> usize {
         self.objects.len()
     }
 
     /// Takes one parsed packet of this session.
-    pub fn push<S: ObjectSink<Object = O>>(
+    pub(super) fn push<S: ObjectSink<Object = O>>(
         &mut self,
         shared: &mut Shared<S>,
         alc: &AlcPacket<'_>,
@@ -215,6 +249,11 @@ impl<O: super::sink::SinkObject> Session<O> {
         now: SystemTime,
     ) -> Result<(), Box<ReceiverError>> {
         self.last_activity = now;
+        if let Some(time) = alc.ext_time()
+            && !self.sender_clock.observe(&time, now)
+        {
+            shared.stats.sct_invalid += 1;
+        }
         let lct = *alc.lct();
         let result = if alc.is_data_less() {
             Ok(())
@@ -289,7 +328,7 @@ impl<O: super::sink::SinkObject> Session<O> {
             self.done.remove(&toi);
         }
         let described = match &file {
-            Some(file) => describe_from_fdt(file, alc),
+            Some(file) => describe_from_fdt(file, Some(alc)),
             None if shared.config.receive_without_fdt => describe_from_fti(alc),
             None => Ok(None),
         };
@@ -298,6 +337,27 @@ impl<O: super::sink::SinkObject> Session<O> {
             Ok(None) => return self.hold(shared, toi, raw, now),
             Err(refused) => return Err(self.refuse(shared, toi, refused)),
         };
+        if self.open_object(shared, toi, meta, file, now)? {
+            // An empty object has no symbol to wait for.
+            self.complete_object(shared, toi, now);
+            self.take_pending(shared, toi);
+            return Ok(());
+        }
+        let result = self.push_object(shared, alc, raw, now);
+        self.replay(shared, toi, now);
+        result
+    }
+
+    /// Starts receiving object `toi` as `meta` describes it, within the receiver's limits;
+    /// whether it is complete already (empty).
+    fn open_object<S: ObjectSink<Object = O>>(
+        &mut self,
+        shared: &mut Shared<S>,
+        toi: u128,
+        meta: ObjectMetadata,
+        file: Option<Arc<FdtFile>>,
+        now: SystemTime,
+    ) -> Result<bool, Box<ReceiverError>> {
         let limits = shared.config.limits;
         if !is_supported(&meta.oti) {
             let id = meta.oti.fec_encoding_id;
@@ -409,15 +469,35 @@ impl<O: super::sink::SinkObject> Session<O> {
         });
         let empty = object.is_complete();
         self.objects.insert(toi, object);
-        if empty {
-            // An empty object has no symbol to wait for.
-            self.complete_object(shared, toi, now);
-            self.take_pending(shared, toi);
-            return Ok(());
+        Ok(empty)
+    }
+
+    /// When the session ends and incomplete objects are handed over for repair: starts the
+    /// objects its FDT lists of which no packet came, so that they are handed over too (a
+    /// receiver that joined after their transfer fetches them whole). Only those the FDT
+    /// describes fully (length and OTI, no content encoding) within the receiver's limits;
+    /// the others end as before, unseen.
+    fn open_unseen_for_repair<S: ObjectSink<Object = O>>(
+        &mut self,
+        shared: &mut Shared<S>,
+        now: SystemTime,
+    ) {
+        let unseen: Vec<(u128, Arc<FdtFile>)> = self
+            .files
+            .iter()
+            .filter(|(toi, _)| !self.objects.contains_key(toi) && !self.done.contains_key(toi))
+            .map(|(toi, slot)| (*toi, Arc::clone(&slot.file)))
+            .collect();
+        for (toi, file) in unseen {
+            let Ok(Some(meta)) = describe_from_fdt(&file, None) else {
+                continue;
+            };
+            if meta.cenc != Cenc::Null || meta.transfer_length == 0 {
+                continue;
+            }
+            // Refusals are counted (and reported) as for an object whose packet came.
+            let _ = self.open_object(shared, toi, meta, Some(file), now);
         }
-        let result = self.push_object(shared, alc, raw, now);
-        self.replay(shared, toi, now);
-        result
     }
 
     /// A packet of `toi` whose description cannot be received: the first time for an FDT
@@ -661,6 +741,12 @@ impl<O: super::sink::SinkObject> Session<O> {
         } else {
             None
         };
+        if shared.hand_over && is_repairable_end(&reason) && object.is_repairable() {
+            shared.stats.objects_handed_over += 1;
+            self.handed_over
+                .push(IncompleteObject::new(self.key, toi, reason, object));
+            return;
+        }
         object.abort();
         shared.stats.objects_failed += 1;
         let permanent = is_permanent(&reason);
@@ -808,12 +894,8 @@ impl<O: super::sink::SinkObject> Session<O> {
         now: SystemTime,
     ) -> Result<(), Box<ReceiverError>> {
         let expires_at = if shared.config.fdt_expiry_check {
-            let now_unix = now
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |elapsed| elapsed.as_secs());
-            let expires = ntp::unix_secs_from_ntp_secs(instance.expires, now_unix)
-                .map(|secs| UNIX_EPOCH + Duration::from_secs(secs));
-            match expires {
+            // Expires is on the sender's clock (see `sender_clock`).
+            match self.sender_clock.expires_at(instance.expires, now) {
                 Some(t) if t > now => Some(t),
                 _ => return Err(DropReason::FdtExpired.into()),
             }
@@ -879,7 +961,7 @@ impl<O: super::sink::SinkObject> Session<O> {
 
     /// Expires objects, FDT descriptions, held packets and the session itself. Returns `true`
     /// when the session is over and must be dropped.
-    pub fn cleanup<S: ObjectSink<Object = O>>(
+    pub(super) fn cleanup<S: ObjectSink<Object = O>>(
         &mut self,
         shared: &mut Shared<S>,
         now: SystemTime,
@@ -967,12 +1049,15 @@ impl<O: super::sink::SinkObject> Session<O> {
     }
 
     /// Fails every object still being received.
-    pub fn close<S: ObjectSink<Object = O>>(
+    pub(super) fn close<S: ObjectSink<Object = O>>(
         &mut self,
         shared: &mut Shared<S>,
         reason: impl Fn() -> FailReason,
         now: SystemTime,
     ) {
+        if shared.hand_over && is_repairable_end(&reason()) {
+            self.open_unseen_for_repair(shared, now);
+        }
         let tois: Vec<u128> = self.objects.keys().copied().collect();
         for toi in tois {
             self.fail_object(shared, toi, reason(), now);
@@ -1030,6 +1115,7 @@ fn store<O: super::sink::SinkObject, S>(
         Pushed::Duplicate => shared.stats.duplicates += 1,
         Pushed::New { block_completed } => {
             shared.stats.payload_bytes += payload.len() as u64;
+            shared.stats.repair_symbols_used += object.take_repair_used();
             if block_completed && !object.is_complete() {
                 shared.progress(
                     key,
@@ -1068,23 +1154,24 @@ fn packet_cenc(alc: &AlcPacket<'_>) -> Result<Option<Cenc>, Refused> {
 }
 
 /// The metadata of an object from its FDT description and, for what the FDT leaves out, the
-/// packet's EXT_FTI and EXT_CENC. `Ok(None)`: not enough is known yet (no OTI).
+/// packet's EXT_FTI and EXT_CENC when there is a packet. `Ok(None)`: not enough is known yet
+/// (no OTI).
 fn describe_from_fdt(
     file: &FdtFile,
-    alc: &AlcPacket<'_>,
+    alc: Option<&AlcPacket<'_>>,
 ) -> Result<Option<ObjectMetadata>, Refused> {
     let path = file.path.clone().map_err(|e| Refused {
         drop: ReceiverError::Path(e.clone()).into(),
         reason: FailReason::Path(e),
     })?;
-    let cenc = match packet_cenc(alc)? {
+    let cenc = match alc.map(packet_cenc).transpose()?.flatten() {
         Some(cenc) => cenc,
         None => file.cenc.clone().map_err(|name| Refused {
             drop: DropReason::UnknownContentEncoding.into(),
             reason: FailReason::UnknownContentEncoding(name),
         })?,
     };
-    let fti = alc.fti();
+    let fti = alc.and_then(AlcPacket::fti);
     let transfer_length =
         file.transfer_length
             .or(fti.map(|o| o.transfer_length))

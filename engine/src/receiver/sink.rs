@@ -90,6 +90,11 @@ pub trait SinkObject {
         Ok(())
     }
 
+    /// Starts writing the object's bytes back to storage without waiting for it, so that the
+    /// write-back [`commit`](Self::commit) waits for is shorter: for an object that stays open
+    /// a while before its commit, as during a repair. The default has nothing to do.
+    fn start_write_back(&self) {}
+
     /// The object is complete and verified: make it visible under its final name.
     fn commit(self) -> Result<(), SinkError>;
 
@@ -111,13 +116,15 @@ enum Buffer {
 /// Mappings kept by [`MemorySink::recycle`] for later objects.
 const POOL_MAX_BUFFERS: usize = 4;
 
-/// The bytes of an object held by the [`MemorySink`]: a heap buffer, or for large objects an
-/// anonymous huge-page mapping. Derefs to `[u8]`.
+/// The bytes of an object held in memory, by the [`MemorySink`] or by an application that
+/// sends it (`ObjectDesc::from_bytes`): a heap buffer, or for large objects an anonymous
+/// huge-page mapping, which the sender also reads faster (a TLB entry covers 2 MiB of symbols
+/// instead of 4 KiB). Derefs to `[u8]`.
 pub struct MemoryData(Buffer);
 
 impl MemoryData {
-    /// `len` zero bytes.
-    fn zeroed(len: usize) -> std::io::Result<Self> {
+    /// `len` zero bytes: in a huge-page mapping from [`HUGE_PAGE_THRESHOLD_BYTES`] on.
+    pub fn zeroed(len: usize) -> std::io::Result<Self> {
         if len < HUGE_PAGE_THRESHOLD_BYTES {
             return Ok(Self(Buffer::Heap(vec![0; len])));
         }

@@ -28,6 +28,9 @@ pub struct ReceiverStats {
     pub objects_completed: u64,
     /// Objects failed.
     pub objects_failed: u64,
+    /// Objects that could not complete from the network, handed over for a repair by unicast
+    /// (`MultiReceiver::take_incomplete`) rather than failed.
+    pub objects_handed_over: u64,
     /// Content-Locations refused because they map outside the output directory.
     pub paths_rejected: u64,
     /// Sessions opened.
@@ -49,6 +52,11 @@ pub struct ReceiverStats {
     /// Completed or failed TOIs forgotten, oldest first, to stay within
     /// `Limits::max_completed_per_session` (a forgotten TOI can be received again).
     pub receive_once_forgotten: u64,
+    /// Source symbols recovered by FEC decoding: the repair symbols put to use.
+    pub repair_symbols_used: u64,
+    /// EXT_TIME Sender Current Times that cannot be a time (SCT-High 0, or SCT-Low without
+    /// SCT-High): ignored, the packet taken all the same.
+    pub sct_invalid: u64,
     drops: [u64; DropReason::COUNT],
 }
 

@@ -31,8 +31,8 @@ pub use channel::{Backend, ChannelSpec};
 pub use error::RuntimeError;
 pub use events::{EventWait, Events};
 pub use pacing::TokenBucket;
-pub use rx::{DEFAULT_BUSY_POLL, RxEngine, RxEngineBuilder};
-pub use stats::{RxCounters, RxStats, TxCounters, TxStats};
+pub use rx::{DEFAULT_BUSY_POLL, IncompleteFile, RxEngine, RxEngineBuilder};
+pub use stats::{RxCounters, RxStats, StallHistogram, TxCounters, TxStats};
 pub use tx::{TxEngine, TxEngineBuilder, TxSession};
 
 /// The core worker `i` of an engine is pinned to: `cores[i % len]`, or none (the scheduler

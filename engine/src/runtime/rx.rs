@@ -7,7 +7,7 @@
 //! to the same rx queue), so each worker sees whole sessions and needs no lock.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -21,14 +21,18 @@ use super::busy_poll::BusyPoll;
 use super::stats::{Published, latency_histogram};
 use super::xdp_watch::XdpWatch;
 use super::{Backend, ChannelSpec, Events, RuntimeError, RxCounters, RxStats};
-use crate::io::file_sink::{FileSink, Unmapper};
+use crate::io::file_sink::{FileSink, FileSinkObject, SinkThreads};
 use crate::io::frame::{LinkType, parse_udp};
 use crate::io::pcap::{PcapError, PcapReader};
 use crate::io::spool::{Spool, SpoolStats};
 use crate::io::udp::{RecvBatch, UdpSocket};
 use crate::io::xdp::{SteerCounters, XdpSteering};
 use crate::io::xsk::{Umem, UmemConfig, XskConfig, XskSocket};
-use crate::receiver::{Config, MultiReceiver, ObjectEvent, ReceiverEndpoint};
+use crate::receiver::{Config, IncompleteObject, MultiReceiver, ObjectEvent, ReceiverEndpoint};
+
+/// An object a receive engine could not complete, with its temporary file, handed over for a
+/// repair by unicast ([`RxEngineBuilder::hand_over_incomplete`]).
+pub type IncompleteFile = IncompleteObject<FileSinkObject>;
 
 /// Frames taken per `recv` call.
 const BATCH: u32 = 64;
@@ -65,6 +69,7 @@ pub struct RxEngineBuilder {
     spool_bytes: u64,
     busy_poll: Duration,
     track_announced: bool,
+    hand_over_incomplete: bool,
 }
 
 /// What the FDTs of live sessions describe: each session's Content-Locations, refreshed by
@@ -90,7 +95,9 @@ pub struct RxEngine {
     stop: Arc<AtomicBool>,
     spool: Option<Arc<Spool>>,
     /// The workers' sinks unmap finished large objects on this thread.
-    unmapper: Option<(Unmapper, JoinHandle<()>)>,
+    sink_threads: Option<(SinkThreads, JoinHandle<u64>)>,
+    /// Objects handed over for repair ([`RxEngineBuilder::hand_over_incomplete`]).
+    incomplete: Option<(EventSender<IncompleteFile>, Receiver<IncompleteFile>)>,
 }
 
 impl RxEngine {
@@ -110,11 +117,23 @@ impl RxEngine {
             spool_bytes: 0,
             busy_poll: DEFAULT_BUSY_POLL,
             track_announced: false,
+            hand_over_incomplete: false,
         }
     }
 
-    /// Each live session and the Content-Locations its unexpired FDT Instances describe, as
-    /// the workers last saw them (every half second, with [`RxEngineBuilder::track_announced`]).
+    /// The objects the workers could not complete, with their temporary files, when the
+    /// engine hands them over ([`RxEngineBuilder::hand_over_incomplete`]): those of sessions
+    /// that closed or timed out, of objects their sender closed or that timed out, and, when
+    /// the engine stops, every object still being received. `None` otherwise.
+    pub fn incomplete(&self) -> Option<&Receiver<IncompleteFile>> {
+        self.incomplete.as_ref().map(|(_, rx)| rx)
+    }
+
+    /// Each session that holds an unexpired FDT Instance and the Content-Locations its
+    /// instances describe (none when the sender's FDT lists no file), as the workers last saw
+    /// them (every half second, with [`RxEngineBuilder::track_announced`]). A session without
+    /// such an instance (between two, or its sender gone) is not listed: its files are unknown,
+    /// not withdrawn.
     pub fn announced(&self) -> Vec<(ReceiverEndpoint, Vec<String>)> {
         self.announced
             .iter()
@@ -160,7 +179,7 @@ impl RxEngine {
                 self.announced.push(Arc::clone(&setup.announced));
                 let handle = spawn(index, move || {
                     pin(core);
-                    udp_loop(setup.into_worker(), socket, busy_poll);
+                    setup.into_worker().run(UdpSource::new(socket), busy_poll);
                 })?;
                 self.workers.push(handle);
                 self.factory.channels.push(channel);
@@ -269,7 +288,7 @@ impl RxEngine {
                 panicked = Some(i);
             }
         }
-        self.finish_unmapper();
+        self.finish_sink_threads();
         let lost = self.watch.as_mut().and_then(XdpWatch::finish);
         drop(self.steering.take());
         if let Some(e) = lost {
@@ -288,15 +307,15 @@ impl Drop for RxEngine {
         for worker in std::mem::take(&mut self.workers) {
             let _ = worker.join();
         }
-        self.finish_unmapper();
+        self.finish_sink_threads();
     }
 }
 
 impl RxEngine {
-    /// Once the workers are gone: lets the unmapper thread finish the mappings it was given.
-    fn finish_unmapper(&mut self) {
-        if let Some((unmapper, handle)) = self.unmapper.take() {
-            drop(unmapper);
+    /// Once the workers are gone: lets the file sinks' threads finish the work they were given.
+    fn finish_sink_threads(&mut self) {
+        if let Some((threads, handle)) = self.sink_threads.take() {
+            drop(threads);
             let _ = handle.join();
         }
     }
@@ -319,6 +338,14 @@ impl RxEngineBuilder {
     /// it costs a copy of the descriptions' names every half second).
     pub fn track_announced(mut self, on: bool) -> Self {
         self.track_announced = on;
+        self
+    }
+
+    /// Hands over, on [`RxEngine::incomplete`], the objects that cannot complete from the
+    /// network instead of discarding them, for a repair by unicast (see
+    /// [`crate::receiver::repair`]); off by default.
+    pub fn hand_over_incomplete(mut self, on: bool) -> Self {
+        self.hand_over_incomplete = on;
         self
     }
 
@@ -431,10 +458,11 @@ impl RxEngineBuilder {
             watch: None,
             stop,
             spool,
-            unmapper: Some(Unmapper::start().map_err(|source| RuntimeError::Io {
-                what: "spawning the unmapper".into(),
+            sink_threads: Some(SinkThreads::start().map_err(|source| RuntimeError::Io {
+                what: "spawning the file sink's threads".into(),
                 source,
             })?),
+            incomplete: self.hand_over_incomplete.then(crossbeam_channel::unbounded),
         };
         match self.backend {
             Backend::Xdp => {
@@ -480,7 +508,11 @@ impl RxEngineBuilder {
                     let busy_poll = self.busy_poll;
                     let handle = spawn(i, move || {
                         pin(core);
-                        xdp_loop(worker.into_worker(), socket, busy_poll);
+                        let source = XdpSource {
+                            socket,
+                            start: Instant::now(),
+                        };
+                        worker.into_worker().run(source, busy_poll);
                     })?;
                     engine.workers.push(handle);
                 }
@@ -501,7 +533,12 @@ impl RxEngineBuilder {
                 let core = core_for(0);
                 let handle = spawn(0, move || {
                     pin(core);
-                    pcap_loop(worker.into_worker(), reader);
+                    let source = PcapSource {
+                        reader,
+                        now: SystemTime::UNIX_EPOCH,
+                    };
+                    // A replay never waits for packets: no busy polling.
+                    worker.into_worker().run(source, Duration::ZERO);
                 })?;
                 engine.workers.push(handle);
             }
@@ -517,7 +554,7 @@ impl RxEngineBuilder {
                     let busy_poll = self.busy_poll;
                     let handle = spawn(i, move || {
                         pin(core);
-                        udp_loop(worker.into_worker(), socket, busy_poll);
+                        worker.into_worker().run(UdpSource::new(socket), busy_poll);
                     })?;
                     engine.workers.push(handle);
                 }
@@ -568,8 +605,8 @@ impl RxEngineBuilder {
         if let Some(spool) = &engine.spool {
             sink = sink.with_spool(Arc::clone(spool));
         }
-        if let Some((unmapper, _)) = &engine.unmapper {
-            sink = sink.with_unmapper(unmapper.clone());
+        if let Some((threads, _)) = &engine.sink_threads {
+            sink = sink.with_threads(threads.clone());
         }
         let stop = &engine.stop;
         let (commands_tx, commands) = crossbeam_channel::unbounded();
@@ -586,6 +623,7 @@ impl RxEngineBuilder {
             commands_tx,
             announced: Arc::new(Mutex::new(Vec::new())),
             track_announced: self.track_announced,
+            incomplete: engine.incomplete.as_ref().map(|(tx, _)| tx.clone()),
         })
     }
 }
@@ -605,6 +643,7 @@ struct WorkerSetup {
     commands_tx: EventSender<RxCommand>,
     announced: Announced,
     track_announced: bool,
+    incomplete: Option<EventSender<IncompleteFile>>,
 }
 
 /// A change of channels, for a running worker.
@@ -641,6 +680,7 @@ impl WorkerSetup {
 
     fn into_worker(self) -> Worker {
         let mut receiver = MultiReceiver::new(self.sink, self.config);
+        receiver.set_hand_over_incomplete(self.incomplete.is_some());
         if self.channels.iter().any(|c| !c.tsis.is_empty()) {
             receiver.set_tsi_filtering(true);
             for channel in &self.channels {
@@ -661,6 +701,7 @@ impl WorkerSetup {
             retire: self.retire,
             commands: self.commands,
             announced: self.track_announced.then_some(self.announced),
+            incomplete: self.incomplete,
         }
     }
 }
@@ -695,21 +736,12 @@ pub(super) fn pin(core: Option<core_affinity::CoreId>) {
 
 fn open_udp(channel: &ChannelSpec, interface: Option<&str>) -> Result<UdpSocket, RuntimeError> {
     let group = channel.destination.ip();
-    let socket = if group.is_multicast() {
-        let interface = interface.ok_or_else(|| {
-            RuntimeError::Config(format!("joining {group} needs an interface (--iface)"))
-        })?;
-        let socket = UdpSocket::bind(channel.destination)?;
-        socket.join(group, channel.source, interface)?;
-        socket
-    } else {
-        let any: IpAddr = match group {
-            IpAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
-            IpAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
-        };
-        let bind_to = if group.is_unspecified() { any } else { group };
-        UdpSocket::bind(SocketAddr::new(bind_to, channel.destination.port()))?
-    };
+    if group.is_multicast() && interface.is_none() {
+        return Err(RuntimeError::Config(format!(
+            "joining {group} needs an interface (--iface)"
+        )));
+    }
+    let socket = UdpSocket::bind_receiver(channel.destination, channel.source, interface)?;
     if let Err(e) = socket.set_recv_buffer(64 << 20) {
         tracing::warn!(error = %e, "could not enlarge the socket receive buffer");
     }
@@ -735,6 +767,7 @@ struct Worker {
     retire: Arc<AtomicBool>,
     commands: Receiver<RxCommand>,
     announced: Option<Announced>,
+    incomplete: Option<EventSender<IncompleteFile>>,
 }
 
 impl Worker {
@@ -743,8 +776,11 @@ impl Worker {
         let Some(shared) = &self.announced else {
             return;
         };
-        let mut by_session: Vec<(ReceiverEndpoint, Vec<String>)> =
-            self.receiver.sessions().map(|s| (*s, Vec::new())).collect();
+        let mut by_session: Vec<(ReceiverEndpoint, Vec<String>)> = self
+            .receiver
+            .sessions_with_fdt()
+            .map(|s| (*s, Vec::new()))
+            .collect();
         for (session, _, location) in self.receiver.announced() {
             if let Some((_, names)) = by_session.iter_mut().find(|(s, _)| s == session) {
                 names.push(location.to_owned());
@@ -845,6 +881,15 @@ impl Worker {
             // The application may have gone; the engine keeps receiving until stopped.
             let _ = self.events.send(event);
         }
+        if let Some(tx) = &self.incomplete {
+            while let Some(object) = self.receiver.take_incomplete() {
+                let key = (*object.session(), object.toi());
+                self.started.remove(&key);
+                self.progress.remove(&key);
+                // Dropped with the object if the application has gone: its file is removed.
+                let _ = tx.send(object);
+            }
+        }
     }
 
     fn publish(&mut self) {
@@ -856,169 +901,267 @@ impl Worker {
         self.stop.load(Ordering::Relaxed) || self.retire.load(Ordering::Relaxed)
     }
 
-    /// Runs timers, forwards events and publishes counters when due.
-    fn tick(&mut self, timers: &mut Timers) {
+    /// Runs timers, forwards events and publishes counters when due; `ticks` is the source's
+    /// monotonic clock, `now` the time the receiver's timeouts run on.
+    fn tick(&mut self, timers: &mut Timers, ticks: Duration, now: SystemTime) {
         self.control();
-        let now = Instant::now();
-        if now.duration_since(timers.cleanup) >= CLEANUP_EVERY {
-            self.receiver.cleanup(SystemTime::now());
+        if ticks.saturating_sub(timers.cleanup) >= CLEANUP_EVERY {
+            self.receiver.cleanup(now);
             self.share_announced();
-            timers.cleanup = now;
+            timers.cleanup = ticks;
         }
         self.drain_events();
-        if now.duration_since(timers.publish) >= PUBLISH_EVERY {
+        if ticks.saturating_sub(timers.publish) >= PUBLISH_EVERY {
             for (_, event) in self.progress.drain() {
                 let _ = self.events.send(event);
             }
             self.publish();
-            timers.publish = now;
+            timers.publish = ticks;
         }
     }
 
     /// The last word: events of what completed, final counters. Unfinished objects are dropped
     /// with the receiver, which removes their `.part` files.
     fn finish(mut self) {
+        if self.incomplete.is_some() {
+            // What is still being received is handed over for repair rather than dropped.
+            self.receiver.close_all(SystemTime::now());
+        }
         self.drain_events();
         self.publish();
         tracing::debug!(worker = self.index, "receive worker stopped");
     }
 }
 
+/// When a worker's timers last ran, on its source's clock ([`RxSource::ticks`]).
 struct Timers {
-    cleanup: Instant,
-    publish: Instant,
+    cleanup: Duration,
+    publish: Duration,
 }
 
 impl Timers {
-    /// Whether the publish or cleanup timer is due at `now`.
-    fn due(&self, now: Instant) -> bool {
-        now.duration_since(self.publish) >= PUBLISH_EVERY
-            || now.duration_since(self.cleanup) >= CLEANUP_EVERY
-    }
-
-    fn new() -> Self {
-        let now = Instant::now();
+    fn new(now: Duration) -> Self {
         Self {
             cleanup: now,
             publish: now,
         }
     }
+
+    /// Whether the publish or cleanup timer is due at `now`.
+    fn due(&self, now: Duration) -> bool {
+        now.saturating_sub(self.publish) >= PUBLISH_EVERY
+            || now.saturating_sub(self.cleanup) >= CLEANUP_EVERY
+    }
 }
 
-fn xdp_loop(mut worker: Worker, mut socket: XskSocket, busy_poll: Duration) {
-    let mut timers = Timers::new();
-    let mut poll = BusyPoll::new(busy_poll, Instant::now());
-    while !worker.stopped() {
-        let now = SystemTime::now();
-        let n = socket.recv(BATCH, |frame| {
-            worker.frame(Some(LinkType::Ethernet), frame, now)
-        });
-        let t = Instant::now();
-        poll.received(u64::from(n), t);
-        if n == 0 {
-            if poll.spin(t) {
-                std::hint::spin_loop();
+/// Where a receive worker's packets come from: the one part of the loop ([`Worker::run`]) that
+/// differs between AF_XDP, UDP sockets and a replayed capture.
+trait RxSource {
+    /// Hands what is ready, at most a batch, to `worker`: how many frames, `None` when the
+    /// source has ended (a capture's end). `spin`: the worker busy-polls, so do not block.
+    fn receive(&mut self, worker: &mut Worker, spin: bool) -> Option<u32>;
+
+    /// Nothing was ready and the worker does not spin: waits a while for more.
+    fn wait(&mut self) {}
+
+    /// The time the receiver's timeouts run on: the wall clock, or the capture's.
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+
+    /// A monotonic clock for the worker's timers: time since the worker started, or capture
+    /// time.
+    fn ticks(&self) -> Duration;
+
+    /// Reads counters that cost a system call (called with the timers).
+    fn counters(&mut self, _counters: &mut RxCounters) {}
+
+    /// After the last packet.
+    fn end(&mut self, _worker: &mut Worker) {}
+}
+
+impl Worker {
+    /// The receive loop, the same for every source: take what is ready, busy-poll or wait
+    /// when nothing is, run the timers, forward events, publish counters.
+    fn run<S: RxSource>(mut self, mut source: S, busy_poll: Duration) {
+        let mut timers = Timers::new(source.ticks());
+        let mut poll = BusyPoll::new(busy_poll, Instant::now());
+        let mut spin = false;
+        let mut start = Instant::now();
+        while !self.stopped() {
+            let Some(n) = source.receive(&mut self, spin) else {
+                break;
+            };
+            let t = Instant::now();
+            poll.received(u64::from(n), t);
+            spin = poll.spin(t);
+            if n == 0 {
+                if spin {
+                    std::hint::spin_loop();
+                } else {
+                    source.wait();
+                }
+            }
+            let ticks = source.ticks();
+            if timers.due(ticks) {
+                source.counters(&mut self.counters);
+                self.tick(&mut timers, ticks, source.now());
             } else {
-                let _ = socket.wait_readable(IDLE_WAIT);
+                self.drain_events();
             }
+            let end = Instant::now();
+            // A batch taken: until the next read, the queue holds what arrives.
+            if n > 0 {
+                self.counters
+                    .stalls
+                    .record(end.saturating_duration_since(start));
+            }
+            start = end;
         }
-        if timers.due(t) {
-            // The kernel's counters cost a system call: read them with the other timers.
-            if let Ok(s) = socket.statistics() {
-                worker.counters.rx_ring_full = s.rx_ring_full;
-                worker.counters.fill_ring_empty = s.rx_fill_ring_empty_descs;
-                worker.counters.kernel_dropped = s.rx_dropped;
-            }
-            worker.tick(&mut timers);
-        } else {
-            worker.drain_events();
+        source.end(&mut self);
+        self.finish();
+    }
+}
+
+/// AF_XDP: frames from the UMEM, each given back to the fill ring once read.
+struct XdpSource {
+    socket: XskSocket,
+    start: Instant,
+}
+
+impl RxSource for XdpSource {
+    fn receive(&mut self, worker: &mut Worker, _spin: bool) -> Option<u32> {
+        let now = SystemTime::now();
+        Some(self.socket.recv(BATCH, |frame| {
+            worker.frame(Some(LinkType::Ethernet), frame, now)
+        }))
+    }
+
+    fn wait(&mut self) {
+        let _ = self.socket.wait_readable(IDLE_WAIT);
+    }
+
+    fn ticks(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    fn counters(&mut self, counters: &mut RxCounters) {
+        if let Ok(s) = self.socket.statistics() {
+            counters.rx_ring_full = s.rx_ring_full;
+            counters.fill_ring_empty = s.rx_fill_ring_empty_descs;
+            counters.kernel_dropped = s.rx_dropped;
         }
     }
-    worker.finish();
 }
 
-fn udp_loop(mut worker: Worker, socket: UdpSocket, busy_poll: Duration) {
-    let mut timers = Timers::new();
-    let mut batch = RecvBatch::new(9216);
-    let destination = worker
-        .channels
-        .first()
-        .map(|c| c.destination)
-        .unwrap_or_else(|| SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), 0));
-    let mut poll = BusyPoll::new(busy_poll, Instant::now());
-    let mut polling = false;
-    while !worker.stopped() {
-        let received = if polling {
-            socket.recv_batch_nowait(&mut batch)
-        } else {
-            socket.recv_batch(&mut batch)
-        };
-        let t = Instant::now();
-        if let Ok(n) = received {
-            poll.received(n as u64, t);
+/// A UDP socket of one channel: datagrams by `recvmmsg`, blocking at most [`IDLE_WAIT`] unless
+/// the worker spins.
+struct UdpSource {
+    socket: UdpSocket,
+    batch: RecvBatch,
+    start: Instant,
+}
+
+impl UdpSource {
+    fn new(socket: UdpSocket) -> Self {
+        Self {
+            socket,
+            batch: RecvBatch::new(9216),
+            start: Instant::now(),
         }
-        match received {
-            Ok(0) if polling => std::hint::spin_loop(),
-            Ok(n) => {
-                let now = SystemTime::now();
-                if let Some(dropped) = batch.kernel_drops() {
-                    worker.counters.kernel_dropped = u64::from(dropped);
-                }
-                for (source, payload) in batch.iter().take(n) {
-                    worker.counters.frames += 1;
-                    worker.counters.bytes += payload.len() as u64;
-                    worker.datagram(source.map(|s| s.ip()), destination, payload, now);
-                }
-            }
+    }
+}
+
+impl RxSource for UdpSource {
+    fn receive(&mut self, worker: &mut Worker, spin: bool) -> Option<u32> {
+        let received = if spin {
+            self.socket.recv_batch_nowait(&mut self.batch)
+        } else {
+            self.socket.recv_batch(&mut self.batch)
+        };
+        let n = match received {
+            Ok(n) => n,
             Err(e) => {
                 tracing::warn!(error = %e, "receive error");
                 std::thread::sleep(IDLE_WAIT);
-            }
-        }
-        polling = poll.spin(t);
-        worker.tick(&mut timers);
-    }
-    worker.finish();
-}
-
-/// Replays a capture through the worker, then lets what the capture's end leaves pending (close
-/// grace periods, timeouts a second on) take effect and fails what is still unfinished.
-fn pcap_loop<R: std::io::Read>(mut worker: Worker, mut reader: PcapReader<R>) {
-    let mut now = SystemTime::UNIX_EPOCH;
-    let mut last_cleanup = None;
-    while !worker.stopped() {
-        let frame = match reader.next_frame() {
-            Ok(Some(frame)) => frame,
-            Ok(None) => break,
-            // A capture cut short (the capturing process killed) ends at its last whole frame.
-            Err(PcapError::Truncated(what)) => {
-                tracing::warn!(what, "capture truncated; stopping at its last whole frame");
-                break;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "capture unreadable; stopping there");
-                worker.counters.frame_errors += 1;
-                break;
+                return Some(0);
             }
         };
-        now = SystemTime::UNIX_EPOCH + Duration::from_nanos(frame.timestamp_ns);
-        worker.frame(frame.link, frame.data, now);
-        // Events leave as often as the AF_XDP loop lets them (a batch), so progress is
-        // compacted and the receiver's event queue never fills during a fast replay.
-        if worker.counters.frames.is_multiple_of(u64::from(BATCH)) {
-            worker.drain_events();
+        let now = SystemTime::now();
+        if let Some(dropped) = self.batch.kernel_drops() {
+            worker.counters.kernel_dropped = u64::from(dropped);
         }
-        if last_cleanup.is_none_or(|t| now.duration_since(t).unwrap_or_default() >= CLEANUP_EVERY) {
-            worker.receiver.cleanup(now);
-            last_cleanup = Some(now);
-            worker.counters.records_over_cap = reader.records_over_cap();
-            worker.drain_events();
-            worker.publish();
+        let destination = worker
+            .channels
+            .first()
+            .map(|c| c.destination)
+            .unwrap_or_else(|| SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), 0));
+        for (source, payload) in self.batch.iter().take(n) {
+            worker.counters.frames += 1;
+            worker.counters.bytes += payload.len() as u64;
+            worker.datagram(source.map(|s| s.ip()), destination, payload, now);
         }
+        Some(n as u32)
     }
-    worker.counters.records_over_cap = reader.records_over_cap();
-    let end = now + Duration::from_secs(1);
-    worker.receiver.cleanup(end);
-    worker.receiver.close_all(end);
-    worker.finish();
+
+    fn ticks(&self) -> Duration {
+        self.start.elapsed()
+    }
+}
+
+/// A capture replayed as fast as it reads, on its own clock (each frame's timestamp). At its
+/// end, what it leaves pending (close grace periods, timeouts a second on) takes effect and
+/// what is still unfinished fails.
+struct PcapSource<R> {
+    reader: PcapReader<R>,
+    now: SystemTime,
+}
+
+impl<R: std::io::Read> RxSource for PcapSource<R> {
+    fn receive(&mut self, worker: &mut Worker, _spin: bool) -> Option<u32> {
+        let mut n = 0;
+        while n < BATCH {
+            let frame = match self.reader.next_frame() {
+                Ok(Some(frame)) => frame,
+                Ok(None) => break,
+                // A capture cut short (the capturing process killed) ends at its last whole
+                // frame.
+                Err(PcapError::Truncated(what)) => {
+                    tracing::warn!(what, "capture truncated; stopping at its last whole frame");
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "capture unreadable; stopping there");
+                    worker.counters.frame_errors += 1;
+                    break;
+                }
+            };
+            self.now = SystemTime::UNIX_EPOCH + Duration::from_nanos(frame.timestamp_ns);
+            worker.frame(frame.link, frame.data, self.now);
+            n += 1;
+        }
+        // Fewer than a batch: the capture has ended (or cannot be read further).
+        (n == BATCH).then_some(n)
+    }
+
+    fn now(&self) -> SystemTime {
+        self.now
+    }
+
+    fn ticks(&self) -> Duration {
+        self.now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+    }
+
+    fn counters(&mut self, counters: &mut RxCounters) {
+        counters.records_over_cap = self.reader.records_over_cap();
+    }
+
+    fn end(&mut self, worker: &mut Worker) {
+        worker.counters.records_over_cap = self.reader.records_over_cap();
+        let end = self.now + Duration::from_secs(1);
+        worker.receiver.cleanup(end);
+        worker.receiver.close_all(end);
+    }
 }

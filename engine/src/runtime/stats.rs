@@ -27,8 +27,87 @@ pub struct RxCounters {
     pub kernel_dropped: u64,
     /// Capture records skipped (pcap backend) because they were larger than the reader's cap.
     pub records_over_cap: u64,
+    /// How long the worker went between two reads of its queue while packets came in: the
+    /// time its rx ring (or socket buffer) had to absorb the arrivals.
+    pub stalls: StallHistogram,
     /// The sans-IO receiver's counters (packets, drops by reason, objects).
     pub receiver: ReceiverStats,
+}
+
+/// Durations in power-of-two buckets of microseconds (bucket `i` holds [2^i, 2^(i+1)) µs,
+/// bucket 0 also what is under 1 µs), with the longest: fixed size, so a worker counts into it
+/// with no allocation and publishes it as a copy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StallHistogram {
+    buckets: [u64; StallHistogram::BUCKETS],
+    max_us: u64,
+}
+
+impl StallHistogram {
+    /// 2^31 µs (about 36 minutes) and longer share the last bucket.
+    const BUCKETS: usize = 32;
+
+    /// Counts one duration.
+    pub fn record(&mut self, d: std::time::Duration) {
+        let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        let i = (us.max(1).ilog2() as usize).min(Self::BUCKETS - 1);
+        if let Some(b) = self.buckets.get_mut(i) {
+            *b += 1;
+        }
+        self.max_us = self.max_us.max(us);
+    }
+
+    /// Adds `other`'s counts.
+    pub fn add(&mut self, other: &Self) {
+        for (a, b) in self.buckets.iter_mut().zip(other.buckets) {
+            *a += b;
+        }
+        self.max_us = self.max_us.max(other.max_us);
+    }
+
+    /// Durations counted.
+    pub fn count(&self) -> u64 {
+        self.buckets.iter().sum()
+    }
+
+    /// The longest, in microseconds (0 when none was counted).
+    pub fn max_us(&self) -> u64 {
+        self.max_us
+    }
+
+    /// An upper bound of the `q` quantile (0..=1), in microseconds: the top of the bucket that
+    /// holds it (never above the longest). 0 when none was counted.
+    pub fn quantile_us(&self, q: f64) -> u64 {
+        let total = self.count();
+        if total == 0 {
+            return 0;
+        }
+        let rank = ((q.clamp(0.0, 1.0) * total as f64).ceil() as u64).max(1);
+        let mut seen = 0;
+        for (i, &n) in self.buckets.iter().enumerate() {
+            seen += n;
+            if seen >= rank {
+                let top = 1u64.checked_shl(i as u32 + 1).unwrap_or(u64::MAX);
+                return top.min(self.max_us);
+            }
+        }
+        self.max_us
+    }
+
+    /// Each non-empty bucket as (lower bound, upper bound) in microseconds and its count.
+    pub fn buckets(&self) -> impl Iterator<Item = ((u64, u64), u64)> + '_ {
+        self.buckets
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(i, n)| {
+                let low = if i == 0 { 0 } else { 1u64 << i };
+                (
+                    (low, 1u64.checked_shl(i as u32 + 1).unwrap_or(u64::MAX)),
+                    *n,
+                )
+            })
+    }
 }
 
 /// One send worker's counters.
@@ -174,6 +253,25 @@ impl RxStats {
     pub fn duplicates(&self) -> u64 {
         self.sum(|w| w.receiver.duplicates + w.receiver.already_received)
     }
+
+    /// Source symbols recovered by FEC decoding: the repair symbols put to use.
+    pub fn repair_symbols_used(&self) -> u64 {
+        self.sum(|w| w.receiver.repair_symbols_used)
+    }
+
+    /// EXT_TIME Sender Current Times that cannot be a time, ignored.
+    pub fn sct_invalid(&self) -> u64 {
+        self.sum(|w| w.receiver.sct_invalid)
+    }
+
+    /// The workers' stalls (time between two reads of a queue while packets came in), merged.
+    pub fn stalls(&self) -> StallHistogram {
+        let mut all = StallHistogram::default();
+        for w in &self.workers {
+            all.add(&w.stalls);
+        }
+        all
+    }
 }
 
 /// The send engine's counters: each worker's, and their sums.
@@ -234,5 +332,34 @@ mod tests {
         };
         p.store(&c, None);
         assert_eq!(p.load().0, c);
+    }
+
+    #[test]
+    fn stall_histogram_buckets_by_powers_of_two_and_keeps_the_longest() {
+        let mut h = StallHistogram::default();
+        assert_eq!((h.count(), h.max_us(), h.quantile_us(0.99)), (0, 0, 0));
+        for us in [0, 1, 3, 3, 5, 900, 1_500] {
+            h.record(std::time::Duration::from_micros(us));
+        }
+        assert_eq!(h.count(), 7);
+        assert_eq!(h.max_us(), 1_500);
+        let buckets: Vec<_> = h.buckets().collect();
+        assert_eq!(
+            buckets,
+            vec![
+                ((0, 2), 2),
+                ((2, 4), 2),
+                ((4, 8), 1),
+                ((512, 1024), 1),
+                ((1024, 2048), 1)
+            ]
+        );
+        // The median is in [2, 4); the top quantile is the longest itself.
+        assert_eq!(h.quantile_us(0.5), 4);
+        assert_eq!(h.quantile_us(1.0), 1_500);
+        let mut other = StallHistogram::default();
+        other.record(std::time::Duration::from_secs(3));
+        h.add(&other);
+        assert_eq!((h.count(), h.max_us()), (8, 3_000_000));
     }
 }

@@ -35,8 +35,10 @@ use crate::io::udp::UdpSocket;
 use crate::io::xsk::{Umem, UmemConfig, XskConfig, XskSocket};
 use crate::sender::{ObjectDesc, Sender, SenderEvent, StopReason};
 
-/// Frames per tx ring submission (and kick).
+/// Frames per tx ring submission (and kick), packets per `sendmmsg`.
 const BATCH: u32 = 64;
+/// How often a worker publishes its counters.
+const PUBLISH_EVERY: Duration = Duration::from_millis(50);
 /// How many rounds ahead the worker prefetches a session's symbols: one packet of user work
 /// is about 100 ns, less than the DRAM latency the prefetch has to hide.
 const PREFETCH_AHEAD: u32 = 2;
@@ -407,7 +409,7 @@ impl TxEngineBuilder {
             let published = Published::new(TxCounters::default());
             engine.published.push(Arc::clone(&published));
             let core = super::worker_core(&self.cores, i);
-            let mut worker = TxWorker {
+            let worker = TxWorker {
                 channels,
                 bucket: TokenBucket::new(rate_share, 64 * 1514 * 8, Instant::now()),
                 counters: TxCounters::default(),
@@ -425,16 +427,9 @@ impl TxEngineBuilder {
                         RuntimeError::Config("the XDP backend needs an interface".into())
                     })?;
                     let (socket, room) = open_xsk(&interface, i as u32, &worker.channels)?;
-                    let headers = worker
-                        .channels
-                        .iter()
-                        .map(|c| c.frames.header_len())
-                        .max()
-                        .unwrap_or_default();
-                    worker.capacity = Some(room.saturating_sub(headers));
                     spawn(i, move || {
                         pin(core);
-                        worker.run_xdp(socket)
+                        worker.run(XdpBackend { socket, room })
                     })?
                 }
                 Backend::Udp => {
@@ -444,7 +439,8 @@ impl TxEngineBuilder {
                     }
                     spawn(i, move || {
                         pin(core);
-                        worker.run_udp(socket)
+                        let backend = UdpBackend::new(socket, &worker);
+                        worker.run(backend)
                     })?
                 }
                 Backend::Pcap => {
@@ -460,7 +456,7 @@ impl TxEngineBuilder {
                     let run_for = self.run_for;
                     spawn(i, move || {
                         pin(core);
-                        worker.run_pcap(pcap, rate, run_for)
+                        worker.run(PcapBackend::new(pcap, rate, run_for))
                     })?
                 }
             };
@@ -590,14 +586,9 @@ impl TxWorker {
         self.stop.load(Ordering::Relaxed)
     }
 
-    /// Marks sessions that are finished; returns the index of one that needs its Close Session
-    /// packet sent, and whether all are done.
-    fn closing(&mut self) -> (Option<usize>, bool) {
-        self.closing_if(false)
-    }
-
-    /// As [`Self::closing`], every session finishing when `expired`.
-    fn closing_if(&mut self, expired: bool) -> (Option<usize>, bool) {
+    /// Marks sessions that are finished (all of them when `expired`); returns the index of one
+    /// that needs its Close Session packet sent, and whether all are done.
+    fn closing(&mut self, expired: bool) -> (Option<usize>, bool) {
         let now = Instant::now();
         let stop = expired || self.stopped();
         let mut all = true;
@@ -612,9 +603,16 @@ impl TxWorker {
         (close, all)
     }
 
-    /// The next packet of any session due at `now`, written at `buf[header_len..]`, headers in
-    /// front; returns the frame's length and the ALC length, or `None` when nothing is due.
-    fn write_frame(&mut self, buf: &mut [u8], now: SystemTime) -> Option<(usize, usize)> {
+    /// The next packet of any session due at `now`, taking the sessions in turn: written at
+    /// `buf[header_len..]` with the session's Ethernet/IP/UDP headers in front when `frames`, at
+    /// `buf[..]` otherwise. Returns the session, the frame's (or packet's) length and the ALC
+    /// length; `None` when nothing is due.
+    fn write_next(
+        &mut self,
+        buf: &mut [u8],
+        now: SystemTime,
+        frames: bool,
+    ) -> Option<(usize, usize, usize)> {
         let n = self.channels.len();
         for _ in 0..n {
             let i = self.next % n;
@@ -625,18 +623,45 @@ impl TxWorker {
             if c.done {
                 continue;
             }
-            let hdr = c.frames.header_len();
+            let hdr = if frames { c.frames.header_len() } else { 0 };
             let (head, body) = buf.split_at_mut(hdr.min(buf.len()));
             if let Some(len) = c.sender.write_next(body, now) {
                 let payload = body.get(..len)?;
-                c.frames.write_headers(head, payload).ok()?;
+                if frames {
+                    c.frames.write_headers(head, payload).ok()?;
+                }
                 if let Some(next) = c.sender.upcoming_payload(PREFETCH_AHEAD) {
                     prefetch(next);
                 }
-                return Some((hdr + len, len));
+                return Some((i, hdr + len, len));
             }
         }
         None
+    }
+
+    /// The longest Ethernet/IP/UDP headers of the worker's sessions.
+    fn max_header_len(&self) -> usize {
+        self.channels
+            .iter()
+            .map(|c| c.frames.header_len())
+            .max()
+            .unwrap_or_default()
+    }
+
+    /// The longest ALC packet of the worker's sessions; a persistent worker leaves room for
+    /// sessions whose objects' symbols grow.
+    fn max_packet_len(&self) -> usize {
+        let longest = self
+            .channels
+            .iter()
+            .map(|c| c.sender.max_packet_len())
+            .max()
+            .unwrap_or(1500);
+        if self.persistent {
+            longest.max(PERSISTENT_MAX_PACKET)
+        } else {
+            longest
+        }
     }
 
     /// How long to sleep when nothing is due: until the earliest session timeout, at most 1 ms.
@@ -763,82 +788,165 @@ impl TxWorker {
         Ok(toi)
     }
 
-    fn run_xdp(mut self, mut socket: XskSocket) -> Result<(), RuntimeError> {
-        let frame_bits = 1514 * 8;
+    /// The send loop, the same for every backend: take the handle's requests, close the
+    /// sessions that are done, pace, write and send, publish the counters.
+    fn run<B: TxBackend>(mut self, mut backend: B) -> Result<(), RuntimeError> {
+        self.capacity = Some(backend.capacity(&self));
         let mut last_publish = Instant::now();
         loop {
-            self.control(SystemTime::now());
-            let (close, all_done) = self.closing();
+            self.control(backend.now());
+            let (close, all_done) = self.closing(backend.expired());
             if let Some(i) = close {
-                self.send_close_xdp(&mut socket, i)?;
+                backend.close_session(&mut self, i)?;
             }
             if all_done {
                 break;
             }
-            let t = Instant::now();
-            self.bucket.refill(t);
-            let allowed = self.bucket.allowance(frame_bits).min(u64::from(BATCH)) as u32;
-            if allowed == 0 {
-                std::thread::sleep(self.bucket.wait_for(frame_bits));
-                continue;
-            }
-            let now = SystemTime::now();
-            let mut bits = 0u64;
-            let mut alc = 0u64;
-            let free_before = socket.tx_free_frames();
-            let queued = socket.send(allowed, |frame| match self.write_frame(frame, now) {
-                Some((len, alc_len)) => {
-                    bits += (len as u64 + 24) * 8;
-                    alc += alc_len as u64;
-                    len
+            let allowed = match backend.packet_bits() {
+                Some(bits) => {
+                    self.bucket.refill(Instant::now());
+                    let allowed = self.bucket.allowance(bits).min(u64::from(BATCH)) as u32;
+                    if allowed == 0 {
+                        std::thread::sleep(self.bucket.wait_for(bits));
+                        continue;
+                    }
+                    allowed
                 }
-                None => 0,
-            })?;
-            self.bucket.consume(bits);
-            self.counters.packets += u64::from(queued);
-            self.counters.bytes += bits / 8;
-            self.counters.alc_bytes += alc;
-            if queued > 0 {
-                self.counters.batches += 1;
+                None => 1,
+            };
+            let now = backend.now();
+            match backend.send(&mut self, allowed, now)? {
+                Sent::Packets(0) => backend.idle(&self, now),
+                Sent::Packets(_) => {}
+                Sent::Blocked => std::thread::yield_now(),
             }
-            if free_before == 0 && queued == 0 {
-                self.counters.ring_full += 1;
-                std::thread::yield_now();
-            } else if queued == 0 {
-                std::thread::sleep(self.idle_for(now));
-            }
-            if t.duration_since(last_publish) >= Duration::from_millis(50) {
+            let t = Instant::now();
+            if t.duration_since(last_publish) >= PUBLISH_EVERY {
                 self.publish();
                 last_publish = t;
             }
         }
-        // Let the kernel finish what is in the ring (copy mode sends inside the kick).
-        let give_up = Instant::now() + Duration::from_millis(500);
-        while socket.tx_in_flight() > 0 && Instant::now() < give_up {
-            socket.flush()?;
-            socket.complete();
-            std::thread::yield_now();
-        }
+        backend.finish(&mut self)?;
         self.publish();
         Ok(())
     }
+}
 
-    fn send_close_xdp(&mut self, socket: &mut XskSocket, i: usize) -> Result<(), RuntimeError> {
-        let Some(c) = self.channels.get(i) else {
+/// What a send backend did with a batch.
+enum Sent {
+    /// This many packets went (none: nothing was due).
+    Packets(u32),
+    /// The backend had no room (a full tx ring): try again at once.
+    Blocked,
+}
+
+/// Where a send worker's packets go: the one part of the loop ([`TxWorker::run`]) that differs
+/// between AF_XDP, UDP sockets and a capture file.
+trait TxBackend {
+    /// The longest ALC packet the backend's buffers take.
+    fn capacity(&self, worker: &TxWorker) -> usize;
+
+    /// The clock the senders run on: the wall clock, or a capture's own.
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+
+    /// Whether the run's time is up on the backend's clock (a capture's `run_for`); live
+    /// engines end at the worker's deadline instead.
+    fn expired(&self) -> bool {
+        false
+    }
+
+    /// What one packet may cost the rate limiter, in bits; `None`: the backend is not paced in
+    /// real time and takes one packet at a time.
+    fn packet_bits(&self) -> Option<u64>;
+
+    /// Writes and sends at most `allowed` packets due at `now`.
+    fn send(
+        &mut self,
+        worker: &mut TxWorker,
+        allowed: u32,
+        now: SystemTime,
+    ) -> Result<Sent, RuntimeError>;
+
+    /// Sends session `i`'s Close Session packet, after every packet already queued.
+    fn close_session(&mut self, worker: &mut TxWorker, i: usize) -> Result<(), RuntimeError>;
+
+    /// Nothing was due at `now`: waits until something may be.
+    fn idle(&mut self, worker: &TxWorker, now: SystemTime) {
+        std::thread::sleep(worker.idle_for(now));
+    }
+
+    /// After the last packet: lets what is queued out.
+    fn finish(&mut self, worker: &mut TxWorker) -> Result<(), RuntimeError>;
+}
+
+/// AF_XDP: packets written in place in UMEM frames behind their headers, a kick per batch.
+struct XdpBackend {
+    socket: XskSocket,
+    /// Bytes a UMEM frame holds.
+    room: usize,
+}
+
+impl TxBackend for XdpBackend {
+    fn capacity(&self, worker: &TxWorker) -> usize {
+        self.room.saturating_sub(worker.max_header_len())
+    }
+
+    fn packet_bits(&self) -> Option<u64> {
+        Some(1514 * 8)
+    }
+
+    fn send(
+        &mut self,
+        worker: &mut TxWorker,
+        allowed: u32,
+        now: SystemTime,
+    ) -> Result<Sent, RuntimeError> {
+        let mut bits = 0u64;
+        let mut alc = 0u64;
+        let free_before = self.socket.tx_free_frames();
+        let queued =
+            self.socket
+                .send(allowed, |frame| match worker.write_next(frame, now, true) {
+                    Some((_, len, alc_len)) => {
+                        bits += (len as u64 + 24) * 8;
+                        alc += alc_len as u64;
+                        len
+                    }
+                    None => 0,
+                })?;
+        worker.bucket.consume(bits);
+        worker.counters.packets += u64::from(queued);
+        worker.counters.bytes += bits / 8;
+        worker.counters.alc_bytes += alc;
+        if queued > 0 {
+            worker.counters.batches += 1;
+        }
+        if free_before == 0 && queued == 0 {
+            worker.counters.ring_full += 1;
+            return Ok(Sent::Blocked);
+        }
+        Ok(Sent::Packets(queued))
+    }
+
+    fn close_session(&mut self, worker: &mut TxWorker, i: usize) -> Result<(), RuntimeError> {
+        let Some(c) = worker.channels.get(i) else {
             return Ok(());
         };
-        let close = c.sender.read_close_session();
-        let frame = c.frames.build(&close)?;
+        let frame = c.frames.build(&c.sender.read_close_session())?;
         for _ in 0..100 {
-            let sent = socket.send(1, |buf| match buf.get_mut(..frame.len()) {
-                Some(dst) => {
-                    dst.copy_from_slice(&frame);
-                    frame.len()
-                }
-                None => 0,
-            })?;
+            let sent = self
+                .socket
+                .send(1, |buf| match buf.get_mut(..frame.len()) {
+                    Some(dst) => {
+                        dst.copy_from_slice(&frame);
+                        frame.len()
+                    }
+                    None => 0,
+                })?;
             if sent == 1 {
-                self.counters.packets += 1;
+                worker.counters.packets += 1;
                 break;
             }
             std::thread::sleep(Duration::from_micros(100));
@@ -846,208 +954,60 @@ impl TxWorker {
         Ok(())
     }
 
-    fn run_udp(mut self, mut socket: UdpSocket) -> Result<(), RuntimeError> {
-        let mut max_len = self
-            .channels
-            .iter()
-            .map(|c| c.sender.max_packet_len())
-            .max()
-            .unwrap_or(1500);
-        if self.persistent {
-            max_len = max_len.max(PERSISTENT_MAX_PACKET);
+    fn finish(&mut self, _worker: &mut TxWorker) -> Result<(), RuntimeError> {
+        // Let the kernel finish what is in the ring (copy mode sends inside the kick).
+        let give_up = Instant::now() + Duration::from_millis(500);
+        while self.socket.tx_in_flight() > 0 && Instant::now() < give_up {
+            self.socket.flush()?;
+            self.socket.complete();
+            std::thread::yield_now();
         }
-        self.capacity = Some(max_len);
-        // Packets of one length, back to back, for one `sendmmsg` with GSO.
-        let mut run = Run::new(max_len, 64);
-        let mut last_publish = Instant::now();
-        loop {
-            self.control(SystemTime::now());
-            let (close, all_done) = self.closing();
-            if let Some(i) = close {
-                self.flush_run(&mut socket, &mut run)?;
-                if let Some(c) = self.channels.get(i) {
-                    let packet = c.sender.read_close_session();
-                    socket.send_batch(c.destination, &[&packet])?;
-                    self.counters.packets += 1;
-                }
-            }
-            if all_done {
-                break;
-            }
-            let t = Instant::now();
-            self.bucket.refill(t);
-            let packet_bits = (max_len as u64 + 28) * 8;
-            let allowed = self.bucket.allowance(packet_bits).min(64);
-            if allowed == 0 {
-                std::thread::sleep(self.bucket.wait_for(packet_bits));
-                continue;
-            }
-            let now = SystemTime::now();
-            let mut wrote = 0;
-            while wrote < allowed {
-                let (i, len) = {
-                    let tail = run.tail();
-                    let n = self.channels.len();
-                    let mut found = None;
-                    for _ in 0..n {
-                        let i = self.next % n;
-                        self.next = self.next.wrapping_add(1);
-                        let Some(c) = self.channels.get_mut(i) else {
-                            continue;
-                        };
-                        if c.done {
-                            continue;
-                        }
-                        if let Some(len) = c.sender.write_next(tail, now) {
-                            if let Some(next) = c.sender.upcoming_payload(PREFETCH_AHEAD) {
-                                prefetch(next);
-                            }
-                            found = Some((i, len));
-                            break;
-                        }
-                    }
-                    match found {
-                        Some(f) => f,
-                        None => break,
-                    }
-                };
-                wrote += 1;
-                self.bucket.consume((len as u64 + 28) * 8);
-                self.counters.alc_bytes += len as u64;
-                let destination = self
-                    .channels
-                    .get(i)
-                    .map(|c| c.destination)
-                    .unwrap_or_else(|| SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), 0));
-                if let Some(flush) = run.push(destination, len) {
-                    self.send_run(&mut socket, &run, flush)?;
-                    run.after_flush(flush);
-                }
-            }
-            self.flush_run(&mut socket, &mut run)?;
-            if wrote == 0 {
-                std::thread::sleep(self.idle_for(now));
-            }
-            if t.duration_since(last_publish) >= Duration::from_millis(50) {
-                self.publish();
-                last_publish = t;
-            }
-        }
-        self.publish();
         Ok(())
     }
+}
 
-    /// Writes every session into the capture as fast as it can, the clock (the senders' `now`
-    /// and the frames' timestamps) advancing by each frame's time on a link of `rate_bps`, and
-    /// jumping to the next timeout when nothing is due. `run_for` is capture time.
-    fn run_pcap(
-        mut self,
-        mut pcap: PcapWriter<BufWriter<File>>,
-        rate_bps: u64,
-        run_for: Option<Duration>,
-    ) -> Result<(), RuntimeError> {
-        let start = SystemTime::now();
-        let end = run_for.map(|d| start + d);
-        let mut now = start;
-        let headers = self
-            .channels
-            .iter()
-            .map(|c| c.frames.header_len())
-            .max()
-            .unwrap_or_default();
-        let mut max_len = self
-            .channels
-            .iter()
-            .map(|c| c.frames.header_len() + c.sender.max_packet_len())
-            .max()
-            .unwrap_or(1514);
-        if self.persistent {
-            max_len = max_len.max(headers + PERSISTENT_MAX_PACKET);
+/// UDP sockets: packets of one length to one destination, back to back, for one `sendmmsg`
+/// with GSO.
+struct UdpBackend {
+    socket: UdpSocket,
+    run: Run,
+    /// The longest packet the run's slots take.
+    max_len: usize,
+}
+
+impl UdpBackend {
+    fn new(socket: UdpSocket, worker: &TxWorker) -> Self {
+        let max_len = worker.max_packet_len();
+        Self {
+            socket,
+            run: Run::new(max_len, BATCH as usize),
+            max_len,
         }
-        self.capacity = Some(max_len - headers);
-        let mut buf = vec![0u8; max_len];
-        let ns = |t: SystemTime| {
-            let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-            u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
-        };
-        // Ethernet preamble, start delimiter and inter-frame gap count on the wire too.
-        let wire_time = |len: usize| {
-            let bits = (len as u64 + 24) * 8;
-            Duration::from_nanos((bits.saturating_mul(1_000_000_000) / rate_bps).max(1))
-        };
-        loop {
-            self.control(now);
-            let expired = end.is_some_and(|e| now >= e);
-            let (close, all_done) = self.closing_if(expired);
-            if let Some(c) = close.and_then(|i| self.channels.get(i)) {
-                let frame = c.frames.build(&c.sender.read_close_session())?;
-                pcap.write_frame(ns(now), &frame)?;
-                self.counters.packets += 1;
-                self.counters.bytes += frame.len() as u64;
-                now += wire_time(frame.len());
-            }
-            if all_done {
-                break;
-            }
-            match self.write_frame(&mut buf, now) {
-                Some((len, alc)) => {
-                    pcap.write_frame(ns(now), buf.get(..len).unwrap_or_default())?;
-                    self.counters.packets += 1;
-                    self.counters.bytes += len as u64;
-                    self.counters.alc_bytes += alc as u64;
-                    now += wire_time(len);
-                    if self.counters.packets.is_multiple_of(4096) {
-                        self.publish();
-                    }
-                }
-                // Nothing due: on to the earliest timeout (at least 1 µs on, so that a timeout
-                // that is already due but gives nothing cannot hold the clock still).
-                None => {
-                    let wake = self
-                        .channels
-                        .iter()
-                        .filter(|c| !c.done)
-                        .filter_map(|c| c.sender.next_timeout())
-                        .min()
-                        .unwrap_or(now + Duration::from_millis(1));
-                    now = wake.max(now + Duration::from_micros(1));
-                }
-            }
-        }
-        // Flushes the buffered writer: an error writing the file's tail is returned here.
-        pcap.into_inner()?;
-        self.publish();
-        Ok(())
     }
 
-    fn flush_run(&mut self, socket: &mut UdpSocket, run: &mut Run) -> Result<(), RuntimeError> {
-        let all = run.count;
+    fn flush(&mut self, worker: &mut TxWorker) -> Result<(), RuntimeError> {
+        let all = self.run.count;
         if all > 0 {
-            self.send_run(socket, run, all)?;
-            run.after_flush(all);
+            self.send_run(worker, all)?;
+            self.run.after_flush(all);
         }
         Ok(())
     }
 
     /// Sends the first `count` packets of the run.
-    fn send_run(
-        &mut self,
-        socket: &mut UdpSocket,
-        run: &Run,
-        count: usize,
-    ) -> Result<(), RuntimeError> {
-        let (data, segment) = run.packets(count);
-        let Some(destination) = run.destination else {
+    fn send_run(&mut self, worker: &mut TxWorker, count: usize) -> Result<(), RuntimeError> {
+        let (data, segment) = self.run.packets(count);
+        let Some(destination) = self.run.destination else {
             return Ok(());
         };
         let mut sent = 0;
         let mut stalls = 0;
         while sent < count {
             let rest = data.get(sent * segment..).unwrap_or_default();
-            let n = socket.send_segments(destination, rest, segment)?;
+            let n = self.socket.send_segments(destination, rest, segment)?;
             if n == 0 {
                 stalls += 1;
-                self.counters.ring_full += 1;
+                worker.counters.ring_full += 1;
                 if stalls > 1000 {
                     break;
                 }
@@ -1055,9 +1015,175 @@ impl TxWorker {
             }
             sent += n;
         }
-        self.counters.packets += sent as u64;
-        self.counters.bytes += data.len() as u64;
-        self.counters.batches += 1;
+        worker.counters.packets += sent as u64;
+        worker.counters.bytes += data.len() as u64;
+        worker.counters.batches += 1;
+        Ok(())
+    }
+}
+
+impl TxBackend for UdpBackend {
+    fn capacity(&self, _worker: &TxWorker) -> usize {
+        self.max_len
+    }
+
+    fn packet_bits(&self) -> Option<u64> {
+        Some((self.max_len as u64 + 28) * 8)
+    }
+
+    fn send(
+        &mut self,
+        worker: &mut TxWorker,
+        allowed: u32,
+        now: SystemTime,
+    ) -> Result<Sent, RuntimeError> {
+        let mut wrote = 0;
+        while wrote < allowed {
+            let Some((i, len, _)) = worker.write_next(self.run.tail(), now, false) else {
+                break;
+            };
+            wrote += 1;
+            worker.bucket.consume((len as u64 + 28) * 8);
+            worker.counters.alc_bytes += len as u64;
+            let destination = worker
+                .channels
+                .get(i)
+                .map(|c| c.destination)
+                .unwrap_or_else(|| SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), 0));
+            if let Some(flush) = self.run.push(destination, len) {
+                self.send_run(worker, flush)?;
+                self.run.after_flush(flush);
+            }
+        }
+        self.flush(worker)?;
+        Ok(Sent::Packets(wrote))
+    }
+
+    fn close_session(&mut self, worker: &mut TxWorker, i: usize) -> Result<(), RuntimeError> {
+        self.flush(worker)?;
+        if let Some(c) = worker.channels.get(i) {
+            let packet = c.sender.read_close_session();
+            self.socket.send_batch(c.destination, &[&packet])?;
+            worker.counters.packets += 1;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, worker: &mut TxWorker) -> Result<(), RuntimeError> {
+        self.flush(worker)
+    }
+}
+
+/// A capture file, written as fast as it can: the clock (the senders' `now` and the frames'
+/// timestamps) advances by each frame's time on a link of `rate_bps`, and jumps to the next
+/// timeout when nothing is due. `end` is in capture time.
+struct PcapBackend {
+    pcap: Option<PcapWriter<BufWriter<File>>>,
+    now: SystemTime,
+    end: Option<SystemTime>,
+    rate_bps: u64,
+    buf: Vec<u8>,
+}
+
+impl PcapBackend {
+    fn new(pcap: PcapWriter<BufWriter<File>>, rate_bps: u64, run_for: Option<Duration>) -> Self {
+        let now = SystemTime::now();
+        Self {
+            pcap: Some(pcap),
+            now,
+            end: run_for.map(|d| now + d),
+            rate_bps,
+            buf: Vec::new(),
+        }
+    }
+
+    /// Writes one frame at the clock, and moves the clock past it (Ethernet preamble, start
+    /// delimiter and inter-frame gap count on the wire too).
+    fn write(
+        pcap: &mut Option<PcapWriter<BufWriter<File>>>,
+        now: &mut SystemTime,
+        rate_bps: u64,
+        frame: &[u8],
+    ) -> Result<(), RuntimeError> {
+        let ns = now
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        if let Some(pcap) = pcap {
+            pcap.write_frame(u64::try_from(ns).unwrap_or(u64::MAX), frame)?;
+        }
+        let bits = (frame.len() as u64 + 24) * 8;
+        *now += Duration::from_nanos((bits.saturating_mul(1_000_000_000) / rate_bps).max(1));
+        Ok(())
+    }
+}
+
+impl TxBackend for PcapBackend {
+    fn capacity(&self, worker: &TxWorker) -> usize {
+        worker.max_packet_len()
+    }
+
+    fn now(&self) -> SystemTime {
+        self.now
+    }
+
+    fn expired(&self) -> bool {
+        self.end.is_some_and(|e| self.now >= e)
+    }
+
+    fn packet_bits(&self) -> Option<u64> {
+        None
+    }
+
+    fn send(
+        &mut self,
+        worker: &mut TxWorker,
+        _allowed: u32,
+        now: SystemTime,
+    ) -> Result<Sent, RuntimeError> {
+        let len = worker.max_header_len() + worker.capacity.unwrap_or_default();
+        if self.buf.len() < len {
+            self.buf.resize(len, 0);
+        }
+        let Some((_, len, alc)) = worker.write_next(&mut self.buf, now, true) else {
+            return Ok(Sent::Packets(0));
+        };
+        let frame = self.buf.get(..len).unwrap_or_default();
+        Self::write(&mut self.pcap, &mut self.now, self.rate_bps, frame)?;
+        worker.counters.packets += 1;
+        worker.counters.bytes += len as u64;
+        worker.counters.alc_bytes += alc as u64;
+        Ok(Sent::Packets(1))
+    }
+
+    fn close_session(&mut self, worker: &mut TxWorker, i: usize) -> Result<(), RuntimeError> {
+        if let Some(c) = worker.channels.get(i) {
+            let frame = c.frames.build(&c.sender.read_close_session())?;
+            Self::write(&mut self.pcap, &mut self.now, self.rate_bps, &frame)?;
+            worker.counters.packets += 1;
+            worker.counters.bytes += frame.len() as u64;
+        }
+        Ok(())
+    }
+
+    /// Nothing due: on to the earliest timeout (at least 1 µs on, so that a timeout that is
+    /// already due but gives nothing cannot hold the clock still).
+    fn idle(&mut self, worker: &TxWorker, now: SystemTime) {
+        let wake = worker
+            .channels
+            .iter()
+            .filter(|c| !c.done)
+            .filter_map(|c| c.sender.next_timeout())
+            .min()
+            .unwrap_or(now + Duration::from_millis(1));
+        self.now = wake.max(now + Duration::from_micros(1));
+    }
+
+    /// Flushes the buffered writer: an error writing the file's tail is returned here.
+    fn finish(&mut self, _worker: &mut TxWorker) -> Result<(), RuntimeError> {
+        if let Some(pcap) = self.pcap.take() {
+            pcap.into_inner()?;
+        }
         Ok(())
     }
 }

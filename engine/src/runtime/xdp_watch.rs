@@ -29,7 +29,7 @@ pub(super) struct XdpWatch {
 
 impl XdpWatch {
     /// Starts watching `steering`; on a failure to reattach, sets `stop` (the engine's).
-    pub fn start(
+    pub(super) fn start(
         steering: Arc<Mutex<XdpSteering>>,
         stop: Arc<AtomicBool>,
     ) -> std::io::Result<Self> {
@@ -76,12 +76,12 @@ impl XdpWatch {
     }
 
     /// Times the program was found detached and reattached.
-    pub fn reattached(&self) -> u64 {
+    pub(super) fn reattached(&self) -> u64 {
         self.reattached.load(Ordering::Relaxed)
     }
 
     /// Ends the thread; returns why the program could not be kept attached, if that happened.
-    pub fn finish(&mut self) -> Option<XdpError> {
+    pub(super) fn finish(&mut self) -> Option<XdpError> {
         self.done.store(true, Ordering::SeqCst);
         if let Some(handle) = self.handle.take() {
             let _ = handle.join();

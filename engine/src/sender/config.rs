@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use crate::cenc::Cenc;
-use crate::fdt::FdtXmlProfile;
+use crate::fdt::{FdtXmlProfile, OtiPlacement};
+use crate::wire::LctWidths;
 
 /// One priority queue: objects in a higher-priority queue (lower number) are always sent before
 /// those of a lower one; inside a queue, up to `multiplex_files` objects are sent in parallel,
@@ -156,6 +157,9 @@ pub struct Config {
     pub fdt_publish_mode: FdtPublishMode,
     /// The FDT XML schema.
     pub fdt_xml_profile: FdtXmlProfile,
+    /// Where the FDT carries the FEC OTI attributes: by default on each `File` as well as on
+    /// the instance, which both flute and GPAC (it reads them only from `File`) take.
+    pub fdt_oti_placement: OtiPlacement,
     /// Priority queues by priority (lower is sent first).
     pub priority_queues: BTreeMap<u32, PriorityQueue>,
     /// How many source blocks of one object are interleaved symbol by symbol (0 means 1).
@@ -173,6 +177,12 @@ pub struct Config {
     pub groups: Vec<String>,
     /// Put the object's FEC OTI (EXT_FTI) in every data packet; FDT packets always carry it.
     pub inband_fti: bool,
+    /// How the LCT headers' TSI and TOI fields are sized: flute's minimal widths by default.
+    pub lct_widths: LctWidths,
+    /// Send each Compact No-Code object (FEC Encoding ID 0) as one source block when its 16-bit
+    /// ESI can number every symbol (up to 65536): receivers such as GPAC ignore the source
+    /// block number. Larger objects keep the session's block length.
+    pub no_code_one_block: bool,
     /// Transfer events ([`super::SenderEvent`]) queued and not yet taken with
     /// [`super::Sender::poll_event`]; past it, new events are dropped and counted
     /// ([`super::Sender::events_dropped`]). Each transfer of an object queues two, so the default
@@ -190,6 +200,7 @@ impl Default for Config {
             fdt_inband_sct: true,
             fdt_publish_mode: FdtPublishMode::FullFdt,
             fdt_xml_profile: FdtXmlProfile::Extended,
+            fdt_oti_placement: OtiPlacement::EachFile,
             priority_queues: BTreeMap::from([(PriorityQueue::HIGHEST, PriorityQueue::new(3))]),
             interleave_blocks: 4,
             profile: Profile::Rfc6726,
@@ -197,12 +208,37 @@ impl Default for Config {
             toi_initial_value: 1,
             groups: Vec::new(),
             inband_fti: true,
+            lct_widths: LctWidths::Minimal,
+            no_code_one_block: false,
             max_events: 1024,
         }
     }
 }
 
+/// No-Code ESIs are 16 bits (RFC 5445 §2.1): a block holds at most this many symbols.
+pub(crate) const NO_CODE_MAX_BLOCK_SYMBOLS: u64 = 1 << 16;
+
 impl Config {
+    /// This configuration with the choices DVB-MABR FLUTE receivers (ETSI TS 103 769, as GPAC
+    /// implements them) expect: FEC OTI on each FDT `File`, each No-Code object in one source
+    /// block, EXT_FTI only in FDT packets (GPAC takes any packet that has one for part of an
+    /// FDT), an FDT that is not content-encoded, and TOIs of at most 32 bits (the widest LCT
+    /// field GPAC reads). The objects themselves must be No-Code and not content-encoded, which
+    /// is the caller's choice per object.
+    pub fn with_dvb_mabr_profile(self) -> Self {
+        Self {
+            fdt_oti_placement: OtiPlacement::EachFile,
+            no_code_one_block: true,
+            inband_fti: false,
+            fdt_cenc: Cenc::Null,
+            toi_max_length: ToiMaxLength::ToiMax32,
+            toi_initial_value: self.toi_initial_value & ToiMaxLength::ToiMax32.max_toi(),
+            // GPAC reads 16- and 32-bit TOIs only, and a Close Session packet only with a TOI.
+            lct_widths: LctWidths::Words16Or32,
+            ..self
+        }
+    }
+
     /// Adds or replaces the queue of `priority`.
     pub fn set_priority_queue(&mut self, priority: u32, queue: PriorityQueue) {
         self.priority_queues.insert(priority, queue);

@@ -243,6 +243,24 @@ pub fn block_encoder_for(oti: &Oti) -> Result<Box<dyn BlockEncoder>, SenderError
     }
 }
 
+/// Makes a Compact No-Code OTI (FEC Encoding ID 0) describe one source block holding the whole
+/// object, when its 16-bit ESI can number every symbol; other OTIs are left as they are.
+pub(crate) fn one_no_code_block(oti: &mut Oti) {
+    if oti.fec_encoding_id != FecEncodingId::NoCode || oti.encoding_symbol_length == 0 {
+        return;
+    }
+    let symbols = oti
+        .transfer_length
+        .div_ceil(u64::from(oti.encoding_symbol_length))
+        .max(1);
+    if let Ok(k) = u32::try_from(symbols)
+        && symbols <= super::config::NO_CODE_MAX_BLOCK_SYMBOLS
+    {
+        oti.maximum_source_block_length = k;
+        oti.max_number_of_encoding_symbols = k;
+    }
+}
+
 /// For RaptorQ and Raptor, sets Z to the number of blocks RFC 5052 §9.1 partitioning with B
 /// gives the object (Partition[Kt, Z] then yields the same blocks), as flute does; it must fit
 /// Z's field (8 bits for RaptorQ, 16 for Raptor). Other schemes are left as they are.

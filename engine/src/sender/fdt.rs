@@ -9,35 +9,33 @@ use std::time::{Duration, SystemTime};
 
 use super::SenderError;
 use super::config::CarouselRepeatMode;
-use super::encoder::{block_encoder_for, resolve_source_blocks};
+use super::encoder::{block_encoder_for, one_no_code_block, resolve_source_blocks};
 use super::transfer::{HeaderSpec, Transfer, TransferParams, TransferSource, Written};
 use crate::cenc::{self, Cenc};
-use crate::fdt::{FdtInstance, FdtXmlProfile};
+use crate::fdt::{FdtInstance, FdtXmlProfile, OtiPlacement};
 use crate::fec::BlockPartition;
-use crate::wire::{ExtCenc, ExtFdt, FecEncodingId, LctRepr, Oti, SchemeSpecific};
+use crate::wire::{ExtCenc, ExtFdt, FecEncodingId, LctRepr, LctWidths, Oti, SchemeSpecific};
 
 /// FDT Instance IDs are 20 bits (RFC 6726 §3.4.1).
 pub(crate) const FDT_INSTANCE_ID_MASK: u32 = 0xF_FFFF;
 
-/// Expires as NTP seconds: `now` plus `duration`.
+/// Expires as NTP seconds: `now` plus `duration`, rounded up to the next whole second so that an
+/// instance is never announced for less than its validity (a 1 s validity would otherwise
+/// expire at once for receivers when published late in a second).
 pub(crate) fn expires_ntp(now: SystemTime, duration: Duration) -> u32 {
     let unix = now
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap_or_default()
         .saturating_add(duration);
-    crate::fdt::ntp::ntp_secs_from_unix_secs(unix.as_secs())
+    let secs = unix.as_secs() + u64::from(unix.subsec_nanos() > 0);
+    crate::fdt::ntp::ntp_secs_from_unix_secs(secs)
 }
 
 /// How long after publishing an instance a fresh one is published, so that receivers never
-/// hold an expired one: a margin of 5 s for long validities, 1 s for medium ones (as flute).
+/// hold an expired one: a margin of 5 s, or half the validity when that is shorter, for the
+/// fresh instance to reach receivers behind the one being sent.
 fn refresh_after(validity: Duration) -> Duration {
-    if validity > Duration::from_secs(30) {
-        validity - Duration::from_secs(5)
-    } else if validity > Duration::from_secs(10) {
-        validity - Duration::from_secs(1)
-    } else {
-        validity
-    }
+    validity - (validity / 2).min(Duration::from_secs(5))
 }
 
 /// An encoded FDT Instance and its ID.
@@ -58,7 +56,11 @@ pub(crate) struct FdtParams {
     pub(crate) carousel: CarouselRepeatMode,
     pub(crate) validity: Duration,
     pub(crate) profile: FdtXmlProfile,
+    pub(crate) oti_placement: OtiPlacement,
+    /// A No-Code FDT goes in one source block (see `Config::no_code_one_block`).
+    pub(crate) one_block: bool,
     pub(crate) interleave_blocks: u32,
+    pub(crate) lct_widths: LctWidths,
     /// Bytes of EXT_AUTH each packet reserves (0: none).
     pub(crate) auth_len: usize,
 }
@@ -96,7 +98,7 @@ impl FdtCarousel {
         instance: &FdtInstance,
         now: SystemTime,
     ) -> Result<u32, SenderError> {
-        let xml = instance.to_xml(self.params.profile);
+        let xml = instance.to_xml_with(self.params.profile, self.params.oti_placement);
         let bytes = match self.params.cenc {
             Cenc::Null => xml,
             cenc => cenc::encode(cenc, &xml)?,
@@ -158,9 +160,12 @@ impl FdtCarousel {
     fn start(&mut self, instance: &Instance, now: SystemTime) -> Result<(), SenderError> {
         let p = &self.params;
         let mut oti = fdt_oti(p.oti, instance.bytes.len() as u64);
+        if p.one_block {
+            one_no_code_block(&mut oti);
+        }
         resolve_source_blocks(&mut oti)?;
         let spec = HeaderSpec {
-            lct: LctRepr::with_min_widths(0, p.tsi, Some(0), oti.fec_encoding_id.into())?,
+            lct: LctRepr::with_widths(p.lct_widths, 0, p.tsi, Some(0), oti.fec_encoding_id.into())?,
             fdt: Some(ExtFdt {
                 flute_version: p.flute_version,
                 fdt_instance_id: instance.id,
@@ -272,11 +277,16 @@ mod tests {
         );
         assert_eq!(
             refresh_after(Duration::from_secs(20)),
-            Duration::from_secs(19)
+            Duration::from_secs(15)
         );
+        // Short validities (serve's `fdt_expires` may be a few seconds) keep half of theirs.
         assert_eq!(
             refresh_after(Duration::from_secs(5)),
-            Duration::from_secs(5)
+            Duration::from_millis(2500)
+        );
+        assert_eq!(
+            refresh_after(Duration::from_secs(1)),
+            Duration::from_millis(500)
         );
     }
 
@@ -287,6 +297,11 @@ mod tests {
         assert_eq!(
             expires_ntp(now, Duration::from_secs(60)),
             3_913_056_000 + 60
+        );
+        // Never shorter than the validity: a fraction of a second rounds up.
+        assert_eq!(
+            expires_ntp(now + Duration::from_millis(700), Duration::from_secs(1)),
+            3_913_056_000 + 2
         );
     }
 }

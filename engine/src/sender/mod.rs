@@ -42,4 +42,4 @@ pub use object::{
 };
 pub use session::Sender;
 
-pub use crate::fdt::FdtXmlProfile;
+pub use crate::fdt::{FdtXmlProfile, OtiPlacement};

@@ -13,7 +13,7 @@ use std::time::SystemTime;
 
 use super::SenderError;
 use super::config::{CarouselRepeatMode, Config, FdtPublishMode, TargetAcquisition};
-use super::encoder::{block_encoder_for, resolve_source_blocks};
+use super::encoder::{block_encoder_for, one_no_code_block, resolve_source_blocks};
 use super::event::{EventQueue, SenderEvent, StopReason};
 use super::fdt::{FdtCarousel, FdtParams, expires_ntp};
 use super::object::{CacheControl, ObjectDesc, ObjectSource, ObjectStream, TransferConfig};
@@ -25,7 +25,9 @@ use crate::auth::Signer;
 use crate::cenc::Cenc;
 use crate::endpoint::UdpEndpoint;
 use crate::fdt::{self, FdtInstance, FecOtiAttributes, File};
-use crate::wire::{AlcRepr, ExtAuth, ExtCenc, ExtRepr, LctRepr, Oti, PayloadIdFormat, TSI_MAX};
+use crate::wire::{
+    AlcRepr, ExtAuth, ExtCenc, ExtRepr, FecEncodingId, LctRepr, Oti, PayloadIdFormat, TSI_MAX,
+};
 
 /// Longest LCT header with extensions plus the longest FEC Payload ID.
 const MAX_OVERHEAD_LEN: usize = 96 + 8;
@@ -222,7 +224,10 @@ impl Sender {
                 carousel: config.fdt_carousel_mode,
                 validity: config.fdt_duration,
                 profile: config.fdt_xml_profile,
+                oti_placement: config.fdt_oti_placement,
+                one_block: config.no_code_one_block,
                 interleave_blocks: config.interleave_blocks,
+                lct_widths: config.lct_widths,
                 auth_len: 0,
             },
             config.fdt_start_id,
@@ -293,6 +298,11 @@ impl Sender {
         }
         let mut oti = obj.config.oti.unwrap_or(self.oti);
         oti.transfer_length = obj.transfer_length;
+        let one_block =
+            self.config.no_code_one_block && oti.fec_encoding_id == FecEncodingId::NoCode;
+        if one_block {
+            one_no_code_block(&mut oti);
+        }
         resolve_source_blocks(&mut oti)?;
         oti_template_check(&oti)?;
         check_object_fits(&oti)?;
@@ -334,7 +344,7 @@ impl Sender {
                 file,
                 cache_control: config.cache_control,
                 oti,
-                oti_overridden: config.oti.is_some(),
+                oti_overridden: config.oti.is_some() || one_block,
                 source,
                 config,
                 published: false,
@@ -408,7 +418,8 @@ impl Sender {
     /// The FDT Instance that would be published at `now`, as the XML (before content
     /// encoding) that would be sent.
     pub fn fdt_xml(&self, now: SystemTime) -> Vec<u8> {
-        self.fdt_instance(now).to_xml(self.config.fdt_xml_profile)
+        self.fdt_instance(now)
+            .to_xml_with(self.config.fdt_xml_profile, self.config.fdt_oti_placement)
     }
 
     /// True while `toi` is an object of the session.
@@ -552,7 +563,13 @@ impl Sender {
     /// Writes a Close Session packet (LCT flag A, no TOI, no payload: RFC 5775 §4.1, RFC 6726
     /// §3.1) and returns its length.
     pub fn write_close_session(&self, buf: &mut [u8]) -> Result<usize, SenderError> {
-        let mut lct = LctRepr::with_min_widths(0, self.tsi, None, self.oti.fec_encoding_id.into())?;
+        let mut lct = LctRepr::with_widths(
+            self.config.lct_widths,
+            0,
+            self.tsi,
+            None,
+            self.oti.fec_encoding_id.into(),
+        )?;
         lct.close_session = true;
         let placeholder = [0u8; ExtAuth::MAX_LEN_BYTES];
         let auth = [ExtRepr::Auth {
@@ -738,7 +755,8 @@ impl Sender {
             },
         };
         let spec = HeaderSpec {
-            lct: LctRepr::with_min_widths(
+            lct: LctRepr::with_widths(
+                self.config.lct_widths,
                 0,
                 self.tsi,
                 Some(toi),

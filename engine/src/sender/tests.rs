@@ -236,9 +236,63 @@ fn fdt_carousel_repeats_after_its_delay_and_is_refreshed_before_expiry() {
     assert_eq!(s.next_timeout(), Some(t0() + secs(1.0)));
     let again = drain(&mut s, t0() + secs(1.0));
     assert_eq!(again, first, "same instance repeated");
-    // 20 s validity: a new instance 1 s before it expires.
-    let refreshed = drain(&mut s, t0() + secs(19.0));
+    // 20 s validity: a new instance 5 s before it expires.
+    let refreshed = drain(&mut s, t0() + secs(15.0));
     assert_eq!(refreshed[0].fdt.unwrap().1, id + 1);
+}
+
+/// With a validity of a few seconds (as `serve`'s `fdt_expires` allows), a receiver always
+/// holds an instance that has not expired, and each is replaced with a margin left (half the
+/// validity, at most 5 s) for the new one to reach receivers behind a long transfer.
+#[test]
+fn short_fdt_validities_are_refreshed_with_no_expired_gap() {
+    const UNIX_TO_NTP: u64 = 2_208_988_800;
+    for (validity, offset) in [1.0, 2.0, 3.0, 7.0, 10.0]
+        .into_iter()
+        .flat_map(|v| [(v, 0.0), (v, 0.7)])
+    {
+        let config = Config {
+            fdt_carousel_mode: CarouselRepeatMode::DelayBetweenTransfers(secs(0.2)),
+            fdt_duration: secs(validity),
+            ..Config::default()
+        };
+        let mut s = sender(config);
+        // On a whole second, and late in one: Expires is in whole seconds.
+        let start = t0() + secs(offset);
+        let margin = (validity / 2.0).min(5.0);
+        // The newest instance held: its ID and when it expires, in Unix seconds.
+        let mut held: Option<(u32, f64)> = None;
+        for step in 0..(40.0 * validity) as u32 {
+            let now = start + secs(f64::from(step) * 0.05);
+            let now_unix = now
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap()
+                .as_secs_f64();
+            let pkts = drain(&mut s, now);
+            let mut ids: Vec<u32> = pkts.iter().filter_map(|p| p.fdt.map(|f| f.1)).collect();
+            ids.dedup();
+            for (id, fdt) in ids.into_iter().zip(fdt_instances(&pkts)) {
+                let expires = (u64::from(fdt.expires) - UNIX_TO_NTP) as f64;
+                if let Some((held_id, held_expires)) = held
+                    && held_id != id
+                {
+                    assert!(
+                        held_expires - now_unix >= margin - 0.05,
+                        "validity {validity} s: instance {id} came {:.2} s before the one \
+                         before it expired",
+                        held_expires - now_unix
+                    );
+                }
+                held = Some((id, expires));
+            }
+            let (_, expires) = held.expect("an FDT instance at the start");
+            assert!(
+                expires > now_unix,
+                "validity {validity} s: at {:?} the newest instance had expired",
+                now.duration_since(start).unwrap()
+            );
+        }
+    }
 }
 
 #[test]
@@ -823,4 +877,79 @@ fn upcoming_payload_follows_interleaved_blocks() {
             );
         }
     }
+}
+
+#[test]
+fn every_fdt_file_carries_the_fec_oti_by_default() {
+    let mut s = sender(Config::default());
+    let toi = s
+        .add_object(0, object(30, TransferConfig::default()))
+        .unwrap();
+    let xml = String::from_utf8(s.fdt_xml(t0())).unwrap();
+    let file = xml.split("<File ").nth(1).unwrap();
+    assert!(
+        file.contains(r#"FEC-OTI-Encoding-Symbol-Length="10""#),
+        "{xml}"
+    );
+    assert!(file.contains(r#"FEC-OTI-FEC-Encoding-ID="0""#), "{xml}");
+    let fdt = FdtInstance::parse(xml.as_bytes(), &ParseLimits::default()).unwrap();
+    assert_eq!(
+        fdt.file(toi).unwrap().fec_oti.maximum_source_block_length,
+        Some(4)
+    );
+    // The instance keeps its defaults for receivers that read them there.
+    assert_eq!(fdt.fec_oti.encoding_symbol_length, Some(10));
+    let s = sender(Config {
+        fdt_oti_placement: crate::fdt::OtiPlacement::AsGiven,
+        ..Config::default()
+    });
+    assert!(
+        !String::from_utf8(s.fdt_xml(t0()))
+            .unwrap()
+            .contains("<File FEC")
+    );
+}
+
+#[test]
+fn dvb_mabr_profile_sends_each_no_code_object_as_one_block_without_inband_fti() {
+    let mut s = sender(Config::default().with_dvb_mabr_profile());
+    // 95 symbols of 10 bytes: 24 blocks of 4 by the session's OTI, one block here.
+    let toi = s
+        .add_object(0, object(945, TransferConfig::default()))
+        .unwrap();
+    let fdt = FdtInstance::parse(&s.fdt_xml(t0()), &ParseLimits::default()).unwrap();
+    assert_eq!(
+        fdt.file(toi).unwrap().fec_oti.maximum_source_block_length,
+        Some(95)
+    );
+    let mut buf = vec![0u8; s.max_packet_len()];
+    let (mut data, mut fdt_fti) = (Vec::new(), 0);
+    while let Some(len) = s.write_next(&mut buf, t0()) {
+        let p = AlcPacket::parse(&buf[..len]).unwrap();
+        if p.lct().toi == 0 {
+            fdt_fti += usize::from(p.fti().is_some());
+            // One block too, whatever the FDT's length.
+            assert_eq!(p.payload_id().unwrap().sbn, 0);
+        } else {
+            assert!(p.fti().is_none(), "EXT_FTI in a data packet");
+            data.push(p.payload_id().unwrap());
+        }
+    }
+    assert!(fdt_fti > 0);
+    assert_eq!(data.len(), 95);
+    assert!(data.iter().all(|id| id.sbn == 0));
+    assert_eq!(data.last().unwrap().esi, 94);
+}
+
+#[test]
+fn no_code_objects_past_65536_symbols_keep_the_session_block_length() {
+    let mut s = sender(Config::default().with_dvb_mabr_profile());
+    let toi = s
+        .add_object(0, object(65_537 * 10, TransferConfig::default()))
+        .unwrap();
+    let fdt = FdtInstance::parse(&s.fdt_xml(t0()), &ParseLimits::default()).unwrap();
+    assert_eq!(
+        fdt.file(toi).unwrap().fec_oti.maximum_source_block_length,
+        Some(4)
+    );
 }

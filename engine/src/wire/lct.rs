@@ -31,13 +31,13 @@ pub const HDR_LEN_MAX_BYTES: usize = 255 * 4;
 
 mod field {
     /// V (4 bits), C (2 bits), PSI (2 bits).
-    pub const V_C_PSI: usize = 0;
+    pub(super) const V_C_PSI: usize = 0;
     /// S (1), O (2), H (1), Reserved (2), A (1), B (1).
-    pub const S_O_H_A_B: usize = 1;
-    pub const HDR_LEN: usize = 2;
-    pub const CODEPOINT: usize = 3;
+    pub(super) const S_O_H_A_B: usize = 1;
+    pub(super) const HDR_LEN: usize = 2;
+    pub(super) const CODEPOINT: usize = 3;
     /// CCI starts right after the first word; TSI and TOI follow at offsets set by the flags.
-    pub const CCI: usize = 4;
+    pub(super) const CCI: usize = 4;
 }
 
 /// A read-only (or, for `AsMut` buffers, writable) view of an LCT header at the start of `buffer`.
@@ -247,6 +247,19 @@ pub struct LctRepr {
     pub codepoint: u8,
 }
 
+/// How a sender sizes the TSI and TOI fields of its LCT headers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LctWidths {
+    /// The smallest widths, chosen as the flute crate chooses them
+    /// ([`LctRepr::with_min_widths`]): a 16-bit TSI with a TOI over 16 bits gives a 48-bit TOI.
+    #[default]
+    Minimal,
+    /// TSI and TOI both 16 bits when both fit, else both 32 bits, and a TOI field in Close
+    /// Session packets too: the only layouts receivers such as GPAC read. TSI and TOI must then
+    /// fit 32 bits.
+    Words16Or32,
+}
+
 /// Smallest width in bytes, in steps of 2 and at least 2, that holds `value`.
 fn half_words_needed(value: u128) -> u8 {
     let significant_bytes = 16 - value.leading_zeros() / 8;
@@ -332,6 +345,31 @@ impl LctRepr {
             + usize::from(self.cci_len_bytes)
             + usize::from(self.tsi_len_bytes)
             + usize::from(self.toi_len_bytes)
+    }
+
+    /// A header sized by `widths`: [`Self::with_min_widths`], or for
+    /// [`LctWidths::Words16Or32`] TSI and TOI of 16 bits each when both fit, else 32 bits each
+    /// (`toi = None`, a Close Session packet, then carries a TOI of 0).
+    pub fn with_widths(
+        widths: LctWidths,
+        cci: u128,
+        tsi: u64,
+        toi: Option<u128>,
+        codepoint: u8,
+    ) -> Result<Self, WireError> {
+        match widths {
+            LctWidths::Minimal => Self::with_min_widths(cci, tsi, toi, codepoint),
+            LctWidths::Words16Or32 => {
+                let toi = toi.unwrap_or(0);
+                check_fits("TSI", u128::from(tsi), 32)?;
+                check_fits("TOI", toi, 32)?;
+                let mut repr = Self::with_min_widths(cci, tsi, Some(toi), codepoint)?;
+                let width = if tsi <= 0xFFFF && toi <= 0xFFFF { 2 } else { 4 };
+                repr.tsi_len_bytes = width;
+                repr.toi_len_bytes = width;
+                Ok(repr)
+            }
+        }
     }
 
     /// The C, S, O, H flags for the widths, or `BadFieldWidth`.
@@ -486,6 +524,29 @@ pub(crate) mod tests {
         fn lct_parse_never_panics_on_arbitrary_bytes(bytes in prop::collection::vec(any::<u8>(), 0..80)) {
             let _ = parse_header(&bytes);
         }
+    }
+
+    #[test]
+    fn words_16_or_32_never_give_a_48_bit_toi() {
+        let cases = [
+            (5, Some(7), 2),
+            (5, Some(0x1234_5678), 4),
+            (0x1_0000, Some(1), 4),
+            (5, None, 2),
+            (0xFFFF_FFFF, Some(0xFFFF_FFFF), 4),
+        ];
+        for (tsi, toi, width) in cases {
+            let repr = LctRepr::with_widths(LctWidths::Words16Or32, 0, tsi, toi, 0).unwrap();
+            assert_eq!((repr.tsi_len_bytes, repr.toi_len_bytes), (width, width));
+            let mut buf = [0u8; 32];
+            let len = repr.emit(&mut buf).unwrap();
+            let back = LctRepr::parse(&LctPacket::new_checked(&buf[..len]).unwrap()).unwrap();
+            assert_eq!((back.tsi, back.toi), (tsi, toi.unwrap_or(0)));
+        }
+        // The minimal widths put a 32-bit TOI beside a 16-bit TSI in 48 bits, as flute does.
+        let min = LctRepr::with_widths(LctWidths::Minimal, 0, 5, Some(0x1234_5678), 0).unwrap();
+        assert_eq!((min.tsi_len_bytes, min.toi_len_bytes), (2, 6));
+        assert!(LctRepr::with_widths(LctWidths::Words16Or32, 0, 1, Some(1 << 32), 0).is_err());
     }
 
     #[test]

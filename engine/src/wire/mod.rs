@@ -29,6 +29,6 @@ pub use error::WireError;
 pub use ext::{
     ExtAuth, ExtCenc, ExtFdt, ExtRepr, ExtTime, ExtensionIter, RawExtension, emit_extensions, het,
 };
-pub use lct::{LctPacket, LctRepr, TOI_MAX, TSI_MAX};
+pub use lct::{LctPacket, LctRepr, LctWidths, TOI_MAX, TSI_MAX};
 pub use oti::{FecEncodingId, Oti, SchemeSpecific, SchemeSpecificInfo};
 pub use payload_id::{PayloadId, PayloadIdFormat};

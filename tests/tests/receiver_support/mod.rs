@@ -1,6 +1,6 @@
 //! Shared fixtures of the receiver tests: flute 1.11.7's `Sender` producing a session's packets,
 //! and an xflute `MultiReceiver` fed through the deterministic `Link`.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use std::time::{Duration, SystemTime};
 
@@ -22,23 +22,8 @@ fn flute_endpoint() -> UDPEndpoint {
     UDPEndpoint::new(None, "224.0.0.1".to_owned(), 3400)
 }
 
-/// A deterministic payload of `len` bytes that compresses somewhat (so every content encoding
-/// has something to do) and differs from object to object.
-pub fn content(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..len)
-        .map(|i| {
-            if i % 7 < 3 {
-                b"FLUTE"[i % 5]
-            } else {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            }
-        })
-        .collect()
-}
+/// The tests' deterministic content (compresses somewhat, differs from seed to seed).
+pub use xflute_tests::session::content;
 
 /// An object for flute's sender.
 pub fn object(

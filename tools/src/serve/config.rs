@@ -12,7 +12,7 @@ use serde::Deserialize;
 use xflute::cenc::Cenc;
 use xflute::runtime::Backend;
 
-use crate::send::{FecArgs, FecScheme, Repair};
+use crate::send::{FecArgs, FecScheme, Repair, SendProfile};
 use crate::units::{parse_duration, parse_rate};
 
 /// The HTTP API's address when the file names none: loopback only.
@@ -70,8 +70,12 @@ struct SendFile {
     flute_version: u8,
     #[serde(default = "default_fdt_expires")]
     fdt_expires: String,
+    #[serde(default = "default_profile")]
+    profile: String,
     #[serde(default)]
     rule: Vec<RuleFile>,
+    bootstrap: Option<SocketAddr>,
+    repair_announce: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -92,6 +96,7 @@ struct ReceiveFile {
     name: String,
     group: Option<SocketAddr>,
     sdp: Option<PathBuf>,
+    bootstrap: Option<SocketAddr>,
     source: Option<IpAddr>,
     iface: Option<String>,
     #[serde(default = "default_backend")]
@@ -103,6 +108,10 @@ struct ReceiveFile {
     on_unlisted: String,
     #[serde(default)]
     cores: Vec<usize>,
+    #[serde(default)]
+    repair_url: Vec<String>,
+    repair_offset: Option<String>,
+    repair_window: Option<String>,
 }
 
 fn default_backend() -> String {
@@ -128,6 +137,9 @@ fn default_carousel() -> String {
 }
 fn default_flute_version() -> u8 {
     2
+}
+fn default_profile() -> String {
+    "default".into()
 }
 fn default_fdt_expires() -> String {
     "60s".into()
@@ -195,6 +207,13 @@ pub struct SendConfig {
     pub fdt_expires: Duration,
     /// Rules by path pattern, the first match wins.
     pub rules: Vec<Rule>,
+    /// The receivers' profile (`send --profile`).
+    pub profile: SendProfile,
+    /// Where to publish a DVB-MABR gateway configuration of the session.
+    pub bootstrap: Option<SocketAddr>,
+    /// The repair server the gateway configuration announces for the session: the
+    /// `repair_announce` key, else this process's own when it serves the session's files.
+    pub repair_announce: Option<url::Url>,
 }
 
 /// What a rule sets for the files whose path (relative to the watched directory) matches.
@@ -238,8 +257,11 @@ pub enum OnUnlisted {
 pub struct ReceiveConfig {
     /// Its name.
     pub name: String,
-    /// Group (or unicast address) and port.
+    /// Group (or unicast address) and port; with `bootstrap`, where the gateway configuration
+    /// that lists the sessions to receive is.
     pub group: SocketAddr,
+    /// `group` is a DVB-MABR bootstrap address.
+    pub bootstrap: bool,
     /// Only from this source (SSM).
     pub source: Option<IpAddr>,
     /// Interface to receive on.
@@ -254,6 +276,9 @@ pub struct ReceiveConfig {
     pub on_unlisted: OnUnlisted,
     /// Cores of its workers.
     pub cores: Vec<usize>,
+    /// File repair by HTTP of what the broadcast does not complete (docs/repair.md): repair
+    /// servers, back-off.
+    pub repair: Option<crate::repair::RepairOptions>,
 }
 
 /// Reads and checks the configuration at `path`.
@@ -314,7 +339,15 @@ pub fn parse(text: &str, base: &Path) -> Result<Config> {
         if !names.insert(s.name.clone()) {
             bail!("{what}: two sessions have this name");
         }
-        send.push(send_config(s, &resolve).with_context(|| what.clone())?);
+        let listen = file.http.listen.unwrap_or(DEFAULT_LISTEN);
+        let session = send_config(s, &resolve, listen).with_context(|| what.clone())?;
+        // Two bootstrap sessions on one address would send two TSI 1 sessions into each other.
+        if let Some(b) = session.bootstrap
+            && send.iter().any(|o: &SendConfig| o.bootstrap == Some(b))
+        {
+            bail!("{what}: another session publishes on bootstrap {b}; give each its own");
+        }
+        send.push(session);
     }
     let mut receive = Vec::new();
     for r in file.receive {
@@ -364,7 +397,11 @@ fn carousel(s: &str) -> Result<Carousel> {
         .map_err(|e| anyhow::anyhow!("carousel: {e} (or \"off\")"))
 }
 
-fn send_config(s: SendFile, resolve: &dyn Fn(&Path) -> PathBuf) -> Result<SendConfig> {
+fn send_config(
+    s: SendFile,
+    resolve: &dyn Fn(&Path) -> PathBuf,
+    listen: SocketAddr,
+) -> Result<SendConfig> {
     if s.dest.port() == 0 {
         bail!("dest {}: port 0 cannot be sent to", s.dest);
     }
@@ -383,6 +420,32 @@ fn send_config(s: SendFile, resolve: &dyn Fn(&Path) -> PathBuf) -> Result<SendCo
     if scheme == FecScheme::None && repair.is_some() {
         bail!("fec \"none\" has no repair symbols: drop repair/repair_pct or choose a code");
     }
+    let profile = SendProfile::from_str(&s.profile, true)
+        .map_err(|_| anyhow::anyhow!("profile {:?}: use default or dvb-mabr", s.profile))?;
+    if profile == SendProfile::DvbMabr {
+        if scheme != FecScheme::None {
+            bail!(
+                "profile \"dvb-mabr\" sends with fec \"none\" (DVB-MABR receivers such as GPAC decode no FEC)"
+            );
+        }
+        if s.tsi > u64::from(u32::MAX) {
+            bail!(
+                "profile \"dvb-mabr\" needs a tsi of 32 bits at most (the widest LCT field GPAC reads)"
+            );
+        }
+        if s.rule
+            .iter()
+            .any(|r| r.cenc.as_deref().is_some_and(|c| c != "null"))
+        {
+            bail!(
+                "profile \"dvb-mabr\" sends no content encoding (GPAC decodes none): drop cenc from the rules"
+            );
+        }
+    }
+    if let Some(bootstrap) = s.bootstrap {
+        crate::bootstrap::check(bootstrap, s.dest, s.tsi)
+            .map_err(|e| anyhow::anyhow!("bootstrap {bootstrap}: {e}"))?;
+    }
     if !matches!(s.flute_version, 1 | 2) {
         bail!("flute_version {}: use 1 or 2", s.flute_version);
     }
@@ -392,6 +455,7 @@ fn send_config(s: SendFile, resolve: &dyn Fn(&Path) -> PathBuf) -> Result<SendCo
             "no watched directory: objects come only from the API"
         );
     }
+    let repair_announce = repair_announce(&s, listen)?;
     let rules = s
         .rule
         .into_iter()
@@ -431,7 +495,35 @@ fn send_config(s: SendFile, resolve: &dyn Fn(&Path) -> PathBuf) -> Result<SendCo
                 anyhow::anyhow!("fdt_expires {:?}: a duration of 1s or more", s.fdt_expires)
             })?,
         rules,
+        profile,
+        bootstrap: s.bootstrap,
+        repair_announce,
     })
+}
+
+/// The repair server a session's gateway configuration announces: `repair_announce` as
+/// written, else `http://LISTEN/repair/NAME/` when the session has watched directories (the
+/// only files the repair server answers with) and `listen` is an address others can reach
+/// (neither unspecified nor loopback).
+fn repair_announce(s: &SendFile, listen: SocketAddr) -> Result<Option<url::Url>> {
+    if let Some(text) = &s.repair_announce {
+        if s.bootstrap.is_none() {
+            bail!("repair_announce needs bootstrap: it is announced in the gateway configuration");
+        }
+        let url = url::Url::parse(text).with_context(|| format!("repair_announce {text:?}"))?;
+        if url.scheme() != "http" {
+            bail!("repair_announce {text:?}: only http:// is supported");
+        }
+        return Ok(Some(url));
+    }
+    let reachable = !listen.ip().is_unspecified() && !listen.ip().is_loopback();
+    if s.bootstrap.is_none() || s.watch.is_empty() || !reachable {
+        return Ok(None);
+    }
+    let own = format!("http://{listen}/repair/{}/", s.name);
+    url::Url::parse(&own)
+        .map(Some)
+        .with_context(|| format!("repair server {own:?}"))
 }
 
 fn rule(r: RuleFile) -> Result<Rule> {
@@ -463,11 +555,18 @@ fn rule(r: RuleFile) -> Result<Rule> {
 }
 
 fn receive_config(r: ReceiveFile, resolve: &dyn Fn(&Path) -> PathBuf) -> Result<ReceiveConfig> {
-    let (group, source, tsi) = match (&r.group, &r.sdp) {
-        (Some(_), Some(_)) => bail!("group and sdp: keep one"),
-        (None, None) => bail!("needs group (ADDR:PORT) or sdp (a file)"),
-        (Some(g), None) => (*g, r.source, r.tsi.clone()),
-        (None, Some(f)) => {
+    let bootstrap = r.bootstrap.is_some();
+    let (group, source, tsi) = match (&r.group, &r.sdp, r.bootstrap) {
+        (None, None, Some(b)) if r.tsi.is_empty() => (b, r.source, Vec::new()),
+        (None, None, Some(_)) => bail!("tsi comes from the bootstrap's gateway configuration"),
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) | (_, Some(_), Some(_)) => {
+            bail!("group, sdp and bootstrap: keep one")
+        }
+        (None, None, None) => {
+            bail!("needs group (ADDR:PORT), sdp (a file) or bootstrap (ADDR:PORT)")
+        }
+        (Some(g), None, None) => (*g, r.source, r.tsi.clone()),
+        (None, Some(f), None) => {
             let f = resolve(f);
             let text =
                 std::fs::read_to_string(&f).with_context(|| format!("sdp {}", f.display()))?;
@@ -485,9 +584,35 @@ fn receive_config(r: ReceiveFile, resolve: &dyn Fn(&Path) -> PathBuf) -> Result<
         "delete" => OnUnlisted::Delete,
         other => bail!("on_unlisted {other:?}: use keep or delete"),
     };
+    // From a bootstrap, the repair servers its gateway configurations announce, once read.
+    let repair = if r.repair_url.is_empty() && r.bootstrap.is_none() {
+        None
+    } else {
+        let bases = r
+            .repair_url
+            .iter()
+            .map(|u| url::Url::parse(u).with_context(|| format!("repair_url {u:?}")))
+            .collect::<Result<Vec<_>>>()?;
+        let announced = bases
+            .is_empty()
+            .then(crate::repair::AnnouncedBases::default);
+        let duration = |v: &Option<String>, what: &str| -> Result<std::time::Duration> {
+            v.as_deref().map_or(Ok(std::time::Duration::ZERO), |s| {
+                parse_duration(s).map_err(|e| anyhow::anyhow!("{what}: {e}"))
+            })
+        };
+        Some(crate::repair::RepairOptions {
+            bases,
+            offset_time: duration(&r.repair_offset, "repair_offset")?,
+            random_window: duration(&r.repair_window, "repair_window")?,
+            announced,
+            ..Default::default()
+        })
+    };
     Ok(ReceiveConfig {
         name: r.name,
         group,
+        bootstrap,
         source,
         iface: r.iface,
         backend: backend(&r.backend)?,
@@ -495,6 +620,7 @@ fn receive_config(r: ReceiveFile, resolve: &dyn Fn(&Path) -> PathBuf) -> Result<
         out: resolve(&r.out),
         on_unlisted,
         cores: r.cores,
+        repair,
     })
 }
 
@@ -564,5 +690,113 @@ mod tests {
         assert!(err("[[send]]\nname = \"a b\"\ndest = \"1.2.3.4:1\"").contains("letters"));
         let twice = "[[send]]\nname = \"a\"\ndest = \"1.2.3.4:1\"\n[[receive]]\nname = \"a\"\ngroup = \"1.2.3.4:1\"\nout = \"o\"";
         assert!(err(twice).contains("two sessions"));
+    }
+
+    #[test]
+    fn the_dvb_mabr_profile_is_a_send_option_that_refuses_fec_and_cenc() {
+        let session = |extra: &str| {
+            format!(
+                "[[send]]\nname = \"s\"\ndest = \"239.255.0.1:3400\"\nprofile = \"dvb-mabr\"\n{extra}"
+            )
+        };
+        let c = parse(&session(""), Path::new("/")).unwrap();
+        assert_eq!(c.send[0].profile, SendProfile::DvbMabr);
+        let c = parse(
+            "[[send]]\nname = \"s\"\ndest = \"239.255.0.1:3400\"",
+            Path::new("/"),
+        )
+        .unwrap();
+        assert_eq!(c.send[0].profile, SendProfile::Default);
+        for refused in [
+            "fec = \"rs28\"",
+            "tsi = 4294967296",
+            "[[send.rule]]\nmatch = \"*\"\ncenc = \"gzip\"",
+        ] {
+            let e = parse(&session(refused), Path::new("/")).unwrap_err();
+            assert!(format!("{e:#}").contains("dvb-mabr"), "{refused}: {e:#}");
+        }
+        let e = parse(&session("").replace("dvb-mabr", "gpac"), Path::new("/")).unwrap_err();
+        assert!(format!("{e:#}").contains("default or dvb-mabr"), "{e:#}");
+    }
+
+    #[test]
+    fn bootstrap_keys_announce_a_send_and_replace_a_receive_group() {
+        let ok = |text: &str| parse(text, Path::new("/")).unwrap();
+        let err = |text: &str| format!("{:#}", parse(text, Path::new("/")).unwrap_err());
+        let send = "[[send]]\nname = \"s\"\ndest = \"239.1.1.1:5001\"\ntsi = 3\nbootstrap = \"239.1.1.1:5000\"";
+        assert_eq!(
+            ok(send).send[0].bootstrap,
+            Some("239.1.1.1:5000".parse().unwrap())
+        );
+        let itself = send.replace("5001", "5000").replace("tsi = 3", "tsi = 1");
+        assert!(
+            err(&itself).contains("the session itself"),
+            "{}",
+            err(&itself)
+        );
+        assert!(err(&send.replace("239.1.1.1:5000", "[ff15::1]:5000")).contains("IP version"));
+        let two = format!("{send}\n{}", send.replace("\"s\"", "\"t\""));
+        assert!(
+            err(&two).contains("another session publishes"),
+            "{}",
+            err(&two)
+        );
+        let receive = "[[receive]]\nname = \"r\"\nbootstrap = \"239.1.1.1:5000\"\nout = \"o\"";
+        let r = &ok(receive).receive[0];
+        assert!(r.bootstrap);
+        assert_eq!(r.group, "239.1.1.1:5000".parse().unwrap());
+        assert!(err(&format!("{receive}\ngroup = \"239.1.1.1:5001\"")).contains("keep one"));
+        assert!(err(&format!("{receive}\ntsi = [1]")).contains("tsi"));
+        assert!(
+            !ok("[[receive]]\nname = \"r\"\ngroup = \"239.1.1.1:5000\"\nout = \"o\"").receive[0]
+                .bootstrap
+        );
+    }
+
+    #[test]
+    fn a_sending_session_announces_its_own_repair_server_or_the_one_configured() {
+        let ok = |text: &str| parse(text, Path::new("/")).unwrap();
+        let err = |text: &str| format!("{:#}", parse(text, Path::new("/")).unwrap_err());
+        let session = "[[send]]\nname = \"s\"\ndest = \"239.1.1.1:5001\"\ntsi = 3\n\
+                       bootstrap = \"239.1.1.1:5000\"\nwatch = [\"in\"]\n";
+        let announced = |text: &str| ok(text).send[0].repair_announce.clone().map(String::from);
+        let public = format!("[http]\nlisten = \"10.0.0.1:9464\"\n{session}");
+        assert_eq!(
+            announced(&public).as_deref(),
+            Some("http://10.0.0.1:9464/repair/s/")
+        );
+        // Not reachable from elsewhere, nothing served, or nothing to announce it in: none.
+        assert_eq!(announced(session), None);
+        assert_eq!(announced(&public.replace("watch = [\"in\"]", "")), None);
+        assert_eq!(
+            announced(&public.replace("bootstrap = \"239.1.1.1:5000\"", "")),
+            None
+        );
+        let configured = format!("{session}repair_announce = \"http://repair.example/s/\"\n");
+        assert_eq!(
+            announced(&configured).as_deref(),
+            Some("http://repair.example/s/")
+        );
+        assert!(err(&configured.replace("http://", "ftp://")).contains("only http://"));
+        let unannounced = configured.replace("bootstrap = \"239.1.1.1:5000\"\n", "");
+        assert!(err(&unannounced).contains("needs bootstrap"));
+    }
+
+    #[test]
+    fn repair_urls_and_back_off_of_a_receiving_session_parse() {
+        let base = "[[receive]]\nname = \"r\"\ngroup = \"239.1.1.1:5000\"\nout = \"o\"\n";
+        assert_eq!(parse(base, Path::new("/")).unwrap().receive[0].repair, None);
+        let text = format!(
+            "{base}repair_url = [\"http://10.0.0.1:8080/files/\"]\nrepair_offset = \"2s\"\n\
+             repair_window = \"500ms\"\n"
+        );
+        let c = parse(&text, Path::new("/")).unwrap();
+        let repair = c.receive[0].repair.as_ref().unwrap();
+        assert_eq!(repair.bases[0].as_str(), "http://10.0.0.1:8080/files/");
+        assert_eq!(repair.offset_time, std::time::Duration::from_secs(2));
+        assert_eq!(repair.random_window, std::time::Duration::from_millis(500));
+        let bad = format!("{base}repair_url = [\"not a url\"]\n");
+        let e = format!("{:#}", parse(&bad, Path::new("/")).unwrap_err());
+        assert!(e.contains("repair_url"), "{e}");
     }
 }

@@ -14,6 +14,7 @@
 //! | `PUT /sessions/NAME/objects?name=PATH` | adds (or replaces) an object: the body |
 //! | `DELETE /sessions/NAME/objects?name=PATH` | removes an object |
 //! | `PUT /sessions/NAME/rate` | the body: a rate (`50M`) or `unlimited` |
+//! | `GET /repair/NAME/PATH` | file repair: byte ranges of a file the session sends (`repair.rs`) |
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -115,6 +116,7 @@ fn router(server: Arc<Server>) -> Router {
                 .layer(DefaultBodyLimit::max(MAX_OBJECT_BYTES)),
         )
         .route("/sessions/{name}/rate", put(set_rate))
+        .route("/repair/{session}/{*path}", get(super::repair::repair))
         .with_state(server)
 }
 
@@ -366,6 +368,33 @@ fn render(server: &Server) -> String {
         "Reloads refused or only partly applied.",
     )
     .sample(&[], server.reload_failures.load(Ordering::Relaxed) as f64);
+    let repair = &super::repair::COUNTERS;
+    let repair_families: [(&str, &str, &std::sync::atomic::AtomicU64); 4] = [
+        (
+            "repair_requests_total",
+            "File repair requests (GET /repair/...).",
+            &repair.requests,
+        ),
+        (
+            "repair_not_found_total",
+            "File repair requests for a file no sending session carries (404).",
+            &repair.not_found,
+        ),
+        (
+            "repair_unsatisfiable_total",
+            "File repair requests with no satisfiable range (416).",
+            &repair.unsatisfiable,
+        ),
+        (
+            "repair_bytes_total",
+            "Bytes of file content sent to repair requests.",
+            &repair.bytes,
+        ),
+    ];
+    for (name, help, counter) in repair_families {
+        e.family(name, "counter", help)
+            .sample(&[], counter.load(Ordering::Relaxed) as f64);
+    }
 
     let send: Vec<(&String, TxCounters, SendCounters, usize)> = sessions
         .send
@@ -476,7 +505,7 @@ fn render(server: &Server) -> String {
         .map(|(n, s)| (n, s.stats(), s.outcomes()))
         .collect();
     type ReceiveValue = fn(&RxStats) -> f64;
-    let receive_families: [(&str, &str, &str, ReceiveValue); 7] = [
+    let receive_families: [(&str, &str, &str, ReceiveValue); 8] = [
         (
             "receive_packets_total",
             "counter",
@@ -514,6 +543,12 @@ fn render(server: &Server) -> String {
             |s| s.duplicates() as f64,
         ),
         (
+            "receive_repair_symbols_used_total",
+            "counter",
+            "Source symbols recovered by FEC decoding (repair symbols put to use).",
+            |s| s.repair_symbols_used() as f64,
+        ),
+        (
             "receive_rx_ring_full_total",
             "counter",
             "Frames the kernel dropped for a full rx ring.",
@@ -524,6 +559,47 @@ fn render(server: &Server) -> String {
         let mut f = e.family(name, kind, help);
         for (n, st, _) in &receive {
             f.sample(&[("session", n)], st.as_ref().map_or(0.0, value));
+        }
+    }
+    let repairs: Vec<(&String, crate::repair::RepairStats)> = sessions
+        .receive
+        .iter()
+        .filter_map(|(n, s)| s.repair_stats().map(|r| (n, r)))
+        .collect();
+    type RepairValue = fn(&crate::repair::RepairStats) -> f64;
+    let repair_families: [(&str, &str, RepairValue); 5] = [
+        (
+            "receive_repaired_total",
+            "Objects completed by a repair over HTTP (repair_url).",
+            |r| r.repaired as f64,
+        ),
+        (
+            "receive_repair_failed_total",
+            "Objects a repair over HTTP could not complete.",
+            |r| r.failed as f64,
+        ),
+        (
+            "receive_repair_requests_total",
+            "HTTP repair requests made, retries included.",
+            |r| r.requests as f64,
+        ),
+        (
+            "receive_repair_missing_bytes_total",
+            "Bytes the objects handed over for repair lacked.",
+            |r| r.missing_bytes as f64,
+        ),
+        (
+            "receive_repair_bytes_total",
+            "Bytes received in answers to repair requests.",
+            |r| r.received_bytes as f64,
+        ),
+    ];
+    if !repairs.is_empty() {
+        for (name, help, value) in repair_families {
+            let mut f = e.family(name, "counter", help);
+            for (n, r) in &repairs {
+                f.sample(&[("session", n)], value(r));
+            }
         }
     }
     {

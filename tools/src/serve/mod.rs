@@ -5,10 +5,12 @@
 //! or SIGINT stops cleanly with exit 0; systemd's READY, STATUS and WATCHDOG notifications.
 //! The reference of the file and of the API is `docs/serve.md`.
 
+mod bootstrap;
 mod config;
 mod http;
 mod metrics;
 mod receiving;
+mod repair;
 pub mod sdp;
 mod sending;
 mod systemd;

@@ -11,10 +11,11 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context, Result};
 use serde_json::json;
 use xflute::receiver::{ObjectEvent, ReceiverEndpoint};
-use xflute::runtime::{ChannelSpec, EventWait, RxEngine, RxStats};
+use xflute::runtime::{EventWait, RxEngine, RxStats};
 
 use super::config::{OnUnlisted, ReceiveConfig};
 use super::sending::backend_name;
+use crate::repair::{RepairStats, Repairer};
 
 /// Completed objects remembered for `/status`, newest last.
 const RECENT: usize = 32;
@@ -40,6 +41,8 @@ pub struct ReceiveSession {
     stop: Arc<AtomicBool>,
     events: Option<JoinHandle<()>>,
     started: SystemTime,
+    /// Repairs by HTTP of what the broadcast did not complete (`repair_url`).
+    repairer: Option<Repairer>,
 }
 
 impl ReceiveSession {
@@ -47,20 +50,27 @@ impl ReceiveSession {
     pub fn start(config: ReceiveConfig) -> Result<Self> {
         let delete_unlisted = config.on_unlisted == OnUnlisted::Delete;
         let mut builder = RxEngine::builder(&config.out)
+            .hand_over_incomplete(config.repair.is_some())
             .backend(config.backend)
             .track_announced(delete_unlisted)
-            .cores(config.cores.clone())
-            .channel(ChannelSpec {
-                destination: config.group,
-                source: config.source,
-                tsis: config.tsi.clone(),
-            });
+            .cores(config.cores.clone());
+        for channel in super::bootstrap::channels(&config) {
+            builder = builder.channel(channel);
+        }
         if let Some(iface) = &config.iface {
             builder = builder.interface(iface.clone());
         }
         let engine = builder
             .start(Arc::new(AtomicBool::new(false)))
             .with_context(|| format!("starting session {}", config.name))?;
+        let repairer = match (&config.repair, engine.incomplete()) {
+            (Some(options), Some(objects)) => Some(
+                Repairer::spawn(options.clone(), objects.clone())
+                    .with_context(|| format!("starting the repairs of session {}", config.name))?,
+            ),
+            _ => None,
+        };
+        let repaired = repairer.as_ref().map(|r| r.outcomes().clone());
         let events = engine.events().clone();
         let seen = Arc::new(Mutex::new(Seen::default()));
         let stop = Arc::new(AtomicBool::new(false));
@@ -71,15 +81,22 @@ impl ReceiveSession {
             let stop = Arc::clone(&stop);
             let engine = Arc::clone(&engine);
             let out = config.out.clone();
+            let mut gateway = super::bootstrap::Follower::new(&config);
             std::thread::Builder::new()
                 .name(format!("events-{name}"))
                 .spawn(move || {
                     let mut last_check = std::time::Instant::now();
                     while !stop.load(Ordering::Relaxed) {
                         match events.next_timeout(Duration::from_millis(100)) {
-                            Ok(event) => take(&name, &seen, &out, delete_unlisted, event),
+                            Ok(event) => {
+                                gateway.event(&name, &engine, &out, &event);
+                                take(&name, &seen, &out, delete_unlisted, event);
+                            }
                             Err(EventWait::Timeout) => {}
                             Err(EventWait::Closed) => break,
+                        }
+                        for event in repaired.iter().flat_map(|r| r.try_iter()) {
+                            take(&name, &seen, &out, delete_unlisted, event);
                         }
                         if delete_unlisted && last_check.elapsed() >= Duration::from_secs(1) {
                             delete_unlisted_files(&name, &seen, &engine);
@@ -96,6 +113,7 @@ impl ReceiveSession {
             stop,
             events: Some(thread),
             started: SystemTime::now(),
+            repairer,
         })
     }
 
@@ -106,6 +124,11 @@ impl ReceiveSession {
             .unwrap_or_else(PoisonError::into_inner)
             .as_ref()
             .map(RxEngine::stats)
+    }
+
+    /// What the repairs did so far (`None` without `repair_url`).
+    pub fn repair_stats(&self) -> Option<RepairStats> {
+        self.repairer.as_ref().map(Repairer::stats)
     }
 
     /// Objects completed and failed, as the event thread saw them.
@@ -142,8 +165,8 @@ impl ReceiveSession {
         })
     }
 
-    /// Stops the engine (unfinished objects are dropped, nothing is left under a final name
-    /// that is not complete) and its event thread.
+    /// Stops the engine (unfinished objects are dropped, or with `repair_url` repaired first;
+    /// nothing is left under a final name that is not complete) and its event thread.
     pub fn stop(mut self) {
         let engine = self
             .engine
@@ -158,6 +181,20 @@ impl ReceiveSession {
         self.stop.store(true, Ordering::SeqCst);
         if let Some(t) = self.events.take() {
             let _ = t.join();
+        }
+        // The engine handed over what it still held: those repairs end here.
+        if let Some(repairer) = self.repairer.take() {
+            let (events, _) = repairer.join();
+            let delete_unlisted = self.config.on_unlisted == OnUnlisted::Delete;
+            for event in events {
+                take(
+                    &self.config.name,
+                    &self.seen,
+                    &self.config.out,
+                    delete_unlisted,
+                    event,
+                );
+            }
         }
     }
 }
@@ -174,16 +211,16 @@ fn delete_unlisted_files(name: &str, seen: &Mutex<Seen>, engine: &Mutex<Option<R
         None => return,
     };
     let mut seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
-    // A live session that lists nothing holds no unexpired FDT Instance at the moment (the
-    // sender's refresh comes as the last one lapses, or was lost): that says nothing about its
-    // files, and must not empty the directory.
+    // Only sessions holding an unexpired FDT Instance are listed: one between two instances
+    // (a refresh lost) says nothing about its files and must not empty the directory, while
+    // an instance that lists no file withdraws them all.
     let gone: Vec<(ReceiverEndpoint, String)> = seen
         .received
         .keys()
         .filter(|(session, location)| {
-            announced.iter().any(|(s, names)| {
-                s == session && !names.is_empty() && !names.iter().any(|n| n == location)
-            })
+            announced
+                .iter()
+                .any(|(s, names)| s == session && !names.iter().any(|n| n == location))
         })
         .cloned()
         .collect();

@@ -21,10 +21,11 @@ use anyhow::{Context, Result, bail};
 use globset::{Glob, GlobMatcher};
 use serde_json::json;
 use xflute::endpoint::UdpEndpoint;
+use xflute::receiver::MemoryData;
 use xflute::runtime::{Backend, TxCounters, TxEngine};
 use xflute::sender::{
-    CacheControl, CarouselRepeatMode, Config as SenderConfig, ObjectDesc, PriorityQueue, Profile,
-    Sender, ToiMaxLength, TransferConfig,
+    CacheControl, CarouselRepeatMode, Config as SenderConfig, ObjectBytes, ObjectDesc,
+    PriorityQueue, Profile, Sender, ToiMaxLength, TransferConfig,
 };
 
 use super::config::{CacheRule, Carousel, Rule, SendConfig};
@@ -147,6 +148,9 @@ impl SendSession {
             fdt_duration: config.fdt_expires,
             ..SenderConfig::default()
         };
+        if config.profile == crate::send::SendProfile::DvbMabr {
+            sender_config = sender_config.with_dvb_mabr_profile();
+        }
         for p in priorities(&config) {
             sender_config.set_priority_queue(p, PriorityQueue::new(3));
         }
@@ -170,6 +174,9 @@ impl SendSession {
             .cores(config.cores.clone())
             .persistent(true)
             .session(sender, source);
+        if let Some(bootstrap) = super::bootstrap::publisher(&config)? {
+            builder = builder.session(bootstrap, source);
+        }
         if let Some(iface) = &config.iface {
             builder = builder.interface(iface.clone());
         }
@@ -220,7 +227,7 @@ impl SendSession {
     pub fn add(&self, name: &str, content: Vec<u8>) -> Result<u128> {
         check_api_name(name)?;
         self.worker()
-            .publish(name, content, None, true, SystemTime::now())
+            .publish(name, Arc::new(content), None, true, SystemTime::now())
     }
 
     /// Removes the object named `name` (a file's relative path, or an API object's name).
@@ -252,6 +259,31 @@ impl SendSession {
     /// The current rate.
     pub fn rate_bps(&self) -> Option<u64> {
         *self.rate_bps.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The file on disk that holds the version of `name` the session sends now, for the repair
+    /// server: `None` for an object added through the API (it lives only in the engine), or
+    /// when the file has changed since it was read (another size, time or inode).
+    pub fn file_of(&self, name: &str) -> Option<PathBuf> {
+        use std::os::unix::fs::MetadataExt;
+        let entry = self
+            .shared
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .files
+            .get(name)
+            .cloned()?;
+        if entry.from_api {
+            return None;
+        }
+        self.config.watch.iter().map(|d| d.join(name)).find(|p| {
+            std::fs::metadata(p).is_ok_and(|m| {
+                m.is_file()
+                    && m.len() == entry.size
+                    && entry.modified.is_none_or(|t| m.modified().ok() == Some(t))
+                    && (entry.inode == 0 || m.ino() == entry.inode)
+            })
+        })
     }
 
     /// Objects in the session.
@@ -366,20 +398,6 @@ fn check_api_name(name: &str) -> Result<()> {
         bail!("an object name is a relative path of non-empty segments, without . or ..");
     }
     Ok(())
-}
-
-/// Content-Location of a session path: `file:///` and the path, percent-encoding what a URI
-/// path may not hold as is.
-fn content_location(name: &str) -> String {
-    let mut out = String::from("file:///");
-    for b in name.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// What the watcher thread and the API share to change the session.
@@ -514,7 +532,7 @@ impl Feeder {
             self.lock().counters.refused += 1;
             return;
         }
-        let content = match std::fs::read(path) {
+        let content = match read_content(path, meta.len()) {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(path = %path.display(), error = %e, "cannot read: not sent");
@@ -540,7 +558,7 @@ impl Feeder {
     fn publish(
         &self,
         name: &str,
-        content: Vec<u8>,
+        content: Arc<dyn ObjectBytes>,
         identity: Option<(u64, Option<SystemTime>, u64)>,
         from_api: bool,
         now: SystemTime,
@@ -576,11 +594,14 @@ impl Feeder {
             cache_control,
             ..TransferConfig::default()
         };
-        let size = content.len() as u64;
-        let object = ObjectDesc::from_buffer(
+        let size = content.as_bytes().len() as u64;
+        let object = ObjectDesc::from_bytes(
             content,
             crate::send::content_type(Path::new(name)),
-            content_location(name),
+            crate::send::content_location(
+                name,
+                self.config.profile == crate::send::SendProfile::DvbMabr,
+            ),
             true,
             transfer,
         )?;
@@ -662,4 +683,18 @@ pub fn backend_name(backend: Backend) -> &'static str {
         Backend::Udp => "udp",
         Backend::Pcap => "pcap",
     }
+}
+/// The `len` bytes of the file at `path`, copied into memory the sender reads fast (huge pages
+/// for a large file: see [`MemoryData`]). A file no longer `len` bytes long is an error: it is
+/// being written, and the change that follows sends it again.
+fn read_content(path: &Path, len: u64) -> std::io::Result<Arc<dyn ObjectBytes>> {
+    use std::io::Read;
+    let len = usize::try_from(len).map_err(|_| std::io::Error::other("too large"))?;
+    let mut file = std::fs::File::open(path)?;
+    let mut data = MemoryData::zeroed(len)?;
+    file.read_exact(&mut data)?;
+    if file.read(&mut [0u8; 1])? != 0 {
+        return Err(std::io::Error::other("the file grew while it was read"));
+    }
+    Ok(Arc::new(data))
 }

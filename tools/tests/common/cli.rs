@@ -19,6 +19,24 @@ pub fn s(args: &[&str]) -> Vec<String> {
     args.iter().map(|a| (*a).to_owned()).collect()
 }
 
+/// The start of a `COMMAND` (`send`, `recv`) over UDP on `side`'s end of `pair`.
+pub fn udp_command(pair: &NetnsPair, side: Side, command: &str) -> Vec<String> {
+    s(&[
+        command,
+        "--backend",
+        "udp",
+        "--iface",
+        &pair.end(side).interface,
+    ])
+}
+
+/// Writes `toml` as `dir/serve.toml`; returns the arguments of `xflute serve` on it.
+pub fn serve_args(dir: &Path, toml: &str) -> Vec<String> {
+    let config = dir.join("serve.toml");
+    std::fs::write(&config, toml).unwrap();
+    s(&["serve", "--config", config.to_str().unwrap()])
+}
+
 /// Writes files named `file-NNN.bin` of the given sizes (pseudo-random bytes from `seed`);
 /// returns (path, SHA-256).
 pub fn make_files(dir: &Path, sizes: &[usize], seed: u64) -> Vec<(PathBuf, [u8; 32])> {

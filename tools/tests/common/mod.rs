@@ -1,6 +1,6 @@
 //! Captures of real `flute` 1.11.7 sessions for the CLI tests.
 // Each test binary that includes this module uses a different part of it.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use std::ffi::OsStr;
 use std::path::Path;
@@ -107,14 +107,7 @@ pub fn wait_for(limit: std::time::Duration, mut ok: impl FnMut() -> bool) -> boo
     false
 }
 
-/// A loopback TCP port free now (for an HTTP API).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+pub use xflute_tests::ports::{free_tcp_port as free_port, free_udp_port};
 
 /// Writes each of `payloads` as a UDP datagram from 198.18.0.1:4000 to 239.255.1.1:3400, one
 /// Ethernet frame a nanosecond apart, into the capture `path`.

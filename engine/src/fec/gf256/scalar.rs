@@ -5,7 +5,7 @@
 use super::tables;
 
 /// dst ^= c · src, over the common prefix of `dst` and `src`.
-pub fn mul_add(dst: &mut [u8], src: &[u8], c: u8) {
+pub(super) fn mul_add(dst: &mut [u8], src: &[u8], c: u8) {
     match c {
         0 => {}
         1 => dst.iter_mut().zip(src).for_each(|(d, s)| *d ^= s),
@@ -19,7 +19,7 @@ pub fn mul_add(dst: &mut [u8], src: &[u8], c: u8) {
 }
 
 /// dst = Σ coefs[i] · srcs[i]; a source shorter than `dst` counts as zero-padded.
-pub fn dot(dst: &mut [u8], srcs: &[&[u8]], coefs: &[u8]) {
+pub(super) fn dot(dst: &mut [u8], srcs: &[&[u8]], coefs: &[u8]) {
     dst.fill(0);
     for (src, &c) in srcs.iter().zip(coefs) {
         mul_add(dst, src, c);

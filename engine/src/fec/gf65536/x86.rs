@@ -81,7 +81,7 @@ fn gfni_dot(dst: &mut [u8], srcs: &[&[u8]], matrices: &[[u64; 4]], tails: &[[u8;
 
 /// For a `dst` of `len` bytes: each source's bytes in the last partial 64-byte chunk,
 /// zero-padded, made once for all the rows of a call.
-pub fn tails(srcs: &[&[u8]], len: usize) -> Vec<[u8; 64]> {
+pub(super) fn tails(srcs: &[&[u8]], len: usize) -> Vec<[u8; 64]> {
     let full = len / 64 * 64;
     if full == len {
         return Vec::new();

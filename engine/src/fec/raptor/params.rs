@@ -82,7 +82,7 @@ pub(super) struct Params {
 
 impl Params {
     /// The parameters for K source symbols, 4 ≤ K ≤ 8192 (where J(K) is defined).
-    pub fn new(k: u32) -> Option<Self> {
+    pub(super) fn new(k: u32) -> Option<Self> {
         let j = u32::from(*SYSTEMATIC_INDICES.get(k.checked_sub(FIRST_K)? as usize)?);
         // X: the smallest positive integer with X·(X − 1) ≥ 2K.
         let mut x = 1u32;
@@ -107,7 +107,7 @@ impl Params {
     }
 
     /// `Trip[K, X]` (RFC 5053 §5.4.4.4): (d, a, b).
-    pub fn triple(&self, x: u32) -> (u32, u32, u32) {
+    pub(super) fn triple(&self, x: u32) -> (u32, u32, u32) {
         let j = u64::from(self.j);
         let a = (53591 + j * 997) % Q;
         let b = 10267 * (j + 1) % Q;
@@ -123,7 +123,7 @@ impl Params {
     /// Calls `f` with each intermediate symbol that `LTEnc[K, C, Trip[K, x]]` (RFC 5053
     /// §5.4.4.3) adds up. They are distinct: the walk b, b + a, … (mod the prime L') visits
     /// L' different values before repeating, and at most L of them are kept.
-    pub fn for_each_lt_column(&self, x: u32, mut f: impl FnMut(u32)) {
+    pub(super) fn for_each_lt_column(&self, x: u32, mut f: impl FnMut(u32)) {
         let (d, a, mut b) = self.triple(x);
         let (l, l_prime) = (self.l, self.l_prime);
         let step = |b: u32| {
@@ -145,7 +145,7 @@ impl Params {
 
     /// The LDPC rows (RFC 5053 §5.4.2.3): row i holds the source columns that add into
     /// C[K + i], and K + i itself.
-    pub fn ldpc_rows(&self) -> Vec<Vec<u32>> {
+    pub(super) fn ldpc_rows(&self) -> Vec<Vec<u32>> {
         let (k, s) = (self.k, self.s);
         let mut rows = vec![Vec::new(); s as usize];
         let mut add = |row: u32, col: u32| {
@@ -170,7 +170,7 @@ impl Params {
 
     /// The half rows (RFC 5053 §5.4.2.3): row h holds the columns j < K + S whose Gray code
     /// g[j] (the j-th Gray code with H' bits set) has bit h, and K + S + h itself.
-    pub fn half_rows(&self) -> Vec<Vec<u32>> {
+    pub(super) fn half_rows(&self) -> Vec<Vec<u32>> {
         let width = self.k + self.s;
         let mut rows = vec![Vec::new(); self.h as usize];
         let gray = (0u32..)

@@ -70,7 +70,7 @@ fn is_prime(n: u32) -> bool {
 
 impl Params {
     /// The parameters for K source symbols: the first row of Table 2 with K' ≥ K.
-    pub fn new(k: u32) -> Option<Self> {
+    pub(super) fn new(k: u32) -> Option<Self> {
         if k == 0 {
             return None;
         }
@@ -104,12 +104,12 @@ impl Params {
     }
 
     /// B = W − S, the LT symbols that are not LDPC symbols.
-    pub fn b(&self) -> u32 {
+    pub(super) fn b(&self) -> u32 {
         self.w - self.s
     }
 
     /// The ISI of encoding symbol `esi` (RFC 6330 §5.3.1): repair ESIs skip the padding.
-    pub fn isi(&self, esi: u32) -> u32 {
+    pub(super) fn isi(&self, esi: u32) -> u32 {
         if esi < self.k {
             esi
         } else {
@@ -118,7 +118,7 @@ impl Params {
     }
 
     /// `Tuple[K', X]` (RFC 6330 §5.3.5.4): (d, a, b, d1, a1, b1).
-    pub fn tuple(&self, x: u32) -> Tuple {
+    pub(super) fn tuple(&self, x: u32) -> Tuple {
         let mut a = 53591u32.wrapping_add(self.j.wrapping_mul(997));
         if a.is_multiple_of(2) {
             a = a.wrapping_add(1);
@@ -145,7 +145,7 @@ impl Params {
     /// Calls `f` with each intermediate symbol index that `Enc[K', C, Tuple[K', x]]`
     /// (RFC 6330 §5.3.5.3) adds up, in the RFC's order (an index may repeat only when
     /// P1 wraps onto itself, which the callers cancel over GF(2)).
-    pub fn for_each_lt_column(&self, x: u32, mut f: impl FnMut(u32)) {
+    pub(super) fn for_each_lt_column(&self, x: u32, mut f: impl FnMut(u32)) {
         let t = self.tuple(x);
         let (w, p, p1) = (self.w, self.p, self.p1);
         let mut b = t.b;

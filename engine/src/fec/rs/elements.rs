@@ -4,7 +4,7 @@
 use crate::fec::gf::Field;
 
 /// The S = E·8/m elements of `symbol`; a symbol shorter than E counts as zero-padded.
-pub fn unpack(symbol: &[u8], m: u8, nb_elements: usize) -> Vec<u16> {
+pub(super) fn unpack(symbol: &[u8], m: u8, nb_elements: usize) -> Vec<u16> {
     let m = u32::from(m);
     let mask = (1u32 << m) - 1;
     let mut elements = Vec::with_capacity(nb_elements);
@@ -26,7 +26,7 @@ pub fn unpack(symbol: &[u8], m: u8, nb_elements: usize) -> Vec<u16> {
 }
 
 /// Writes `elements` as bytes into `dst` (E·8/m elements fill E bytes exactly).
-pub fn pack(elements: &[u16], m: u8, dst: &mut [u8]) {
+pub(super) fn pack(elements: &[u16], m: u8, dst: &mut [u8]) {
     let m = u32::from(m);
     let mut out = dst.iter_mut();
     let (mut acc, mut nb_bits) = (0u32, 0u32);
@@ -44,7 +44,7 @@ pub fn pack(elements: &[u16], m: u8, dst: &mut [u8]) {
 }
 
 /// dst = Σ coefs[i]·srcs[i] element-wise in GF(2^m), for any m.
-pub fn dot(field: &Field, dst: &mut [u8], srcs: &[&[u8]], coefs: &[u16]) {
+pub(super) fn dot(field: &Field, dst: &mut [u8], srcs: &[&[u8]], coefs: &[u16]) {
     let m = field.m();
     let nb_elements = dst.len() * 8 / usize::from(m);
     let mut acc = vec![0u16; nb_elements];

@@ -15,7 +15,7 @@ use crate::fec::gf::Field;
 ///
 /// `points` and `targets` are ESIs below 2^m − 1, the points distinct (the codec guarantees
 /// it). A target that is also a point gets the unit row.
-pub fn interpolation(field: &Field, points: &[u32], targets: &[u32]) -> Vec<u16> {
+pub(super) fn interpolation(field: &Field, points: &[u32], targets: &[u32]) -> Vec<u16> {
     // Every factor is a difference of distinct points, so non-zero: the products are sums of
     // logarithms, which keeps the O(k²) part to table lookups and additions.
     let order = field.order();
@@ -72,7 +72,7 @@ fn log_prod(field: &Field, x: u16, set: &[u16]) -> usize {
 
 /// For each ESI j < n: log Π_{i < k, i ≠ j} (x_j − x_i). Computed once per code, it turns the
 /// O(k²) products of a decoding into O(k·e) corrections for e erasures.
-pub fn log_source_products(field: &Field, k: u32, n: u32) -> Vec<u32> {
+pub(super) fn log_source_products(field: &Field, k: u32, n: u32) -> Vec<u32> {
     let sources: Vec<u16> = (0..k).map(|i| field.point(i)).collect();
     (0..n)
         .map(|j| log_prod(field, field.point(j), &sources) as u32)
@@ -83,7 +83,7 @@ pub fn log_source_products(field: &Field, k: u32, n: u32) -> Vec<u32> {
 /// the missing symbol as Σ_p coefs[t][p] · point p, the points being `received_sources` then
 /// `repairs` (as many repairs as missing sources). Equal to [`interpolation`] on those points,
 /// in O(k·e) with the per-code `log_source_products` instead of O(k²).
-pub fn decoding(
+pub(super) fn decoding(
     field: &Field,
     log_source_products: &[u32],
     received_sources: &[u32],
@@ -134,7 +134,7 @@ pub fn decoding(
 /// Row `r` (a repair ESI, r ≥ k) of the generator matrix: the k coefficients of the repair
 /// symbol over the source symbols, L_j(x_r) = Π_{l≠j} (x_r − x_l)/(x_j − x_l), in O(k) with the
 /// per-code `log_source_products` (equal to the rows of [`interpolation`] on 0..k).
-pub fn repair_row(field: &Field, log_source_products: &[u32], k: u32, r: u32) -> Vec<u16> {
+pub(super) fn repair_row(field: &Field, log_source_products: &[u32], k: u32, r: u32) -> Vec<u16> {
     let order = field.order();
     let lsp = |esi: u32| {
         log_source_products
@@ -157,7 +157,7 @@ pub fn repair_row(field: &Field, log_source_products: &[u32], k: u32, r: u32) ->
 
 /// The inverse of the row-major `n` × `n` matrix `a` by Gauss-Jordan elimination, or `None`
 /// when it is singular.
-pub fn invert(field: &Field, mut a: Vec<u16>, n: usize) -> Option<Vec<u16>> {
+pub(super) fn invert(field: &Field, mut a: Vec<u16>, n: usize) -> Option<Vec<u16>> {
     let mut inv: Vec<u16> = (0..n * n).map(|i| u16::from(i / n == i % n)).collect();
     for col in 0..n {
         let pivot = (col..n).find(|&r| a.get(r * n + col).is_some_and(|&v| v != 0))?;

@@ -135,7 +135,7 @@ fn block(state: &mut [u32; 4], input: &[u8; BLOCK_BYTES], t: &[u32; 64]) {
 }
 
 /// Compresses `blocks` into `state`, in order.
-pub fn compress(state: &mut [u32; 4], blocks: &[[u8; BLOCK_BYTES]]) {
+pub(super) fn compress(state: &mut [u32; 4], blocks: &[[u8; BLOCK_BYTES]]) {
     // Hidden from the optimiser: with T[i] as an immediate, LLVM adds it last, after f(b, c, d),
     // which puts one more add on the chain; as a load it is summed with X[k] early.
     let t = std::hint::black_box(&T);

@@ -1,5 +1,7 @@
-//! A throw-away pair of network namespaces joined by a veth pair, for tests and benchmarks that
-//! need real XDP and AF_XDP (each setup step says why it is there).
+//! A throw-away pair of network namespaces joined by a veth pair, for the demo (`xflute demo`)
+//! and for the tests and benchmarks that need real XDP and AF_XDP (each setup step says why it
+//! is there). A crate of its own so that the shipped command line does not depend on the test
+//! fixtures.
 //!
 //! [`NetnsPair::new`] creates two fresh namespaces with names unique to this process and fixture,
 //! the veth ends directly inside them (the root namespace never sees them), addresses, a multicast
