@@ -702,3 +702,120 @@ fn serve_receiving_session_repairs_from_nginx(name: &str, announced: bool) {
         "{log}"
     );
 }
+
+/// Reed-Solomon k = 64, r = 8 with a fifth of the object packets left out of one pass: `recv
+/// --pcap` asks nginx for exactly the source symbols each block still lacks (k minus the symbols
+/// of that block it holds, none for the blocks the FEC decodes) and every file completes. The
+/// loss is applied to a capture rather than on the wire so that the test knows, block by block,
+/// which symbols arrived.
+#[test]
+fn reed_solomon_k64_r8_20pct_loss_asks_exactly_the_symbols_each_block_lacks() {
+    use std::collections::BTreeMap;
+    use xflute::fec::partition::BlockPartition;
+    use xflute::io::frame::{LinkType, parse_udp};
+    use xflute::io::pcap::{PcapReader, PcapWriter};
+    use xflute::wire::AlcPacket;
+
+    xflute_tests::netns::require_root();
+    const LEN: usize = 600_500;
+    const SYMBOL: u32 = 1000;
+    let pair = NetnsPair::with_config(PairConfig::default());
+    let dir = TempDir::new("repair-rs");
+    let seed = seed();
+    // Same-sized files, so that every TOI has the same partition.
+    let files = make_files(&dir.0.join("in"), &[LEN; 4], seed);
+    let full = dir.0.join("full.pcap");
+    let mut send = s(&[
+        "send",
+        "--pcap-out",
+        full.to_str().unwrap(),
+        "--dest",
+        GROUP,
+    ]);
+    send.extend(s(&[
+        "--fec",
+        "rs28",
+        "--symbol-len",
+        &SYMBOL.to_string(),
+        "--block-len",
+        "64",
+        "--repair",
+        "8",
+    ]));
+    send.extend(files.iter().map(|(p, _)| p.display().to_string()));
+    let (ok, _, err) = common::xflute(&send);
+    assert!(ok, "send --pcap-out: {err}");
+
+    // One pass less a fifth of its object packets; what arrived, per (TOI, SBN).
+    let lossy = dir.0.join("lossy.pcap");
+    let mut reader =
+        PcapReader::new(std::io::BufReader::new(std::fs::File::open(&full).unwrap())).unwrap();
+    let mut writer = PcapWriter::new(
+        std::io::BufWriter::new(std::fs::File::create(&lossy).unwrap()),
+        LinkType::Ethernet,
+    )
+    .unwrap();
+    let mut rng = cli::Rng::new(seed);
+    let mut arrived: BTreeMap<(u128, u32), u32> = BTreeMap::new();
+    let mut lost_source = 0u32;
+    let partition = BlockPartition::rfc5052(LEN as u64, SYMBOL, 64).unwrap();
+    while let Some(frame) = reader.next_frame().unwrap() {
+        let udp = parse_udp(frame.link.unwrap(), frame.data).unwrap();
+        let alc = AlcPacket::parse(udp.payload).unwrap();
+        let toi = alc.lct().toi;
+        if toi != 0 {
+            let id = alc.payload_id().unwrap();
+            let k = partition.block_len_symbols(u64::from(id.sbn)).unwrap();
+            if rng.range(0, 100) < 20 {
+                lost_source += u32::from(id.esi < k);
+                continue;
+            }
+            *arrived.entry((toi, id.sbn)).or_default() += 1;
+        }
+        writer.write_frame(frame.timestamp_ns, frame.data).unwrap();
+    }
+    writer.into_inner().unwrap();
+    let tois = arrived
+        .keys()
+        .map(|&(toi, _)| toi)
+        .collect::<std::collections::BTreeSet<_>>();
+    assert_eq!(tois.len(), files.len(), "a whole object was lost");
+    let mut lacking = 0u64;
+    for &toi in &tois {
+        for sbn in 0..partition.nb_blocks() as u32 {
+            let k = partition.block_len_symbols(u64::from(sbn)).unwrap();
+            let held = arrived.get(&(toi, sbn)).copied().unwrap_or(0);
+            lacking += u64::from(k.saturating_sub(held));
+        }
+    }
+    assert!(lacking > 0, "the FEC could repair every block: seed {seed}");
+    assert!(
+        u64::from(lost_source) > lacking,
+        "no block was within the FEC's reach: seed {seed}"
+    );
+
+    let _nginx = start_nginx(&pair, &dir.0.join("in"), &dir.0.join("nginx"));
+    let out = dir.0.join("out");
+    let recv = s(&[
+        "recv",
+        "--pcap",
+        lossy.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+        "--repair-url",
+        &format!("http://127.0.0.1:{NGINX_PORT}/"),
+    ]);
+    let mut receiver = Proc::spawn(&pair, Side::Receiver, &recv, &dir.0.join("recv.log"));
+    let status = receiver.wait_for(Duration::from_secs(60));
+    let log = format!("seed {seed}\n{}", receiver.output());
+    assert!(status.is_some_and(|s| s.success()), "{log}");
+    assert!(all_received(&files, &out), "{log}");
+    assert!(part_files(&out).is_empty(), "{log}");
+    assert_eq!(summary_field(&log, "repaired"), files.len() as u64, "{log}");
+    assert_eq!(
+        summary_field(&log, "repair_requested_symbols"),
+        lacking,
+        "{lost_source} source symbols lost: {log}"
+    );
+}
