@@ -1530,3 +1530,178 @@ fn the_systemd_unit_passes_systemd_analyze_verify_and_its_configuration_checks()
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The FDT instances and the FEC Encoding ID of the object packets that reach `socket` until
+/// `done` holds of them: FDT instances by ID (each assembled from its no-code packets), and
+/// the FEC Encoding IDs seen per TOI.
+#[derive(Default)]
+struct OnTheWire {
+    fdts: BTreeMap<u32, xflute::fdt::FdtInstance>,
+    fec_ids: BTreeMap<u128, std::collections::BTreeSet<u8>>,
+}
+
+impl OnTheWire {
+    fn listen(
+        socket: &std::net::UdpSocket,
+        limit: Duration,
+        mut done: impl FnMut(&Self) -> bool,
+    ) -> Self {
+        use xflute::fec::BlockPartition;
+        use xflute::wire::AlcPacket;
+        let mut wire = Self::default();
+        // FDT packets by instance: (transfer length, symbol length, max block, payloads by
+        // symbol number).
+        type Parts = (u64, u32, u32, BTreeMap<u64, Vec<u8>>);
+        let mut parts: BTreeMap<u32, Parts> = BTreeMap::new();
+        let start = Instant::now();
+        let mut buf = vec![0u8; 65536];
+        socket
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        while start.elapsed() < limit && !done(&wire) {
+            let Ok(n) = socket.recv(&mut buf) else {
+                continue;
+            };
+            let alc = AlcPacket::parse(&buf[..n]).expect("serve sent a malformed ALC packet");
+            let toi = alc.lct().toi;
+            if toi != 0 {
+                let id = alc.fec_encoding_id().unwrap() as u8;
+                wire.fec_ids.entry(toi).or_default().insert(id);
+                continue;
+            }
+            let (Some(fdt), Some(fti), Some(pid)) = (alc.ext_fdt(), alc.fti(), alc.payload_id())
+            else {
+                continue;
+            };
+            let entry = parts.entry(fdt.fdt_instance_id).or_insert_with(|| {
+                (
+                    fti.transfer_length,
+                    u32::from(fti.encoding_symbol_length),
+                    fti.maximum_source_block_length,
+                    BTreeMap::new(),
+                )
+            });
+            let (len, e, b, symbols) = entry;
+            let partition = BlockPartition::rfc5052(*len, *e, *b).unwrap();
+            let number =
+                partition.first_symbol_of_block(u64::from(pid.sbn)).unwrap() + u64::from(pid.esi);
+            symbols.insert(number, alc.payload().to_vec());
+            if symbols.len() as u64 == partition.nb_source_symbols() {
+                let mut xml: Vec<u8> = symbols.values().flatten().copied().collect();
+                xml.truncate(*len as usize);
+                let instance = xflute::fdt::FdtInstance::parse(&xml, &Default::default())
+                    .expect("serve sent an FDT instance that does not parse");
+                wire.fdts.insert(fdt.fdt_instance_id, instance);
+            }
+        }
+        wire
+    }
+
+    /// The File entry named `name` in the newest instance that lists it.
+    fn file(&self, name: &str) -> Option<&xflute::fdt::File> {
+        self.fdts
+            .values()
+            .rev()
+            .find_map(|i| i.files.iter().find(|f| f.content_location.ends_with(name)))
+    }
+}
+
+/// Rules set each object's FEC, content encoding, Cache-Control and expiry, and the wire says
+/// so: `serve` sends to a unicast address on loopback, where the test reads every packet and
+/// assembles every FDT instance itself.
+#[test]
+fn rules_set_fec_encoding_cache_control_and_expiry_of_each_object_on_the_wire() {
+    let dir = TempDir::new("serve-rules");
+    let outbox = dir.0.join("outbox");
+    std::fs::create_dir_all(&outbox).unwrap();
+    let mut rng = Rng::new(seed());
+    let files = [
+        ("a.bin", 100_000),
+        ("b.xml", 20_000),
+        ("c.txt", 10_000),
+        ("d.dat", 5_000),
+    ];
+    for (name, len) in files {
+        std::fs::write(outbox.join(name), random_bytes(&mut rng, len)).unwrap();
+    }
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let dest = socket.local_addr().unwrap();
+    let api: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let config = dir.0.join("rules.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[http]\nlisten = \"{api}\"\n\n[[send]]\nname = \"rules\"\ndest = \"{dest}\"\n\
+             iface = \"lo\"\nrate = \"20M\"\ncarousel = \"200ms\"\nwatch = [\"outbox\"]\n\n\
+             [[send.rule]]\nmatch = \"*.bin\"\nfec = \"rs28\"\nrepair = 4\npriority = 1\n\n\
+             [[send.rule]]\nmatch = \"*.xml\"\ncenc = \"gzip\"\ncache_control = \"no-cache\"\n\n\
+             [[send.rule]]\nmatch = \"*.dat\"\nexpires = \"3s\"\n"
+        ),
+    )
+    .unwrap();
+    let mut serve = Serve::start(None, &config, api, &dir.0.join("serve.log"));
+    serve.wait_ready(&["rules"]);
+    let listed = |w: &OnTheWire| files.iter().all(|(name, _)| w.file(name).is_some());
+    let wire = OnTheWire::listen(&socket, ARRIVAL, listed);
+    let context = || {
+        format!(
+            "newest FDT instance: {:?}\n{}",
+            wire.fdts.values().next_back(),
+            serve.output()
+        )
+    };
+    assert!(listed(&wire), "not every file was announced: {}", context());
+
+    let a = wire.file("a.bin").unwrap();
+    assert_eq!(a.fec_oti.fec_encoding_id, Some(5), "{}", context());
+    assert_eq!(a.fec_oti.maximum_source_block_length, Some(64));
+    assert_eq!(a.fec_oti.max_number_of_encoding_symbols, Some(68));
+    let b = wire.file("b.xml").unwrap();
+    assert_eq!(b.content_encoding.as_deref(), Some("gzip"), "{}", context());
+    assert_eq!(
+        b.cache_control,
+        Some(xflute::fdt::CacheControl::NoCache),
+        "{}",
+        context()
+    );
+    let c = wire.file("c.txt").unwrap();
+    assert_eq!(c.fec_oti.fec_encoding_id, Some(0), "{}", context());
+    assert_eq!(c.content_encoding, None);
+    assert_eq!(c.cache_control, None);
+    let d = wire.file("d.dat").unwrap();
+    assert!(
+        matches!(d.cache_control, Some(xflute::fdt::CacheControl::Expires(_))),
+        "{}",
+        context()
+    );
+    let (a_toi, c_toi) = (a.toi, c.toi);
+
+    // The packets follow the File entries: RS (ID 5) for a.bin, no-code for the rest.
+    let both = |w: &OnTheWire| w.fec_ids.contains_key(&a_toi) && w.fec_ids.contains_key(&c_toi);
+    let packets = OnTheWire::listen(&socket, ARRIVAL, both);
+    assert!(both(&packets), "no object packets: {:?}", packets.fec_ids);
+    assert_eq!(packets.fec_ids[&a_toi], [5].into(), "{}", context());
+    assert_eq!(packets.fec_ids[&c_toi], [0].into(), "{}", context());
+
+    // d.dat expires 3 s after it was queued: a later instance no longer lists it.
+    let gone = |w: &OnTheWire| {
+        w.fdts.values().next_back().is_some_and(|i| {
+            i.files
+                .iter()
+                .any(|f| f.content_location.ends_with("c.txt"))
+                && !i
+                    .files
+                    .iter()
+                    .any(|f| f.content_location.ends_with("d.dat"))
+        })
+    };
+    let later = OnTheWire::listen(&socket, ARRIVAL, gone);
+    assert!(
+        gone(&later),
+        "d.dat still listed: {:?}\n{}",
+        later.fdts.values().next_back(),
+        serve.output()
+    );
+    assert!(serve.metric("xflute_send_expired_total", "rules") >= 1.0);
+    serve.terminate_cleanly();
+}

@@ -84,6 +84,10 @@ struct RuleFile {
     #[serde(rename = "match")]
     pattern: String,
     priority: Option<u32>,
+    fec: Option<String>,
+    m: Option<u8>,
+    repair: Option<u32>,
+    repair_pct: Option<f64>,
     cenc: Option<String>,
     carousel: Option<String>,
     expires: Option<String>,
@@ -223,6 +227,8 @@ pub struct Rule {
     pub pattern: String,
     /// Priority queue (0 is the highest).
     pub priority: Option<u32>,
+    /// FEC scheme and repair, in place of the session's.
+    pub fec: Option<FecArgs>,
     /// Content encoding.
     pub cenc: Option<Cenc>,
     /// Carousel, in place of the session's.
@@ -411,15 +417,16 @@ fn send_config(
             s.fec
         )
     })?;
-    let repair = match (s.repair, s.repair_pct) {
-        (Some(_), Some(_)) => bail!("repair and repair_pct: keep one"),
-        (Some(r), None) => Some(Repair::Symbols(r)),
-        (None, Some(p)) => Some(Repair::Percent(p)),
-        (None, None) => None,
-    };
+    let repair = repair(s.repair, s.repair_pct)?;
     if scheme == FecScheme::None && repair.is_some() {
         bail!("fec \"none\" has no repair symbols: drop repair/repair_pct or choose a code");
     }
+    let fec = FecArgs {
+        scheme,
+        m: s.m,
+        repair,
+    };
+    crate::send::fec_oti(&fec, s.symbol_len, s.block_len)?;
     let profile = SendProfile::from_str(&s.profile, true)
         .map_err(|_| anyhow::anyhow!("profile {:?}: use default or dvb-mabr", s.profile))?;
     if profile == SendProfile::DvbMabr {
@@ -431,6 +438,17 @@ fn send_config(
         if s.tsi > u64::from(u32::MAX) {
             bail!(
                 "profile \"dvb-mabr\" needs a tsi of 32 bits at most (the widest LCT field GPAC reads)"
+            );
+        }
+        if s.rule.iter().any(|r| {
+            r.fec
+                .as_deref()
+                .is_some_and(|f| !f.eq_ignore_ascii_case("none"))
+                || r.repair.is_some()
+                || r.repair_pct.is_some()
+        }) {
+            bail!(
+                "profile \"dvb-mabr\" sends with fec \"none\" (DVB-MABR receivers such as GPAC decode no FEC): drop fec from the rules"
             );
         }
         if s.rule
@@ -461,7 +479,7 @@ fn send_config(
         .into_iter()
         .map(|r| {
             let what = format!("rule {:?}", r.pattern);
-            rule(r).with_context(|| what)
+            rule(r, &fec, s.symbol_len, s.block_len).with_context(|| what)
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(SendConfig {
@@ -477,11 +495,7 @@ fn send_config(
             .map(parse_rate)
             .transpose()
             .map_err(|e| anyhow::anyhow!("rate: {e}"))?,
-        fec: FecArgs {
-            scheme,
-            m: s.m,
-            repair,
-        },
+        fec,
         symbol_len: s.symbol_len,
         block_len: s.block_len,
         carousel: carousel(&s.carousel)?,
@@ -526,9 +540,52 @@ fn repair_announce(s: &SendFile, listen: SocketAddr) -> Result<Option<url::Url>>
         .with_context(|| format!("repair server {own:?}"))
 }
 
-fn rule(r: RuleFile) -> Result<Rule> {
+/// `repair` or `repair_pct`, at most one.
+fn repair(symbols: Option<u32>, pct: Option<f64>) -> Result<Option<Repair>> {
+    match (symbols, pct) {
+        (Some(_), Some(_)) => bail!("repair and repair_pct: keep one"),
+        (Some(r), None) => Ok(Some(Repair::Symbols(r))),
+        (None, Some(p)) => Ok(Some(Repair::Percent(p))),
+        (None, None) => Ok(None),
+    }
+}
+
+/// A rule's FEC: its `fec` scheme with its own `m` and repair (20% without one), or the
+/// session's scheme with the rule's `m` or repair in place of the session's; `None` when the
+/// rule names none of them.
+fn rule_fec(r: &RuleFile, session: &FecArgs) -> Result<Option<FecArgs>> {
+    let repair = repair(r.repair, r.repair_pct)?;
+    if r.fec.is_none() && r.m.is_none() && repair.is_none() {
+        return Ok(None);
+    }
+    let fec = match &r.fec {
+        Some(name) => FecArgs {
+            scheme: FecScheme::from_str(name, true).map_err(|_| {
+                anyhow::anyhow!("fec {name:?}: use none, rs28, rs2m, rs28-us, raptorq or raptor")
+            })?,
+            m: r.m.unwrap_or(default_m()),
+            repair,
+        },
+        None => FecArgs {
+            scheme: session.scheme,
+            m: r.m.unwrap_or(session.m),
+            repair: repair.or(session.repair),
+        },
+    };
+    if fec.scheme == FecScheme::None && fec.repair.is_some() {
+        bail!("fec \"none\" has no repair symbols: drop repair/repair_pct or choose a code");
+    }
+    Ok(Some(fec))
+}
+
+fn rule(r: RuleFile, session_fec: &FecArgs, symbol_len: u16, block_len: u32) -> Result<Rule> {
     globset::Glob::new(&r.pattern).map_err(|e| anyhow::anyhow!("match: {e}"))?;
+    let fec = rule_fec(&r, session_fec)?;
+    if let Some(fec) = &fec {
+        crate::send::fec_oti(fec, symbol_len, block_len)?;
+    }
     Ok(Rule {
+        fec,
         cenc: r
             .cenc
             .as_deref()
@@ -711,12 +768,64 @@ mod tests {
             "fec = \"rs28\"",
             "tsi = 4294967296",
             "[[send.rule]]\nmatch = \"*\"\ncenc = \"gzip\"",
+            "[[send.rule]]\nmatch = \"*.bin\"\nfec = \"rs28\"",
         ] {
             let e = parse(&session(refused), Path::new("/")).unwrap_err();
             assert!(format!("{e:#}").contains("dvb-mabr"), "{refused}: {e:#}");
         }
         let e = parse(&session("").replace("dvb-mabr", "gpac"), Path::new("/")).unwrap_err();
         assert!(format!("{e:#}").contains("default or dvb-mabr"), "{e:#}");
+    }
+
+    #[test]
+    fn a_rule_sets_its_own_fec_or_changes_the_sessions_repair() {
+        let session = |rule: &str| {
+            format!(
+                "[[send]]\nname = \"s\"\ndest = \"239.255.0.1:3400\"\nfec = \"raptorq\"\nrepair = 10\n\
+                 [[send.rule]]\nmatch = \"*.bin\"\n{rule}"
+            )
+        };
+        let fec = |rule: &str| parse(&session(rule), Path::new("/")).unwrap().send[0].rules[0].fec;
+        assert_eq!(fec("priority = 1"), None);
+        assert_eq!(
+            fec("fec = \"rs2m\"\nm = 16"),
+            Some(FecArgs {
+                scheme: FecScheme::Rs2m,
+                m: 16,
+                repair: None
+            })
+        );
+        assert_eq!(
+            fec("repair_pct = 50"),
+            Some(FecArgs {
+                scheme: FecScheme::Raptorq,
+                m: 8,
+                repair: Some(Repair::Percent(50.0))
+            })
+        );
+        assert_eq!(
+            fec("fec = \"none\""),
+            Some(FecArgs {
+                scheme: FecScheme::None,
+                m: 8,
+                repair: None
+            })
+        );
+        for (refused, why) in [
+            ("fec = \"none\"\nrepair = 3", "no repair symbols"),
+            ("fec = \"ldpc\"", "use none, rs28"),
+            ("repair = 3\nrepair_pct = 5", "keep one"),
+            ("fec = \"raptor\"\nrepair = 4294967295", "overflows"),
+        ] {
+            let e = format!(
+                "{:#}",
+                parse(&session(refused), Path::new("/")).unwrap_err()
+            );
+            assert!(
+                e.contains("rule \"*.bin\"") && e.contains(why),
+                "{refused}: {e}"
+            );
+        }
     }
 
     #[test]

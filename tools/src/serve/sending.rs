@@ -579,11 +579,11 @@ impl Feeder {
             (None, Some(at)) => Some(CacheControl::ExpiresAt(at)),
             (None, None) => None,
         };
-        let oti = fec_oti(
-            &self.config.fec,
-            self.config.symbol_len,
-            self.config.block_len,
-        )?;
+        let fec = rule
+            .as_ref()
+            .and_then(|r| r.fec.as_ref())
+            .unwrap_or(&self.config.fec);
+        let oti = fec_oti(fec, self.config.symbol_len, self.config.block_len)?;
         let transfer = TransferConfig {
             oti: Some(oti),
             cenc: rule.as_ref().and_then(|r| r.cenc).unwrap_or_default(),
