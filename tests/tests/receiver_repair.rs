@@ -230,3 +230,103 @@ fn without_a_hand_over_an_object_of_which_no_packet_came_is_not_started() {
     assert_eq!(receiver.stats().objects_started, 0);
     assert!(receiver.sink_mut().take_completed().is_empty());
 }
+
+/// Every packet flute's `sender` writes from `start` for `span`, FDT packets only.
+fn fdt_packets(
+    sender: &mut flute::sender::Sender,
+    start: SystemTime,
+    span: std::time::Duration,
+) -> Vec<Vec<u8>> {
+    let mut now = start;
+    let mut packets = Vec::new();
+    while now < start + span {
+        match sender.read(now) {
+            Some(p) if AlcPacket::parse(&p).unwrap().lct().toi == 0 => packets.push(p),
+            Some(_) => {}
+            None => now += std::time::Duration::from_millis(10),
+        }
+    }
+    packets
+}
+
+#[test]
+fn of_two_versions_of_a_file_no_packet_came_of_only_the_one_listed_last_is_handed_over() {
+    // The sender replaced v.bin before the receiver got a packet of either version: fetching
+    // the old one too would publish it and then overwrite it.
+    let start = SystemTime::now();
+    let mut sender = flute::sender::Sender::new(
+        flute::core::UDPEndpoint::new(None, "224.0.0.1".to_owned(), 3400),
+        TSI,
+        &FluteOti::new_no_code(1400, 64),
+        &sender_config(),
+    );
+    let old = object("v.bin", content(30_000, 1), FluteCenc::Null, true, 1);
+    let old_toi = sender.add_object(0, old).unwrap();
+    sender.publish(start).unwrap();
+    let mut packets = fdt_packets(&mut sender, start, std::time::Duration::from_secs(1));
+    let _ = sender.remove_object(old_toi);
+    let new = object("v.bin", content(40_000, 2), FluteCenc::Null, true, 1);
+    let new_toi = sender.add_object(0, new).unwrap();
+    let later = start + std::time::Duration::from_secs(1);
+    sender.publish(later).unwrap();
+    packets.extend(fdt_packets(
+        &mut sender,
+        later,
+        std::time::Duration::from_secs(1),
+    ));
+
+    let mut receiver = memory_receiver();
+    receiver.set_hand_over_incomplete(true);
+    for packet in &packets {
+        let _ = receiver.push(&endpoint(), packet, start);
+    }
+    assert!(receiver.stats().fdt_instances >= 2, "both instances arrive");
+    receiver.close_all(later);
+    let object = receiver.take_incomplete().expect("the new version");
+    assert_eq!(object.toi(), new_toi);
+    assert_eq!(object.missing_bytes(), 40_000);
+    assert!(
+        receiver.take_incomplete().is_none(),
+        "the old version {old_toi} was handed over too"
+    );
+}
+
+#[test]
+fn an_object_handed_over_before_its_session_ends_is_not_handed_over_again_at_its_end() {
+    // Handed over when it timed out, repaired elsewhere: the session's end must not start it
+    // again as an object of which nothing came, nor must its repeats.
+    let now = SystemTime::now();
+    let objects = vec![(
+        0,
+        object("t.bin", content(200_000, 5), FluteCenc::Null, true, 1),
+    )];
+    let packets = flute_session(
+        &FluteOti::new_no_code(1400, 64),
+        &sender_config(),
+        objects,
+        now,
+    );
+    let mut receiver = memory_receiver();
+    receiver.set_hand_over_incomplete(true);
+    let lossy = |i: usize, p: &Vec<u8>| AlcPacket::parse(p).unwrap().lct().toi == 0 || i % 5 != 0;
+    for (i, packet) in packets.iter().enumerate() {
+        if lossy(i, packet) {
+            let _ = receiver.push(&endpoint(), packet, now);
+        }
+    }
+    receiver.cleanup(now + std::time::Duration::from_secs(11));
+    let object = receiver
+        .take_incomplete()
+        .expect("handed over once timed out");
+    assert!(object.missing_bytes() > 0);
+    let later = now + std::time::Duration::from_secs(12);
+    for (i, packet) in packets.iter().enumerate() {
+        if lossy(i, packet) {
+            let _ = receiver.push(&endpoint(), packet, later);
+        }
+    }
+    receiver.close_all(later);
+    assert!(receiver.take_incomplete().is_none(), "handed over twice");
+    assert_eq!(receiver.stats().objects_handed_over, 1);
+    assert_eq!(receiver.stats().objects_started, 1);
+}

@@ -99,6 +99,9 @@ pub(crate) struct FileSlot {
     pub file: Arc<FdtFile>,
     /// When the last FDT instance listing it expires (`None`: expiry not checked).
     pub expires_at: Option<SystemTime>,
+    /// The session's count of FDT instances taken when the last one listing it was taken:
+    /// of two TOIs with one Content-Location, the one listed later is the current version.
+    pub listed: u64,
     /// A packet found the description unusable (a refused name, an invalid OTI, an unknown
     /// encoding ...) and the `Failed` event saying why has been queued: once per description.
     pub refusal_reported: bool,

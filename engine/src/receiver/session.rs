@@ -122,6 +122,8 @@ pub(crate) struct Session<O> {
     /// The FDT instances received and not expired, by ID: when each expires, and what tells it
     /// from a new instance reusing its ID.
     live_fdts: super::Map<u32, (Option<SystemTime>, FdtFingerprint)>,
+    /// FDT instances taken so far (see [`FileSlot::listed`]).
+    instances_taken: u64,
     fdt_receiving: super::Map<u32, FdtReceiving>,
     pending: Pending,
     last_activity: SystemTime,
@@ -197,6 +199,7 @@ impl<O: super::sink::SinkObject> Session<O> {
             done_order: VecDeque::new(),
             files: super::Map::default(),
             live_fdts: super::Map::default(),
+            instances_taken: 0,
             fdt_receiving: super::Map::default(),
             pending: Pending::default(),
             last_activity: now,
@@ -476,16 +479,33 @@ impl<O: super::sink::SinkObject> Session<O> {
     /// objects its FDT lists of which no packet came, so that they are handed over too (a
     /// receiver that joined after their transfer fetches them whole). Only those the FDT
     /// describes fully (length and OTI, no content encoding) within the receiver's limits;
-    /// the others end as before, unseen.
+    /// the others end as before, unseen. Of the TOIs that share a Content-Location only the
+    /// one listed last is the file: an older version its sender replaced is not fetched.
     fn open_unseen_for_repair<S: ObjectSink<Object = O>>(
         &mut self,
         shared: &mut Shared<S>,
         now: SystemTime,
     ) {
+        let mut newest: std::collections::HashMap<&str, (u64, usize)> =
+            std::collections::HashMap::new();
+        for slot in self.files.values() {
+            let entry = newest
+                .entry(slot.file.content_location.as_str())
+                .or_insert((slot.listed, 0));
+            match slot.listed.cmp(&entry.0) {
+                std::cmp::Ordering::Greater => *entry = (slot.listed, 1),
+                std::cmp::Ordering::Equal => entry.1 += 1,
+                std::cmp::Ordering::Less => {}
+            }
+        }
         let unseen: Vec<(u128, Arc<FdtFile>)> = self
             .files
             .iter()
-            .filter(|(toi, _)| !self.objects.contains_key(toi) && !self.done.contains_key(toi))
+            .filter(|(toi, slot)| {
+                !self.objects.contains_key(toi)
+                    && !self.done.contains_key(toi)
+                    && newest.get(slot.file.content_location.as_str()) == Some(&(slot.listed, 1))
+            })
             .map(|(toi, slot)| (*toi, Arc::clone(&slot.file)))
             .collect();
         for (toi, file) in unseen {
@@ -745,6 +765,9 @@ impl<O: super::sink::SinkObject> Session<O> {
             shared.stats.objects_handed_over += 1;
             self.handed_over
                 .push(IncompleteObject::new(self.key, toi, reason, object));
+            // The repair owns it now: its later packets are repeats, and the session's end
+            // must not start it again as an object of which nothing came.
+            self.record_done(shared, toi, file, true, now);
             return;
         }
         object.abort();
@@ -904,6 +927,8 @@ impl<O: super::sink::SinkObject> Session<O> {
         };
         self.live_fdts.insert(id, (expires_at, fingerprint));
         shared.stats.fdt_instances += 1;
+        self.instances_taken += 1;
+        let listed = self.instances_taken;
         let limits = shared.config.limits;
         let mut described = Vec::new();
         for file in &instance.files {
@@ -916,6 +941,7 @@ impl<O: super::sink::SinkObject> Session<O> {
             let replaced_bytes = match self.files.get_mut(&toi) {
                 Some(slot) if slot.file.same_object(&new) => {
                     slot.expires_at = later(slot.expires_at, expires_at);
+                    slot.listed = listed;
                     continue;
                 }
                 Some(slot) => slot.file.approx_bytes(),
@@ -943,6 +969,7 @@ impl<O: super::sink::SinkObject> Session<O> {
                 FileSlot {
                     file: Arc::new(new),
                     expires_at,
+                    listed,
                     refusal_reported: false,
                 },
             );
