@@ -24,7 +24,7 @@ use xflute::receiver::{Config, DropReason, MultiReceiver, ObjectEvent, ObjectMet
 use xflute::runtime::{Backend, ChannelSpec};
 
 use crate::events::Event;
-use crate::repair::{RepairOptions, RepairStats, Repairer};
+use crate::repair::{Objects, RepairOptions, RepairStats, Repairer};
 use crate::send::BackendArg;
 use crate::{Outcome, units, usage};
 
@@ -597,13 +597,12 @@ pub fn run_pcap(args: &RecvArgs<'_>, out: &mut impl Write) -> Result<Outcome> {
     drain(&mut receiver, &mut report, now)?;
     let repair = match &args.repair {
         Some(options) => {
-            let (objects, incomplete) = crossbeam_channel::unbounded();
+            let mut objects = std::collections::VecDeque::new();
             while let Some(object) = receiver.take_incomplete() {
-                let _ = objects.send(object);
+                objects.push_back(object);
             }
-            drop(objects);
-            let repairer =
-                Repairer::spawn(options.clone(), incomplete).map_err(|e| usage(e.to_string()))?;
+            let repairer = Repairer::spawn(options.clone(), Objects::List(objects))
+                .map_err(|e| usage(e.to_string()))?;
             let (events, stats) = repairer.join();
             for event in events {
                 report.event(event, now)?;
@@ -847,7 +846,8 @@ pub fn run_live(
     let mut channels = args.channels.clone();
     let repairer = match (&args.repair, engine.incomplete()) {
         (Some(options), Some(objects)) => Some(
-            Repairer::spawn(options.clone(), objects.clone()).map_err(|e| usage(e.to_string()))?,
+            Repairer::spawn(options.clone(), Objects::Engine(objects.clone()))
+                .map_err(|e| usage(e.to_string()))?,
         ),
         _ => None,
     };

@@ -26,7 +26,7 @@ use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use url::Url;
 use xflute::receiver::{FailReason, ObjectEvent};
-use xflute::runtime::IncompleteFile;
+use xflute::runtime::{EventWait, Events, IncompleteFile};
 
 /// Longest `Range` header value a request carries: well under the 8 KiB request line and header
 /// buffers of common servers (nginx's `large_client_header_buffers`).
@@ -209,9 +209,27 @@ pub struct Repairer {
     counters: Arc<Counters>,
 }
 
+/// Where a [`Repairer`] takes the objects to repair from.
+pub enum Objects {
+    /// What a running receive engine hands over, until it has stopped.
+    Engine(Events<IncompleteFile>),
+    /// These (a capture's incomplete objects, after its last frame).
+    List(std::collections::VecDeque<IncompleteFile>),
+}
+
+impl Objects {
+    /// The next object, or why none: none waiting now, or none will come.
+    fn take(&mut self) -> std::result::Result<IncompleteFile, EventWait> {
+        match self {
+            Self::Engine(events) => events.take(),
+            Self::List(list) => list.pop_front().ok_or(EventWait::Closed),
+        }
+    }
+}
+
 impl Repairer {
-    /// Starts repairing what comes on `objects`, until that channel is closed and empty.
-    pub fn spawn(options: RepairOptions, objects: Receiver<IncompleteFile>) -> Result<Self> {
+    /// Starts repairing what comes from `objects`, until none will come.
+    pub fn spawn(options: RepairOptions, objects: Objects) -> Result<Self> {
         if options.bases.is_empty() && options.announced.is_none() {
             bail!("no repair server");
         }
@@ -264,7 +282,7 @@ impl Repairer {
 
 async fn run(
     options: RepairOptions,
-    objects: Receiver<IncompleteFile>,
+    mut objects: Objects,
     outcomes: crossbeam_channel::Sender<ObjectEvent>,
     counters: Arc<Counters>,
 ) {
@@ -273,7 +291,7 @@ async fn run(
     let mut closed = false;
     loop {
         while tasks.len() < options.concurrency.max(1) && !closed {
-            match objects.try_recv() {
+            match objects.take() {
                 Ok(object) => {
                     let (options, counters, outcomes) = (
                         Arc::clone(&options),
@@ -290,8 +308,8 @@ async fn run(
                         let _ = outcomes.send(event);
                     });
                 }
-                Err(crossbeam_channel::TryRecvError::Empty) => break,
-                Err(crossbeam_channel::TryRecvError::Disconnected) => closed = true,
+                Err(EventWait::Timeout) => break,
+                Err(EventWait::Closed) => closed = true,
             }
         }
         if closed && tasks.is_empty() {

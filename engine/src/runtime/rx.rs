@@ -97,7 +97,7 @@ pub struct RxEngine {
     /// The workers' sinks unmap finished large objects on this thread.
     sink_threads: Option<(SinkThreads, JoinHandle<u64>)>,
     /// Objects handed over for repair ([`RxEngineBuilder::hand_over_incomplete`]).
-    incomplete: Option<(EventSender<IncompleteFile>, Receiver<IncompleteFile>)>,
+    incomplete: Option<(EventSender<IncompleteFile>, Events<IncompleteFile>)>,
 }
 
 impl RxEngine {
@@ -125,7 +125,7 @@ impl RxEngine {
     /// engine hands them over ([`RxEngineBuilder::hand_over_incomplete`]): those of sessions
     /// that closed or timed out, of objects their sender closed or that timed out, and, when
     /// the engine stops, every object still being received. `None` otherwise.
-    pub fn incomplete(&self) -> Option<&Receiver<IncompleteFile>> {
+    pub fn incomplete(&self) -> Option<&Events<IncompleteFile>> {
         self.incomplete.as_ref().map(|(_, rx)| rx)
     }
 
@@ -462,7 +462,10 @@ impl RxEngineBuilder {
                 what: "spawning the file sink's threads".into(),
                 source,
             })?),
-            incomplete: self.hand_over_incomplete.then(crossbeam_channel::unbounded),
+            incomplete: self.hand_over_incomplete.then(|| {
+                let (tx, rx) = crossbeam_channel::unbounded();
+                (tx, Events::new(rx))
+            }),
         };
         match self.backend {
             Backend::Xdp => {

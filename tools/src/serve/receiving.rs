@@ -15,7 +15,7 @@ use xflute::runtime::{EventWait, RxEngine, RxStats};
 
 use super::config::{OnUnlisted, ReceiveConfig};
 use super::sending::backend_name;
-use crate::repair::{RepairStats, Repairer};
+use crate::repair::{Objects, RepairStats, Repairer};
 
 /// Completed objects remembered for `/status`, newest last.
 const RECENT: usize = 32;
@@ -65,7 +65,7 @@ impl ReceiveSession {
             .with_context(|| format!("starting session {}", config.name))?;
         let repairer = match (&config.repair, engine.incomplete()) {
             (Some(options), Some(objects)) => Some(
-                Repairer::spawn(options.clone(), objects.clone())
+                Repairer::spawn(options.clone(), Objects::Engine(objects.clone()))
                     .with_context(|| format!("starting the repairs of session {}", config.name))?,
             ),
             _ => None,
