@@ -308,7 +308,8 @@ fn an_object_handed_over_before_its_session_ends_is_not_handed_over_again_at_its
     );
     let mut receiver = memory_receiver();
     receiver.set_hand_over_incomplete(true);
-    let lossy = |i: usize, p: &Vec<u8>| AlcPacket::parse(p).unwrap().lct().toi == 0 || i % 5 != 0;
+    let lossy =
+        |i: usize, p: &Vec<u8>| AlcPacket::parse(p).unwrap().lct().toi == 0 || !i.is_multiple_of(5);
     for (i, packet) in packets.iter().enumerate() {
         if lossy(i, packet) {
             let _ = receiver.push(&endpoint(), packet, now);
