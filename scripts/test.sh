@@ -69,7 +69,8 @@ if ! python3 -c 'import zfec' >/dev/null 2>&1; then
   python3 -m pip install -q zfec 2>/dev/null || python3 -m pip install -q --break-system-packages zfec
 fi
 
-cargo test --workspace --locked "$@"
+# Every test binary runs even after one fails, so that a run reports every failure.
+cargo test --workspace --locked --no-fail-fast "$@"
 
 # The Python package (python/): built once with maturin through pip (profile release-unwind),
 # then its pytest tests, which run flute-alc (the `flute` crate's own bindings, from PyPI) as
