@@ -17,8 +17,8 @@
 //! SIGBUS when a page is first written. An object of up to [`RESERVE_CHUNK`] is reserved whole when it starts; a
 //! larger one is checked against the free space when it starts and then reserved chunk by
 //! chunk as its symbols arrive ([`SinkObject::reserve`]): reserving a whole 1 GiB object on
-//! tmpfs takes a quarter of a second, during which a receive worker would drop every packet,
-//! while a 4 MiB chunk takes about a millisecond, which its rx ring absorbs. With a
+//! tmpfs takes long enough for a receive worker's rx ring to overflow meanwhile, while a chunk
+//! takes about as long as the ring absorbs. With a
 //! [`Spool`], such an object instead takes a piece of space reserved before it started, linked
 //! under its temporary name. Directories are created one component at a time and a
 //! symlink anywhere on the way is refused, so an FDT cannot make the receiver write outside the
@@ -83,8 +83,8 @@ pub struct FileSink {
 }
 
 /// The threads a file sink hands its slow work to, so that a receive worker never waits on it:
-/// unmapping finished objects (tearing down a 1 GiB mapping of 4 KiB pages takes about 0.1 s,
-/// during which a worker would drop what its rx ring cannot hold; mappings of up to
+/// unmapping finished objects (tearing down a mapping of a large object, 4 KiB page by page,
+/// takes longer than a worker's rx ring can absorb; mappings of up to
 /// [`RESERVE_CHUNK`] are unmapped in place), and starting the write-back of large objects
 /// behind the symbols as they arrive (see [`WRITE_BACK_CHUNK`]). Each has a thread of its own:
 /// starting a write-back can block while the device's queue is full, and unmapping must not

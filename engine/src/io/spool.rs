@@ -2,9 +2,9 @@
 //! wait for the file system to allocate and zero its pages.
 //!
 //! On a RAM spool (tmpfs), allocating a page means zeroing it, and on a VM whose free memory is
-//! handed back to the host it also means the host faulting the page in again: on the machines
-//! xflute is benchmarked on, that is 0.25–1.8 s per GiB, inside the receive worker, which drops
-//! what its rx ring cannot hold meanwhile. A spool moves that work out of the transfer: a
+//! handed back to the host it also means the host faulting the page in again: a fraction of a
+//! second or more per GiB, inside the receive worker, which drops what its rx ring cannot hold
+//! meanwhile. A spool moves that work out of the transfer: a
 //! *piece* of the configured size is an unnamed file (`O_TMPFILE`) in the output directory, its
 //! space allocated with `fallocate` and its pages mapped and populated, ready before the
 //! receiver starts. The file sink gives the piece to the next object larger than

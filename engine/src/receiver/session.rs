@@ -479,7 +479,7 @@ impl<O: super::sink::SinkObject> Session<O> {
     /// objects its FDT lists of which no packet came, so that they are handed over too (a
     /// receiver that joined after their transfer fetches them whole). Only those the FDT
     /// describes fully (length and OTI, no content encoding) within the receiver's limits;
-    /// the others end as before, unseen. Of the TOIs that share a Content-Location only the
+    /// the others end unseen. Of the TOIs that share a Content-Location only the
     /// one listed last is the file: an older version its sender replaced is not fetched.
     fn open_unseen_for_repair<S: ObjectSink<Object = O>>(
         &mut self,

@@ -2,11 +2,11 @@
 //!
 //! A worker that sleeps on an empty ring must be woken by the softirq that fills it; over a
 //! veth that softirq runs on the sending side's core, which pays a wake-up every few frames
-//! when the worker is faster than the link: a tenth of the end-to-end goodput here. Polling
+//! when the worker is faster than the link, and that core is also the sender's. Polling
 //! avoids it but holds the worker's core. So a worker polls only while the link is busy: for
 //! up to a window after its last packet, and only while packets came at least at
 //! [`MIN_RATE`] over the last measuring period. A slow stream (at 100 Mbit/s, a packet every
-//! 110 µs) or an idle link lets the worker sleep, as before.
+//! 110 µs) or an idle link lets the worker sleep in the kernel.
 
 use std::time::{Duration, Instant};
 

@@ -40,7 +40,7 @@ const BATCH: u32 = 64;
 /// How often a worker publishes its counters.
 const PUBLISH_EVERY: Duration = Duration::from_millis(50);
 /// How many rounds ahead the worker prefetches a session's symbols: one packet of user work
-/// is about 100 ns, less than the DRAM latency the prefetch has to hide.
+/// takes less than the DRAM latency the prefetch has to hide.
 const PREFETCH_AHEAD: u32 = 2;
 /// The link rate a capture's timestamps follow when no rate is set.
 const PCAP_DEFAULT_RATE_BPS: u64 = 1_000_000_000;

@@ -8,7 +8,7 @@
 //!
 //! - [`config`]: priority queues, FDT publishing, FLUTE version, TOI width, carousel modes.
 //! - [`object`]: objects, their sources, content encoding and Content-MD5.
-//! - [`encoder`]: the per-block FEC encoder interface (no-code today).
+//! - [`encoder`]: the per-block FEC encoders (no-code, Reed-Solomon, Raptor, RaptorQ).
 //! - `transfer`: one transfer of one object (block interleaving, headers, pacing): the hot path.
 //! - `fdt`: FDT Instance IDs, serialisation, carousel and refresh.
 //! - `session`: the [`Sender`] itself: queues, scheduling, publishing, carousel bookkeeping.

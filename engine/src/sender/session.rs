@@ -601,9 +601,9 @@ impl Sender {
     /// to prefetch while the frame it just wrote goes out: the symbol that the transfer whose
     /// turn is next (in the highest queue that has one) sends `ahead` rounds after its next
     /// packet; `ahead` 0 is the next packet's symbol. An object much larger than the caches is
-    /// read from DRAM once, about 150 ns a symbol here and half the sender's own work per
-    /// packet: prefetched a few packets ahead, that wait overlaps the work. `None` when no data
-    /// symbol is in sight.
+    /// read from DRAM once, and that wait is as long as the sender's own work per packet:
+    /// prefetched a few packets ahead, it overlaps the work. `None` when no data symbol is in
+    /// sight.
     pub fn upcoming_payload(&self, ahead: u32) -> Option<&[u8]> {
         let q = self
             .queues

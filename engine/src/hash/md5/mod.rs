@@ -2,11 +2,10 @@
 //!
 //! The receiver hashes each object's in-order prefix as it arrives, so MD5 runs on the receive
 //! path at line rate. Its speed is the latency of the chain of 64 dependent steps per block, which
-//! `compress.rs` shortens where the round functions allow: ≈ 980 MB/s here, 1.25× the `md-5`
-//! crate and 1.3× the `md5` crate flute uses (`cargo bench -p xflute-bench --bench md5`). There is
-//! no SIMD kernel: an AVX-512VL one (state in xmm lanes, `vpternlogd` round functions, `vprold`)
-//! ran at ≈ 520 MB/s, since this CPU (AMD family 1Ah) takes 2 cycles per dependent vector integer
-//! operation, 8 per step, against 4 or 5 in general-purpose registers.
+//! `compress.rs` shortens where the round functions allow (`cargo bench -p xflute-bench --bench
+//! md5` compares it with the `md-5` crate and the `md5` crate flute uses; figures in
+//! docs/benchmarks.md). There is no SIMD kernel: one message is one dependent chain, and a vector
+//! unit runs each dependent integer step no faster than the general-purpose registers do.
 
 mod compress;
 
