@@ -1705,3 +1705,71 @@ fn rules_set_fec_encoding_cache_control_and_expiry_of_each_object_on_the_wire() 
     assert!(serve.metric("xflute_send_expired_total", "rules") >= 1.0);
     serve.terminate_cleanly();
 }
+
+/// The cores each thread of process `pid` may run on, by thread name.
+fn thread_cores(pid: u32) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .flatten()
+    {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
+        let allowed = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+            .unwrap_or_default();
+        out.push((comm.trim().to_owned(), allowed.trim().to_owned()));
+    }
+    out
+}
+
+/// A sending session pinned to a core has that core to itself: serve's other threads (API,
+/// watcher, main) run on the cores no session names.
+#[test]
+fn threads_other_than_the_workers_stay_off_the_cores_the_sessions_name() {
+    let online = std::thread::available_parallelism().map_or(1, |n| n.get());
+    assert!(
+        online >= 2,
+        "this test needs 2 cores or more (this machine has {online})"
+    );
+    let worker_core = online - 1;
+    let dir = TempDir::new("serve-cores");
+    std::fs::create_dir_all(dir.0.join("outbox")).unwrap();
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let dest = socket.local_addr().unwrap();
+    let api: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let config = dir.0.join("cores.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[http]\nlisten = \"{api}\"\n\n[[send]]\nname = \"pinned\"\ndest = \"{dest}\"\n\
+             iface = \"lo\"\nrate = \"1M\"\ncores = [{worker_core}]\nwatch = [\"outbox\"]\n"
+        ),
+    )
+    .unwrap();
+    let mut serve = Serve::start(None, &config, api, &dir.0.join("serve.log"));
+    serve.wait_ready(&["pinned"]);
+    let threads = thread_cores(serve.proc.pid());
+    let context = || format!("threads and their cores: {threads:?}\n{}", serve.output());
+    let worker = threads
+        .iter()
+        .find(|(name, _)| name.starts_with("xflute-tx"))
+        .unwrap_or_else(|| panic!("no worker thread: {}", context()));
+    assert_eq!(worker.1, worker_core.to_string(), "{}", context());
+    for (name, allowed) in threads.iter().filter(|(n, _)| !n.starts_with("xflute-tx")) {
+        let cores: Vec<usize> = allowed
+            .split(',')
+            .flat_map(|part| match part.split_once('-') {
+                Some((a, b)) => (a.parse().unwrap()..=b.parse().unwrap()).collect::<Vec<usize>>(),
+                None => vec![part.parse().unwrap()],
+            })
+            .collect();
+        assert!(
+            !cores.contains(&worker_core),
+            "thread {name} may run on the worker's core: {}",
+            context()
+        );
+    }
+    serve.terminate_cleanly();
+}

@@ -12,6 +12,7 @@
 //!   batches, UDP GSO, any-source and source-specific multicast joins.
 //! - [`file_sink`] receives objects into memory-mapped `NAME.part` files, renamed on commit;
 //!   [`spool`] reserves their space ahead of time, off the receive path.
+//! - [`affinity`] limits a thread to a set of cores (a service's threads off its workers').
 //! - [`frame`] writes and parses the Ethernet/IP/UDP headers around an ALC packet in a frame;
 //!   [`pcap`] reads and writes capture files.
 //!
@@ -23,6 +24,7 @@
 // The one module of the crate allowed to hold unchecked code; every block says why it is sound.
 #![allow(unsafe_code)]
 
+pub mod affinity;
 pub mod file_sink;
 pub mod frame;
 pub mod mmap;

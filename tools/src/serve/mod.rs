@@ -284,6 +284,7 @@ pub fn main(cli: ServeCli) -> Result<Outcome> {
         return Ok(Outcome::Complete);
     }
     let signals = signals()?;
+    keep_off_worker_cores(&config);
     let notifier = systemd::Notifier::from_env();
     let server = Arc::new(Server {
         sessions: RwLock::new(Sessions::default()),
@@ -340,17 +341,48 @@ pub fn main(cli: ServeCli) -> Result<Outcome> {
 fn reload(server: &Server, path: &std::path::Path) {
     server.reloads.fetch_add(1, Ordering::Relaxed);
     match config::load(path).context("reloading") {
-        Ok(config) => match server.apply(&config) {
-            Ok(()) => tracing::info!("configuration reloaded"),
-            Err(e) => {
-                server.reload_failures.fetch_add(1, Ordering::Relaxed);
-                tracing::error!(error = %format!("{e:#}"), "reload: some sessions did not start");
+        Ok(config) => {
+            keep_off_worker_cores(&config);
+            match server.apply(&config) {
+                Ok(()) => tracing::info!("configuration reloaded"),
+                Err(e) => {
+                    server.reload_failures.fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(error = %format!("{e:#}"), "reload: some sessions did not start");
+                }
             }
-        },
+        }
         Err(e) => {
             server.reload_failures.fetch_add(1, Ordering::Relaxed);
             // The running sessions stay as they are.
             tracing::error!(error = %format!("{e:#}"), "reload refused; sessions unchanged");
         }
+    }
+}
+
+/// Keeps this thread, and every thread it starts from now on (the HTTP API's, the watchers',
+/// the repairs'), off the cores the sessions' workers are pinned to, so that none of them
+/// preempts a worker: they run on the other cores. Nothing changes when no session names
+/// cores, or when they name every core.
+fn keep_off_worker_cores(config: &config::Config) {
+    let workers: std::collections::BTreeSet<usize> = config
+        .send
+        .iter()
+        .flat_map(|s| s.cores.iter().copied())
+        .chain(config.receive.iter().flat_map(|r| r.cores.iter().copied()))
+        .collect();
+    if workers.is_empty() {
+        return;
+    }
+    let others: Vec<usize> = xflute::io::affinity::online_cores()
+        .into_iter()
+        .filter(|c| !workers.contains(c))
+        .collect();
+    if others.is_empty() {
+        tracing::info!("the sessions' workers take every core: the other threads share them");
+        return;
+    }
+    match xflute::io::affinity::set_current_thread_cores(&others) {
+        Ok(()) => tracing::debug!(?others, "threads other than the workers run on these cores"),
+        Err(e) => tracing::warn!("keeping threads off the workers' cores: {e}"),
     }
 }
