@@ -15,6 +15,7 @@
 // Every public item is documented, and `pub` inside the crate means part of the API.
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod adpd;
 pub mod auth;
 pub mod cenc;
 pub mod endpoint;
