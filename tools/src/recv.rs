@@ -24,7 +24,9 @@ use xflute::receiver::{Config, DropReason, MultiReceiver, ObjectEvent, ObjectMet
 use xflute::runtime::{Backend, ChannelSpec};
 
 use crate::events::Event;
-use crate::repair::{Objects, RepairOptions, RepairStats, Repairer};
+use crate::repair::{
+    Announced, AnnouncedBases, Described, Objects, RepairOptions, RepairStats, Repairer,
+};
 use crate::send::BackendArg;
 use crate::{Outcome, units, usage};
 
@@ -117,10 +119,19 @@ pub struct RecvCli {
     /// that cannot complete from the network (its session closed or timed out, the run
     /// stopped) gets what it misses with HTTP Range requests, its Content-Location resolved
     /// against this base URL (http:// only), and only what its FEC cannot recover; it takes
-    /// its final name once complete and verified. With --bootstrap and no --repair-url, the
-    /// servers the gateway configuration announces, with its back-off. See docs/repair.md.
+    /// its final name once complete and verified. Wins over the servers announced
+    /// (--repair-announced, --bootstrap). See docs/repair.md.
     #[arg(long = "repair-url", value_name = "URL")]
     repair_url: Vec<url::Url>,
+    /// Without --repair-url, repair from the servers the senders announce (implied by
+    /// --bootstrap): those of the associated delivery procedure description (3GPP TS 26.346
+    /// §9.3, an object of type application/mbms-associated-procedure-description+xml, as
+    /// `send --repair-base` and `serve` publish) received in the session, the latest one, with
+    /// its offsetTime and randomTimePeriod when longer than --repair-offset and
+    /// --repair-window; and with --bootstrap those of the gateway configuration. An object
+    /// that ends before any server is announced fails (no repair server announced).
+    #[arg(long)]
+    repair_announced: bool,
     /// Objects repaired at once.
     #[arg(long, default_value_t = 4, value_name = "N")]
     repair_concurrency: usize,
@@ -139,9 +150,16 @@ pub struct RecvCli {
     repair_window: Duration,
 }
 
-/// `recv --repair-*`: how to repair, `None` without a repair server.
+/// `recv --repair-*`: how to repair, `None` without a repair server. Without --repair-url,
+/// with --repair-announced or --bootstrap, from the servers announced while receiving.
 fn recv_repair(cli: &RecvCli) -> Option<RepairOptions> {
-    (!cli.repair_url.is_empty()).then(|| recv_repair_with(cli, cli.repair_url.clone()))
+    if !cli.repair_url.is_empty() {
+        return Some(recv_repair_with(cli, cli.repair_url.clone()));
+    }
+    (cli.repair_announced || cli.bootstrap.is_some()).then(|| RepairOptions {
+        announced: Some(AnnouncedBases::default()),
+        ..recv_repair_with(cli, Vec::new())
+    })
 }
 
 /// `recv --repair-*` with these repair servers.
@@ -261,16 +279,20 @@ fn run(cli: &RecvCli) -> Result<Outcome> {
             }
             let line = crate::bootstrap::joined_line(bootstrap, &channels, cli.json);
             writeln!(lines, "{line}")?;
-            // An explicit --repair-url wins over the servers the configuration announces.
-            if repair.is_none() {
-                repair = crate::bootstrap::announced_repair_options(
-                    &config,
-                    &recv_repair_with(cli, Vec::new()),
-                );
-                if let Some(r) = &repair {
-                    let bases: Vec<&str> = r.bases.iter().map(url::Url::as_str).collect();
-                    tracing::info!("repairing from the announced {}", bases.join(", "));
-                }
+            // An explicit --repair-url wins over the servers the configuration announces,
+            // which come before any the sessions announce themselves.
+            if let Some(options) = &mut repair
+                && let Some(announced) = &options.announced
+                && let Some(from) = crate::bootstrap::announced_repair_options(&config, options)
+            {
+                let bases: Vec<&str> = from.bases.iter().map(url::Url::as_str).collect();
+                tracing::info!("repairing from the announced {}", bases.join(", "));
+                announced.set(Announced {
+                    bases: from.bases,
+                    object_base_uris: from.object_base_uris,
+                });
+                options.offset_time = from.offset_time;
+                options.random_window = from.random_window;
             }
             channels
         }
@@ -374,6 +396,9 @@ struct Reporter<'a, W: Write> {
     /// Objects completed (each completion: new content under a TOI completes again).
     completed: u64,
     completed_bytes: u64,
+    /// Where the repair servers an associated delivery procedure description announces go,
+    /// when the run repairs from the servers announced.
+    announced: Option<AnnouncedBases>,
 }
 
 impl<'a, W: Write> Reporter<'a, W> {
@@ -386,6 +411,62 @@ impl<'a, W: Write> Reporter<'a, W> {
             states: BTreeMap::new(),
             completed: 0,
             completed_bytes: 0,
+            announced: None,
+        }
+    }
+
+    /// An associated delivery procedure description completed at `path`: its servers and
+    /// back-off replace what the last one announced, and a line (or `repair_announced` event)
+    /// says so when they change. One that cannot be read is logged and changes nothing.
+    fn described(&mut self, tsi: u64, toi: u128, path: &Path, time: SystemTime) -> Result<()> {
+        let Some(announced) = self.announced.clone() else {
+            return Ok(());
+        };
+        let Some(description) = crate::repair::read_description(path) else {
+            return Ok(());
+        };
+        let now = Described::of(&description);
+        if announced.described().as_ref() == Some(&now) {
+            return Ok(());
+        }
+        let secs = |d: Option<Duration>| d.map(|d| d.as_secs());
+        let (offset, window) = (secs(now.offset_time), secs(now.random_window));
+        let line = if self.json {
+            let servers: Vec<String> = now
+                .bases
+                .iter()
+                .map(|u| crate::events::json_str(u.as_str()))
+                .collect();
+            Event::at("repair_announced", time)
+                .int("tsi", tsi)
+                .int("toi", toi)
+                .raw("servers", &format!("[{}]", servers.join(",")))
+                .opt_int("offset_time", offset)
+                .opt_int("random_time_period", window)
+                .finish()
+        } else {
+            let servers: Vec<String> = now
+                .bases
+                .iter()
+                .map(|u| units::printable(u.as_str()))
+                .collect();
+            let number = |v: Option<u64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v} s"));
+            format!(
+                "repair servers announced in tsi={tsi}: {} (offsetTime {}, randomTimePeriod {})",
+                if servers.is_empty() {
+                    "none".to_owned()
+                } else {
+                    servers.join(", ")
+                },
+                number(offset),
+                number(window)
+            )
+        };
+        announced.set_described(now);
+        if self.json {
+            self.line(line)
+        } else {
+            self.text(&line)
         }
     }
 
@@ -456,6 +537,12 @@ impl<'a, W: Write> Reporter<'a, W> {
                         units::bytes(bytes)
                     ))?;
                 }
+                if xflute::adpd::is_associated_procedure_description(
+                    meta.content_location.as_deref(),
+                    meta.content_type.as_deref(),
+                ) {
+                    self.described(key.0, toi, &path, time)?;
+                }
             }
             ObjectEvent::Failed {
                 toi, meta, reason, ..
@@ -511,6 +598,7 @@ pub fn run_pcap(args: &RecvArgs<'_>, out: &mut impl Write) -> Result<Outcome> {
     let sink = FileSink::new(args.out, config.limits.max_object_bytes)
         .map_err(|e| usage(format!("creating {}: {e}", args.out.display())))?;
     let mut report = Reporter::new(out, args.out, args.json);
+    report.announced = args.repair.as_ref().and_then(|r| r.announced.clone());
     let stale = sink.remove_stale_parts()?;
     if stale > 0 {
         report.note(
@@ -854,6 +942,7 @@ pub fn run_live(
     crate::release_free_memory();
     ready();
     let mut report = Reporter::new(out, args.out, args.json);
+    report.announced = args.repair.as_ref().and_then(|r| r.announced.clone());
     report.bar = (!args.json && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
         bar.enable_steady_tick(Duration::from_millis(200));

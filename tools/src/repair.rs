@@ -52,8 +52,9 @@ pub struct RepairOptions {
     /// A random wait, uniform in this window, added to the offset time (TS 26.346 §9.3.4
     /// random time period).
     pub random_window: Duration,
-    /// Repair servers learnt while receiving (announced in gateway configurations), used
-    /// when `bases` is empty.
+    /// Repair servers learnt while receiving (announced in gateway configurations, and in
+    /// associated delivery procedure descriptions received in the sessions), used when
+    /// `bases` is empty.
     pub announced: Option<AnnouncedBases>,
     /// Prefixes of Content-Locations that a base stands in for (DVB-MABR
     /// `transportObjectBaseURI`): a location that starts with one is resolved without it.
@@ -63,8 +64,18 @@ pub struct RepairOptions {
 /// Repair servers announced while receiving, shared between the thread that reads the
 /// announcements and the repairs. Runtime state, not configuration: any two compare equal, so
 /// that a configuration read again is not taken as changed.
+///
+/// Two sources are kept apart, so that one that announces nothing does not take away what the
+/// other announced: the gateway configuration ([`Self::set`]) and the associated delivery
+/// procedure description of the sessions received ([`Self::set_described`]).
 #[derive(Debug, Clone, Default)]
-pub struct AnnouncedBases(Arc<std::sync::RwLock<Announced>>);
+pub struct AnnouncedBases(Arc<std::sync::RwLock<Sources>>);
+
+#[derive(Debug, Default)]
+struct Sources {
+    gateway: Announced,
+    described: Option<Described>,
+}
 
 /// The repair servers announced, and the object base URIs they stand in for.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -75,6 +86,49 @@ pub struct Announced {
     pub object_base_uris: Vec<String>,
 }
 
+/// What an associated delivery procedure description (3GPP TS 26.346 §9.3) received in a
+/// session announces: its `postFileRepair` servers that can be used, and its back-off.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Described {
+    /// The `http://` servers, in the document's order, each once.
+    pub bases: Vec<Url>,
+    /// `offsetTime`.
+    pub offset_time: Option<Duration>,
+    /// `randomTimePeriod`.
+    pub random_window: Option<Duration>,
+}
+
+/// The longest back-off an announcement may impose; longer ones are cut to it, so that a
+/// mistaken or hostile description cannot hold objects (and `recv`'s end) for days.
+pub const MAX_ANNOUNCED_BACK_OFF: Duration = Duration::from_secs(3600);
+
+impl Described {
+    /// The servers and back-off of `description`; servers that are not `http://` URLs are
+    /// left out with a warning.
+    pub fn of(description: &xflute::adpd::AssociatedProcedureDescription) -> Self {
+        let mut bases: Vec<Url> = Vec::new();
+        for text in description.server_uris() {
+            match Url::parse(text) {
+                Ok(url) if url.scheme() == "http" && url.host_str().is_some() => {
+                    if !bases.contains(&url) {
+                        bases.push(url);
+                    }
+                }
+                _ => tracing::warn!(
+                    "announced repair server {:?} is not an http:// URL: left out",
+                    crate::units::printable(text)
+                ),
+            }
+        }
+        let repair = description.post_file_repair.as_ref();
+        Self {
+            bases,
+            offset_time: repair.and_then(xflute::adpd::PostFileRepair::offset_time),
+            random_window: repair.and_then(xflute::adpd::PostFileRepair::random_time_period),
+        }
+    }
+}
+
 impl PartialEq for AnnouncedBases {
     fn eq(&self, _: &Self) -> bool {
         true
@@ -82,20 +136,89 @@ impl PartialEq for AnnouncedBases {
 }
 
 impl AnnouncedBases {
-    /// Replaces what is announced.
-    pub fn set(&self, announced: Announced) {
-        *self
-            .0
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = announced;
-    }
-
-    /// What is announced so far.
-    pub fn get(&self) -> Announced {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Sources> {
         self.0
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Sources> {
+        self.0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Replaces what the gateway configuration announces.
+    pub fn set(&self, announced: Announced) {
+        self.write().gateway = announced;
+    }
+
+    /// What the gateway configuration announces so far.
+    pub fn get(&self) -> Announced {
+        self.read().gateway.clone()
+    }
+
+    /// Replaces what the sessions' associated delivery procedure description announces.
+    pub fn set_described(&self, described: Described) {
+        self.write().described = Some(described);
+    }
+
+    /// What the sessions' associated delivery procedure description announces so far.
+    pub fn described(&self) -> Option<Described> {
+        self.read().described.clone()
+    }
+
+    /// The servers to repair from, the description's first (the session's own word), then the
+    /// gateway configuration's, each once; and the back-off of `options`, lengthened to the
+    /// description's (each at most [`MAX_ANNOUNCED_BACK_OFF`]).
+    fn resolve(&self, options: &RepairOptions) -> (Announced, Duration, Duration) {
+        let sources = self.read();
+        let mut announced = sources.gateway.clone();
+        let (mut offset, mut window) = (options.offset_time, options.random_window);
+        if let Some(described) = &sources.described {
+            let mut bases = described.bases.clone();
+            for base in std::mem::take(&mut announced.bases) {
+                if !bases.contains(&base) {
+                    bases.push(base);
+                }
+            }
+            announced.bases = bases;
+            let cap = |d: Option<Duration>| d.unwrap_or_default().min(MAX_ANNOUNCED_BACK_OFF);
+            offset = offset.max(cap(described.offset_time));
+            window = window.max(cap(described.random_window));
+        }
+        (announced, offset, window)
+    }
+}
+
+/// The associated delivery procedure description stored at `path` (a completed object);
+/// `None`, logged, when it cannot be read.
+pub fn read_description(
+    path: &std::path::Path,
+) -> Option<xflute::adpd::AssociatedProcedureDescription> {
+    use std::io::Read as _;
+    let limits = xflute::adpd::ParseLimits::default();
+    let mut bytes = Vec::new();
+    let read = std::fs::File::open(path).and_then(|f| {
+        f.take(limits.max_document_bytes as u64 + 1)
+            .read_to_end(&mut bytes)
+    });
+    if let Err(e) = read {
+        tracing::warn!(
+            "reading the associated procedure description {}: {e}",
+            path.display()
+        );
+        return None;
+    }
+    match xflute::adpd::AssociatedProcedureDescription::parse(&bytes, &limits) {
+        Ok(description) => Some(description),
+        Err(e) => {
+            tracing::warn!(
+                "unreadable associated procedure description {}: {e}",
+                path.display()
+            );
+            None
+        }
     }
 }
 
@@ -431,15 +554,23 @@ async fn fetch_all(
         .content_location
         .clone()
         .ok_or_else(|| anyhow!("no Content-Location"))?;
-    let Announced {
-        bases,
-        object_base_uris,
-    } = match &options.announced {
-        Some(announced) if options.bases.is_empty() => announced.get(),
-        _ => Announced {
-            bases: options.bases.clone(),
-            object_base_uris: options.object_base_uris.clone(),
+    let (
+        Announced {
+            bases,
+            object_base_uris,
         },
+        offset,
+        window,
+    ) = match &options.announced {
+        Some(announced) if options.bases.is_empty() => announced.resolve(&options),
+        _ => (
+            Announced {
+                bases: options.bases.clone(),
+                object_base_uris: options.object_base_uris.clone(),
+            },
+            options.offset_time,
+            options.random_window,
+        ),
     };
     if bases.is_empty() {
         bail!("no repair server announced");
@@ -451,7 +582,7 @@ async fn fetch_all(
             .map(|base| resolve(base, relative))
             .collect::<Result<Vec<_>>>()?,
     );
-    tokio::time::sleep(options.offset_time + random_within(options.random_window)).await;
+    tokio::time::sleep(offset.saturating_add(random_within(window))).await;
     for _ in 0..MAX_ROUNDS {
         let plan = object.plan();
         if plan.is_empty() {
@@ -779,6 +910,65 @@ mod tests {
             .as_str(),
             "http://10.0.0.1/live/a.mpd"
         );
+    }
+
+    #[test]
+    fn a_description_announces_its_http_servers_and_lengthens_the_back_off() {
+        use xflute::adpd::{AssociatedProcedureDescription, PostFileRepair};
+        let description = AssociatedProcedureDescription::file_repair(PostFileRepair {
+            server_uris: vec![
+                "http://a.example/x/".into(),
+                "ftp://b.example/".into(),
+                "http://a.example/x/".into(),
+                "not a url".into(),
+                "http://c.example/".into(),
+            ],
+            offset_time_s: Some(5),
+            random_time_period_s: Some(u64::MAX),
+        });
+        let described = Described::of(&description);
+        let urls: Vec<&str> = described.bases.iter().map(Url::as_str).collect();
+        assert_eq!(urls, ["http://a.example/x/", "http://c.example/"]);
+        let shared = AnnouncedBases::default();
+        let options = RepairOptions {
+            offset_time: Duration::from_secs(7),
+            random_window: Duration::from_secs(1),
+            announced: Some(shared.clone()),
+            ..RepairOptions::default()
+        };
+        // Nothing announced yet: no server, the receiver's own back-off.
+        let (none, offset, window) = shared.resolve(&options);
+        assert!(none.bases.is_empty());
+        assert_eq!(
+            (offset, window),
+            (options.offset_time, options.random_window)
+        );
+        shared.set(Announced {
+            bases: vec![
+                Url::parse("http://gateway.example/").unwrap(),
+                Url::parse("http://c.example/").unwrap(),
+            ],
+            object_base_uris: vec!["tag:x".into()],
+        });
+        shared.set_described(described);
+        let (announced, offset, window) = shared.resolve(&options);
+        let urls: Vec<&str> = announced.bases.iter().map(Url::as_str).collect();
+        // The session's own servers first, then the configuration's, each once.
+        assert_eq!(
+            urls,
+            [
+                "http://a.example/x/",
+                "http://c.example/",
+                "http://gateway.example/"
+            ]
+        );
+        assert_eq!(announced.object_base_uris, ["tag:x"]);
+        // Never shorter than the receiver's own, never longer than the cap.
+        assert_eq!(offset, Duration::from_secs(7));
+        assert_eq!(window, MAX_ANNOUNCED_BACK_OFF);
+        // A configuration that announces nothing takes nothing the description gave.
+        shared.set(Announced::default());
+        assert_eq!(shared.resolve(&options).0.bases.len(), 2);
     }
 
     #[test]

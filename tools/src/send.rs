@@ -198,12 +198,16 @@ pub struct SendCli {
     /// --carousel, else three times at the start.
     #[arg(long, value_name = "ADDR:PORT")]
     bootstrap: Option<SocketAddr>,
-    /// With --bootstrap: announce this HTTP server as the repair server of the session
-    /// (UnicastRepairParameters BaseURL; repeatable, the first preferred), so that gateways
-    /// repair from it without being told (`recv --bootstrap` without --repair-url, GPAC's
-    /// mabr://). An object's repair URL is this base followed by its Content-Location, as
-    /// `recv --repair-url` resolves it. See docs/repair.md.
-    #[arg(long, value_name = "URL", requires = "bootstrap")]
+    /// Announce this HTTP server as the repair server of the session (repeatable, the first
+    /// preferred), so that receivers repair from it without being told: in the session itself,
+    /// as a 3GPP TS 26.346 associated delivery procedure description (postFileRepair
+    /// serverURI; an object the FDT lists as application/mbms-associated-procedure-description+xml,
+    /// sent five times at the start, or once a second with --carousel), which `recv
+    /// --repair-announced` reads; and with --bootstrap in the gateway configuration
+    /// (UnicastRepairParameters BaseURL), which `recv --bootstrap` and GPAC's mabr:// read. An
+    /// object's repair URL is this base followed by its Content-Location, as `recv
+    /// --repair-url` resolves it. See docs/repair.md.
+    #[arg(long, value_name = "URL")]
     repair_base: Vec<url::Url>,
 }
 
@@ -303,7 +307,7 @@ pub struct SendArgs {
     pub auth: Option<SendAuth>,
     /// Where to publish a DVB-MABR gateway configuration of the session.
     pub bootstrap: Option<SocketAddr>,
-    /// The repair servers the configuration announces, preferred first.
+    /// The repair servers the session (and the configuration) announces, preferred first.
     pub repair_base: Vec<url::Url>,
 }
 
@@ -836,6 +840,13 @@ pub fn build_sender_with(args: &SendArgs, fec: &FecArgs) -> Result<Sender> {
             .set_signer(signer)
             .map_err(|e| usage(format!("--auth: {e}")))?;
     }
+    if !args.repair_base.is_empty() {
+        let object = description_object(&args.repair_base, args.carousel.is_some())
+            .map_err(|e| usage(format!("--repair-base: {e:#}")))?;
+        sender
+            .add_object(args.priority, object)
+            .map_err(|e| usage(format!("--repair-base: {e}")))?;
+    }
     let mut seen = std::collections::HashSet::new();
     for Input { path, name } in &files {
         let location = content_location(name, dvb_mabr);
@@ -871,6 +882,42 @@ pub fn build_sender_with(args: &SendArgs, fec: &FecArgs) -> Result<Sender> {
         })?;
     }
     Ok(sender)
+}
+
+/// Transfers, back to back, of a session's associated delivery procedure description when
+/// the session has no carousel: enough that a receiver that loses a fifth of the packets still
+/// gets one.
+pub const DESCRIPTION_TRANSFERS: u32 = 5;
+
+/// How often a repeating session sends its associated delivery procedure description.
+pub const DESCRIPTION_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The associated delivery procedure description (3GPP TS 26.346 §9.3) that announces
+/// `servers` as the repair servers of a session, as an object of the session, named
+/// [`xflute::adpd::CONTENT_LOCATION`] so that no file of the session can have its name, with
+/// its Content-Type in the FDT; no offset time or random time period of its own, so that
+/// receivers keep theirs. With `repeat`, sent every [`DESCRIPTION_INTERVAL`] for as long as
+/// the session runs; else [`DESCRIPTION_TRANSFERS`] times at the start.
+pub(crate) fn description_object(servers: &[url::Url], repeat: bool) -> Result<ObjectDesc> {
+    use xflute::adpd::{AssociatedProcedureDescription, PostFileRepair};
+    let description = AssociatedProcedureDescription::file_repair(PostFileRepair::new(
+        servers.iter().map(url::Url::to_string).collect(),
+    ));
+    let transfer = TransferConfig {
+        max_transfer_count: if repeat { 1 } else { DESCRIPTION_TRANSFERS },
+        carousel_mode: repeat.then_some(CarouselRepeatMode::IntervalBetweenStartTimes(
+            DESCRIPTION_INTERVAL,
+        )),
+        ..TransferConfig::default()
+    };
+    ObjectDesc::from_buffer(
+        description.to_xml().into_bytes(),
+        xflute::adpd::CONTENT_TYPE,
+        xflute::adpd::CONTENT_LOCATION,
+        true,
+        transfer,
+    )
+    .context("preparing the associated procedure description")
 }
 
 /// The source address: the one given, or a documentation address of the destination's family.

@@ -132,6 +132,14 @@ enum Server {
     /// `serve` sends the files with a bootstrap, announcing its own repair server there;
     /// `recv --bootstrap` is given no repair server.
     AnnouncedByServe,
+    /// nginx serving the sender's files, which `send --repair-base` (no bootstrap) announces
+    /// in an associated delivery procedure description in the session; `recv
+    /// --repair-announced` is given no repair server.
+    DescribedBySend,
+    /// `serve` sends the files (no bootstrap) and announces its own repair server in an
+    /// associated delivery procedure description in the session; `recv --repair-announced`
+    /// is given no repair server.
+    DescribedByServe,
 }
 
 impl Server {
@@ -139,8 +147,15 @@ impl Server {
         matches!(self, Self::AnnouncedBySend | Self::AnnouncedByServe)
     }
 
+    fn described(self) -> bool {
+        matches!(self, Self::DescribedBySend | Self::DescribedByServe)
+    }
+
     fn serve(self) -> bool {
-        matches!(self, Self::Serve | Self::AnnouncedByServe)
+        matches!(
+            self,
+            Self::Serve | Self::AnnouncedByServe | Self::DescribedByServe
+        )
     }
 }
 
@@ -165,7 +180,7 @@ fn lossy_transfer(
     let seed = seed();
     let files = make_files(&dir.0.join("in"), sizes, seed);
     let _nginx = match server {
-        Server::SendersFiles | Server::AnnouncedBySend => {
+        Server::SendersFiles | Server::AnnouncedBySend | Server::DescribedBySend => {
             Some(start_nginx(&pair, &dir.0.join("in"), &dir.0.join("nginx")))
         }
         Server::WrongFiles => {
@@ -176,7 +191,7 @@ fn lossy_transfer(
                 &dir.0.join("nginx"),
             ))
         }
-        Server::Down | Server::Serve | Server::AnnouncedByServe => None,
+        Server::Down | Server::Serve | Server::AnnouncedByServe | Server::DescribedByServe => None,
     };
     drop_object_packets(&pair, GROUP, 20);
     let out = dir.0.join("out");
@@ -190,8 +205,15 @@ fn lossy_transfer(
     };
     // From a bootstrap, the gateway configuration may be received as an object too: counting
     // it, a run that does not receive it ends at --timeout, with every file.
+    // Likewise the description of the repair procedure a session carries.
     let (from, count, repair) = if server.announced() {
         (["--bootstrap", BOOTSTRAP], files.len() + 1, vec![])
+    } else if server.described() {
+        (
+            ["--group", GROUP],
+            files.len() + 1,
+            vec!["--repair-announced"],
+        )
     } else {
         (
             ["--group", GROUP],
@@ -232,6 +254,12 @@ fn lossy_transfer(
         },
     ]));
     send_args.extend(s(send_extra));
+    if server == Server::DescribedBySend {
+        send_args.extend(s(&[
+            "--repair-base",
+            &format!("http://127.0.0.1:{NGINX_PORT}/"),
+        ]));
+    }
     if server == Server::AnnouncedBySend {
         send_args.extend(s(&[
             "--tsi",
@@ -279,9 +307,10 @@ fn lossy_transfer(
         }
     }
     let status = receiver.wait_for(Duration::from_secs(90));
-    let sent = match server {
-        Server::Serve | Server::AnnouncedByServe => Some(sender.interrupt()),
-        _ => sender.wait_for(Duration::from_secs(30)),
+    let sent = if server.serve() {
+        Some(sender.interrupt())
+    } else {
+        sender.wait_for(Duration::from_secs(30))
     };
     let rules = pair.exec(Side::Receiver, &["nft", "list", "ruleset"]);
     let log = format!(
@@ -367,6 +396,58 @@ fn recv_bootstrap_repairs_from_the_repair_server_serve_announces() {
         Server::AnnouncedByServe,
     );
     assert_all_repaired(&run, &dir, &files);
+}
+
+/// `recv --repair-announced` with no repair server of its own repairs from nginx, which `send
+/// --repair-base` (no bootstrap) announces in an associated delivery procedure description it
+/// carries in the session: every file completes, byte for byte, some through repair.
+#[test]
+fn recv_repair_announced_repairs_from_the_server_send_describes_in_its_session() {
+    xflute_tests::netns::require_root();
+    let sizes: Vec<usize> = (0..20).map(|i| 50_000 + i * 4_321).collect();
+    let (run, dir, files) = lossy_transfer(
+        "repair-described-send",
+        &sizes,
+        &[],
+        &[],
+        Server::DescribedBySend,
+    );
+    assert_all_repaired(&run, &dir, &files);
+    assert_described(&run, &format!("http://127.0.0.1:{NGINX_PORT}/"));
+}
+
+/// `serve` with no bootstrap announces its own repair server (its HTTP address and the
+/// session's /repair/ path) in an associated delivery procedure description in the session;
+/// `recv --repair-announced` with no repair server of its own repairs from it: every file
+/// completes, byte for byte, some through repair.
+#[test]
+fn recv_repair_announced_repairs_from_the_repair_server_serve_describes_in_its_session() {
+    xflute_tests::netns::require_root();
+    let sizes: Vec<usize> = (0..20).map(|i| 50_000 + i * 4_321).collect();
+    let (run, dir, files) = lossy_transfer(
+        "repair-described-serve",
+        &sizes,
+        &[],
+        &[],
+        Server::DescribedByServe,
+    );
+    assert_all_repaired(&run, &dir, &files);
+    assert_described(&run, &format!(":{SERVE_PORT}/repair/{SERVE_SESSION}/\""));
+}
+
+/// The receiver read the description in the session (a `repair_announced` event naming
+/// `server`), and the description itself is in the output directory like any object.
+fn assert_described(run: &Run, server: &str) {
+    let log = &run.log;
+    let event = log
+        .lines()
+        .find(|l| l.contains("\"event\":\"repair_announced\""))
+        .unwrap_or_else(|| panic!("no repair_announced event: {log}"));
+    assert!(event.contains(server), "{event}\n{log}");
+    assert!(
+        log.contains("\"location\":\"urn:xflute:associated-procedure-description\""),
+        "{log}"
+    );
 }
 
 /// Every file arrived intact, none left half-written, some through repair and none failed,
@@ -604,20 +685,38 @@ fn gpac_repairs_from_serve(name: &str, announced: bool) {
 /// with a fifth of the packets lost, once the sender closes the session; its metrics count it.
 #[test]
 fn serve_receiving_session_with_repair_url_completes_every_file_from_nginx() {
-    serve_receiving_session_repairs_from_nginx("repair-serve-receive", false);
+    serve_receiving_session_repairs_from_nginx("repair-serve-receive", Told::RepairUrl);
 }
 
 /// A receiving session of `serve` with `bootstrap` and no `repair_url` repairs from nginx, which
 /// `send --bootstrap --repair-base` announces in its gateway configuration.
 #[test]
 fn serve_receiving_session_from_a_bootstrap_repairs_from_the_announced_server() {
-    serve_receiving_session_repairs_from_nginx("repair-serve-receive-announced", true);
+    serve_receiving_session_repairs_from_nginx("repair-serve-receive-announced", Told::Bootstrap);
+}
+
+/// A receiving session of `serve` with `repair_announced` and no `repair_url` repairs from
+/// nginx, which `send --repair-base` (no bootstrap) announces in an associated delivery
+/// procedure description in the session.
+#[test]
+fn serve_receiving_session_with_repair_announced_repairs_from_the_server_described() {
+    serve_receiving_session_repairs_from_nginx("repair-serve-receive-described", Told::Described);
+}
+
+/// How a receiving session of `serve` learns where nginx is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Told {
+    /// `repair_url`.
+    RepairUrl,
+    /// The gateway configuration on the bootstrap it starts from.
+    Bootstrap,
+    /// `repair_announced`: the description in the session it receives.
+    Described,
 }
 
 /// `send` sends files once with a fifth of the packets lost; a receiving session of `serve`
-/// completes every file by repair from nginx, told so with `repair_url`, or, `announced`, by
-/// the gateway configuration on the bootstrap it starts from.
-fn serve_receiving_session_repairs_from_nginx(name: &str, announced: bool) {
+/// completes every file by repair from nginx, told so as `told` says.
+fn serve_receiving_session_repairs_from_nginx(name: &str, told: Told) {
     xflute_tests::netns::require_root();
     let pair = NetnsPair::with_config(PairConfig::default());
     let dir = TempDir::new(name);
@@ -627,10 +726,10 @@ fn serve_receiving_session_repairs_from_nginx(name: &str, announced: bool) {
     drop_object_packets(&pair, GROUP, 20);
     let source = pair.sender.ipv4.to_string();
     let nginx_url = format!("http://127.0.0.1:{NGINX_PORT}/");
-    let from = if announced {
-        format!("bootstrap = \"{BOOTSTRAP}\"\n")
-    } else {
-        format!("group = \"{GROUP}\"\nrepair_url = [\"{nginx_url}\"]\n")
+    let from = match told {
+        Told::Bootstrap => format!("bootstrap = \"{BOOTSTRAP}\"\n"),
+        Told::RepairUrl => format!("group = \"{GROUP}\"\nrepair_url = [\"{nginx_url}\"]\n"),
+        Told::Described => format!("group = \"{GROUP}\"\nrepair_announced = true\n"),
     };
     let serve = serve_args(
         &dir.0,
@@ -643,25 +742,29 @@ fn serve_receiving_session_repairs_from_nginx(name: &str, announced: bool) {
     let mut serve = Proc::spawn(&pair, Side::Receiver, &serve, &dir.0.join("serve.log"));
     std::thread::sleep(Duration::from_millis(1000));
     let mut send_args = udp_command(&pair, Side::Sender, "send");
+    let bootstrap = told == Told::Bootstrap;
     send_args.extend(s(&[
         "--source",
         &source,
         "--dest",
         GROUP,
         "--rate",
-        // Announced, slow enough that the session joins the files' session, which it learns
-        // from the configuration sent with the first packets, while they are being sent.
-        if announced { "8M" } else { "200M" },
+        // From a bootstrap, slow enough that the session joins the files' session, which it
+        // learns from the configuration sent with the first packets, while they are being
+        // sent.
+        if bootstrap { "8M" } else { "200M" },
     ]));
-    if announced {
-        send_args.extend(s(&[
+    match told {
+        Told::Bootstrap => send_args.extend(s(&[
             "--tsi",
             "5",
             "--bootstrap",
             BOOTSTRAP,
             "--repair-base",
             &nginx_url,
-        ]));
+        ])),
+        Told::Described => send_args.extend(s(&["--repair-base", &nginx_url])),
+        Told::RepairUrl => {}
     }
     send_args.extend(files.iter().map(|(p, _)| p.display().to_string()));
     let mut sender = Proc::spawn(&pair, Side::Sender, &send_args, &dir.0.join("send.log"));

@@ -114,6 +114,8 @@ struct ReceiveFile {
     cores: Vec<usize>,
     #[serde(default)]
     repair_url: Vec<String>,
+    #[serde(default)]
+    repair_announced: bool,
     repair_offset: Option<String>,
     repair_window: Option<String>,
 }
@@ -215,7 +217,8 @@ pub struct SendConfig {
     pub profile: SendProfile,
     /// Where to publish a DVB-MABR gateway configuration of the session.
     pub bootstrap: Option<SocketAddr>,
-    /// The repair server the gateway configuration announces for the session: the
+    /// The repair server the session announces, in an associated delivery procedure
+    /// description it carries and, with `bootstrap`, in the gateway configuration: the
     /// `repair_announce` key, else this process's own when it serves the session's files.
     pub repair_announce: Option<url::Url>,
 }
@@ -515,15 +518,13 @@ fn send_config(
     })
 }
 
-/// The repair server a session's gateway configuration announces: `repair_announce` as
-/// written, else `http://LISTEN/repair/NAME/` when the session has watched directories (the
-/// only files the repair server answers with) and `listen` is an address others can reach
-/// (neither unspecified nor loopback).
+/// The repair server a session announces (in its associated delivery procedure description,
+/// and with `bootstrap` in its gateway configuration): `repair_announce` as written, else
+/// `http://LISTEN/repair/NAME/` when the session has watched directories (the only files the
+/// repair server answers with) and `listen` is an address others can reach (neither
+/// unspecified nor loopback).
 fn repair_announce(s: &SendFile, listen: SocketAddr) -> Result<Option<url::Url>> {
     if let Some(text) = &s.repair_announce {
-        if s.bootstrap.is_none() {
-            bail!("repair_announce needs bootstrap: it is announced in the gateway configuration");
-        }
         let url = url::Url::parse(text).with_context(|| format!("repair_announce {text:?}"))?;
         if url.scheme() != "http" {
             bail!("repair_announce {text:?}: only http:// is supported");
@@ -531,7 +532,7 @@ fn repair_announce(s: &SendFile, listen: SocketAddr) -> Result<Option<url::Url>>
         return Ok(Some(url));
     }
     let reachable = !listen.ip().is_unspecified() && !listen.ip().is_loopback();
-    if s.bootstrap.is_none() || s.watch.is_empty() || !reachable {
+    if s.watch.is_empty() || !reachable {
         return Ok(None);
     }
     let own = format!("http://{listen}/repair/{}/", s.name);
@@ -641,8 +642,10 @@ fn receive_config(r: ReceiveFile, resolve: &dyn Fn(&Path) -> PathBuf) -> Result<
         "delete" => OnUnlisted::Delete,
         other => bail!("on_unlisted {other:?}: use keep or delete"),
     };
-    // From a bootstrap, the repair servers its gateway configurations announce, once read.
-    let repair = if r.repair_url.is_empty() && r.bootstrap.is_none() {
+    // Without repair_url, from a bootstrap or with repair_announced, the repair servers
+    // announced while receiving (gateway configurations, the sessions' associated delivery
+    // procedure descriptions), once read.
+    let repair = if r.repair_url.is_empty() && r.bootstrap.is_none() && !r.repair_announced {
         None
     } else {
         let bases = r
@@ -874,12 +877,13 @@ mod tests {
             announced(&public).as_deref(),
             Some("http://10.0.0.1:9464/repair/s/")
         );
-        // Not reachable from elsewhere, nothing served, or nothing to announce it in: none.
+        // Not reachable from elsewhere, or nothing served: none.
         assert_eq!(announced(session), None);
         assert_eq!(announced(&public.replace("watch = [\"in\"]", "")), None);
+        // Without a bootstrap too: the session announces it itself.
         assert_eq!(
-            announced(&public.replace("bootstrap = \"239.1.1.1:5000\"", "")),
-            None
+            announced(&public.replace("bootstrap = \"239.1.1.1:5000\"", "")).as_deref(),
+            Some("http://10.0.0.1:9464/repair/s/")
         );
         let configured = format!("{session}repair_announce = \"http://repair.example/s/\"\n");
         assert_eq!(
@@ -888,7 +892,10 @@ mod tests {
         );
         assert!(err(&configured.replace("http://", "ftp://")).contains("only http://"));
         let unannounced = configured.replace("bootstrap = \"239.1.1.1:5000\"\n", "");
-        assert!(err(&unannounced).contains("needs bootstrap"));
+        assert_eq!(
+            announced(&unannounced).as_deref(),
+            Some("http://repair.example/s/")
+        );
     }
 
     #[test]
@@ -907,5 +914,16 @@ mod tests {
         let bad = format!("{base}repair_url = [\"not a url\"]\n");
         let e = format!("{:#}", parse(&bad, Path::new("/")).unwrap_err());
         assert!(e.contains("repair_url"), "{e}");
+        // repair_announced: no server of its own, the ones announced once received.
+        let c = parse(&format!("{base}repair_announced = true\n"), Path::new("/")).unwrap();
+        let repair = c.receive[0].repair.as_ref().unwrap();
+        assert!(repair.bases.is_empty() && repair.announced.is_some());
+        // An explicit repair_url wins.
+        let both = format!("{text}repair_announced = true\n");
+        let repair = parse(&both, Path::new("/")).unwrap().receive[0]
+            .repair
+            .clone()
+            .unwrap();
+        assert!(!repair.bases.is_empty() && repair.announced.is_none());
     }
 }

@@ -15,7 +15,7 @@ use xflute::runtime::{EventWait, RxEngine, RxStats};
 
 use super::config::{OnUnlisted, ReceiveConfig};
 use super::sending::backend_name;
-use crate::repair::{Objects, RepairStats, Repairer};
+use crate::repair::{AnnouncedBases, Described, Objects, RepairStats, Repairer};
 
 /// Completed objects remembered for `/status`, newest last.
 const RECENT: usize = 32;
@@ -41,7 +41,8 @@ pub struct ReceiveSession {
     stop: Arc<AtomicBool>,
     events: Option<JoinHandle<()>>,
     started: SystemTime,
-    /// Repairs by HTTP of what the broadcast did not complete (`repair_url`).
+    /// Repairs by HTTP of what the broadcast did not complete (`repair_url`, or the servers
+    /// announced).
     repairer: Option<Repairer>,
 }
 
@@ -82,6 +83,7 @@ impl ReceiveSession {
             let engine = Arc::clone(&engine);
             let out = config.out.clone();
             let mut gateway = super::bootstrap::Follower::new(&config);
+            let described = config.repair.as_ref().and_then(|r| r.announced.clone());
             std::thread::Builder::new()
                 .name(format!("events-{name}"))
                 .spawn(move || {
@@ -90,6 +92,9 @@ impl ReceiveSession {
                         match events.next_timeout(Duration::from_millis(100)) {
                             Ok(event) => {
                                 gateway.event(&name, &engine, &out, &event);
+                                if let Some(announced) = &described {
+                                    follow_description(&name, announced, &out, &event);
+                                }
                                 take(&name, &seen, &out, delete_unlisted, event);
                             }
                             Err(EventWait::Timeout) => {}
@@ -196,6 +201,39 @@ impl ReceiveSession {
                 );
             }
         }
+    }
+}
+
+/// A session without `repair_url` that repairs from the servers announced: an associated
+/// delivery procedure description (3GPP TS 26.346 §9.3) that completes in it replaces the
+/// servers and back-off the last one gave. One that cannot be read is logged and changes
+/// nothing.
+fn follow_description(name: &str, announced: &AnnouncedBases, out: &Path, event: &ObjectEvent) {
+    let ObjectEvent::Completed { session, toi, meta } = event else {
+        return;
+    };
+    if !xflute::adpd::is_associated_procedure_description(
+        meta.content_location.as_deref(),
+        meta.content_type.as_deref(),
+    ) {
+        return;
+    }
+    let path = crate::recv::local_path(out, session.tsi, *toi, meta);
+    let Some(description) = crate::repair::read_description(&path) else {
+        return;
+    };
+    let now = Described::of(&description);
+    if announced.described().as_ref() != Some(&now) {
+        let list: Vec<&str> = now.bases.iter().map(url::Url::as_str).collect();
+        tracing::info!(
+            session = name,
+            tsi = session.tsi,
+            offset_time_s = now.offset_time.map(|d| d.as_secs()),
+            random_time_period_s = now.random_window.map(|d| d.as_secs()),
+            "repair servers announced in the session: {}",
+            list.join(", ")
+        );
+        announced.set_described(now);
     }
 }
 

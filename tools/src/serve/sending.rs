@@ -156,8 +156,16 @@ impl SendSession {
         }
         let fdt_oti = fec_oti(&Default::default(), config.symbol_len, config.block_len)?;
         let endpoint = UdpEndpoint::new(config.dest.ip(), config.dest.port());
-        let sender = Sender::new(endpoint, config.tsi, fdt_oti, sender_config)
+        let mut sender = Sender::new(endpoint, config.tsi, fdt_oti, sender_config)
             .map_err(|e| anyhow::anyhow!("the session's parameters are not valid: {e}"))?;
+        // The session's own announcement of its repair server, carouselled with it, under a
+        // name no file of the session can have (docs/repair.md).
+        if let Some(server) = &config.repair_announce {
+            let description = crate::send::description_object(std::slice::from_ref(server), true)?;
+            sender
+                .add_object(0, description)
+                .context("adding the associated procedure description")?;
+        }
         let rules = config
             .rules
             .iter()
