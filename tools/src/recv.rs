@@ -123,13 +123,13 @@ pub struct RecvCli {
     /// (--repair-announced, --bootstrap). See docs/repair.md.
     #[arg(long = "repair-url", value_name = "URL")]
     repair_url: Vec<url::Url>,
-    /// Without --repair-url, repair from the servers the senders announce (implied by
-    /// --bootstrap): those of the associated delivery procedure description (3GPP TS 26.346
-    /// §9.3, an object of type application/mbms-associated-procedure-description+xml, as
-    /// `send --repair-base` and `serve` publish) received in the session, the latest one, with
-    /// its offsetTime and randomTimePeriod when longer than --repair-offset and
-    /// --repair-window; and with --bootstrap those of the gateway configuration. An object
-    /// that ends before any server is announced fails (no repair server announced).
+    /// Without --repair-url, repair from the servers the sender announces (implied by
+    /// --bootstrap): the serverURIs of the latest associated delivery procedure description
+    /// received in the session (3GPP TS 26.346 §9.3: an object of type
+    /// application/mbms-associated-procedure-description+xml, as `send --repair-base` and
+    /// `serve` publish), whose offsetTime and randomTimePeriod replace --repair-offset and
+    /// --repair-window when longer; with --bootstrap, then those of the gateway configuration.
+    /// An object that ends before any server is announced fails (no repair server announced).
     #[arg(long)]
     repair_announced: bool,
     /// Objects repaired at once.
