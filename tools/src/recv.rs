@@ -280,7 +280,7 @@ fn run(cli: &RecvCli) -> Result<Outcome> {
             let line = crate::bootstrap::joined_line(bootstrap, &channels, cli.json);
             writeln!(lines, "{line}")?;
             // An explicit --repair-url wins over the servers the configuration announces,
-            // which come before any the sessions announce themselves.
+            // which are tried after those a session's own description names.
             if let Some(options) = &mut repair
                 && let Some(announced) = &options.announced
                 && let Some(from) = crate::bootstrap::announced_repair_options(&config, options)
