@@ -611,7 +611,14 @@ async fn fetch_all(
                 }
             })
         };
-        while let Some(parts) = rx.recv().await {
+        let (mut waiting, mut feeding, mut answers) = (Duration::ZERO, Duration::ZERO, 0u32);
+        loop {
+            let asked = std::time::Instant::now();
+            let Some(parts) = rx.recv().await else {
+                break;
+            };
+            waiting += asked.elapsed();
+            answers += 1;
             let parts = match parts {
                 Ok(parts) => parts,
                 Err(e) => {
@@ -623,17 +630,21 @@ async fn fetch_all(
             Counters::add(&counters.received_bytes, received);
             let location = location.clone();
             let fed = tokio::task::spawn_blocking(move || {
+                let started = std::time::Instant::now();
                 let fed = parts.iter().try_for_each(|(offset, bytes)| {
                     object
                         .feed(*offset, bytes)
                         .with_context(|| format!("{location}: bytes at {offset}"))
                 });
-                (object, fed)
+                (object, fed, started.elapsed())
             })
             .await;
             match fed {
-                Ok((back, Ok(()))) => object = back,
-                Ok((_, Err(e))) => {
+                Ok((back, Ok(()), took)) => {
+                    object = back;
+                    feeding += took;
+                }
+                Ok((_, Err(e), _)) => {
                     fetcher.abort();
                     return Err(e);
                 }
@@ -643,6 +654,14 @@ async fn fetch_all(
                 }
             }
         }
+        // Where a round's time went: waiting for answers, or storing and hashing them.
+        tracing::debug!(
+            location,
+            answers,
+            waiting_ms = waiting.as_millis() as u64,
+            storing_ms = feeding.as_millis() as u64,
+            "repair round"
+        );
     }
     if object.is_complete() {
         Ok(object)
