@@ -1538,6 +1538,9 @@ fn the_systemd_unit_passes_systemd_analyze_verify_and_its_configuration_checks()
 struct OnTheWire {
     fdts: BTreeMap<u32, xflute::fdt::FdtInstance>,
     fec_ids: BTreeMap<u128, std::collections::BTreeSet<u8>>,
+    packets: BTreeMap<u128, u64>,
+    /// Instance IDs in the order they were first assembled.
+    order: Vec<u32>,
 }
 
 impl OnTheWire {
@@ -1567,6 +1570,7 @@ impl OnTheWire {
             if toi != 0 {
                 let id = alc.fec_encoding_id().unwrap() as u8;
                 wire.fec_ids.entry(toi).or_default().insert(id);
+                *wire.packets.entry(toi).or_default() += 1;
                 continue;
             }
             let (Some(fdt), Some(fti), Some(pid)) = (alc.ext_fdt(), alc.fti(), alc.payload_id())
@@ -1591,7 +1595,9 @@ impl OnTheWire {
                 xml.truncate(*len as usize);
                 let instance = xflute::fdt::FdtInstance::parse(&xml, &Default::default())
                     .expect("serve sent an FDT instance that does not parse");
-                wire.fdts.insert(fdt.fdt_instance_id, instance);
+                if wire.fdts.insert(fdt.fdt_instance_id, instance).is_none() {
+                    wire.order.push(fdt.fdt_instance_id);
+                }
             }
         }
         wire
@@ -1599,18 +1605,24 @@ impl OnTheWire {
 
     /// The File entry named `name` in the newest instance that lists it.
     fn file(&self, name: &str) -> Option<&xflute::fdt::File> {
-        self.fdts
-            .values()
+        self.order
+            .iter()
             .rev()
+            .filter_map(|id| self.fdts.get(id))
             .find_map(|i| i.files.iter().find(|f| f.content_location.ends_with(name)))
+    }
+
+    /// The instance assembled last.
+    fn newest(&self) -> Option<&xflute::fdt::FdtInstance> {
+        self.order.last().and_then(|id| self.fdts.get(id))
     }
 }
 
-/// Rules set each object's FEC, content encoding, Cache-Control and expiry, and the wire says
+/// Rules set each object's FEC, content encoding, Cache-Control, expiry and carousel, and the wire says
 /// so: `serve` sends to a unicast address on loopback, where the test reads every packet and
 /// assembles every FDT instance itself.
 #[test]
-fn rules_set_fec_encoding_cache_control_and_expiry_of_each_object_on_the_wire() {
+fn rules_set_fec_encoding_cache_control_expiry_and_carousel_of_each_object_on_the_wire() {
     let dir = TempDir::new("serve-rules");
     let outbox = dir.0.join("outbox");
     std::fs::create_dir_all(&outbox).unwrap();
@@ -1635,7 +1647,8 @@ fn rules_set_fec_encoding_cache_control_and_expiry_of_each_object_on_the_wire() 
              iface = \"lo\"\nrate = \"20M\"\ncarousel = \"200ms\"\nwatch = [\"outbox\"]\n\n\
              [[send.rule]]\nmatch = \"*.bin\"\nfec = \"rs28\"\nrepair = 4\npriority = 1\n\n\
              [[send.rule]]\nmatch = \"*.xml\"\ncenc = \"gzip\"\ncache_control = \"no-cache\"\n\n\
-             [[send.rule]]\nmatch = \"*.dat\"\nexpires = \"3s\"\n"
+             [[send.rule]]\nmatch = \"*.dat\"\nexpires = \"3s\"\n\n\
+             [[send.rule]]\nmatch = \"*.txt\"\ncarousel = \"off\"\n"
         ),
     )
     .unwrap();
@@ -1646,7 +1659,7 @@ fn rules_set_fec_encoding_cache_control_and_expiry_of_each_object_on_the_wire() 
     let context = || {
         format!(
             "newest FDT instance: {:?}\n{}",
-            wire.fdts.values().next_back(),
+            wire.newest(),
             serve.output()
         )
     };
@@ -1675,20 +1688,22 @@ fn rules_set_fec_encoding_cache_control_and_expiry_of_each_object_on_the_wire() 
         context()
     );
     let (a_toi, c_toi) = (a.toi, c.toi);
+    assert_eq!(c.fec_oti.fec_encoding_id, Some(0));
 
     // The packets follow the File entries: RS (ID 5) for a.bin, no-code for the rest.
-    let both = |w: &OnTheWire| w.fec_ids.contains_key(&a_toi) && w.fec_ids.contains_key(&c_toi);
+    let b_toi = b.toi;
+    let both = |w: &OnTheWire| w.fec_ids.contains_key(&a_toi) && w.fec_ids.contains_key(&b_toi);
     let packets = OnTheWire::listen(&socket, ARRIVAL, both);
     assert!(both(&packets), "no object packets: {:?}", packets.fec_ids);
     assert_eq!(packets.fec_ids[&a_toi], [5].into(), "{}", context());
-    assert_eq!(packets.fec_ids[&c_toi], [0].into(), "{}", context());
+    assert_eq!(packets.fec_ids[&b_toi], [0].into(), "{}", context());
 
     // d.dat expires 3 s after it was queued: a later instance no longer lists it.
     let gone = |w: &OnTheWire| {
-        w.fdts.values().next_back().is_some_and(|i| {
+        w.newest().is_some_and(|i| {
             i.files
                 .iter()
-                .any(|f| f.content_location.ends_with("c.txt"))
+                .any(|f| f.content_location.ends_with("a.bin"))
                 && !i
                     .files
                     .iter()
@@ -1699,10 +1714,24 @@ fn rules_set_fec_encoding_cache_control_and_expiry_of_each_object_on_the_wire() 
     assert!(
         gone(&later),
         "d.dat still listed: {:?}\n{}",
-        later.fdts.values().next_back(),
+        later.newest(),
         serve.output()
     );
     assert!(serve.metric("xflute_send_expired_total", "rules") >= 1.0);
+    // c.txt's rule turns its carousel off: after its one transfer (8 packets of 1400 bytes),
+    // no packet of it, while the session's 200 ms carousel repeats b.xml.
+    let repeats = OnTheWire::listen(&socket, Duration::from_secs(2), |_| false);
+    assert_eq!(
+        repeats.packets.get(&c_toi),
+        None,
+        "c.txt sent again: {:?}",
+        repeats.packets
+    );
+    assert!(
+        repeats.packets.get(&b_toi).copied().unwrap_or(0) > 2 * 16,
+        "b.xml not repeated: {:?}",
+        repeats.packets
+    );
     serve.terminate_cleanly();
 }
 
