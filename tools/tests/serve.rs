@@ -1618,9 +1618,9 @@ impl OnTheWire {
     }
 }
 
-/// Rules set each object's FEC, content encoding, Cache-Control, expiry and carousel, and the wire says
-/// so: `serve` sends to a unicast address on loopback, where the test reads every packet and
-/// assembles every FDT instance itself.
+/// Rules set each object's FEC, content encoding, Cache-Control, expiry and carousel, and the
+/// wire says so: `serve` sends to a unicast address on loopback, where the test reads every
+/// packet and assembles every FDT instance itself.
 #[test]
 fn rules_set_fec_encoding_cache_control_expiry_and_carousel_of_each_object_on_the_wire() {
     let dir = TempDir::new("serve-rules");
