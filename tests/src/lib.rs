@@ -2,6 +2,7 @@
 //!
 //! - [`link`]: a deterministic in-memory link (loss, reorder, duplication from a seed).
 //! - [`af_xdp`]: the XDP program plus an AF_XDP socket per queue; numbered payloads.
+//! - [`hostile`]: packets built to attack a receiver.
 //! - [`netns`]: two throw-away network namespaces joined by a veth pair (needs root).
 //! - [`ports`]: loopback TCP and UDP ports free now, chosen by the kernel.
 //! - [`session`]: a no-code sender with one object, and reproducible object contents.
@@ -9,6 +10,7 @@
 //! - [`tmpfs`]: a private tmpfs (small, or with huge pages) unmounted on drop (needs root).
 
 pub mod af_xdp;
+pub mod hostile;
 pub mod link;
 pub mod ports;
 pub mod session;

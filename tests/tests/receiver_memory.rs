@@ -15,8 +15,8 @@ use xflute::io::file_sink::FileSink;
 use xflute::receiver::{
     Config, DropReason, FailReason, Limits, MemorySink, MultiReceiver, ObjectEvent,
 };
-use xflute::wire::{AlcRepr, ExtCenc, ExtFdt, ExtRepr, LctRepr, Oti, PayloadId, PayloadIdFormat};
 use xflute_tests::TempDir;
+use xflute_tests::hostile::fdt_packet;
 
 /// Anonymous memory of this process, in KiB (`RssAnon`).
 fn rss_anon_kib() -> u64 {
@@ -26,40 +26,6 @@ fn rss_anon_kib() -> u64 {
         .find_map(|l| l.strip_prefix("RssAnon:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap()
-}
-
-/// The first packet of FDT instance `id` of session `tsi`, declaring `oti` (its Transfer-Length
-/// and symbols) and, if `cenc`, an EXT_CENC.
-fn fdt_packet(tsi: u64, id: u32, oti: Oti, cenc: Option<Cenc>) -> Vec<u8> {
-    let mut exts = vec![
-        ExtRepr::Fdt(ExtFdt {
-            flute_version: 2,
-            fdt_instance_id: id,
-        }),
-        ExtRepr::Fti(oti),
-    ];
-    if let Some(c) = cenc {
-        exts.push(ExtRepr::Cenc(ExtCenc {
-            content_encoding: c.code(),
-        }));
-    }
-    let symbol = vec![0x1fu8; usize::from(oti.encoding_symbol_length)];
-    let repr = AlcRepr {
-        lct: LctRepr::with_min_widths(0, tsi, Some(0), 0).unwrap(),
-        extensions: &exts,
-        payload_id: Some((
-            PayloadIdFormat::CompactNoCode,
-            PayloadId {
-                sbn: 0,
-                esi: 0,
-                source_block_length: None,
-            },
-        )),
-    };
-    let mut buf = vec![0u8; repr.buffer_len() + symbol.len()];
-    let len = repr.emit(&mut buf).unwrap();
-    buf[len..].copy_from_slice(&symbol);
-    buf
 }
 
 #[test]

@@ -16,56 +16,7 @@ use std::time::{Duration, Instant};
 
 use common::{TempDir, udp_capture};
 use xflute::cenc::Cenc;
-use xflute::wire::{
-    AlcRepr, ExtCenc, ExtFdt, ExtRepr, FecEncodingId, LctRepr, Oti, PayloadId, PayloadIdFormat,
-    SchemeSpecific,
-};
-
-/// The first packet of FDT instance `id` of session `tsi`, declaring `oti` and, with `cenc`, an
-/// EXT_CENC; its one symbol is junk.
-fn fdt_packet(tsi: u64, id: u32, oti: Oti, cenc: Option<Cenc>) -> Vec<u8> {
-    let mut exts = vec![
-        ExtRepr::Fdt(ExtFdt {
-            flute_version: 2,
-            fdt_instance_id: id,
-        }),
-        ExtRepr::Fti(oti),
-    ];
-    if let Some(c) = cenc {
-        exts.push(ExtRepr::Cenc(ExtCenc {
-            content_encoding: c.code(),
-        }));
-    }
-    let symbol = vec![0x1fu8; usize::from(oti.encoding_symbol_length)];
-    let repr = AlcRepr {
-        lct: LctRepr::with_min_widths(0, tsi, Some(0), 0).unwrap(),
-        extensions: &exts,
-        payload_id: Some((
-            PayloadIdFormat::CompactNoCode,
-            PayloadId {
-                sbn: 0,
-                esi: 0,
-                source_block_length: None,
-            },
-        )),
-    };
-    let mut buf = vec![0u8; repr.buffer_len() + symbol.len()];
-    let len = repr.emit(&mut buf).unwrap();
-    buf[len..].copy_from_slice(&symbol);
-    buf
-}
-
-fn no_code(transfer_length: u64, symbol_len: u16, block_len: u32) -> Oti {
-    Oti {
-        fec_encoding_id: FecEncodingId::NoCode,
-        fec_instance_id: 0,
-        transfer_length,
-        encoding_symbol_length: symbol_len,
-        maximum_source_block_length: block_len,
-        max_number_of_encoding_symbols: block_len,
-        scheme_specific: SchemeSpecific::None,
-    }
-}
+use xflute_tests::hostile::{fdt_packet, no_code_oti as no_code};
 
 /// Runs `xflute recv --pcap capture --out out`; (exit status, peak RssAnon in KiB, stdout).
 fn recv_peak(capture: &Path, out: &Path) -> (std::process::ExitStatus, u64, String) {
