@@ -29,6 +29,7 @@ pub mod receiver;
 pub mod runtime;
 pub mod sender;
 pub mod wire;
+mod xml;
 
 /// The library page's Rust examples, compiled and run as doctests so that they stay true.
 #[doc = include_str!("../../docs/library.md")]

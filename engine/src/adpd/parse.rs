@@ -8,12 +8,11 @@
 //! keeps every entity declaration out; only the predefined XML entities and character
 //! references are resolved. The caller bounds the document size and the number of servers.
 
-use quick_xml::NsReader;
-use quick_xml::XmlVersion;
-use quick_xml::events::{BytesRef, BytesStart, Event};
+use quick_xml::events::BytesStart;
 use quick_xml::name::ResolveResult;
 
 use super::{AssociatedProcedureDescription, NAMESPACE, PostFileRepair};
+use crate::xml::{Fault, Step, Walk};
 
 /// Bounds on the work one document may cause.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,119 +119,56 @@ enum Frame {
 }
 
 struct Parser<'a> {
-    reader: NsReader<&'a [u8]>,
+    walk: Walk<'a>,
     limits: ParseLimits,
-    version: XmlVersion,
     document: Option<AssociatedProcedureDescription>,
     stack: Vec<Frame>,
-    /// Depth inside an unknown element's subtree; 0 when not skipping.
-    skip_depth: usize,
 }
 
 impl<'a> Parser<'a> {
     fn new(text: &'a str, limits: ParseLimits) -> Self {
-        let mut reader = NsReader::from_str(text);
-        let config = reader.config_mut();
-        config.check_end_names = true;
-        config.expand_empty_elements = false;
         Self {
-            reader,
+            walk: Walk::new(text),
             limits,
-            version: XmlVersion::Implicit1_0,
             document: None,
             stack: Vec::new(),
-            skip_depth: 0,
         }
     }
 
     fn xml_error(&self, e: impl std::fmt::Display) -> AdpdError {
-        AdpdError::Xml {
-            position: self.reader.buffer_position(),
-            reason: e.to_string(),
-        }
+        from_fault(self.walk.fault(e))
     }
 
     fn run(mut self) -> Result<AssociatedProcedureDescription, AdpdError> {
         loop {
-            let event = self.reader.read_event().map_err(|e| AdpdError::Xml {
-                position: self.reader.error_position(),
-                reason: e.to_string(),
-            })?;
-            match event {
-                Event::DocType(_) => return Err(AdpdError::DoctypeForbidden),
-                Event::Decl(decl) => {
-                    self.version = decl.xml_version().map_err(|e| self.xml_error(e))?;
-                }
-                Event::Start(start) => {
-                    if self.skip_depth > 0 {
-                        self.skip_depth += 1;
-                    } else {
-                        match self.open(&start)? {
-                            Some(frame) => self.stack.push(frame),
-                            None => self.skip_depth = 1,
-                        }
-                    }
-                }
-                Event::Empty(start) => {
-                    if self.skip_depth == 0
-                        && let Some(frame) = self.open(&start)?
-                    {
+            match self.walk.next(self.stack.len()).map_err(from_fault)? {
+                Step::Open(start) => match self.open(&start)? {
+                    Some(frame) => self.stack.push(frame),
+                    None => self.walk.skip(),
+                },
+                Step::Empty(start) => {
+                    if let Some(frame) = self.open(&start)? {
                         self.close(frame)?;
                     }
                 }
-                Event::End(_) => {
-                    if self.skip_depth > 0 {
-                        self.skip_depth -= 1;
-                    } else if let Some(frame) = self.stack.pop() {
+                Step::Close => {
+                    if let Some(frame) = self.stack.pop() {
                         self.close(frame)?;
                     }
                 }
-                Event::Text(text) => {
-                    let content = text.xml_content(self.version);
-                    self.push_text(&content);
-                }
-                Event::CData(cdata) => {
-                    let content = cdata.xml_content(self.version);
-                    self.push_text(&content);
-                }
-                Event::GeneralRef(reference) => {
-                    let resolved = self.resolve_reference(&reference)?;
-                    self.push_text(&resolved);
-                }
-                Event::Comment(_) | Event::PI(_) => {}
-                Event::Eof => {
-                    if !self.stack.is_empty() || self.skip_depth > 0 {
-                        return Err(self.xml_error("document ends inside an open element"));
-                    }
-                    break;
-                }
+                Step::Text(text) => self.push_text(&text),
+                Step::End => break,
             }
             // One root element: once it is closed the document is done.
-            if self.document.is_some() && self.stack.is_empty() && self.skip_depth == 0 {
+            if self.document.is_some() && self.stack.is_empty() && !self.walk.skipping() {
                 break;
             }
         }
         self.document.ok_or(AdpdError::Empty)
     }
 
-    fn resolve_reference(&self, reference: &BytesRef<'_>) -> Result<String, AdpdError> {
-        if reference.is_char_ref() {
-            return match reference.resolve_char_ref() {
-                Ok(Some(c)) => Ok(c.to_string()),
-                Ok(None) => Err(self.xml_error("character reference to no character")),
-                Err(e) => Err(self.xml_error(e)),
-            };
-        }
-        let name = reference.xml_content(self.version);
-        quick_xml::escape::resolve_xml_entity(&name)
-            .map(str::to_owned)
-            .ok_or_else(|| self.xml_error(format_args!("undeclared entity &{name};")))
-    }
-
     fn push_text(&mut self, content: &str) {
-        if self.skip_depth == 0
-            && let Some(Frame::ServerUri(text)) = self.stack.last_mut()
-        {
+        if let Some(Frame::ServerUri(text)) = self.stack.last_mut() {
             text.push_str(content);
         }
     }
@@ -248,7 +184,7 @@ impl<'a> Parser<'a> {
 
     /// The frame for a newly opened element, or `None` to skip it.
     fn open(&mut self, start: &BytesStart<'_>) -> Result<Option<Frame>, AdpdError> {
-        let (ns, local) = self.reader.resolver().resolve_element(start.name());
+        let (ns, local) = self.walk.reader.resolver().resolve_element(start.name());
         let ours = Self::is_ours(&ns);
         let local = local.as_ref();
         let Some(parent) = self.stack.last() else {
@@ -312,7 +248,7 @@ impl<'a> Parser<'a> {
             if key.as_namespace_binding().is_some() {
                 continue;
             }
-            let (ns, local) = self.reader.resolver().resolve_attribute(key);
+            let (ns, local) = self.walk.reader.resolver().resolve_attribute(key);
             if !Self::is_ours(&ns) {
                 continue;
             }
@@ -328,7 +264,7 @@ impl<'a> Parser<'a> {
                 continue;
             };
             let value = attribute
-                .normalized_value(self.version)
+                .normalized_value(self.walk.version)
                 .map_err(|e| self.xml_error(format_args!("<{POST_FILE_REPAIR}>: {e}")))?;
             let (field, name) = slot;
             *field = Some(
@@ -349,4 +285,12 @@ impl<'a> Parser<'a> {
 /// A value as shown in an error: at most 64 characters.
 fn cut(value: &str) -> String {
     value.chars().take(64).collect()
+}
+
+/// A fault of the XML walk as this parser's error.
+fn from_fault(fault: Fault) -> AdpdError {
+    match fault {
+        Fault::Doctype => AdpdError::DoctypeForbidden,
+        Fault::Xml { position, reason } => AdpdError::Xml { position, reason },
+    }
 }

@@ -11,10 +11,8 @@
 use std::borrow::Cow;
 
 use base64::Engine;
-use quick_xml::NsReader;
-use quick_xml::XmlVersion;
+use quick_xml::events::BytesStart;
 use quick_xml::events::attributes::Attribute;
-use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::name::ResolveResult;
 
 use super::error::FdtError;
@@ -23,6 +21,7 @@ use super::model::{
     SessionIdentityExpiry,
 };
 use super::names::*;
+use crate::xml::{Fault, Step, Walk};
 
 /// Bounds on the work one FDT document may cause.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,13 +132,10 @@ enum Frame {
 }
 
 struct Parser<'a> {
-    reader: NsReader<&'a [u8]>,
+    walk: Walk<'a>,
     limits: ParseLimits,
-    version: XmlVersion,
     instance: Option<FdtInstance>,
     stack: Vec<Frame>,
-    /// Depth inside an unknown element's subtree; 0 when not skipping.
-    skip_depth: usize,
     /// Leave out bad File entries instead of refusing the document.
     lenient: bool,
     /// The File entries left out.
@@ -150,17 +146,11 @@ struct Parser<'a> {
 
 impl<'a> Parser<'a> {
     fn new(text: &'a str, limits: ParseLimits, lenient: bool) -> Self {
-        let mut reader = NsReader::from_str(text);
-        let config = reader.config_mut();
-        config.check_end_names = true;
-        config.expand_empty_elements = false;
         Parser {
-            reader,
+            walk: Walk::new(text),
             limits,
-            version: XmlVersion::Implicit1_0,
             instance: None,
             stack: Vec::new(),
-            skip_depth: 0,
             lenient,
             rejected: Vec::new(),
             file_error: None,
@@ -168,74 +158,31 @@ impl<'a> Parser<'a> {
     }
 
     fn xml_error(&self, e: impl std::fmt::Display) -> FdtError {
-        FdtError::Xml {
-            position: self.reader.buffer_position(),
-            reason: e.to_string(),
-        }
+        from_fault(self.walk.fault(e))
     }
 
     fn run(mut self) -> Result<(FdtInstance, Vec<RejectedFile>), FdtError> {
         loop {
-            let event = match self.reader.read_event() {
-                Ok(event) => event,
-                Err(e) => {
-                    return Err(FdtError::Xml {
-                        position: self.reader.error_position(),
-                        reason: e.to_string(),
-                    });
-                }
-            };
-            match event {
-                Event::DocType(_) => return Err(FdtError::DoctypeForbidden),
-                Event::Decl(decl) => {
-                    self.version = decl.xml_version().map_err(|e| self.xml_error(e))?;
-                }
-                Event::Start(start) => {
-                    if self.skip_depth > 0 {
-                        self.skip_depth += 1;
-                    } else {
-                        match self.open_checked(&start)? {
-                            Some(frame) => self.stack.push(frame),
-                            None => self.skip_depth = 1,
-                        }
-                    }
-                }
-                Event::Empty(start) => {
-                    if self.skip_depth == 0
-                        && let Some(frame) = self.open_checked(&start)?
-                    {
+            match self.walk.next(self.stack.len()).map_err(from_fault)? {
+                Step::Open(start) => match self.open_checked(&start)? {
+                    Some(frame) => self.stack.push(frame),
+                    None => self.walk.skip(),
+                },
+                Step::Empty(start) => {
+                    if let Some(frame) = self.open_checked(&start)? {
                         self.close_checked(frame)?;
                     }
                 }
-                Event::End(_) => {
-                    if self.skip_depth > 0 {
-                        self.skip_depth -= 1;
-                    } else if let Some(frame) = self.stack.pop() {
+                Step::Close => {
+                    if let Some(frame) = self.stack.pop() {
                         self.close_checked(frame)?;
                     }
                 }
-                Event::Text(text) => {
-                    let content = text.xml_content(self.version);
-                    self.push_text(&content);
-                }
-                Event::CData(cdata) => {
-                    let content = cdata.xml_content(self.version);
-                    self.push_text(&content);
-                }
-                Event::GeneralRef(reference) => {
-                    let resolved = self.resolve_reference(&reference)?;
-                    self.push_text(&resolved);
-                }
-                Event::Comment(_) | Event::PI(_) => {}
-                Event::Eof => {
-                    if !self.stack.is_empty() || self.skip_depth > 0 {
-                        return Err(self.xml_error("document ends inside an open element"));
-                    }
-                    break;
-                }
+                Step::Text(text) => self.push_text(&text),
+                Step::End => break,
             }
             // One root element: once it is closed the document is done.
-            if self.instance.is_some() && self.stack.is_empty() && self.skip_depth == 0 {
+            if self.instance.is_some() && self.stack.is_empty() && !self.walk.skipping() {
                 break;
             }
         }
@@ -299,24 +246,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn resolve_reference(&self, reference: &BytesRef<'_>) -> Result<String, FdtError> {
-        if reference.is_char_ref() {
-            return match reference.resolve_char_ref() {
-                Ok(Some(c)) => Ok(c.to_string()),
-                Ok(None) => Err(self.xml_error("character reference to no character")),
-                Err(e) => Err(self.xml_error(e)),
-            };
-        }
-        let name = reference.xml_content(self.version);
-        quick_xml::escape::resolve_xml_entity(&name)
-            .map(str::to_owned)
-            .ok_or_else(|| self.xml_error(format_args!("undeclared entity &{name};")))
-    }
-
     fn push_text(&mut self, content: &str) {
-        if self.skip_depth > 0 {
-            return;
-        }
         if let Some(Frame::Text { text, .. } | Frame::Alternates { text, .. }) =
             self.stack.last_mut()
         {
@@ -335,7 +265,7 @@ impl<'a> Parser<'a> {
 
     /// The frame for a newly opened element, or `None` to skip it as unknown.
     fn open(&mut self, start: &BytesStart<'_>) -> Result<Option<Frame>, FdtError> {
-        let (ns, local) = self.reader.resolver().resolve_element(start.name());
+        let (ns, local) = self.walk.reader.resolver().resolve_element(start.name());
         let ours = Self::is_ours(&ns);
         let local = local.as_ref();
         let Some(parent) = self.stack.last() else {
@@ -519,13 +449,13 @@ impl<'a> Parser<'a> {
             if key.as_namespace_binding().is_some() {
                 continue;
             }
-            let (ns, local) = self.reader.resolver().resolve_attribute(key);
+            let (ns, local) = self.walk.reader.resolver().resolve_attribute(key);
             if !Self::is_ours(&ns) {
                 continue;
             }
             let local: &str = local.as_ref();
             let value: Cow<'_, str> = attribute
-                .normalized_value(self.version)
+                .normalized_value(self.walk.version)
                 .map_err(|e| self.xml_error(format_args!("<{element}> {local}: {e}")))?;
             out.push((local.to_owned(), value.into_owned()));
         }
@@ -665,5 +595,13 @@ fn parse_bool(element: &'static str, name: &'static str, value: &str) -> Result<
         "true" | "1" => Ok(true),
         "false" | "0" => Ok(false),
         _ => Err(FdtError::invalid(element, name, value, "boolean")),
+    }
+}
+
+/// A fault of the XML walk as this parser's error.
+fn from_fault(fault: Fault) -> FdtError {
+    match fault {
+        Fault::Doctype => FdtError::DoctypeForbidden,
+        Fault::Xml { position, reason } => FdtError::Xml { position, reason },
     }
 }
