@@ -7,46 +7,13 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use xflute::wire::{
-    AlcRepr, ExtFdt, ExtRepr, FecEncodingId, LctRepr, Oti, PayloadId, PayloadIdFormat,
-    SchemeSpecific,
-};
+use xflute_tests::hostile::{fdt_packet as hostile_fdt_packet, no_code_oti};
 
 const BIN: &str = env!("CARGO_BIN_EXE_xflute");
 
+/// The first packet of FDT instance `id`, declaring 16 MiB (the most `inspect` accepts).
 fn fdt_packet(id: u32) -> Vec<u8> {
-    let oti = Oti {
-        fec_encoding_id: FecEncodingId::NoCode,
-        fec_instance_id: 0,
-        transfer_length: 16 << 20,
-        encoding_symbol_length: 1400,
-        maximum_source_block_length: 64,
-        max_number_of_encoding_symbols: 64,
-        scheme_specific: SchemeSpecific::None,
-    };
-    let exts = [
-        ExtRepr::Fdt(ExtFdt {
-            flute_version: 2,
-            fdt_instance_id: id,
-        }),
-        ExtRepr::Fti(oti),
-    ];
-    let repr = AlcRepr {
-        lct: LctRepr::with_min_widths(0, 1, Some(0), 0).unwrap(),
-        extensions: &exts,
-        payload_id: Some((
-            PayloadIdFormat::CompactNoCode,
-            PayloadId {
-                sbn: 0,
-                esi: 0,
-                source_block_length: None,
-            },
-        )),
-    };
-    let mut buf = vec![0u8; repr.buffer_len() + 1400];
-    let len = repr.emit(&mut buf).unwrap();
-    buf[len..].fill(b'<');
-    buf
+    hostile_fdt_packet(1, id, no_code_oti(16 << 20, 1400, 64), None)
 }
 
 /// The largest resident set of `pid` seen while it runs, KiB.
