@@ -26,7 +26,7 @@ use xflute::wire::{FecEncodingId, Oti, SchemeSpecific};
 
 use crate::events::{Event, json_str};
 use crate::repair::RepairOptions;
-use crate::send::SendArgs;
+use crate::send::SendCli;
 use crate::usage;
 
 /// How long `recv --bootstrap` waits for a configuration when no `--timeout` bounds it.
@@ -568,7 +568,7 @@ fn show(destination: SocketAddr, parsed: &xflute::mabr::Parsed, json: bool) -> V
 pub const REPEAT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// `send --bootstrap`: refused when it is the session itself or of another IP version.
-pub fn check_send(args: &SendArgs) -> Result<()> {
+pub fn check_send(args: &SendCli) -> Result<()> {
     match args.bootstrap {
         Some(bootstrap) => check(bootstrap, args.dest, args.tsi)
             .map_err(|e| usage(format!("--bootstrap {bootstrap}: {e}"))),
@@ -595,7 +595,7 @@ pub fn check(bootstrap: SocketAddr, dest: SocketAddr, tsi: u64) -> Result<(), St
 }
 
 /// The bootstrap session of `send --bootstrap`, describing the session `args` sends.
-pub fn send_session(args: &SendArgs) -> Result<Option<Sender>> {
+pub fn send_session(args: &SendCli) -> Result<Option<Sender>> {
     let Some(bootstrap) = args.bootstrap else {
         return Ok(None);
     };

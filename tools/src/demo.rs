@@ -7,36 +7,36 @@
 
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
+use std::ffi::OsString;
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use xflute::runtime::{Backend, ChannelSpec};
 use xflute_netns::{NetnsPair, PairConfig, Side};
 
-use crate::recv::{LiveRecvArgs, LiveRecvReport, run_live as recv_live, summary};
-use crate::send::{FecArgs, FecScheme, LiveArgs, Repair, SendArgs, ToiStart, run_live_with};
+use crate::recv::{Derived, LiveRecvReport, RecvCli, run_live as recv_live, summary};
+use crate::send::{SendCli, run_live_with};
 
-/// Reed-Solomon over GF(2^8) (FEC Encoding ID 5, RFC 5510), 64 source symbols per block and 16
-/// repair symbols (25%): the 5% injected loss and most ring overflows are repaired within the
-/// first round; the carousel repeats for what a burst took whole.
-fn demo_fec() -> FecArgs {
-    FecArgs {
-        scheme: FecScheme::Rs28,
-        m: 8,
-        repair: Some(Repair::Percent(25.0)),
-    }
+/// Sends as `send` does on the wire.
+fn send_live(args: &SendCli, stop: Arc<AtomicBool>) -> Result<crate::send::LiveReport> {
+    let checked = args.check()?;
+    run_live_with(args, &checked, stop, crate::send::Progress::Quiet)
 }
 
-/// Sends as `send` does on the wire, with the demo's FEC.
-fn send_live(args: &SendArgs, stop: Arc<AtomicBool>) -> Result<crate::send::LiveReport> {
-    run_live_with(args, &demo_fec(), stop, crate::send::Progress::Quiet)
+/// The options of a subcommand as its command line `args` gives them, so that the demo runs
+/// `send` and `recv` with the defaults and checks they have on the command line.
+fn parse_options<T: clap::Args>(command: &'static str, args: Vec<OsString>) -> Result<T> {
+    let parser = T::augment_args(clap::Command::new(command).no_binary_name(true));
+    let matches = parser
+        .try_get_matches_from(args)
+        .with_context(|| format!("the demo's {command} options"))?;
+    T::from_arg_matches(&matches).with_context(|| format!("the demo's {command} options"))
 }
 
-/// The demo's send rate on the wire.
-const DEMO_RATE_BPS: u64 = 2_000_000_000;
+/// The demo's send rate on the wire (`--rate`).
+const DEMO_RATE: &str = "2G";
 
 /// How long the demo waits for the transfer before giving up.
 const TRANSFER_TIMEOUT: Duration = Duration::from_secs(120);
@@ -176,37 +176,46 @@ pub fn run(sizes: Sizes, loss: f64, stop: Arc<AtomicBool>) -> Result<bool> {
     Ok(intact == files.len())
 }
 
+/// `send FILES --dest DEST --source SOURCE` on the wire with `wire` (--backend and the
+/// like), as the demo sends.
 fn send_args(
     files: &[(PathBuf, [u8; 32])],
     dest: SocketAddr,
-    live: LiveArgs,
-    source: Option<IpAddr>,
-) -> SendArgs {
-    SendArgs {
-        auth: None,
-        files: files.iter().map(|(p, _)| p.clone()).collect(),
-        profile: crate::send::SendProfile::Default,
-        pcap_out: None,
-        dest,
-        source,
-        tsi: 1,
-        symbol_len: 1400,
-        block_len: 64,
-        cenc: xflute::cenc::Cenc::Null,
-        flute_version: 2,
+    source: IpAddr,
+    wire: &[&str],
+) -> Result<SendCli> {
+    let mut args = options(&[
+        "--dest",
+        &dest.to_string(),
+        "--source",
+        &source.to_string(),
+        // Reed-Solomon over GF(2^8) (FEC Encoding ID 5, RFC 5510), 64 source symbols per
+        // block (the default --block-len) and 16 repair symbols: the 5% injected loss and
+        // most ring overflows are repaired within the first round; the carousel repeats for
+        // what a burst took whole.
+        "--fec",
+        "rs28",
+        "--repair-pct",
+        "25",
         // Paced below what one receive worker takes on these machines (a veth's rx ring
         // overflows in bursts otherwise, and a whole-block loss waits for the next round).
-        rate_bps: Some(DEMO_RATE_BPS),
-        carousel: Some(TRANSFER_TIMEOUT),
-        priority: 0,
-        toi_start: ToiStart::default(),
+        "--rate",
+        DEMO_RATE,
+        "--carousel",
+        &format!("{}s", TRANSFER_TIMEOUT.as_secs()),
         // One object at a time: what FEC cannot repair comes back only in the next round, and a
         // round is shortest when no small object is repeated meanwhile.
-        multiplex: 1,
-        live,
-        bootstrap: None,
-        repair_base: Vec::new(),
-    }
+        "--multiplex",
+        "1",
+    ]);
+    args.extend(options(wire));
+    args.extend(files.iter().map(|(p, _)| p.clone().into_os_string()));
+    parse_options("send", args)
+}
+
+/// Command-line words as `OsString`s.
+fn options(words: &[&str]) -> Vec<OsString> {
+    words.iter().map(OsString::from).collect()
 }
 
 /// The receiver's spool: room for the large file, reserved before the transfer starts, so that
@@ -226,33 +235,27 @@ fn spool_for(files: &[(PathBuf, [u8; 32])]) -> u64 {
     }
 }
 
-fn recv_args<'a>(
-    out: &'a Path,
-    channel: ChannelSpec,
-    iface: Option<String>,
-    backend: Backend,
+/// `recv --out OUT --group GROUP` on the wire with `wire` (--backend and the like), until
+/// every file is complete, as the demo receives.
+fn recv_args(
+    out: &Path,
+    group: SocketAddr,
     files: &[(PathBuf, [u8; 32])],
-    loss: f64,
-    cores: Vec<usize>,
-) -> LiveRecvArgs<'a> {
-    LiveRecvArgs {
-        out,
-        channels: vec![channel],
-        iface,
-        backend,
-        queues: 1,
-        cores,
-        count: Some(files.len() as u64),
-        timeout: Some(TRANSFER_TIMEOUT),
-        json: false,
-        spool: spool_for(files),
-        busy_poll: xflute::runtime::DEFAULT_BUSY_POLL,
-        inject_loss: loss,
-        until_closed: false,
-        follow_gateway: false,
-        auth: None,
-        repair: None,
-    }
+    wire: &[&str],
+) -> Result<RecvCli> {
+    let mut args = vec![OsString::from("--out"), out.as_os_str().to_owned()];
+    args.extend(options(&[
+        "--group",
+        &group.to_string(),
+        "--count",
+        &files.len().to_string(),
+        "--timeout",
+        &format!("{}s", TRANSFER_TIMEOUT.as_secs()),
+        "--spool",
+        &spool_for(files).to_string(),
+    ]));
+    args.extend(options(wire));
+    parse_options("recv", args)
 }
 
 /// Sender and receiver in two namespaces; the receiver's end is the first to start.
@@ -266,26 +269,36 @@ fn over_veth(
     let group: SocketAddr = "239.255.0.1:3400".parse()?;
     let rx_args = recv_args(
         output,
-        ChannelSpec::new(group),
-        Some(pair.receiver.interface.clone()),
-        Backend::Xdp,
+        group,
         files,
-        loss,
-        vec![1],
+        &[
+            "--iface",
+            &pair.receiver.interface,
+            "--backend",
+            "xdp",
+            "--cores",
+            "1",
+            "--inject-loss",
+            &loss.to_string(),
+        ],
     );
     let tx_args = send_args(
         files,
         group,
-        LiveArgs {
-            iface: Some(pair.sender.interface.clone()),
-            backend: Backend::Xdp,
-            queues: 1,
-            cores: vec![0],
-            gso: true,
-        },
-        Some(IpAddr::V4(pair.sender.ipv4)),
+        IpAddr::V4(pair.sender.ipv4),
+        &[
+            "--iface",
+            &pair.sender.interface,
+            "--backend",
+            "xdp",
+            "--cores",
+            "0",
+        ],
     );
-    let result = transfer(&pair, &rx_args, &tx_args, stop);
+    let result = match (rx_args, tx_args) {
+        (Ok(rx_args), Ok(tx_args)) => transfer(&pair, &rx_args, &tx_args, stop),
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    };
     pair.close();
     result
 }
@@ -294,10 +307,11 @@ fn over_veth(
 /// sender's carousel stops when the receiver is done.
 fn transfer(
     pair: &NetnsPair,
-    rx_args: &LiveRecvArgs<'_>,
-    tx_args: &SendArgs,
+    rx_args: &RecvCli,
+    tx_args: &SendCli,
     stop: &Arc<AtomicBool>,
 ) -> Result<LiveRecvReport> {
+    let rx_derived = Derived::on_group(rx_args)?;
     let tx_stop = Arc::new(AtomicBool::new(false));
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     std::thread::scope(|scope| {
@@ -306,6 +320,7 @@ fn transfer(
                 let ready = ready_tx.clone();
                 let r = recv_live(
                     rx_args,
+                    &rx_derived,
                     Arc::clone(stop),
                     move || {
                         let _ = ready.send(());
@@ -353,33 +368,21 @@ fn over_loopback(
         IpAddr::V4(Ipv4Addr::LOCALHOST),
         3400 + (std::process::id() % 1000) as u16,
     );
-    let rx_args = recv_args(
-        output,
-        ChannelSpec::new(dest),
-        None,
-        Backend::Udp,
-        files,
-        0.0,
-        Vec::new(),
-    );
+    let rx_args = recv_args(output, dest, files, &["--backend", "udp"])?;
+    let rx_derived = Derived::on_group(&rx_args)?;
     let tx_args = send_args(
         files,
         dest,
-        LiveArgs {
-            iface: None,
-            backend: Backend::Udp,
-            queues: 1,
-            cores: Vec::new(),
-            gso: true,
-        },
-        Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
-    );
+        IpAddr::V4(Ipv4Addr::LOCALHOST),
+        &["--backend", "udp"],
+    )?;
     let tx_stop = Arc::new(AtomicBool::new(false));
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     std::thread::scope(|scope| {
         let rx = scope.spawn(|| {
             recv_live(
                 &rx_args,
+                &rx_derived,
                 Arc::clone(stop),
                 move || {
                     let _ = ready_tx.send(());
@@ -402,4 +405,58 @@ fn over_loopback(
         }
         rx_result
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The demo's command lines are only parsed when it runs: a flag renamed in `send` or
+    /// `recv` must fail here, not in the middle of a demo.
+    #[test]
+    fn demo_command_lines_parse_into_the_send_and_recv_options() {
+        let files = [(PathBuf::from("/tmp/a.bin"), [0u8; 32])];
+        let dest: SocketAddr = "239.255.0.1:3400".parse().unwrap();
+        let send = send_args(
+            &files,
+            dest,
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            &["--backend", "udp"],
+        )
+        .unwrap();
+        let checked = send.check().unwrap();
+        assert_eq!(send.rate_bps, Some(2_000_000_000));
+        assert_eq!(send.carousel, Some(TRANSFER_TIMEOUT));
+        assert_eq!(send.multiplex, 1);
+        assert_eq!(
+            checked.fec,
+            crate::send::FecArgs {
+                scheme: crate::send::FecScheme::Rs28,
+                m: 8,
+                repair: Some(crate::send::Repair::Percent(25.0)),
+            }
+        );
+        let recv = recv_args(
+            Path::new("/tmp/out"),
+            dest,
+            &files,
+            &[
+                "--backend",
+                "xdp",
+                "--iface",
+                "veth0",
+                "--inject-loss",
+                "0.05",
+            ],
+        )
+        .unwrap();
+        assert_eq!(recv.count, Some(1));
+        assert_eq!(recv.inject_loss, 0.05);
+        assert_eq!(recv.busy_poll, xflute::runtime::DEFAULT_BUSY_POLL);
+        let derived = Derived::on_group(&recv).unwrap();
+        assert_eq!(
+            derived.channels,
+            vec![xflute::runtime::ChannelSpec::new(dest)]
+        );
+    }
 }

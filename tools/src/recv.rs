@@ -31,90 +31,111 @@ use crate::send::BackendArg;
 use crate::{Outcome, units, usage};
 
 /// The options of `xflute recv`.
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args, Clone, Debug)]
 pub struct RecvCli {
     /// The output directory (created if missing; removed again if this run created it and
     /// fails before writing anything into it).
     #[arg(long)]
-    out: PathBuf,
+    pub out: PathBuf,
     /// The capture (pcap or pcapng) to receive from, instead of the wire.
     #[arg(long, value_name = "FILE")]
-    pcap: Option<PathBuf>,
+    pub pcap: Option<PathBuf>,
     /// The group (or unicast address) and port to receive [required on the wire; with --pcap:
     /// every UDP flow of the capture].
     #[arg(long)]
-    group: Option<SocketAddr>,
+    pub group: Option<SocketAddr>,
     /// Take the group, port, source and TSI from this session description (SDP with the
     /// FLUTE attributes of 3GPP TS 26.346 §7.3, as `serve` gives at /sessions/NAME.sdp);
     /// --source and --tsi, when given, win over it.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["group", "pcap"])]
-    sdp: Option<PathBuf>,
+    pub sdp: Option<PathBuf>,
     /// Find the sessions in the DVB-MABR multicast gateway configuration (ETSI TS 103 769)
     /// sent on this bootstrap group and port, as GPAC's mabr:// sender and `send --bootstrap`
     /// do, and receive every FLUTE session it lists, the bootstrap session included. Waits
     /// for it up to --timeout (default 30 s); --source applies to the bootstrap session.
     #[arg(long, value_name = "ADDR:PORT", conflicts_with_all = ["group", "sdp", "pcap", "tsi"])]
-    bootstrap: Option<SocketAddr>,
+    pub bootstrap: Option<SocketAddr>,
     /// Only from this source (source-specific multicast) [default: any source].
     #[arg(long)]
-    source: Option<IpAddr>,
+    pub source: Option<IpAddr>,
     /// Interface to receive on [required by xdp; udp: by default the routing table's].
     #[arg(long)]
-    iface: Option<String>,
+    pub iface: Option<String>,
     /// I/O backend on the wire: xdp (AF_XDP, root) or udp (sockets); --pcap implies pcap.
     #[arg(long, value_enum, default_value = "xdp")]
-    backend: BackendArg,
+    pub backend: BackendArg,
     /// Rx queues (AF_XDP): one socket and pinned worker each.
     #[arg(long, default_value_t = 1)]
-    queues: u32,
+    pub queues: u32,
     /// Cores to pin the workers to, comma separated [default: not pinned].
     #[arg(long, value_delimiter = ',')]
-    cores: Vec<usize>,
+    pub cores: Vec<usize>,
     /// Only these TSIs (repeatable) [default: every TSI].
     #[arg(long)]
-    tsi: Vec<u64>,
+    pub tsi: Vec<u64>,
     /// Stop once this many objects are complete; exit 1 if fewer complete [default: run until
     /// --timeout or a signal].
     #[arg(long)]
-    count: Option<u64>,
+    pub count: Option<u64>,
     /// Stop after this long (30s, 500ms, 2m) [default: no limit].
     #[arg(long, value_parser = units::parse_duration)]
-    timeout: Option<Duration>,
+    pub timeout: Option<Duration>,
     /// Stop once every session that started has ended (its sender's Close Session flag, or
     /// its timeout) and nothing is left in flight [default: keep listening].
     #[arg(long)]
-    until_closed: bool,
+    pub until_closed: bool,
     /// One JSON event per line on stdout instead of text (see docs/cli-json.md).
     #[arg(long)]
-    json: bool,
+    pub json: bool,
     /// Reserve this much output space before receiving, and again in the background, between
     /// transfers, after a large object took it; k, M, G are powers of 1024 (512M, 2G): an
     /// object over 4 MiB that fits is written into space already allocated, so the receive
     /// worker never waits for the file system [default: none].
     #[arg(long, value_parser = units::parse_size)]
-    spool: Option<u64>,
+    pub spool: Option<u64>,
     /// How long a receive worker keeps polling after the last packet before it sleeps
     /// (0 sleeps as soon as nothing is queued).
     #[arg(long, value_parser = units::parse_duration, default_value = "200us")]
-    busy_poll: Duration,
+    pub busy_poll: Duration,
     /// Drop this fraction of the channel's frames in the XDP program (tests, demos).
     #[arg(long, default_value_t = 0.0, hide = true)]
-    inject_loss: f64,
+    pub inject_loss: f64,
+    #[command(flatten)]
+    pub auth: RecvAuthCli,
+    #[command(flatten)]
+    pub repair: RecvRepairCli,
+}
+
+impl RecvCli {
+    /// How to repair, `None` without a repair server; --bootstrap implies --repair-announced.
+    fn repair_options(&self) -> Option<RepairOptions> {
+        self.repair.options(self.bootstrap.is_some())
+    }
+}
+
+/// `recv --auth-*`: the keys packets must be authenticated with (RFC 6584).
+#[derive(clap::Args, Clone, Debug)]
+pub struct RecvAuthCli {
     /// Take only packets authenticated with this group key (RFC 6584 group MAC, HMAC-SHA-256;
     /// the file holds the key in hex, or its raw bytes); every other packet is dropped and
     /// counted (auth_missing, auth_failed, auth_replayed). With --auth-verify-key too, both
     /// (as `send` with both keys).
     #[arg(long, value_name = "FILE")]
-    auth_hmac_key: Option<PathBuf>,
+    pub auth_hmac_key: Option<PathBuf>,
     /// Take only packets signed with the private key of this RSA public key (RFC 6584
     /// RSASSA-PSS, SHA-256; SPKI PEM). Anti-replay is on: a sender run again with the same
     /// TSI is taken as a replay by a receiver that saw the first run; give each run its own
     /// --tsi.
     #[arg(long, value_name = "FILE")]
-    auth_verify_key: Option<PathBuf>,
+    pub auth_verify_key: Option<PathBuf>,
     /// The ASID of the packets' EXT_AUTH (0 to 15), as the sender puts it.
     #[arg(long, default_value_t = xflute::auth::DEFAULT_ASID, value_name = "N")]
-    auth_asid: u8,
+    pub auth_asid: u8,
+}
+
+/// `recv --repair-*`: where and how to repair what the network did not complete.
+#[derive(clap::Args, Clone, Debug)]
+pub struct RecvRepairCli {
     /// Repair server (3GPP TS 26.346 §9.3 file repair; repeatable, tried in turn): an object
     /// that cannot complete from the network (its session closed or timed out, the run
     /// stopped) gets what it misses with HTTP Range requests, its Content-Location resolved
@@ -122,7 +143,7 @@ pub struct RecvCli {
     /// its final name once complete and verified. Wins over the servers announced
     /// (--repair-announced, --bootstrap). See docs/repair.md.
     #[arg(long = "repair-url", value_name = "URL")]
-    repair_url: Vec<url::Url>,
+    pub repair_url: Vec<url::Url>,
     /// Without --repair-url, repair from the servers the sender announces (implied by
     /// --bootstrap): the serverURIs of the latest associated delivery procedure description
     /// received in the session (3GPP TS 26.346 §9.3: an object of type
@@ -131,128 +152,130 @@ pub struct RecvCli {
     /// --repair-window when longer; with --bootstrap, then those of the gateway configuration.
     /// An object that ends before any server is announced fails (no repair server announced).
     #[arg(long)]
-    repair_announced: bool,
+    pub repair_announced: bool,
     /// Objects repaired at once.
     #[arg(long, default_value_t = 4, value_name = "N")]
-    repair_concurrency: usize,
+    pub repair_concurrency: usize,
     /// Attempts of a repair request after the first (then the object fails).
     #[arg(long, default_value_t = 3, value_name = "N")]
-    repair_retries: u32,
+    pub repair_retries: u32,
     /// Most a repair connection, or a request and its answer, may take.
     #[arg(long, value_parser = units::parse_duration, default_value = "10s")]
-    repair_timeout: Duration,
+    pub repair_timeout: Duration,
     /// Wait before an object's first repair request (TS 26.346 offset time).
     #[arg(long, value_parser = units::parse_duration, default_value = "0s")]
-    repair_offset: Duration,
+    pub repair_offset: Duration,
     /// A random wait within this window is added to --repair-offset (TS 26.346 random time
     /// period), so that many receivers do not ask at once.
     #[arg(long, value_parser = units::parse_duration, default_value = "0s")]
-    repair_window: Duration,
+    pub repair_window: Duration,
 }
 
-/// `recv --repair-*`: how to repair, `None` without a repair server. Without --repair-url,
-/// with --repair-announced or --bootstrap, from the servers announced while receiving.
-fn recv_repair(cli: &RecvCli) -> Option<RepairOptions> {
-    if !cli.repair_url.is_empty() {
-        return Some(recv_repair_with(cli, cli.repair_url.clone()));
+impl RecvRepairCli {
+    /// How to repair, `None` without a repair server. Without --repair-url, with
+    /// --repair-announced or `announced_elsewhere` (--bootstrap), from the servers announced
+    /// while receiving.
+    pub fn options(&self, announced_elsewhere: bool) -> Option<RepairOptions> {
+        if !self.repair_url.is_empty() {
+            return Some(self.options_with(self.repair_url.clone()));
+        }
+        (self.repair_announced || announced_elsewhere).then(|| RepairOptions {
+            announced: Some(AnnouncedBases::default()),
+            ..self.options_with(Vec::new())
+        })
     }
-    (cli.repair_announced || cli.bootstrap.is_some()).then(|| RepairOptions {
-        announced: Some(AnnouncedBases::default()),
-        ..recv_repair_with(cli, Vec::new())
-    })
-}
 
-/// `recv --repair-*` with these repair servers.
-fn recv_repair_with(cli: &RecvCli, bases: Vec<url::Url>) -> RepairOptions {
-    RepairOptions {
-        bases,
-        concurrency: cli.repair_concurrency,
-        retries: cli.repair_retries,
-        timeout: cli.repair_timeout,
-        offset_time: cli.repair_offset,
-        random_window: cli.repair_window,
-        announced: None,
-        object_base_uris: Vec::new(),
+    /// The repair options with these repair servers.
+    fn options_with(&self, bases: Vec<url::Url>) -> RepairOptions {
+        RepairOptions {
+            bases,
+            concurrency: self.repair_concurrency,
+            retries: self.repair_retries,
+            timeout: self.repair_timeout,
+            offset_time: self.repair_offset,
+            random_window: self.repair_window,
+            announced: None,
+            object_base_uris: Vec::new(),
+        }
     }
 }
 
-/// `recv --auth-*`: what packets must be authenticated with, for the process's life; `None`
-/// without a key. A key that cannot be used is a usage error.
-fn recv_auth(cli: &RecvCli) -> Result<Option<&'static xflute::auth::VerifierConfig>> {
-    use xflute::auth::{GroupKey, VerifierConfig, VerifyingKey};
-    let key_error = |flag: &str, e: xflute::auth::KeyError| usage(format!("{flag}: {e}"));
-    let group = cli
-        .auth_hmac_key
-        .as_deref()
-        .map(GroupKey::load)
-        .transpose()
-        .map_err(|e| key_error("--auth-hmac-key", e))?;
-    let verifying = cli
-        .auth_verify_key
-        .as_deref()
-        .map(VerifyingKey::load)
-        .transpose()
-        .map_err(|e| key_error("--auth-verify-key", e))?;
-    let config = match (group, verifying) {
-        (None, None) => return Ok(None),
-        (Some(group), None) => VerifierConfig::group_mac(group),
-        (None, Some(key)) => VerifierConfig::rsa_pss(key),
-        // RFC 6584 §6.4: in the combined scheme the MAC is a 32-bit pre-check.
-        (Some(group), Some(key)) => VerifierConfig::combined(
-            key,
-            group
-                .with_mac_bits(32)
-                .map_err(|e| key_error("--auth-hmac-key", e))?,
-        ),
-    };
-    let config = config
-        .with_asid(cli.auth_asid)
-        .map_err(|e| key_error("--auth-asid", e))?;
-    Ok(Some(config.leak()))
+impl RecvAuthCli {
+    /// What packets must be authenticated with, for the process's life; `None` without a key.
+    /// A key that cannot be used is a usage error.
+    pub fn verifier(&self) -> Result<Option<&'static xflute::auth::VerifierConfig>> {
+        use xflute::auth::{GroupKey, VerifierConfig, VerifyingKey};
+        let key_error = |flag: &str, e: xflute::auth::KeyError| usage(format!("{flag}: {e}"));
+        let group = self
+            .auth_hmac_key
+            .as_deref()
+            .map(GroupKey::load)
+            .transpose()
+            .map_err(|e| key_error("--auth-hmac-key", e))?;
+        let verifying = self
+            .auth_verify_key
+            .as_deref()
+            .map(VerifyingKey::load)
+            .transpose()
+            .map_err(|e| key_error("--auth-verify-key", e))?;
+        let config = match (group, verifying) {
+            (None, None) => return Ok(None),
+            (Some(group), None) => VerifierConfig::group_mac(group),
+            (None, Some(key)) => VerifierConfig::rsa_pss(key),
+            // RFC 6584 §6.4: in the combined scheme the MAC is a 32-bit pre-check.
+            (Some(group), Some(key)) => VerifierConfig::combined(
+                key,
+                group
+                    .with_mac_bits(32)
+                    .map_err(|e| key_error("--auth-hmac-key", e))?,
+            ),
+        };
+        let config = config
+            .with_asid(self.auth_asid)
+            .map_err(|e| key_error("--auth-asid", e))?;
+        Ok(Some(config.leak()))
+    }
 }
 
 /// `xflute recv`.
-pub fn main(cli: RecvCli) -> Result<Outcome> {
-    if std::fs::symlink_metadata(&cli.out).is_ok_and(|m| !m.is_dir())
-        && !std::fs::metadata(&cli.out).is_ok_and(|m| m.is_dir())
+pub fn main(args: RecvCli) -> Result<Outcome> {
+    if std::fs::symlink_metadata(&args.out).is_ok_and(|m| !m.is_dir())
+        && !std::fs::metadata(&args.out).is_ok_and(|m| m.is_dir())
     {
         bail!(usage(format!(
             "--out {}: not a directory",
-            cli.out.display()
+            args.out.display()
         )));
     }
-    let created = !cli.out.exists();
-    let result = run(&cli);
+    let created = !args.out.exists();
+    let result = run(&args);
     if created && !matches!(result, Ok(Outcome::Complete)) {
         // Only an empty directory is removed: anything received stays.
-        let _ = std::fs::remove_dir(&cli.out);
+        let _ = std::fs::remove_dir(&args.out);
     }
     result
 }
 
-fn run(cli: &RecvCli) -> Result<Outcome> {
-    let auth = recv_auth(cli)?;
+fn run(args: &RecvCli) -> Result<Outcome> {
+    let auth = args.auth.verifier()?;
     let stdout = std::io::stdout();
     let mut lines = stdout.lock();
-    if let Some(pcap) = &cli.pcap {
-        if cli.backend == BackendArg::Udp {
+    if let Some(pcap) = &args.pcap {
+        if args.backend == BackendArg::Udp {
             bail!(usage("--pcap reads a capture: leave out --backend udp"));
         }
-        let args = RecvArgs {
-            pcap,
-            out: &cli.out,
-            group: cli.group,
-            tsi: &cli.tsi,
-            json: cli.json,
+        let derived = Derived {
             auth,
-            repair: recv_repair(cli),
+            repair: args.repair_options(),
+            channels: Vec::new(),
+            waited: Duration::ZERO,
         };
-        return run_pcap(&args, &mut lines);
+        return run_pcap(args, pcap, &derived, &mut lines);
     }
-    if cli.backend == BackendArg::Pcap {
+    if args.backend == BackendArg::Pcap {
         bail!(usage("--backend pcap needs --pcap FILE"));
     }
-    let described = cli
+    let described = args
         .sdp
         .as_deref()
         .map(|path| {
@@ -262,22 +285,22 @@ fn run(cli: &RecvCli) -> Result<Outcome> {
                 .map_err(|e| usage(format!("--sdp {}: {e:#}", path.display())))
         })
         .transpose()?;
-    if cli.backend == BackendArg::Xdp && cli.iface.is_none() {
+    if args.backend == BackendArg::Xdp && args.iface.is_none() {
         bail!(usage("--backend xdp needs --iface"));
     }
     let stop = crate::stop_flag()?;
     let started = Instant::now();
-    let mut repair = recv_repair(cli);
-    let channels = match cli.bootstrap {
+    let mut repair = args.repair_options();
+    let channels = match args.bootstrap {
         Some(bootstrap) => {
-            let wait = cli.timeout.unwrap_or(crate::bootstrap::DEFAULT_WAIT);
-            let iface = cli.iface.as_deref();
-            let config = crate::bootstrap::fetch(bootstrap, cli.source, iface, wait, &stop)?;
+            let wait = args.timeout.unwrap_or(crate::bootstrap::DEFAULT_WAIT);
+            let iface = args.iface.as_deref();
+            let config = crate::bootstrap::fetch(bootstrap, args.source, iface, wait, &stop)?;
             let channels = crate::bootstrap::channels(&config);
             if channels.is_empty() {
                 bail!("the gateway configuration on {bootstrap} lists no FLUTE session");
             }
-            let line = crate::bootstrap::joined_line(bootstrap, &channels, cli.json);
+            let line = crate::bootstrap::joined_line(bootstrap, &channels, args.json);
             writeln!(lines, "{line}")?;
             // An explicit --repair-url wins over the servers the configuration announces,
             // which are tried after those a session's own description names.
@@ -296,69 +319,75 @@ fn run(cli: &RecvCli) -> Result<Outcome> {
             }
             channels
         }
-        None => {
-            let group = cli
-                .group
-                .or(described.as_ref().map(|d| d.destination))
-                .ok_or_else(|| {
-                    usage("receiving from the wire needs --group ADDR:PORT, --sdp FILE or --bootstrap ADDR:PORT")
-                })?;
-            let source = cli.source.or(described.as_ref().and_then(|d| d.source));
-            let tsis = match (&described, cli.tsi.is_empty()) {
-                (Some(d), true) => vec![d.tsi],
-                _ => cli.tsi.clone(),
-            };
-            vec![ChannelSpec {
-                destination: group,
-                source,
-                tsis,
-            }]
-        }
+        None => group_channels(args, described.as_ref())?,
     };
-    let args = LiveRecvArgs {
-        out: &cli.out,
-        channels,
-        iface: cli.iface.clone(),
-        backend: cli.backend.into(),
-        queues: cli.queues,
-        cores: cli.cores.clone(),
-        count: cli.count,
-        // Waiting for the gateway configuration took part of it.
-        timeout: cli.timeout.map(|t| t.saturating_sub(started.elapsed())),
-        until_closed: cli.until_closed,
-        json: cli.json,
-        spool: cli.spool.unwrap_or(0),
-        busy_poll: cli.busy_poll,
-        inject_loss: cli.inject_loss,
+    let derived = Derived {
         auth,
         repair,
-        follow_gateway: cli.bootstrap.is_some(),
+        channels,
+        // Waiting for the gateway configuration took part of --timeout.
+        waited: started.elapsed(),
     };
-    let report = run_live(&args, stop, || {}, &mut lines)?;
-    writeln!(lines, "{}", summary(&report, cli.json))?;
-    Ok(if report.all_complete(cli.count) {
+    let report = run_live(args, &derived, stop, || {}, &mut lines)?;
+    writeln!(lines, "{}", summary(&report, args.json))?;
+    Ok(if report.all_complete(args.count) {
         Outcome::Complete
     } else {
         Outcome::Incomplete
     })
 }
 
-/// What `recv --pcap` was asked to do.
-pub struct RecvArgs<'a> {
-    /// The capture to read.
-    pub pcap: &'a Path,
-    /// The output directory.
-    pub out: &'a Path,
-    /// Only packets to this group and port; all UDP packets when `None`.
-    pub group: Option<SocketAddr>,
-    /// Only these TSIs; all when empty.
-    pub tsi: &'a [u64],
-    /// JSON events instead of text.
-    pub json: bool,
+/// Without --bootstrap, the one channel to receive on the wire: --group (or the session
+/// description's), from --source (or the description's), of the --tsi given (or the
+/// description's).
+fn group_channels(
+    args: &RecvCli,
+    described: Option<&crate::serve::sdp::SessionDescription>,
+) -> Result<Vec<ChannelSpec>> {
+    let group = args
+        .group
+        .or(described.map(|d| d.destination))
+        .ok_or_else(|| {
+            usage(
+                "receiving from the wire needs --group ADDR:PORT, --sdp FILE or --bootstrap ADDR:PORT",
+            )
+        })?;
+    let source = args.source.or(described.and_then(|d| d.source));
+    let tsis = match (described, args.tsi.is_empty()) {
+        (Some(d), true) => vec![d.tsi],
+        _ => args.tsi.clone(),
+    };
+    Ok(vec![ChannelSpec {
+        destination: group,
+        source,
+        tsis,
+    }])
+}
+
+/// What `recv` derives from its options before it receives: values the flags only name or
+/// that depend on what was found first.
+pub struct Derived {
     /// Take only packets authenticated so (RFC 6584).
     pub auth: Option<&'static xflute::auth::VerifierConfig>,
-    /// Repair what the capture did not complete (3GPP TS 26.346 §9.3).
+    /// Repair what the network (or the capture) did not complete (3GPP TS 26.346 §9.3).
     pub repair: Option<RepairOptions>,
+    /// On the wire, the channels to receive: of --group or --sdp, or those the gateway
+    /// configuration lists.
+    pub channels: Vec<ChannelSpec>,
+    /// What waiting for the gateway configuration took of --timeout.
+    pub waited: Duration,
+}
+
+impl Derived {
+    /// A receive on the wire of `args`'s --group (no --sdp or --bootstrap).
+    pub fn on_group(args: &RecvCli) -> Result<Self> {
+        Ok(Self {
+            auth: args.auth.verifier()?,
+            repair: args.repair_options(),
+            channels: group_channels(args, None)?,
+            waited: Duration::ZERO,
+        })
+    }
 }
 
 /// Where one object stands.
@@ -580,25 +609,26 @@ impl<'a, W: Write> Reporter<'a, W> {
     }
 }
 
-/// Run `recv --pcap`: complete when every object that started was completed; a usage error
-/// when the file is not a capture.
-pub fn run_pcap(args: &RecvArgs<'_>, out: &mut impl Write) -> Result<Outcome> {
-    let file = std::fs::File::open(args.pcap)
-        .map_err(|e| usage(format!("opening {}: {e}", args.pcap.display())))?;
-    let mut reader = PcapReader::new(std::io::BufReader::new(file)).map_err(|e| {
-        usage(format!(
-            "{} is not a readable capture: {e}",
-            args.pcap.display()
-        ))
-    })?;
+/// Run `recv --pcap` on the capture `pcap`: complete when every object that started was
+/// completed; a usage error when the file is not a capture.
+pub fn run_pcap(
+    args: &RecvCli,
+    pcap: &Path,
+    derived: &Derived,
+    out: &mut impl Write,
+) -> Result<Outcome> {
+    let file =
+        std::fs::File::open(pcap).map_err(|e| usage(format!("opening {}: {e}", pcap.display())))?;
+    let mut reader = PcapReader::new(std::io::BufReader::new(file))
+        .map_err(|e| usage(format!("{} is not a readable capture: {e}", pcap.display())))?;
     let config = Config {
-        auth: args.auth,
+        auth: derived.auth,
         ..Config::default()
     };
-    let sink = FileSink::new(args.out, config.limits.max_object_bytes)
+    let sink = FileSink::new(&args.out, config.limits.max_object_bytes)
         .map_err(|e| usage(format!("creating {}: {e}", args.out.display())))?;
-    let mut report = Reporter::new(out, args.out, args.json);
-    report.announced = args.repair.as_ref().and_then(|r| r.announced.clone());
+    let mut report = Reporter::new(out, &args.out, args.json);
+    report.announced = derived.repair.as_ref().and_then(|r| r.announced.clone());
     let stale = sink.remove_stale_parts()?;
     if stale > 0 {
         report.note(
@@ -607,7 +637,7 @@ pub fn run_pcap(args: &RecvArgs<'_>, out: &mut impl Write) -> Result<Outcome> {
         )?;
     }
     let mut receiver = MultiReceiver::new(sink, config);
-    receiver.set_hand_over_incomplete(args.repair.is_some());
+    receiver.set_hand_over_incomplete(derived.repair.is_some());
     let mut now = UNIX_EPOCH;
     let mut last_cleanup = UNIX_EPOCH;
     let mut frames = 0u64;
@@ -625,7 +655,7 @@ pub fn run_pcap(args: &RecvArgs<'_>, out: &mut impl Write) -> Result<Outcome> {
                 )?;
                 break;
             }
-            Err(e) => return Err(e).context(format!("reading {}", args.pcap.display())),
+            Err(e) => return Err(e).context(format!("reading {}", pcap.display())),
         };
         frames += 1;
         now = UNIX_EPOCH + Duration::from_nanos(frame.timestamp_ns);
@@ -683,7 +713,7 @@ pub fn run_pcap(args: &RecvArgs<'_>, out: &mut impl Write) -> Result<Outcome> {
     drain(&mut receiver, &mut report, now)?;
     receiver.close_all(now + Duration::from_secs(1));
     drain(&mut receiver, &mut report, now)?;
-    let repair = match &args.repair {
+    let repair = match &derived.repair {
         Some(options) => {
             let mut objects = std::collections::VecDeque::new();
             while let Some(object) = receiver.take_incomplete() {
@@ -732,15 +762,15 @@ pub fn run_pcap(args: &RecvArgs<'_>, out: &mut impl Write) -> Result<Outcome> {
             .bool("truncated", truncated)
             .opt_int(
                 "auth_missing",
-                args.auth.map(|_| stats.drops(DropReason::AuthMissing)),
+                derived.auth.map(|_| stats.drops(DropReason::AuthMissing)),
             )
             .opt_int(
                 "auth_failed",
-                args.auth.map(|_| stats.drops(DropReason::AuthFailed)),
+                derived.auth.map(|_| stats.drops(DropReason::AuthFailed)),
             )
             .opt_int(
                 "auth_replayed",
-                args.auth.map(|_| stats.drops(DropReason::AuthReplayed)),
+                derived.auth.map(|_| stats.drops(DropReason::AuthReplayed)),
             );
         report.line(repair_fields(summary, repair.as_ref()).finish())?;
     } else {
@@ -755,7 +785,7 @@ pub fn run_pcap(args: &RecvArgs<'_>, out: &mut impl Write) -> Result<Outcome> {
             let by_reason: Vec<String> = reasons.iter().map(|(n, c)| format!("{n} {c}")).collect();
             report.text(&format!("dropped as {}", by_reason.join(", ")))?;
         }
-        if args.auth.is_some() {
+        if derived.auth.is_some() {
             report.text(&format!(
                 "refused {} unauthenticated, {} badly authenticated, {} replayed packets",
                 stats.drops(DropReason::AuthMissing),
@@ -765,7 +795,7 @@ pub fn run_pcap(args: &RecvArgs<'_>, out: &mut impl Write) -> Result<Outcome> {
         }
     }
     if objects == 0 {
-        bail!("no FLUTE object in {}", args.pcap.display());
+        bail!("no FLUTE object in {}", pcap.display());
     }
     Ok(if incomplete == 0 {
         Outcome::Complete
@@ -783,43 +813,6 @@ fn drain<S: xflute::receiver::ObjectSink, W: Write>(
         report.event(event, now)?;
     }
     Ok(())
-}
-
-/// What a live `recv` was asked to do.
-pub struct LiveRecvArgs<'a> {
-    /// The output directory.
-    pub out: &'a Path,
-    /// The channels to receive.
-    pub channels: Vec<ChannelSpec>,
-    /// Interface to receive on.
-    pub iface: Option<String>,
-    /// AF_XDP or UDP.
-    pub backend: Backend,
-    /// Rx queues (AF_XDP).
-    pub queues: u32,
-    /// Cores for the workers.
-    pub cores: Vec<usize>,
-    /// Stop once this many objects are complete.
-    pub count: Option<u64>,
-    /// Stop after this long.
-    pub timeout: Option<Duration>,
-    /// Stop once every session that started has ended.
-    pub until_closed: bool,
-    /// One JSON object per line instead of text.
-    pub json: bool,
-    /// Output space to reserve ahead of time, bytes (0: none).
-    pub spool: u64,
-    /// How long an AF_XDP worker polls before it sleeps.
-    pub busy_poll: Duration,
-    /// Probability that the XDP program drops a channel frame (tests and demos).
-    pub inject_loss: f64,
-    /// Take only packets authenticated so (RFC 6584).
-    pub auth: Option<&'static xflute::auth::VerifierConfig>,
-    /// Repair what the network did not complete (3GPP TS 26.346 §9.3).
-    pub repair: Option<RepairOptions>,
-    /// With `--bootstrap`: a gateway configuration received (new or changed) adds the
-    /// sessions it lists that are not received yet.
-    pub follow_gateway: bool,
 }
 
 /// Whether sessions started and every one has ended (closed by its sender, timed out or
@@ -896,30 +889,33 @@ fn rx_counters(event: Event, s: &xflute::runtime::RxStats) -> Event {
         .int("repair_symbols_used", s.repair_symbols_used())
 }
 
-/// Runs the receive engine until `--count` objects are complete, `--timeout` passes, or `stop`
-/// is set (SIGINT/SIGTERM). Prints one line (or JSON event) per object.
+/// Runs the receive engine on `derived`'s channels until `--count` objects are complete,
+/// `--timeout` passes, or `stop` is set (SIGINT/SIGTERM). Prints one line (or JSON event) per
+/// object.
 pub fn run_live(
-    args: &LiveRecvArgs<'_>,
+    args: &RecvCli,
+    derived: &Derived,
     stop: Arc<AtomicBool>,
     ready: impl FnOnce(),
     out: &mut impl Write,
 ) -> Result<LiveRecvReport> {
     use xflute::runtime::RxEngine;
-    let mut builder = RxEngine::builder(args.out)
-        .backend(args.backend)
+    let backend = Backend::from(args.backend);
+    let mut builder = RxEngine::builder(&args.out)
+        .backend(backend)
         .queues(args.queues)
         .cores(args.cores.clone())
         .drop_probability(args.inject_loss)
-        .spool(args.spool)
+        .spool(args.spool.unwrap_or(0))
         .busy_poll(args.busy_poll);
     if let Some(iface) = &args.iface {
         builder = builder.interface(iface.clone());
     }
-    for channel in &args.channels {
+    for channel in &derived.channels {
         builder = builder.channel(channel.clone());
     }
-    builder = builder.hand_over_incomplete(args.repair.is_some());
-    if let Some(auth) = args.auth {
+    builder = builder.hand_over_incomplete(derived.repair.is_some());
+    if let Some(auth) = derived.auth {
         // The engine's own default, held packets capped at 8 MiB per worker, plus the keys.
         let mut config = Config {
             auth: Some(auth),
@@ -931,8 +927,8 @@ pub fn run_live(
     let mut engine = builder
         .start(Arc::clone(&stop))
         .map_err(|e| usage(e.to_string()))?;
-    let mut channels = args.channels.clone();
-    let repairer = match (&args.repair, engine.incomplete()) {
+    let mut channels = derived.channels.clone();
+    let repairer = match (&derived.repair, engine.incomplete()) {
         (Some(options), Some(objects)) => Some(
             Repairer::spawn(options.clone(), Objects::Engine(objects.clone()))
                 .map_err(|e| usage(e.to_string()))?,
@@ -941,15 +937,17 @@ pub fn run_live(
     };
     crate::release_free_memory();
     ready();
-    let mut report = Reporter::new(out, args.out, args.json);
-    report.announced = args.repair.as_ref().and_then(|r| r.announced.clone());
+    let mut report = Reporter::new(out, &args.out, args.json);
+    report.announced = derived.repair.as_ref().and_then(|r| r.announced.clone());
     report.bar = (!args.json && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
         bar.enable_steady_tick(Duration::from_millis(200));
         bar
     });
     let started = Instant::now();
-    let deadline = args.timeout.map(|t| started + t);
+    let deadline = args
+        .timeout
+        .map(|t| started + t.saturating_sub(derived.waited));
     let mut first_packet: Option<Instant> = None;
     let mut last_done: Option<Instant> = None;
     let mut last_draw = Instant::now();
@@ -970,14 +968,16 @@ pub fn run_live(
             first_packet = Some(Instant::now());
         }
         if let Ok(event) = event {
-            if args.follow_gateway
+            // With --bootstrap, a gateway configuration received (new or changed) adds the
+            // sessions it lists that are not received yet.
+            if args.bootstrap.is_some()
                 && let ObjectEvent::Completed { session, toi, meta } = &event
                 && xflute::mabr::is_gateway_configuration(
                     meta.content_location.as_deref(),
                     meta.content_type.as_deref(),
                 )
             {
-                let path = local_path(args.out, session.tsi, *toi, meta);
+                let path = local_path(&args.out, session.tsi, *toi, meta);
                 for line in crate::bootstrap::follow(&mut engine, &mut channels, &path, args.json) {
                     report.text(&line)?;
                 }
@@ -1048,7 +1048,7 @@ pub fn run_live(
         _ => Duration::ZERO,
     };
     Ok(LiveRecvReport {
-        backend: args.backend,
+        backend,
         completed: report.completed,
         incomplete: report.incomplete(),
         completed_bytes: report.completed_bytes,
@@ -1057,7 +1057,7 @@ pub fn run_live(
         steering,
         xdp_reattached,
         spool,
-        authenticated: args.auth.is_some(),
+        authenticated: derived.auth.is_some(),
         repair,
     })
 }

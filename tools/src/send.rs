@@ -91,113 +91,90 @@ pub enum SendProfile {
 }
 
 /// The options of `xflute send`.
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args, Clone, Debug)]
 pub struct SendCli {
     /// The files to send: regular files (each named by its file name) and directories (every
     /// regular file below, named by its path relative to the directory, so that receivers
     /// rebuild the tree).
     #[arg(required = true, value_name = "FILE|DIR")]
-    files: Vec<PathBuf>,
+    pub files: Vec<PathBuf>,
     /// Make the choices these receivers expect.
     #[arg(long, value_enum, default_value = "default")]
-    profile: SendProfile,
+    pub profile: SendProfile,
     /// Write the session into this pcap file instead of sending it.
     #[arg(long, value_name = "FILE")]
-    pcap_out: Option<PathBuf>,
+    pub pcap_out: Option<PathBuf>,
     /// Destination group (or unicast address) and port (not 0).
     #[arg(long, default_value = "239.255.0.1:3400")]
-    dest: SocketAddr,
+    pub dest: SocketAddr,
     /// Source address of the packets [default: xdp: the interface's own address of the
     /// destination's family; udp: chosen by the kernel; capture: 192.0.2.1 or 2001:db8::1].
     #[arg(long)]
-    source: Option<IpAddr>,
+    pub source: Option<IpAddr>,
     /// Interface to send on [required by xdp; udp: the multicast interface, by default the
     /// routing table's].
     #[arg(long)]
-    iface: Option<String>,
+    pub iface: Option<String>,
     /// I/O backend: xdp (AF_XDP, root), udp (sockets), pcap (with --pcap-out; implied by it).
     #[arg(long, value_enum, default_value = "xdp")]
-    backend: BackendArg,
+    pub backend: BackendArg,
     /// Tx queues (AF_XDP).
     #[arg(long, default_value_t = 1)]
-    queues: u32,
+    pub queues: u32,
     /// Cores to pin the workers to, comma separated [default: not pinned].
     #[arg(long, value_delimiter = ',')]
-    cores: Vec<usize>,
+    pub cores: Vec<usize>,
     /// Transport Session Identifier.
     #[arg(long, default_value_t = 1)]
-    tsi: u64,
-    /// FEC scheme of the objects.
-    #[arg(long, value_enum, default_value = "none")]
-    fec: FecScheme,
-    /// m, the field size of rs2m, 2..=16 [default: 8]; only with --fec rs2m.
-    #[arg(long)]
-    m: Option<u8>,
-    /// Repair symbols per source block [default with FEC: 20% of --block-len, rounded up];
-    /// not with --fec none.
-    #[arg(long, conflicts_with = "repair_pct")]
-    repair: Option<u32>,
-    /// Repair symbols per source block, as a percentage of --block-len (rounded up); not with
-    /// --fec none.
-    #[arg(long)]
-    repair_pct: Option<f64>,
+    pub tsi: u64,
+    #[command(flatten)]
+    pub fec: FecCli,
     /// Encoding symbol length in bytes (each packet carries one symbol; the packet must fit the
     /// interface's MTU).
     #[arg(long, default_value_t = 1400)]
-    symbol_len: u16,
+    pub symbol_len: u16,
     /// Maximum source block length in symbols.
     #[arg(long, default_value_t = 64)]
-    block_len: u32,
+    pub block_len: u32,
     /// Content encoding of the files and of the FDT.
     #[arg(long, value_enum, default_value = "null")]
-    cenc: CencArg,
+    pub cenc: CencArg,
     /// FLUTE version: 1 (RFC 3926) or 2 (RFC 6726).
     #[arg(long, default_value_t = 2)]
-    flute_version: u8,
+    pub flute_version: u8,
     /// Rate in bits per second; k, M, G are powers of 1000 (500M, 2.5G) [default: on the wire
     /// unlimited; with --pcap-out the capture's timestamps follow 1G].
-    #[arg(long, value_parser = units::parse_rate)]
-    rate: Option<u64>,
+    #[arg(long = "rate", value_name = "RATE", value_parser = units::parse_rate)]
+    pub rate_bps: Option<u64>,
     /// Repeat the objects for this long (30s, 500ms, 2m), as a carousel [default: each once].
     #[arg(long, value_parser = units::parse_duration)]
-    carousel: Option<Duration>,
+    pub carousel: Option<Duration>,
     /// Priority queue of the objects (0 is the highest).
     #[arg(long, default_value_t = 0)]
-    priority: u32,
+    pub priority: u32,
     /// Objects sent at once, packet by packet in turn.
     #[arg(long, default_value_t = 3)]
-    multiplex: u32,
+    pub multiplex: u32,
     /// TOI of the first object (the next ones follow): a number, or `random` so that
     /// receivers that cached an earlier run's objects by TOI do not mistake the new ones
     /// for them (a random TOI takes up to 14 bytes in each packet's LCT header).
     #[arg(long, default_value = "1")]
-    toi_start: ToiStart,
+    pub toi_start: ToiStart,
     /// UDP backend: one datagram per sendmmsg message instead of GSO super-datagrams (slower;
     /// a capture on the sending host then shows each packet as sent).
     #[arg(long)]
-    no_gso: bool,
+    pub no_gso: bool,
     /// One JSON event per line on stdout instead of text (see docs/cli-json.md).
     #[arg(long)]
-    json: bool,
-    /// Authenticate every packet with this group key (RFC 6584 group MAC, HMAC-SHA-256): the
-    /// file holds the key in hex, or its raw bytes; at least 16 bytes. Receivers need the same
-    /// key. With --auth-sign-key too, both (the MAC truncated to 32 bits, checked first).
-    #[arg(long, value_name = "FILE")]
-    auth_hmac_key: Option<PathBuf>,
-    /// Sign every packet with this RSA private key (RFC 6584 RSASSA-PSS, SHA-256), a PKCS#8
-    /// PEM file of 2048 to 4096 bits; receivers check with its public key. Each signature
-    /// costs about a millisecond of CPU: for low rates, or see --auth-hmac-key.
-    #[arg(long, value_name = "FILE")]
-    auth_sign_key: Option<PathBuf>,
-    /// The ASID of the packets' EXT_AUTH (0 to 15), as the receivers expect it.
-    #[arg(long, default_value_t = xflute::auth::DEFAULT_ASID, value_name = "N")]
-    auth_asid: u8,
+    pub json: bool,
+    #[command(flatten)]
+    pub auth: SendAuthCli,
     /// Also publish a DVB-MABR multicast gateway configuration (ETSI TS 103 769) that
     /// describes this session, on this bootstrap group and port with TSI 1, so that gateways
     /// (`recv --bootstrap`, GPAC's mabr://) find the session from there: once a second with
     /// --carousel, else three times at the start.
     #[arg(long, value_name = "ADDR:PORT")]
-    bootstrap: Option<SocketAddr>,
+    pub bootstrap: Option<SocketAddr>,
     /// Announce this HTTP server as the repair server of the session (repeatable, the first
     /// preferred), so that receivers repair from it without being told: in the session itself,
     /// as a 3GPP TS 26.346 associated delivery procedure description (postFileRepair
@@ -208,7 +185,66 @@ pub struct SendCli {
     /// object's repair URL is this base followed by its Content-Location, as `recv
     /// --repair-url` resolves it. See docs/repair.md.
     #[arg(long, value_name = "URL")]
-    repair_base: Vec<url::Url>,
+    pub repair_base: Vec<url::Url>,
+}
+
+/// `send --fec`, `--m`, `--repair`, `--repair-pct`: how the objects are coded.
+#[derive(clap::Args, Clone, Copy, Debug)]
+pub struct FecCli {
+    /// FEC scheme of the objects.
+    #[arg(long = "fec", value_name = "FEC", value_enum, default_value = "none")]
+    pub scheme: FecScheme,
+    /// m, the field size of rs2m, 2..=16 [default: 8]; only with --fec rs2m.
+    #[arg(long)]
+    pub m: Option<u8>,
+    /// Repair symbols per source block [default with FEC: 20% of --block-len, rounded up];
+    /// not with --fec none.
+    #[arg(long, conflicts_with = "repair_pct")]
+    pub repair: Option<u32>,
+    /// Repair symbols per source block, as a percentage of --block-len (rounded up); not with
+    /// --fec none.
+    #[arg(long)]
+    pub repair_pct: Option<f64>,
+}
+
+impl FecCli {
+    /// The FEC parameters the flags give; a flag the scheme has no use for is a usage error.
+    pub fn args(&self) -> Result<FecArgs> {
+        if self.scheme == FecScheme::None && (self.repair.is_some() || self.repair_pct.is_some()) {
+            bail!(usage(
+                "--repair and --repair-pct need a FEC scheme (--fec rs28, raptorq, ...); --fec none sends no repair symbols"
+            ));
+        }
+        if self.m.is_some() && self.scheme != FecScheme::Rs2m {
+            bail!(usage("--m is the field size of --fec rs2m only"));
+        }
+        Ok(FecArgs {
+            scheme: self.scheme,
+            m: self.m.unwrap_or(8),
+            repair: self
+                .repair
+                .map(Repair::Symbols)
+                .or(self.repair_pct.map(Repair::Percent)),
+        })
+    }
+}
+
+/// `send --auth-*`: the key files every packet is authenticated with (RFC 6584).
+#[derive(clap::Args, Clone, Debug)]
+pub struct SendAuthCli {
+    /// Authenticate every packet with this group key (RFC 6584 group MAC, HMAC-SHA-256): the
+    /// file holds the key in hex, or its raw bytes; at least 16 bytes. Receivers need the same
+    /// key. With --auth-sign-key too, both (the MAC truncated to 32 bits, checked first).
+    #[arg(long, value_name = "FILE")]
+    pub auth_hmac_key: Option<PathBuf>,
+    /// Sign every packet with this RSA private key (RFC 6584 RSASSA-PSS, SHA-256), a PKCS#8
+    /// PEM file of 2048 to 4096 bits; receivers check with its public key. Each signature
+    /// costs about a millisecond of CPU: for low rates, or see --auth-hmac-key.
+    #[arg(long, value_name = "FILE")]
+    pub auth_sign_key: Option<PathBuf>,
+    /// The ASID of the packets' EXT_AUTH (0 to 15), as the receivers expect it.
+    #[arg(long, default_value_t = xflute::auth::DEFAULT_ASID, value_name = "N")]
+    pub auth_asid: u8,
 }
 
 /// `send --auth-*`: the keys every packet is authenticated with (RFC 6584). A sender gets a
@@ -230,14 +266,18 @@ enum SendKeys {
 impl SendAuth {
     /// Loads the key files `send` was given; `None` without any. A key that cannot be used is
     /// a usage error.
-    fn load(hmac_key: Option<&Path>, sign_key: Option<&Path>, asid: u8) -> Result<Option<Self>> {
+    fn load(cli: &SendAuthCli) -> Result<Option<Self>> {
         use xflute::auth::{GroupKey, SigningKey};
         let key_error = |flag: &str, e: xflute::auth::KeyError| usage(format!("{flag}: {e}"));
-        let group = hmac_key
+        let group = cli
+            .auth_hmac_key
+            .as_deref()
             .map(GroupKey::load)
             .transpose()
             .map_err(|e| key_error("--auth-hmac-key", e))?;
-        let signing = sign_key
+        let signing = cli
+            .auth_sign_key
+            .as_deref()
             .map(SigningKey::load)
             .transpose()
             .map_err(|e| key_error("--auth-sign-key", e))?;
@@ -247,7 +287,10 @@ impl SendAuth {
             (None, Some(signing)) => SendKeys::Sign(signing),
             (Some(group), Some(signing)) => SendKeys::Both(signing, group),
         };
-        let auth = Self { keys, asid };
+        let auth = Self {
+            keys,
+            asid: cli.auth_asid,
+        };
         auth.signer().map_err(|e| key_error("--auth-asid", e))?;
         Ok(Some(auth))
     }
@@ -267,48 +310,14 @@ impl SendAuth {
     }
 }
 
-/// What `send` was asked to do.
-pub struct SendArgs {
-    /// The files and directories to send.
-    pub files: Vec<PathBuf>,
-    /// The receivers' profile.
-    pub profile: SendProfile,
-    /// Where the capture goes (`None`: on the wire).
-    pub pcap_out: Option<PathBuf>,
-    /// Destination group (or address) and port.
-    pub dest: SocketAddr,
-    /// Source address of the frames; a documentation address of the destination's family when
-    /// `None`.
-    pub source: Option<IpAddr>,
-    /// Transport Session Identifier.
-    pub tsi: u64,
-    /// Encoding symbol length, bytes.
-    pub symbol_len: u16,
-    /// Maximum source block length, symbols.
-    pub block_len: u32,
-    /// Content encoding of the objects and the FDT.
-    pub cenc: Cenc,
-    /// FLUTE version: 1 (RFC 3926) or 2 (RFC 6726).
-    pub flute_version: u8,
-    /// Wire rate, bits per second (the capture's timestamps follow it); unlimited when `None`
-    /// on the wire, 1 Gbit/s in a capture.
-    pub rate_bps: Option<u64>,
-    /// Repeat every object for this long (a carousel); `None` sends each once.
-    pub carousel: Option<Duration>,
-    /// Priority queue of the objects (0 is the highest).
-    pub priority: u32,
-    /// Objects of the queue sent at once, packet by packet in turn.
-    pub multiplex: u32,
-    /// The first object's TOI.
-    pub toi_start: ToiStart,
-    /// Where and how to send on the wire.
-    pub live: LiveArgs,
+/// What `send` derives from its options once they are checked: values the flags only name
+/// (the FEC parameters, the keys loaded from their files).
+#[derive(Clone, Debug)]
+pub struct Checked {
+    /// How the objects are coded.
+    pub fec: FecArgs,
     /// Authenticate every packet (RFC 6584) with these keys.
     pub auth: Option<SendAuth>,
-    /// Where to publish a DVB-MABR gateway configuration of the session.
-    pub bootstrap: Option<SocketAddr>,
-    /// The repair servers the session (and the configuration) announces, preferred first.
-    pub repair_base: Vec<url::Url>,
 }
 
 /// `send --toi-start`: where the session's TOIs start.
@@ -354,21 +363,6 @@ impl ToiStart {
                 .context("drawing a random first TOI")?,
         })
     }
-}
-
-/// The send engine's options.
-#[derive(Clone, Debug)]
-pub struct LiveArgs {
-    /// Interface to send on.
-    pub iface: Option<String>,
-    /// AF_XDP or UDP.
-    pub backend: xflute::runtime::Backend,
-    /// Tx queues.
-    pub queues: u32,
-    /// Cores for the workers.
-    pub cores: Vec<usize>,
-    /// UDP GSO where the kernel has it.
-    pub gso: bool,
 }
 
 /// `send --fec`: the FEC scheme of the objects.
@@ -619,16 +613,9 @@ pub fn inputs(args: &[PathBuf]) -> Result<Vec<Input>> {
 }
 
 impl SendCli {
-    /// The send options as the engine takes them, every combination checked.
-    fn into_args(self) -> Result<(SendArgs, FecArgs, bool)> {
-        if self.fec == FecScheme::None && (self.repair.is_some() || self.repair_pct.is_some()) {
-            bail!(usage(
-                "--repair and --repair-pct need a FEC scheme (--fec rs28, raptorq, ...); --fec none sends no repair symbols"
-            ));
-        }
-        if self.m.is_some() && self.fec != FecScheme::Rs2m {
-            bail!(usage("--m is the field size of --fec rs2m only"));
-        }
+    /// Checks every combination of the options, and derives what they name.
+    pub fn check(&self) -> Result<Checked> {
+        let fec = self.fec.args()?;
         if self.dest.port() == 0 {
             bail!(usage(format!(
                 "--dest {}: port 0 cannot be sent to",
@@ -641,48 +628,9 @@ impl SendCli {
         if self.no_gso && (self.pcap_out.is_some() || self.backend != BackendArg::Udp) {
             bail!(usage("--no-gso is an option of --backend udp"));
         }
-        let fec = FecArgs {
-            scheme: self.fec,
-            m: self.m.unwrap_or(8),
-            repair: self
-                .repair
-                .map(Repair::Symbols)
-                .or(self.repair_pct.map(Repair::Percent)),
-        };
-        let auth = SendAuth::load(
-            self.auth_hmac_key.as_deref(),
-            self.auth_sign_key.as_deref(),
-            self.auth_asid,
-        )?;
-        let args = SendArgs {
-            auth,
-            files: self.files,
-            profile: self.profile,
-            pcap_out: self.pcap_out,
-            dest: self.dest,
-            source: self.source,
-            tsi: self.tsi,
-            symbol_len: self.symbol_len,
-            block_len: self.block_len,
-            cenc: self.cenc.into(),
-            flute_version: self.flute_version,
-            rate_bps: self.rate,
-            carousel: self.carousel,
-            priority: self.priority,
-            multiplex: self.multiplex,
-            toi_start: self.toi_start,
-            live: LiveArgs {
-                iface: self.iface,
-                backend: self.backend.into(),
-                queues: self.queues,
-                cores: self.cores,
-                gso: !self.no_gso,
-            },
-            bootstrap: self.bootstrap,
-            repair_base: self.repair_base,
-        };
-        crate::bootstrap::check_send(&args)?;
-        Ok((args, fec, self.json))
+        let auth = SendAuth::load(&self.auth)?;
+        crate::bootstrap::check_send(self)?;
+        Ok(Checked { fec, auth })
     }
 }
 
@@ -736,12 +684,12 @@ fn check_block_len(fec: &FecArgs, oti: &Oti) -> Result<()> {
 }
 
 /// Each file is a regular file we can read, and `fec` can number the source blocks of each.
-fn check_files(args: &SendArgs, files: &[Input], fec: &FecArgs) -> Result<()> {
+fn check_files(args: &SendCli, files: &[Input], fec: &FecArgs) -> Result<()> {
     if files.is_empty() {
         bail!(usage("no file to send"));
     }
     if args.profile == SendProfile::DvbMabr {
-        if fec.scheme != FecScheme::None || args.cenc != Cenc::Null {
+        if fec.scheme != FecScheme::None || args.cenc != CencArg::Null {
             bail!(usage(
                 "--profile dvb-mabr sends with --fec none and --cenc null (DVB-MABR receivers such as GPAC decode neither)"
             ));
@@ -798,9 +746,11 @@ impl FecScheme {
     }
 }
 
-/// The session's sender with every file added as an object, coded with `fec`. Every refusal
-/// is a usage error: the options cannot send these files.
-pub fn build_sender_with(args: &SendArgs, fec: &FecArgs) -> Result<Sender> {
+/// The session's sender with every file added as an object, coded and authenticated as
+/// `checked` says. Every refusal is a usage error: the options cannot send these files.
+pub fn build_sender_with(args: &SendCli, checked: &Checked) -> Result<Sender> {
+    let fec = &checked.fec;
+    let cenc = Cenc::from(args.cenc);
     let files = inputs(&args.files)?;
     check_files(args, &files, fec)?;
     let profile = match args.flute_version {
@@ -821,7 +771,7 @@ pub fn build_sender_with(args: &SendArgs, fec: &FecArgs) -> Result<Sender> {
     };
     let mut config = Config {
         profile,
-        fdt_cenc: args.cenc,
+        fdt_cenc: cenc,
         toi_max_length: ToiMaxLength::ToiMax112,
         toi_initial_value: args.toi_start.initial_value()?,
         ..Config::default()
@@ -834,7 +784,7 @@ pub fn build_sender_with(args: &SendArgs, fec: &FecArgs) -> Result<Sender> {
     let endpoint = UdpEndpoint::new(args.dest.ip(), args.dest.port());
     let mut sender = Sender::new(endpoint, args.tsi, oti, config)
         .map_err(|e| usage(format!("the session's parameters are not valid: {e}")))?;
-    if let Some(auth) = &args.auth {
+    if let Some(auth) = &checked.auth {
         let signer = auth.signer().map_err(|e| usage(format!("--auth: {e}")))?;
         sender
             .set_signer(signer)
@@ -860,7 +810,7 @@ pub fn build_sender_with(args: &SendArgs, fec: &FecArgs) -> Result<Sender> {
         .then_some(object_fec_oti);
         let transfer = TransferConfig {
             oti: object_oti,
-            cenc: args.cenc,
+            cenc,
             carousel_mode: args
                 .carousel
                 .map(|_| CarouselRepeatMode::DelayBetweenTransfers(Duration::ZERO)),
@@ -921,23 +871,23 @@ pub(crate) fn description_object(servers: &[url::Url], repeat: bool) -> Result<O
 }
 
 /// The source address: the one given, or a documentation address of the destination's family.
-fn source_or_default(args: &SendArgs) -> IpAddr {
+fn source_or_default(args: &SendCli) -> IpAddr {
     args.source.unwrap_or(match args.dest.ip() {
         IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
         IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1)),
     })
 }
 
-/// Run `send --pcap-out` with `fec` through the send engine's pcap backend; returns the number
-/// of packets written. The capture's timestamps follow `--rate` (1 Gbit/s if not given) and
-/// `--carousel` counts in capture time.
-pub fn run_with(args: &SendArgs, fec: &FecArgs) -> Result<u64> {
+/// Run `send --pcap-out` through the send engine's pcap backend; returns the number of packets
+/// written. The capture's timestamps follow `--rate` (1 Gbit/s if not given) and `--carousel`
+/// counts in capture time.
+pub fn run_with(args: &SendCli, checked: &Checked) -> Result<u64> {
     use xflute::runtime::TxEngine;
     let pcap_out = args
         .pcap_out
         .as_deref()
         .context("no capture file to write")?;
-    let sender = build_sender_with(args, fec)?;
+    let sender = build_sender_with(args, checked)?;
     let mut builder = TxEngine::builder()
         .backend(Backend::Pcap)
         .pcap_out(pcap_out)
@@ -1013,8 +963,8 @@ fn parse_mac(s: &str) -> Option<[u8; 6]> {
 /// extensions, and the first of each object's; later packets repeat their shapes. Measured on a
 /// sender of its own, as the engine bounds its buffers by a worst case that no real header
 /// reaches.
-fn longest_packet(args: &SendArgs, fec: &FecArgs) -> Result<usize> {
-    let mut sender = build_sender_with(args, fec)?;
+fn longest_packet(args: &SendCli, checked: &Checked) -> Result<usize> {
+    let mut sender = build_sender_with(args, checked)?;
     let mut buf = vec![0u8; sender.max_packet_len()];
     let now = std::time::SystemTime::now();
     let mut longest = 0;
@@ -1032,17 +982,18 @@ fn ip_udp_header_len(dest: SocketAddr) -> usize {
     if dest.is_ipv4() { 28 } else { 48 }
 }
 
-/// Run `send` on the wire through the send engine, the objects coded with `fec`, until every
-/// object is sent (or the carousel time is up, or `stop` is set).
+/// Run `send` on the wire through the send engine until every object is sent (or the carousel
+/// time is up, or `stop` is set).
 pub fn run_live_with(
-    args: &SendArgs,
-    fec: &FecArgs,
+    args: &SendCli,
+    checked: &Checked,
     stop: Arc<AtomicBool>,
     progress: Progress,
 ) -> Result<LiveReport> {
     use xflute::runtime::TxEngine;
     let mut macs = None;
-    let source = match (args.source, args.live.backend) {
+    let backend = Backend::from(args.backend);
+    let source = match (args.source, backend) {
         (Some(s), _) => s,
         (None, Backend::Udp) => match args.dest.ip() {
             IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
@@ -1050,7 +1001,6 @@ pub fn run_live_with(
         },
         (None, Backend::Xdp) => {
             let iface = args
-                .live
                 .iface
                 .as_deref()
                 .ok_or_else(|| usage("--backend xdp needs --iface"))?;
@@ -1076,24 +1026,19 @@ pub fn run_live_with(
     }
     // A random first TOI is drawn once, so that the packets measured have the TOI width of
     // the packets sent.
-    let args = &SendArgs {
+    let args = &SendCli {
         toi_start: ToiStart::Value(args.toi_start.initial_value()?),
-        files: args.files.clone(),
-        pcap_out: None,
-        live: args.live.clone(),
-        auth: args.auth.clone(),
-        repair_base: args.repair_base.clone(),
-        ..*args
+        ..args.clone()
     };
-    let packet_len = longest_packet(args, fec)? + ip_udp_header_len(args.dest);
-    let sender = build_sender_with(args, fec)?;
-    let mtu = args.live.iface.as_deref().and_then(crate::netif::mtu);
+    let packet_len = longest_packet(args, checked)? + ip_udp_header_len(args.dest);
+    let sender = build_sender_with(args, checked)?;
+    let mtu = args.iface.as_deref().and_then(crate::netif::mtu);
     if let Some(mtu) = mtu
         && packet_len > mtu
     {
         bail!(usage(format!(
             "packets of {packet_len} bytes (IP and UDP headers included) do not fit the {mtu}-byte MTU of {}; lower --symbol-len to {} or less",
-            args.live.iface.as_deref().unwrap_or_default(),
+            args.iface.as_deref().unwrap_or_default(),
             usize::from(args.symbol_len).saturating_sub(packet_len - mtu)
         )));
     }
@@ -1103,17 +1048,17 @@ pub fn run_live_with(
         )));
     }
     let mut builder = TxEngine::builder()
-        .backend(args.live.backend)
-        .queues(args.live.queues)
-        .cores(args.live.cores.clone())
+        .backend(backend)
+        .queues(args.queues)
+        .cores(args.cores.clone())
         .rate_bps(args.rate_bps)
         .run_for(args.carousel)
-        .gso(args.live.gso)
+        .gso(!args.no_gso)
         .session(sender, source);
     if let Some(bootstrap) = crate::bootstrap::send_session(args)? {
         builder = builder.session(bootstrap, source);
     }
-    if let Some(iface) = &args.live.iface {
+    if let Some(iface) = &args.iface {
         builder = builder.interface(iface.clone());
     }
     if let Some((src, dst)) = macs {
@@ -1175,11 +1120,12 @@ fn tx_counters(event: Event, t: &xflute::runtime::TxCounters, elapsed: Duration)
 }
 
 /// `xflute send`.
-pub fn main(cli: SendCli) -> Result<Outcome> {
-    let (args, fec, json) = cli.into_args()?;
+pub fn main(args: SendCli) -> Result<Outcome> {
+    let checked = args.check()?;
+    let args = &args;
     if let Some(path) = &args.pcap_out {
-        let packets = run_with(&args, &fec)?;
-        if json {
+        let packets = run_with(args, &checked)?;
+        if args.json {
             println!(
                 "{}",
                 Event::new("summary")
@@ -1193,10 +1139,10 @@ pub fn main(cli: SendCli) -> Result<Outcome> {
         }
         return Ok(Outcome::Complete);
     }
-    if args.live.backend == Backend::Pcap {
+    if args.backend == BackendArg::Pcap {
         bail!(usage("--backend pcap needs --pcap-out FILE"));
     }
-    if args.live.backend == Backend::Xdp && args.live.iface.is_none() {
+    if args.backend == BackendArg::Xdp && args.iface.is_none() {
         bail!(usage("--backend xdp needs --iface"));
     }
     let stop = crate::stop_flag()?;
@@ -1206,7 +1152,7 @@ pub fn main(cli: SendCli) -> Result<Outcome> {
         .filter_map(|i| std::fs::metadata(&i.path).ok())
         .map(|m| m.len())
         .sum();
-    if json {
+    if args.json {
         println!(
             "{}",
             Event::new("start")
@@ -1217,10 +1163,14 @@ pub fn main(cli: SendCli) -> Result<Outcome> {
                 .finish()
         );
     }
-    let progress = if json { Progress::Json } else { Progress::Bar };
-    let report = run_live_with(&args, &fec, stop, progress)?;
+    let progress = if args.json {
+        Progress::Json
+    } else {
+        Progress::Bar
+    };
+    let report = run_live_with(args, &checked, stop, progress)?;
     let t = report.stats.total();
-    if json {
+    if args.json {
         println!(
             "{}",
             tx_counters(Event::new("summary"), &t, report.elapsed)
