@@ -104,7 +104,7 @@ fn flute_raptorq_encode(block: &Block) -> usize {
 }
 
 fn xflute_raptorq_decode(block: &Block, dst: &mut [u8]) -> bool {
-    let mut dec = raptorq().decoder(0, K).expect("decoder");
+    let mut dec = raptorq().decoder(K).expect("decoder");
     for (esi, symbol) in block.received(&block.raptorq_repair) {
         if esi < K {
             dec.write_source_symbol(dst, esi, symbol).expect("source");
@@ -117,7 +117,7 @@ fn xflute_raptorq_decode(block: &Block, dst: &mut [u8]) -> bool {
 
 /// xflute's decoder when decoding starts with the first K + 2 symbols, as flute's does.
 fn xflute_raptorq_decode_early(block: &Block, dst: &mut [u8]) -> bool {
-    let mut dec = raptorq().decoder(0, K).expect("decoder");
+    let mut dec = raptorq().decoder(K).expect("decoder");
     for (esi, symbol) in block.received(&block.raptorq_repair).take(K as usize + 2) {
         if esi < K {
             dec.write_source_symbol(dst, esi, symbol).expect("source");

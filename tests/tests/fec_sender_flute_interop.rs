@@ -330,10 +330,7 @@ fn flute_to_xflute_decoders(
             .len() as u32;
         let decoded = match oti.fec_encoding_id {
             FecEncodingId::RaptorQ => {
-                let mut dec = RaptorQ::for_oti(&oti)
-                    .unwrap()
-                    .decoder(sbn as u8, k)
-                    .unwrap();
+                let mut dec = RaptorQ::for_oti(&oti).unwrap().decoder(k).unwrap();
                 for (esi, s) in &symbols {
                     if *esi < k {
                         dec.write_source_symbol(&mut block, *esi, s).unwrap();

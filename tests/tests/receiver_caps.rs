@@ -367,7 +367,7 @@ fn a_compressed_fdt_inflating_past_max_fdt_bytes_is_an_fdt_too_large_drop() {
 /// of packets asking for a decode of k² coefficients and k²·E symbol bytes. Sent as TOI 0 (an
 /// FDT instance nothing described) and as an object known only by its EXT_FTI.
 fn rs2m_repair_flood(toi: u128) -> Vec<Vec<u8>> {
-    use xflute::wire::{AlcRepr, ExtFdt, ExtRepr, LctRepr, PayloadId, PayloadIdFormat};
+    use xflute::wire::PayloadIdFormat;
     const K: u32 = 16384;
     const E: u16 = 64;
     let oti = Oti {
@@ -379,6 +379,23 @@ fn rs2m_repair_flood(toi: u128) -> Vec<Vec<u8>> {
         max_number_of_encoding_symbols: 2 * K,
         scheme_specific: SchemeSpecific::ReedSolomonGf2m { m: 16, g: 1 },
     };
+    repair_only(
+        oti,
+        PayloadIdFormat::ReedSolomonGf2m { m: 16 },
+        toi,
+        K..2 * K,
+    )
+}
+
+/// Packets of block 0 of an object of one block described by `oti` (in each packet's
+/// EXT_FTI), carrying junk symbols with the ESIs `esis`; as TOI 0, an FDT instance.
+fn repair_only(
+    oti: Oti,
+    format: xflute::wire::PayloadIdFormat,
+    toi: u128,
+    esis: std::ops::Range<u32>,
+) -> Vec<Vec<u8>> {
+    use xflute::wire::{AlcRepr, ExtFdt, ExtRepr, LctRepr, PayloadId};
     let mut exts = vec![ExtRepr::Fti(oti)];
     if toi == 0 {
         exts.push(ExtRepr::Fdt(ExtFdt {
@@ -386,28 +403,30 @@ fn rs2m_repair_flood(toi: u128) -> Vec<Vec<u8>> {
             fdt_instance_id: 1,
         }));
     }
-    let payload: Vec<u8> = (0..E).map(|i| i as u8 ^ 0x5a).collect();
-    (K..2 * K)
-        .map(|esi| {
-            let lct = LctRepr::with_min_widths(0, TSI, Some(toi), 2).unwrap();
-            let repr = AlcRepr {
-                lct,
-                extensions: &exts,
-                payload_id: Some((
-                    PayloadIdFormat::ReedSolomonGf2m { m: 16 },
-                    PayloadId {
-                        sbn: 0,
-                        esi,
-                        source_block_length: None,
-                    },
-                )),
-            };
-            let mut buf = vec![0u8; repr.buffer_len() + payload.len()];
-            let len = repr.emit(&mut buf).unwrap();
-            buf[len..].copy_from_slice(&payload);
-            buf
-        })
-        .collect()
+    let e = oti.encoding_symbol_length;
+    let payload: Vec<u8> = (0..e).map(|i| i as u8 ^ 0x5a).collect();
+    // The codepoint is the FEC Encoding ID, as xflute's sender and flute set it.
+    let codepoint = u8::from(oti.fec_encoding_id);
+    esis.map(|esi| {
+        let lct = LctRepr::with_min_widths(0, TSI, Some(toi), codepoint).unwrap();
+        let repr = AlcRepr {
+            lct,
+            extensions: &exts,
+            payload_id: Some((
+                format,
+                PayloadId {
+                    sbn: 0,
+                    esi,
+                    source_block_length: None,
+                },
+            )),
+        };
+        let mut buf = vec![0u8; repr.buffer_len() + payload.len()];
+        let len = repr.emit(&mut buf).unwrap();
+        buf[len..].copy_from_slice(&payload);
+        buf
+    })
+    .collect()
 }
 
 /// Issue 18, class 3: such a block is refused before any decoding work (it used to take tens of
@@ -438,4 +457,94 @@ fn a_reed_solomon_block_whose_decode_costs_more_than_the_budget_is_refused_and_c
         r.close_all(now);
         assert_eq!(r.receiving_bytes(), 0);
     }
+}
+
+/// Issue 18: RaptorQ's largest block (K = 56403, 16-byte symbols: 0.9 MB) fed only repair
+/// symbols, as TOI 0 and as an object. Decoding it would mean a dense phase over every lost source symbol (gigabytes of
+/// symbol operations); the solver adds up what its phases will cost once peeling is done and
+/// refuses the block before that work: counted, and the block takes no more repair symbols.
+#[test]
+fn a_raptorq_block_whose_decode_costs_more_than_the_budget_is_refused_and_counted() {
+    const K: u32 = 56_403;
+    let oti = Oti {
+        fec_encoding_id: FecEncodingId::RaptorQ,
+        fec_instance_id: 0,
+        transfer_length: u64::from(K) * 16,
+        encoding_symbol_length: 16,
+        maximum_source_block_length: K,
+        max_number_of_encoding_symbols: K,
+        scheme_specific: SchemeSpecific::RaptorQ { z: 1, n: 1, al: 4 },
+    };
+    let now = SystemTime::now();
+    for toi in [0u128, 7] {
+        let mut r = receiver(Limits::default(), true);
+        let packets = repair_only(
+            oti,
+            xflute::wire::PayloadIdFormat::RaptorQ,
+            toi,
+            K..2 * K + 39,
+        );
+        let started = std::time::Instant::now();
+        for p in &packets {
+            let _ = r.push(&endpoint(), p, now);
+        }
+        let stats = r.stats();
+        // The K-th symbol made the block decodable and was refused with it; the 39 after it
+        // are refused at once.
+        assert_eq!(
+            stats.drops(DropReason::DecodeCostLimit),
+            40,
+            "toi {toi}: {stats:?}"
+        );
+        assert_eq!(stats.objects_completed, 0);
+        assert_eq!(stats.fdt_instances, 0);
+        eprintln!("toi {toi}: refused after {:?}", started.elapsed());
+        r.close_all(now);
+        assert_eq!(r.receiving_bytes(), 0);
+    }
+}
+
+/// Issue 18: the same cap holds for Raptor (RFC 5053), checked by its solver: a block that
+/// decodes at the default limits is refused, and counted, under a smaller one; at the default
+/// it decodes (junk in, so the object's content is junk, but no MD5 was announced).
+#[test]
+fn a_raptor_block_over_the_decode_cost_limit_is_refused_and_under_it_decodes() {
+    const K: u32 = 1024;
+    let oti = Oti {
+        fec_encoding_id: FecEncodingId::Raptor,
+        fec_instance_id: 0,
+        transfer_length: u64::from(K) * 64,
+        encoding_symbol_length: 64,
+        maximum_source_block_length: K,
+        max_number_of_encoding_symbols: K,
+        scheme_specific: SchemeSpecific::Raptor { z: 1, n: 1, al: 4 },
+    };
+    let now = SystemTime::now();
+    let packets = repair_only(oti, xflute::wire::PayloadIdFormat::Raptor, 7, K..2 * K + 32);
+    let small = Limits {
+        max_decode_cost: 1 << 20,
+        ..Limits::default()
+    };
+    let mut r = receiver(small, true);
+    for p in &packets {
+        let _ = r.push(&endpoint(), p, now);
+    }
+    assert!(
+        r.stats().drops(DropReason::DecodeCostLimit) >= 1,
+        "{:?}",
+        r.stats()
+    );
+    assert_eq!(r.stats().objects_completed, 0);
+
+    let mut r = receiver(Limits::default(), true);
+    for p in &packets {
+        let _ = r.push(&endpoint(), p, now);
+    }
+    assert_eq!(
+        r.stats().drops(DropReason::DecodeCostLimit),
+        0,
+        "{:?}",
+        r.stats()
+    );
+    assert_eq!(r.stats().objects_completed, 1, "{:?}", r.stats());
 }

@@ -126,4 +126,8 @@ pub enum FecError {
     /// parameters; reported rather than trusted).
     #[error("the {0} codec rejected the source block")]
     CodecRejected(&'static str),
+    /// Decoding the block would cost more than the decoder's limit (see
+    /// `inactivation::Limit`): given up before the work.
+    #[error("decoding the block would cost more than its limit")]
+    DecodeCostLimit,
 }

@@ -205,6 +205,45 @@ pub enum Unsolved {
     /// The symbols received do not determine the block (or, for RaptorQ's fast path, the
     /// GF(2) rows alone do not).
     RankDeficient,
+    /// Solving would cost more than the solver's [`Limit`]: given up before the work (or the
+    /// allocation) past the limit is done.
+    TooCostly,
+}
+
+/// Most one solve may cost. The ESIs of repair symbols choose the rows, and a sender (or
+/// anyone who can send into the session) can pick them so that peeling inactivates most
+/// columns: the dense phase then grows with the cube of K in work and its square in memory.
+/// The solver adds up what each phase will cost before doing it and stops at the limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    /// Work, in bytes combined (as `Limits::max_decode_cost` counts it for Reed-Solomon):
+    /// symbol bytes XORed or multiplied, plus matrix bytes and rows visited.
+    pub work: u64,
+    /// Bytes of matrix scratch the dense phase may allocate.
+    pub scratch: u64,
+}
+
+impl Limit {
+    /// No limit (the encoder, whose rows are its own).
+    pub const NONE: Self = Self {
+        work: u64::MAX,
+        scratch: u64::MAX,
+    };
+
+    /// Whether `work` and `scratch` are within the limit.
+    pub(super) fn check(&self, work: u64, scratch: u64) -> Result<(), Unsolved> {
+        if work > self.work || scratch > self.scratch {
+            Err(Unsolved::TooCostly)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl Default for Limit {
+    fn default() -> Self {
+        Self::NONE
+    }
 }
 
 /// The GF(2) system of one block and the decoder's scratch, kept across blocks so that
@@ -235,6 +274,10 @@ pub(super) struct System {
     combos: Vec<u8>,
     pub(super) tmp: Vec<u32>,
     pub(super) tmp2: Vec<u32>,
+    /// What a solve may cost.
+    pub(super) limit: Limit,
+    /// Work counted so far in this solve (peeling's scans, then each phase's estimate).
+    pub(super) work: u64,
 }
 
 impl System {
@@ -265,18 +308,66 @@ impl System {
 
     /// Peels the `nb_cols` columns, the ones from `first_inactive` on starting inactive, and
     /// expresses each pivot over the inactive columns. Returns the number of inactive columns
-    /// and the words of a bitset over them.
+    /// and the words of a bitset over them. `t` is the symbol size the solve will use: with it
+    /// the GF(2) solve's cost is checked against the limit before anything dense is allocated.
     pub(super) fn eliminate(
         &mut self,
         nb_cols: u32,
         first_inactive: u32,
+        t: usize,
     ) -> Result<(u32, usize), Unsolved> {
+        self.work = self.nnz();
         self.index_columns(nb_cols);
-        let nb_inactive = self.peel(nb_cols, first_inactive);
+        let nb_inactive = self.peel(nb_cols, first_inactive)?;
         let nb_inactive = self.inactivate_rest(nb_inactive);
         let words = (nb_inactive as usize).div_ceil(64).max(1);
+        let (work, scratch) = self.dense_cost(nb_inactive, words, t);
+        self.charge(work, scratch)?;
         self.express_pivots(words)?;
         Ok((nb_inactive, words))
+    }
+
+    /// Adds `work` to this solve's and checks it and `scratch` (bytes about to be allocated)
+    /// against the limit.
+    pub(super) fn charge(&mut self, work: u64, scratch: u64) -> Result<(), Unsolved> {
+        self.work = self.work.saturating_add(work);
+        self.limit.check(self.work, scratch)
+    }
+
+    /// Column entries of the rows and targets: what a pass over the sparse matrix touches.
+    pub(super) fn nnz(&self) -> u64 {
+        (self.rows.cols.len() + self.targets.cols.len()) as u64
+    }
+
+    /// Rows that no pivot used.
+    pub(super) fn nb_unused(&self) -> u64 {
+        (self.rows.len() as u64).saturating_sub(self.pivots.len() as u64)
+    }
+
+    /// An upper bound on what the GF(2) solve costs once peeling left `nb_inactive` columns:
+    /// (work, matrix scratch bytes). The pivots' bitsets and the dense rows' are allocated;
+    /// Gauss-Jordan visits each unused row's bitset once per inactive column; the symbols
+    /// touched are the rows' right-hand sides, at most I² row operations over the inactive
+    /// symbols, and each target's columns plus one sum per group of four inactive symbols.
+    /// (When the dense rows fall short, `solve` charges the targets' check on top.)
+    fn dense_cost(&self, nb_inactive: u32, words: usize, t: usize) -> (u64, u64) {
+        let (i, words, t) = (u64::from(nb_inactive), words as u64, t as u64);
+        let pivots = self.pivots.len() as u64;
+        let unused = self.nb_unused();
+        let targets = self.targets.len() as u64;
+        let nnz = self.nnz();
+        let row_bytes = words.saturating_mul(8);
+        let scratch = pivots.saturating_add(unused).saturating_mul(row_bytes);
+        let matrix = unused
+            .saturating_mul(i)
+            .saturating_add(pivots.saturating_mul(4))
+            .saturating_mul(row_bytes);
+        let symbols = nnz
+            .saturating_add(i.saturating_mul(i))
+            .saturating_add(targets.saturating_mul(i) / 4)
+            .saturating_add(i.saturating_mul(4))
+            .saturating_mul(t);
+        (matrix.saturating_add(symbols), scratch)
     }
 
     /// Solves the inactive columns from the unused rows over GF(2), then writes each target
@@ -294,8 +385,15 @@ impl System {
         self.mark_needed(&selected);
         self.compute_e(received, t);
         self.solve_inactive(received, t, nb_inactive, words, &selected, vecs);
-        if !full_rank && !self.targets_determined(words) {
-            return Err(Unsolved::RankDeficient);
+        if !full_rank {
+            // Each target is reduced against up to one row per inactive column.
+            let check = (self.targets.len() as u64)
+                .saturating_mul(u64::from(nb_inactive))
+                .saturating_mul(words as u64 * 8);
+            self.charge(check, 0)?;
+            if !self.targets_determined(words) {
+                return Err(Unsolved::RankDeficient);
+            }
         }
         self.regenerate(t, words, out);
         Ok(())
@@ -359,7 +457,7 @@ impl System {
     }
 
     /// Peeling with inactivation (RFC 6330 §5.4.2.2, first phase, in its sparse form).
-    fn peel(&mut self, nb_cols: u32, first_inactive: u32) -> u32 {
+    fn peel(&mut self, nb_cols: u32, first_inactive: u32) -> Result<u32, Unsolved> {
         let (w, l) = (first_inactive.min(nb_cols), nb_cols);
         let nb_rows = self.rows.len();
         self.state.clear();
@@ -421,7 +519,10 @@ impl System {
                 continue;
             }
             // Stuck: the unused row with the fewest unknowns (LT rows first, being sparser
-            // on the symbol side), all of whose unknowns but the rarest are inactivated.
+            // on the symbol side), all of whose unknowns but the rarest are inactivated. The
+            // search visits every row: rows chosen to get stuck often make peeling quadratic.
+            self.work = self.work.saturating_add(nb_rows as u64);
+            self.limit.check(self.work, 0)?;
             let open = |r: &usize| {
                 !self.done.get(*r).copied().unwrap_or(true)
                     && self.count.get(*r).copied().unwrap_or_default() >= 2
@@ -463,7 +564,7 @@ impl System {
                 self.retire(c, &mut ripe_lt, &mut ripe_ldpc);
             }
         }
-        nb_inactive
+        Ok(nb_inactive)
     }
 
     /// Inactivates the columns that no row could reach; returns the number of inactive columns.

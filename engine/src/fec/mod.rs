@@ -53,6 +53,7 @@ pub mod sub_block;
 mod xor;
 
 pub use error::FecError;
+pub use inactivation::Limit as DecodeLimit;
 pub use partition::{BlockPartition, PartitionError, SubBlockPartition};
 pub use raptor::{Raptor, RaptorBlockDecoder, RaptorEncoder};
 pub use raptorq::{RaptorQ, RaptorQBlockDecoder, RaptorQEncoder};

@@ -26,7 +26,7 @@ pub use solver::{Received as RaptorReceived, Solver as RaptorSolver, Unsolved as
 use super::raptorq::{check_block_len, check_repair_len};
 use super::source_symbols::SourceSymbols;
 use super::sub_block::SubBlockLayout;
-use super::{FecError, SubBlockPartition};
+use super::{DecodeLimit, FecError, SubBlockPartition};
 use crate::wire::{FecEncodingId, Oti, SchemeSpecific};
 
 /// Smallest K with systematic indices (RFC 5053 §5.7).
@@ -110,6 +110,7 @@ impl Raptor {
             received: SourceSymbols::new(k),
             repair: Vec::new(),
             repair_esis: Vec::new(),
+            repair_seen: EsiSet::default(),
             solver: RaptorSolver::default(),
             decoded: false,
         })
@@ -172,9 +173,13 @@ pub struct RaptorBlockDecoder {
     /// Every repair symbol received (T bytes each, in the order of `repair_esis`).
     repair: Vec<u8>,
     repair_esis: Vec<u32>,
+    repair_seen: EsiSet,
     solver: RaptorSolver,
     decoded: bool,
 }
+
+/// Repair ESIs received, for the duplicate check in constant time.
+type EsiSet = std::collections::HashSet<u32, foldhash::fast::RandomState>;
 
 impl RaptorBlockDecoder {
     /// K.
@@ -192,7 +197,13 @@ impl RaptorBlockDecoder {
         self.received.clear();
         self.repair.clear();
         self.repair_esis.clear();
+        self.repair_seen.clear();
         self.decoded = false;
+    }
+
+    /// Sets what each later [`Self::decode`] may cost (no limit by default).
+    pub fn set_limit(&mut self, limit: DecodeLimit) {
+        self.solver.set_limit(limit);
     }
 
     /// Records that source symbol `esi` (< K) was written by the caller at bytes ESI·T.. of the
@@ -231,7 +242,7 @@ impl RaptorBlockDecoder {
                 symbol_len: self.code.symbol_len(),
             });
         }
-        if self.decoded || self.repair_esis.contains(&esi) {
+        if self.decoded || !self.repair_seen.insert(esi) {
             return Ok(false);
         }
         self.repair_esis.push(esi);
@@ -322,6 +333,7 @@ impl RaptorBlockDecoder {
             match self.solver.decode(self.k, t, received, &mut missing) {
                 Ok(()) => {}
                 Err(RaptorUnsolved::RankDeficient) => return Ok(false),
+                Err(RaptorUnsolved::TooCostly) => return Err(FecError::DecodeCostLimit),
                 Err(RaptorUnsolved::BadInput) => return Err(FecError::CodecRejected("Raptor")),
             }
         }

@@ -12,29 +12,25 @@
 //! - Receiver: [`RaptorQBlockDecoder`], per block, used like the Reed-Solomon one. Source symbols
 //!   are placed by the receiver straight into the destination (with
 //!   [`RaptorQBlockDecoder::write_source_symbol`], which scatters the sub-symbols when N > 1);
-//!   repair symbols are kept in one buffer. [`RaptorQBlockDecoder::decode`] first runs our own
-//!   RFC 6330 decoder (`raptorq/solver.rs`), which reads the received source symbols in place
-//!   and produces only the missing ones, faster than the crate (`bench/benches/raptor.rs`
-//!   compares them). Only if it reports the system as not solvable does the crate
-//!   try: it is handed the source symbols it has not seen yet (read back from the destination:
-//!   the crate needs its own copy) and copies of the repair symbols, so no set of symbols the
-//!   crate decodes fails. RaptorQ is not MDS: with K symbols decoding fails about
-//!   once in a hundred; `decode` then returns `Ok(false)` and succeeds once a symbol or two more
-//!   have arrived.
+//!   repair symbols are kept in one buffer. [`RaptorQBlockDecoder::decode`] runs our own
+//!   RFC 6330 decoder (`raptorq/solver.rs`), which reads the received source symbols in place,
+//!   produces only the missing ones and decodes whenever the symbols determine the block
+//!   (maximum likelihood, with the HDPC rows over GF(256)): the crate could decode no set it
+//!   fails. RaptorQ is not MDS: with K symbols decoding fails about once in a hundred;
+//!   `decode` then returns `Ok(false)` and succeeds once a symbol or two more have arrived. A
+//!   decode that would cost more than [`RaptorQBlockDecoder::set_limit`] allows is refused
+//!   before the work ([`FecError::DecodeCostLimit`]).
 
-use ::raptorq::{
-    EncodingPacket, ObjectTransmissionInformation, PayloadId, SourceBlockDecoder,
-    SourceBlockEncoder, SourceBlockEncodingPlan,
-};
+use ::raptorq::{ObjectTransmissionInformation, SourceBlockEncoder, SourceBlockEncodingPlan};
 
-use super::source_symbols::{SourceSymbols, set_bit};
+use super::source_symbols::SourceSymbols;
 
 mod params;
 mod solver;
 mod tables;
 
 use super::sub_block::SubBlockLayout;
-use super::{FecError, SubBlockPartition};
+use super::{DecodeLimit, FecError, SubBlockPartition};
 use crate::wire::{FecEncodingId, Oti, SchemeSpecific};
 // The solver on its own: for the benchmark against the crate, not API.
 #[doc(hidden)]
@@ -125,22 +121,17 @@ impl RaptorQ {
         }
     }
 
-    /// A decoder for block `sbn` of `k` source symbols.
-    pub fn decoder(&self, sbn: u8, k: u32) -> Result<RaptorQBlockDecoder, FecError> {
-        let config = self.block_config(k)?;
-        let block_len = u64::from(k) * u64::from(self.symbol_len);
-        let words = (k as usize).div_ceil(64);
+    /// A decoder for one block of `k` source symbols.
+    pub fn decoder(&self, k: u32) -> Result<RaptorQBlockDecoder, FecError> {
+        self.block_config(k)?;
         Ok(RaptorQBlockDecoder {
             code: *self,
-            sbn,
             k,
-            config,
-            inner: SourceBlockDecoder::new(sbn, &config, block_len),
             received: SourceSymbols::new(k),
-            fed: vec![0; words],
             repair: Vec::new(),
-            repair_fed: 0,
             repair_esis: Vec::new(),
+            repair_seen: EsiSet::default(),
+            limit: DecodeLimit::NONE,
             decoded: false,
         })
     }
@@ -251,24 +242,23 @@ impl RaptorQEncoder {
     }
 }
 
+/// Repair ESIs received, for the duplicate check in constant time.
+type EsiSet = std::collections::HashSet<u32, foldhash::fast::RandomState>;
+
 /// Decoding state of one RaptorQ source block.
 #[derive(Debug, Clone)]
 pub struct RaptorQBlockDecoder {
     code: RaptorQ,
-    sbn: u8,
     k: u32,
-    config: ObjectTransmissionInformation,
-    inner: SourceBlockDecoder,
     /// The source ESIs placed in the destination.
     received: SourceSymbols,
-    /// One bit per source ESI already handed to `inner`.
-    fed: Vec<u64>,
     /// Every repair symbol received (T bytes each, in the order of `repair_esis`).
     repair: Vec<u8>,
-    /// How many of them `inner` has been handed.
-    repair_fed: usize,
     /// Every repair ESI received, to count distinct symbols.
     repair_esis: Vec<u32>,
+    repair_seen: EsiSet,
+    /// What one decode may cost.
+    limit: DecodeLimit,
     decoded: bool,
 }
 
@@ -285,14 +275,16 @@ impl RaptorQBlockDecoder {
 
     /// Forgets everything received.
     pub fn reset(&mut self) {
-        let block_len = u64::from(self.k) * u64::from(self.code.symbol_len);
-        self.inner = SourceBlockDecoder::new(self.sbn, &self.config, block_len);
         self.received.clear();
-        self.fed.fill(0);
         self.repair.clear();
-        self.repair_fed = 0;
         self.repair_esis.clear();
+        self.repair_seen.clear();
         self.decoded = false;
+    }
+
+    /// Sets what each later [`Self::decode`] may cost (no limit by default).
+    pub fn set_limit(&mut self, limit: DecodeLimit) {
+        self.limit = limit;
     }
 
     /// Records that source symbol `esi` (< K) has been written by the caller into the
@@ -334,7 +326,7 @@ impl RaptorQBlockDecoder {
                 symbol_len: self.code.symbol_len(),
             });
         }
-        if self.decoded || self.repair_esis.contains(&esi) {
+        if self.decoded || !self.repair_seen.insert(esi) {
             return Ok(false);
         }
         self.repair_esis.push(esi);
@@ -342,8 +334,7 @@ impl RaptorQBlockDecoder {
         Ok(true)
     }
 
-    /// Bytes of repair symbols this decoder keeps (the crate holds copies too once it has been
-    /// tried), for the receiver's memory budget.
+    /// Bytes of repair symbols this decoder keeps, for the receiver's memory budget.
     pub fn repair_len_bytes(&self) -> usize {
         self.repair_esis
             .len()
@@ -390,43 +381,11 @@ impl RaptorQBlockDecoder {
             self.decoded = true;
             return Ok(true);
         }
-        let layout = self.layout();
-        let mut packets =
-            Vec::with_capacity(self.received.count() as usize + self.repair_esis.len());
-        for esi in 0..self.k {
-            if self.received.contains(esi) && set_bit(&mut self.fed, esi) {
-                let mut symbol = vec![0u8; t];
-                layout.gather(block, esi, &mut symbol)?;
-                packets.push(EncodingPacket::new(PayloadId::new(self.sbn, esi), symbol));
-            }
-        }
-        // Every kept symbol goes in, not just K + 2: with K' + H of them or more the crate solves
-        // over GF(2) alone, without the HDPC rows (faster, measured in bench/benches/raptor.rs).
-        let repair = self.repair.chunks_exact(t).zip(&self.repair_esis);
-        for (symbol, &esi) in repair.skip(self.repair_fed) {
-            packets.push(EncodingPacket::new(
-                PayloadId::new(self.sbn, esi),
-                symbol.to_vec(),
-            ));
-        }
-        self.repair_fed = self.repair_esis.len();
-        let Some(decoded) = self.inner.decode(packets) else {
-            return Ok(false);
-        };
-        if decoded.len() != self.k as usize * t {
-            return Err(FecError::CodecRejected("RaptorQ"));
-        }
-        for esi in 0..self.k {
-            if !self.received.contains(esi) {
-                layout.copy_symbol(&decoded, block, esi)?;
-            }
-        }
-        self.decoded = true;
-        Ok(true)
+        Ok(false)
     }
 
     /// Our RFC 6330 decoder: writes the missing source symbols into `block` and returns true,
-    /// or false when it cannot solve the block (the crate then tries).
+    /// or false when the symbols do not determine the block.
     fn decode_rfc6330(&self, block: &mut [u8]) -> Result<bool, FecError> {
         let t = self.code.symbol_len();
         let k = self.k as usize;
@@ -468,12 +427,14 @@ impl RaptorQBlockDecoder {
                 source: &source,
                 repair: &repair,
             };
-            if source.iter().filter(|s| s.is_none()).count() != nb_missing
-                || RaptorQSolver::default()
-                    .decode(self.k, t, received, &mut missing)
-                    .is_err()
-            {
+            if source.iter().filter(|s| s.is_none()).count() != nb_missing {
                 return Ok(false);
+            }
+            match RaptorQSolver::with_limit(self.limit).decode(self.k, t, received, &mut missing) {
+                Ok(()) => {}
+                Err(RaptorQUnsolved::RankDeficient) => return Ok(false),
+                Err(RaptorQUnsolved::TooCostly) => return Err(FecError::DecodeCostLimit),
+                Err(RaptorQUnsolved::BadInput) => return Err(FecError::CodecRejected("RaptorQ")),
             }
         }
         let lost = (0..self.k).filter(|&esi| !self.received.contains(esi));

@@ -44,10 +44,13 @@ pub struct Limits {
     pub max_concurrent_blocks: usize,
     /// Most work one block's FEC decode may take, in symbol bytes combined: a Reed-Solomon
     /// decode of e missing source symbols out of k, E bytes each, with n encoding symbols, costs
-    /// e·k·E + 2·k·n (its quadratic part: GF(2^16) allows k in the tens of thousands). A block
+    /// e·k·E + 2·k·n (its quadratic part: GF(2^16) allows k in the tens of thousands); a
+    /// RaptorQ or Raptor decode attempt is counted by its solver (peeling's scans, then the
+    /// dense phase's matrix and symbol operations, added up before they are done). A block
     /// over it is not decoded: its repair symbols are dropped, the block can still complete
     /// from its source symbols. The default takes any GF(2^8) block of symbols up to 4 KiB
-    /// with every source symbol lost. Hit: `DropReason::DecodeCostLimit`.
+    /// with every source symbol lost, and RaptorQ or Raptor blocks of a few thousand 1400-byte
+    /// symbols. Hit: `DropReason::DecodeCostLimit`.
     pub max_decode_cost: u64,
     /// Largest FDT instance accepted, in bytes, encoded and decoded. Hit: `DropReason::FdtTooLarge`.
     pub max_fdt_bytes: usize,

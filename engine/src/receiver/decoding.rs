@@ -9,7 +9,7 @@
 //! which the receiver charges to its budget while the block is being decoded.
 
 use crate::fec::{
-    FecError, Raptor, RaptorBlockDecoder, RaptorQ, RaptorQBlockDecoder, ReedSolomon,
+    DecodeLimit, FecError, Raptor, RaptorBlockDecoder, RaptorQ, RaptorQBlockDecoder, ReedSolomon,
     RsBlockDecoder, SubBlockLayout,
 };
 use crate::wire::{FecEncodingId, Oti};
@@ -90,8 +90,8 @@ impl Code {
         self.scattered_layout(1).is_some()
     }
 
-    /// A decoder for block `sbn` of `k` source symbols.
-    pub(super) fn decoder(&mut self, sbn: u32, k: u32) -> Result<BlockDecoder, FecError> {
+    /// A decoder for a block of `k` source symbols.
+    pub(super) fn decoder(&mut self, k: u32) -> Result<BlockDecoder, FecError> {
         let (inner, charged) = match self {
             Self::ReedSolomon { oti, max_n, codes } => {
                 let code = match codes.iter().find(|c| c.nb_source_symbols() == k) {
@@ -110,12 +110,7 @@ impl Code {
                 (Inner::ReedSolomon(code.decoder()), charged)
             }
             Self::RaptorQ(code) => {
-                let sbn = u8::try_from(sbn).map_err(|_| FecError::EsiOutOfRange {
-                    esi: sbn,
-                    first: 0,
-                    end: 256,
-                })?;
-                let decoder = code.decoder(sbn, k)?;
+                let decoder = code.decoder(k)?;
                 (
                     Inner::RaptorQ(decoder),
                     u64::from(k + SPARE_REPAIR) * code.symbol_len() as u64,
@@ -134,6 +129,7 @@ impl Code {
             charged,
             k,
             nb_repair: 0,
+            next_attempt: k,
         })
     }
 }
@@ -155,6 +151,8 @@ pub(crate) struct BlockDecoder {
     k: u32,
     /// Repair symbols kept (RaptorQ and Raptor keep at most k + SPARE_REPAIR).
     nb_repair: u32,
+    /// Symbols known at which the next decode is tried (RaptorQ and Raptor, after a failure).
+    next_attempt: u32,
 }
 
 impl BlockDecoder {
@@ -210,7 +208,7 @@ impl BlockDecoder {
     }
 
     /// At least k distinct symbols are known.
-    pub(super) fn is_decodable(&self) -> bool {
+    fn is_decodable(&self) -> bool {
         match &self.inner {
             Inner::ReedSolomon(d) => d.is_decodable(),
             Inner::RaptorQ(d) => d.is_decodable(),
@@ -218,11 +216,20 @@ impl BlockDecoder {
         }
     }
 
+    /// Whether a decode should be tried now: at least k symbols are known and, after a failed
+    /// attempt (RaptorQ and Raptor are not MDS), the known symbols beyond k have doubled and
+    /// one more has come. Attempts come at k, k + 1, k + 3, k + 7, …: a block gets at most
+    /// 2 + log2(k + 1) of them whatever arrives (the symbols known are at most 2k + 32),
+    /// while a set that fails at k seldom needs more than a few symbols more.
+    pub(super) fn is_due(&self) -> bool {
+        self.is_decodable() && self.nb_known() >= self.next_attempt
+    }
+
     /// What decoding the block now would cost, in symbol bytes combined (see
     /// `Limits::max_decode_cost`): for Reed-Solomon, each of the e missing source symbols is a
     /// combination of k symbols of E bytes (e·k·E), after per-code tables of k·n field
-    /// elements (counted as 2·k·n). RaptorQ and Raptor (0 here) decode in time close to linear
-    /// in their K, which their schemes bound.
+    /// elements (counted as 2·k·n). RaptorQ and Raptor (0 here) are checked by their solver as
+    /// it goes, once peeling has shown what the dense phase will cost (see [`Self::decode`]).
     pub(super) fn decode_cost(&self) -> u64 {
         match &self.inner {
             Inner::ReedSolomon(d) => {
@@ -243,11 +250,33 @@ impl BlockDecoder {
 
     /// Writes the missing source symbols into `block`. `Ok(false)`: the symbols known do not
     /// determine the block yet (RaptorQ and Raptor are not MDS); more are needed.
-    pub(super) fn decode(&mut self, block: &mut [u8]) -> Result<bool, FecError> {
-        match &mut self.inner {
-            Inner::ReedSolomon(d) => d.decode(block).map(|()| true),
-            Inner::RaptorQ(d) => d.decode(block),
-            Inner::Raptor(d) => d.decode(block),
+    /// RaptorQ and Raptor give up with `FecError::DecodeCostLimit` on an attempt that would
+    /// cost more than `max_cost` (as [`Self::decode_cost`] counts) or allocate more matrix
+    /// scratch than the block is charged for; Reed-Solomon is checked before, by its cost.
+    pub(super) fn decode(&mut self, block: &mut [u8], max_cost: u64) -> Result<bool, FecError> {
+        let limit = DecodeLimit {
+            work: max_cost,
+            scratch: self.charged,
+        };
+        let decoded = match &mut self.inner {
+            Inner::ReedSolomon(d) => return d.decode(block).map(|()| true),
+            Inner::RaptorQ(d) => {
+                d.set_limit(limit);
+                d.decode(block)
+            }
+            Inner::Raptor(d) => {
+                d.set_limit(limit);
+                d.decode(block)
+            }
+        };
+        if let Ok(false) = decoded {
+            let known = self.nb_known();
+            let beyond = known.saturating_sub(self.k);
+            self.next_attempt = self
+                .k
+                .saturating_add(beyond.saturating_mul(2))
+                .saturating_add(1);
         }
+        decoded
     }
 }

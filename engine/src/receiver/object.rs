@@ -199,6 +199,7 @@ fn fec_drop(e: FecError) -> DropReason {
     match e {
         FecError::BadSymbolLength { .. } => DropReason::SymbolLength,
         FecError::EsiOutOfRange { .. } => DropReason::SymbolOutOfRange,
+        FecError::DecodeCostLimit => DropReason::DecodeCostLimit,
         _ => DropReason::FecDecode,
     }
 }
@@ -489,7 +490,7 @@ impl<O: SinkObject> ObjectReceiver<O> {
         for e in esi..esi + n {
             decoder.source_received(e).map_err(fec_drop)?;
         }
-        if !decoder.is_decodable() {
+        if !decoder.is_due() {
             return Ok(false);
         }
         self.decode_block(sbn, budget)
@@ -528,7 +529,7 @@ impl<O: SinkObject> ObjectReceiver<O> {
             if decoders.len() >= max_concurrent_blocks {
                 return Err(DropReason::BlockLimit);
             }
-            let mut decoder = code.decoder(sbn, k).map_err(fec_drop)?;
+            let mut decoder = code.decoder(k).map_err(fec_drop)?;
             let scratch = decoder.charged();
             if budget.used.saturating_add(scratch) > budget.max {
                 return Err(DropReason::MemoryLimit);
@@ -546,7 +547,7 @@ impl<O: SinkObject> ObjectReceiver<O> {
             return Ok(Repair::Duplicate);
         };
         let kept = decoder.push_repair(esi, payload).map_err(fec_drop)?;
-        if kept && decoder.is_decodable() && self.decode_block(sbn, budget)? {
+        if kept && decoder.is_due() && self.decode_block(sbn, budget)? {
             return Ok(Repair::Decoded);
         }
         Ok(if kept {
@@ -577,8 +578,9 @@ impl<O: SinkObject> ObjectReceiver<O> {
             return Err(DropReason::DecodeCostLimit);
         }
         let missing = decoder.missing_source();
+        let max_cost = self.max_decode_cost;
         let decoded = match self.block_mut(sbn, &mut budget) {
-            Ok(block) => decoder.decode(block).map_err(fec_drop),
+            Ok(block) => decoder.decode(block, max_cost).map_err(fec_drop),
             Err(e) => Err(e),
         };
         match decoded {
@@ -593,6 +595,15 @@ impl<O: SinkObject> ObjectReceiver<O> {
                     decoders.insert(sbn, decoder);
                 }
                 Ok(false)
+            }
+            Err(DropReason::DecodeCostLimit) => {
+                // Refused as the RS cost check refuses: more symbols would only buy another
+                // attempt at the same cost.
+                if let Fec::Coded { refused, .. } = &mut self.fec {
+                    refused.insert(sbn, ());
+                }
+                self.release(&decoder, &mut budget);
+                Err(DropReason::DecodeCostLimit)
             }
             Err(e) => {
                 // A block the codec refuses starts again from the symbols in the region.

@@ -180,7 +180,7 @@ impl BlockEncoder for RaptorQBlockEncoder {
     }
 
     fn check_block_len(&self, source_block_len: u32) -> Result<(), SenderError> {
-        self.encoder.code().decoder(0, source_block_len)?;
+        self.encoder.code().decoder(source_block_len)?;
         Ok(())
     }
 }

@@ -21,7 +21,7 @@ fn solve(
     for cols in targets {
         sys.push_target(cols);
     }
-    let (nb_inactive, words) = sys.eliminate(nb_cols, nb_cols)?;
+    let (nb_inactive, words) = sys.eliminate(nb_cols, nb_cols, 4)?;
     let mut out = vec![0u8; targets.len() * 4];
     sys.solve(received, 4, nb_inactive, words, &mut out)?;
     Ok(out)
@@ -58,4 +58,32 @@ fn inactivation_uses_dense_rows_only_in_the_dense_system() {
         solve(3, &rows[..2], &kinds[..2], &[&[2]]),
         Err(Unsolved::RankDeficient)
     );
+}
+
+#[test]
+fn inactivation_gives_up_before_the_work_its_limit_does_not_allow() {
+    // A cycle C0 + C1, C1 + C2, …, C(n-1) + C0: every row has two unknowns, so peeling is
+    // stuck at once and must inactivate (each stuck step scans every row).
+    let n = 64u32;
+    let mut sys = System::default();
+    sys.clear();
+    for c in 0..n {
+        sys.push_row(&[c, (c + 1) % n], Rhs::Zero, RowKind::Lt);
+    }
+    sys.push_target(&[n - 1]);
+    // The rows' entries, then one scan: over the limit at the first stuck step.
+    sys.limit = Limit {
+        work: u64::from(3 * n),
+        scratch: u64::MAX,
+    };
+    assert_eq!(sys.eliminate(n, n, 1400), Err(Unsolved::TooCostly));
+    assert_eq!(sys.work, u64::from(2 * n + 1 + n));
+    // Peeling done, the dense phase's bitsets are over a scratch limit of nothing.
+    sys.limit = Limit {
+        work: u64::MAX,
+        scratch: 0,
+    };
+    assert_eq!(sys.eliminate(n, n, 1400), Err(Unsolved::TooCostly));
+    sys.limit = Limit::NONE;
+    assert!(sys.eliminate(n, n, 1400).is_ok());
 }

@@ -12,6 +12,7 @@
 //! leave some intermediate symbols free.
 
 use super::params::Params;
+use crate::fec::inactivation::Limit;
 pub use crate::fec::inactivation::{Received, Unsolved};
 use crate::fec::inactivation::{Rhs, RowKind, System};
 
@@ -41,6 +42,18 @@ enum Targets {
 }
 
 impl Solver {
+    /// A solver that gives up (`Unsolved::TooCostly`) on a solve costing more than `limit`.
+    pub fn with_limit(limit: Limit) -> Self {
+        let mut solver = Self::default();
+        solver.set_limit(limit);
+        solver
+    }
+
+    /// Sets what each later solve may cost.
+    pub fn set_limit(&mut self, limit: Limit) {
+        self.sys.limit = limit;
+    }
+
     /// Decodes one block of `k` source symbols of `t` bytes: writes every lost source symbol
     /// (ascending ESI, `t` bytes each) into `out`, which must hold exactly that many.
     /// `Err(RankDeficient)`: these symbols do not determine the block.
@@ -106,7 +119,7 @@ impl Solver {
         out: &mut [u8],
     ) -> Result<(), Unsolved> {
         self.build_rows(params, received, targets);
-        let (nb_inactive, words) = self.sys.eliminate(params.l, params.l)?;
+        let (nb_inactive, words) = self.sys.eliminate(params.l, params.l, t)?;
         self.sys.solve(received, t, nb_inactive, words, out)
     }
 

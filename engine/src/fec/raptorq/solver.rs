@@ -14,6 +14,7 @@
 //! bench/benches/raptor.rs compares it with `raptorq::SourceBlockDecoder` on the same symbols.
 
 use super::params::Params;
+use crate::fec::inactivation::Limit;
 pub use crate::fec::inactivation::{Received, Unsolved};
 use crate::fec::inactivation::{Rhs, RowKind, System, cancel_pairs};
 
@@ -35,6 +36,18 @@ pub struct Solver {
 }
 
 impl Solver {
+    /// A solver that gives up (`Unsolved::TooCostly`) on a solve costing more than `limit`.
+    pub fn with_limit(limit: Limit) -> Self {
+        let mut solver = Self::default();
+        solver.set_limit(limit);
+        solver
+    }
+
+    /// Sets what each later solve may cost.
+    pub fn set_limit(&mut self, limit: Limit) {
+        self.sys.limit = limit;
+    }
+
     /// Decodes one block of `k` source symbols of `t` bytes: writes every lost source symbol
     /// (ascending ESI, `t` bytes each) into `out`, which must hold exactly that many.
     pub fn decode(
@@ -54,7 +67,7 @@ impl Solver {
         }
         self.build_rows(&params, received);
         let sys = &mut self.sys;
-        let (nb_inactive, words) = sys.eliminate(params.l, params.w)?;
+        let (nb_inactive, words) = sys.eliminate(params.l, params.w, t)?;
         let (selected, vecs) = sys.select_dense_rows(nb_inactive, words);
         if selected.len() == nb_inactive as usize {
             sys.solve(received, t, nb_inactive, words, out)

@@ -21,7 +21,7 @@ fn roundtrip(
     code.encoder().encode(3, k, source, &mut repair).unwrap();
     let layout = code.layout(k);
     let mut dest = vec![0u8; source.len()];
-    let mut dec = code.decoder(3, k).unwrap();
+    let mut dec = code.decoder(k).unwrap();
     let mut symbol = vec![0u8; t];
     for esi in (0..k + nb_repair).filter(|&e| keep(e)) {
         if esi < k {
@@ -91,11 +91,11 @@ fn raptorq_invalid_parameters_are_typed_errors() {
     ));
     let code = RaptorQ::new(64, 1, 4).unwrap();
     assert!(matches!(
-        code.decoder(0, 56_404),
+        code.decoder(56_404),
         Err(FecError::UnsupportedSourceBlockLength { k: 56_404, .. })
     ));
-    assert!(code.decoder(0, 0).is_err());
-    assert!(code.decoder(0, 56_403).is_ok());
+    assert!(code.decoder(0).is_err());
+    assert!(code.decoder(56_403).is_ok());
     let mut enc = code.encoder();
     let mut repair = vec![0u8; 64];
     assert!(matches!(
@@ -106,7 +106,7 @@ fn raptorq_invalid_parameters_are_typed_errors() {
         enc.encode(0, 4, &[0u8; 4 * 64], &mut [0u8; 65]),
         Err(FecError::BadRepairBufferLength { .. })
     ));
-    let mut dec = code.decoder(0, 4).unwrap();
+    let mut dec = code.decoder(4).unwrap();
     assert!(dec.push_repair(1 << 24, &[0u8; 64]).is_err());
     assert!(dec.push_repair(3, &[0u8; 64]).is_err());
     assert!(dec.push_repair(4, &[0u8; 63]).is_err());
@@ -158,14 +158,14 @@ proptest! {
         t: u16, n: u16, al: u8, k in 0u32..70_000, esi: u32, len in 0usize..300,
     ) {
         if let Ok(code) = RaptorQ::new(t, n, al) {
-            if let Ok(mut dec) = code.decoder(0, k.min(300)) {
+            if let Ok(mut dec) = code.decoder(k.min(300)) {
                 let mut block = vec![0u8; len];
                 let symbol = vec![1u8; len % 70];
                 let _ = dec.write_source_symbol(&mut block, esi % 400, &symbol);
                 let _ = dec.push_repair(esi, &symbol);
                 let _ = dec.decode(&mut block);
             }
-            let _ = code.decoder(0, k);
+            let _ = code.decoder(k);
         }
     }
 }
@@ -173,7 +173,7 @@ proptest! {
 #[test]
 fn raptorq_decoder_counts_distinct_symbols_and_kept_repair_bytes() {
     let code = RaptorQ::new(64, 1, 4).unwrap();
-    let mut dec = code.decoder(0, 4).unwrap();
+    let mut dec = code.decoder(4).unwrap();
     assert!(dec.push_repair(4, &[1u8; 64]).unwrap());
     assert!(!dec.push_repair(4, &[1u8; 64]).unwrap());
     assert!(dec.source_received(0).unwrap());

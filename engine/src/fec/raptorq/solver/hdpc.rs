@@ -87,6 +87,7 @@ impl System {
     ) -> Result<(), Unsolved> {
         let n = nb_inactive as usize;
         let width = (params.k_prime + params.s) as usize;
+        self.charge_hdpc(params, t, nb_inactive)?;
         // Candidate rows and their coefficients over the inactive columns.
         let mut candidates = Vec::new();
         let mut coefs: Vec<u8> = Vec::new();
@@ -276,6 +277,29 @@ impl System {
             );
         }
         Ok(())
+    }
+
+    /// Checks what `solve_with_hdpc` costs before it allocates: the candidates' coefficients
+    /// and the basis (n bytes per candidate, n² twice), Horner over K' + S columns, elimination
+    /// of every candidate against the basis (n² each at most), the n² row operations replayed
+    /// on the symbols, and every pivot's symbol computed.
+    fn charge_hdpc(&mut self, params: &Params, t: usize, nb_inactive: u32) -> Result<(), Unsolved> {
+        let (n, t, h) = (u64::from(nb_inactive), t as u64, u64::from(params.h));
+        let width = u64::from(params.k_prime + params.s);
+        let candidates = self.nb_unused().saturating_add(h);
+        let n2 = n.saturating_mul(n);
+        let scratch = candidates
+            .saturating_add(h)
+            .saturating_add(n.saturating_mul(2))
+            .saturating_mul(n)
+            .saturating_add(n.saturating_add(h).saturating_mul(t));
+        let work = width
+            .saturating_mul(3)
+            .saturating_mul(n.saturating_add(t))
+            .saturating_add(candidates.saturating_mul(n2))
+            .saturating_add(n2.saturating_mul(n.saturating_add(t)))
+            .saturating_add(self.nnz().saturating_mul(t));
+        self.charge(work, scratch)
     }
 
     /// Σ_j G_HDPC[h][j]·e_j over the solved columns, for each h (H symbols), by Horner.
