@@ -11,8 +11,9 @@ need_apt=()
 # The serve tests (tools/tests/serve.rs) call its HTTP API with curl and check
 # packaging/xflute.service with systemd-analyze verify.
 # The file repair tests (tools/tests/repair.rs) repair from nginx and inject loss with nftables.
+# The authentication test (tools/tests/auth.rs) floods forged packets at line rate with tcpreplay.
 for tool in pkg-config:pkg-config ip:iproute2 ethtool:ethtool ping:iputils-ping curl:curl \
-  systemd-analyze:systemd nginx:nginx nft:nftables; do
+  systemd-analyze:systemd nginx:nginx nft:nftables tcpreplay:tcpreplay; do
   bin=${tool%%:*}; pkg=${tool##*:}
   command -v "$bin" >/dev/null 2>&1 || need_apt+=("$pkg")
 done

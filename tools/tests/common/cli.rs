@@ -146,9 +146,20 @@ impl Proc {
     /// Starts the binary inside `side`'s namespace (`ip netns exec` execs it: the child's pid
     /// is xflute's); stdout and stderr go to `log`.
     pub fn spawn(pair: &NetnsPair, side: Side, args: &[String], log: &Path) -> Self {
+        Self::spawn_command(pair, side, BIN, args, log)
+    }
+
+    /// Starts `program` inside `side`'s namespace, as [`Proc::spawn`] starts xflute.
+    pub fn spawn_command(
+        pair: &NetnsPair,
+        side: Side,
+        program: &str,
+        args: &[String],
+        log: &Path,
+    ) -> Self {
         let file = std::fs::File::create(log).unwrap();
         let child = Command::new("ip")
-            .args(["netns", "exec", &pair.end(side).netns, BIN])
+            .args(["netns", "exec", &pair.end(side).netns, program])
             .args(args)
             .stdout(Stdio::from(file.try_clone().unwrap()))
             .stderr(Stdio::from(file))
