@@ -1,12 +1,12 @@
 //! `xflute recv`'s own memory under the packets that once took gigabytes (issue 18, class 4):
 //! thousands of FDT instances that each declare the largest size the FDT cap allows, with
 //! gzip content encoding or one-byte symbols. Read from a capture, they may cost the process
-//! at most twice the receiver's budget for unverified input (`Limits::max_memory_bytes`,
-//! 48 MiB) of anonymous memory (RssAnon, polled while it runs) above what the same number of
-//! harmless packets costs it, measured in the same test: the budget counts what the receiver
-//! holds, and the allocator's rounding and the pages it keeps after a free come on top
-//! (docs/robustness.md gives the measured figure). The run ends by itself, not by a signal,
-//! with nothing under a final name.
+//! no more anonymous memory (RssAnon, polled while it runs) than the receiver's budget for
+//! unverified input (`Limits::max_memory_bytes`, 48 MiB) plus 8 MiB for what the budget does
+//! not count (allocator metadata, the fixed part of sessions and instances) above what the
+//! same number of harmless packets costs it, measured in the same test; and never more than
+//! the 64 MiB the receiver promises. The run ends by itself, not by a signal, with nothing
+//! under a final name.
 
 mod common;
 
@@ -101,11 +101,15 @@ fn recv_of_fdt_instances_declaring_gigabytes_stays_within_its_memory_budget() {
         status.code().is_some(),
         "recv ended by a signal: {status}\n{log}"
     );
-    let budget_kib = 48 * 1024;
+    let (budget_kib, uncounted_kib, promise_kib) = (48 * 1024, 8 * 1024, 64 * 1024);
     eprintln!("peak RssAnon: {peak} KiB hostile, {baseline} KiB harmless");
     assert!(
-        peak <= baseline + 2 * budget_kib,
-        "peak RssAnon {peak} KiB, harmless {baseline} KiB: more than twice the 48 MiB budget above it\n{log}"
+        peak <= baseline + budget_kib + uncounted_kib,
+        "peak RssAnon {peak} KiB, harmless {baseline} KiB: more than the 48 MiB budget and 8 MiB above it\n{log}"
+    );
+    assert!(
+        peak <= promise_kib,
+        "peak RssAnon {peak} KiB: over 64 MiB\n{log}"
     );
     let finals: Vec<_> = walk(&out);
     assert!(
