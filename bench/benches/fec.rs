@@ -17,17 +17,12 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use flute::bench as flute_fec;
 use xflute::fec::ReedSolomon;
 use xflute::fec::gf256::{self, Kernel};
+use xflute_tests::data::random_bytes;
 
 const MUL_ADD_LEN: usize = 8 * 1024;
 const K: u32 = 64;
 const N: u32 = 96;
 const E: usize = 1400;
-
-fn data(len: usize, seed: u32) -> Vec<u8> {
-    (0..len as u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761).wrapping_add(seed) >> 13) as u8)
-        .collect()
-}
 
 fn flute_kernel(kernel: Kernel) -> Option<flute_fec::Kernel> {
     let wanted = match kernel {
@@ -51,7 +46,7 @@ struct Block {
 impl Block {
     fn new() -> Block {
         let code = ReedSolomon::new(8, K, N, E).expect("code");
-        let source = data(K as usize * E, 7);
+        let source = random_bytes(K as usize * E, 7);
         let mut repair = vec![0u8; (N - K) as usize * E];
         code.encode(&source, &mut repair).expect("encode");
         Block {
@@ -121,8 +116,8 @@ fn seconds_per_call(min: Duration, mut f: impl FnMut()) -> f64 {
 }
 
 fn bench_mul_add(c: &mut Criterion) {
-    let src = data(MUL_ADD_LEN, 1);
-    let mut dst = data(MUL_ADD_LEN, 2);
+    let src = random_bytes(MUL_ADD_LEN, 1);
+    let mut dst = random_bytes(MUL_ADD_LEN, 2);
     let mut group = c.benchmark_group("gf256_mul_add_8KiB");
     group.throughput(Throughput::Bytes(MUL_ADD_LEN as u64));
     for kernel in Kernel::available() {
@@ -140,8 +135,8 @@ fn bench_mul_add(c: &mut Criterion) {
 
 /// 64 sources of E bytes and a 32 × 64 coefficient matrix.
 fn dot_rows_inputs() -> (Vec<Vec<u8>>, Vec<u8>) {
-    let srcs = (0..K).map(|i| data(E, i)).collect();
-    let coefs = data(((N - K) * K) as usize, 99);
+    let srcs = (0..K).map(|i| random_bytes(E, u64::from(i))).collect();
+    let coefs = random_bytes(((N - K) * K) as usize, 99);
     (srcs, coefs)
 }
 
@@ -209,8 +204,8 @@ fn report(_: &mut Criterion) {
     let gib = |bytes: usize, s: f64| bytes as f64 / s / f64::from(1u32 << 30);
     let mib = |bytes: usize, s: f64| bytes as f64 / s / f64::from(1u32 << 20);
 
-    let src = data(MUL_ADD_LEN, 1);
-    let mut dst = data(MUL_ADD_LEN, 2);
+    let src = random_bytes(MUL_ADD_LEN, 1);
+    let mut dst = random_bytes(MUL_ADD_LEN, 2);
     println!("\nGF(2^8) mul-add, {MUL_ADD_LEN}-byte buffers, GiB/s:");
     let mut xflute_rate = std::collections::BTreeMap::new();
     for kernel in Kernel::available() {

@@ -12,15 +12,10 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use md5::Digest;
 use xflute::hash::md5::Md5;
+use xflute_tests::data::random_bytes;
 
 const BIG: usize = 64 << 20;
 const PIECE: usize = 1400;
-
-fn data(len: usize) -> Vec<u8> {
-    (0..len as u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-        .collect()
-}
 
 fn xflute_pieces(data: &[u8], piece: usize) -> [u8; 16] {
     let mut h = Md5::new();
@@ -47,7 +42,7 @@ fn flute_md5_pieces(data: &[u8], piece: usize) -> [u8; 16] {
 }
 
 fn bench(c: &mut Criterion) {
-    let small = data(PIECE);
+    let small = random_bytes(PIECE, 1);
     let mut group = c.benchmark_group("md5_1400");
     group.throughput(Throughput::Bytes(PIECE as u64));
     group.bench_function("xflute", |b| {
@@ -74,8 +69,8 @@ fn best_of(runs: usize, mut f: impl FnMut() -> [u8; 16]) -> f64 {
 
 /// Every figure timed back to back in this run, and the ratios.
 fn report(_: &mut Criterion) {
-    let big = data(BIG);
-    let small = data(PIECE);
+    let big = random_bytes(BIG, 1);
+    let small = random_bytes(PIECE, 1);
     let repeat = BIG / PIECE;
     let cases: [(&str, &[u8], usize, usize); 3] = [
         ("64 MiB, one update", &big, BIG, 1),

@@ -27,16 +27,11 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use xflute::fec::raptor::{RaptorReceived, RaptorSolver};
 use xflute::fec::raptorq::{RaptorQReceived, RaptorQSolver};
 use xflute::fec::{Raptor, RaptorQ};
+use xflute_tests::data::{SplitMix64, random_bytes};
 
 const K: u32 = 1024;
 const R: u32 = 256;
 const T: usize = 1400;
-
-fn data(len: usize, seed: u32) -> Vec<u8> {
-    (0..len as u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761).wrapping_add(seed) >> 13) as u8)
-        .collect()
-}
 
 fn lost(esi: u32) -> bool {
     esi % 10 == 3
@@ -59,7 +54,7 @@ fn raptor() -> Raptor {
 
 impl Block {
     fn new() -> Self {
-        let source = data(K as usize * T, 5);
+        let source = random_bytes(K as usize * T, 5);
         let mut raptorq_repair = vec![0u8; R as usize * T];
         raptorq()
             .encoder()
@@ -324,15 +319,8 @@ fn report(_: &mut Criterion) {
 /// timed loop and timed apart, then taken off its figure.
 fn report_solver(_: &mut Criterion) {
     let block = Block::new();
-    let mut x = 0x2545_F491_4F6C_DD1Du64;
-    let lost: Vec<bool> = (0..K)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x.is_multiple_of(10)
-        })
-        .collect();
+    let mut rng = SplitMix64::new(0x2545_F491_4F6C_DD1D);
+    let lost: Vec<bool> = (0..K).map(|_| rng.below(10) == 0).collect();
     let nb_lost = lost.iter().filter(|&&l| l).count();
     let symbol = |esi: usize| &block.source[esi * T..(esi + 1) * T];
     let source: Vec<Option<&[u8]>> = (0..K as usize)
@@ -438,34 +426,14 @@ fn our_raptor_decode(
     solver.decode(k, t, received, out).is_ok()
 }
 
-/// `count` distinct ESIs of 0..n, xorshift-shuffled.
-fn pick(x: &mut u64, n: u32, count: usize) -> Vec<u32> {
-    let mut all: Vec<u32> = (0..n).collect();
-    for i in (1..all.len()).rev() {
-        *x ^= *x << 13;
-        *x ^= *x >> 7;
-        *x ^= *x << 17;
-        all.swap(i, (*x % (i as u64 + 1)) as usize);
-    }
-    all.truncate(count);
-    all
-}
-
 /// Our RFC 5053 decoder (`RaptorSolver`) against `raptor_code::SourceBlockDecoder`, the same
 /// received symbols for both: time per block for K = 1024 with 10% of the source symbols lost
 /// (all 256 repair symbols, then K + 5 symbols), and the share of 200 random sets of K + 2 and
 /// K + 5 of the first 2K encoding symbols that each decodes.
 fn report_raptor_solver(_: &mut Criterion) {
     let block = Block::new();
-    let mut x = 0x2545_F491_4F6C_DD1Du64;
-    let lost: Vec<bool> = (0..K)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x.is_multiple_of(10)
-        })
-        .collect();
+    let mut rng = SplitMix64::new(0x2545_F491_4F6C_DD1D);
+    let lost: Vec<bool> = (0..K).map(|_| rng.below(10) == 0).collect();
     let nb_lost = lost.iter().filter(|&&l| l).count();
     let symbol = |esi: usize| &block.source[esi * T..(esi + 1) * T];
     let source: Vec<(u32, &[u8])> = (0..K as usize)
@@ -526,10 +494,11 @@ fn report_raptor_solver(_: &mut Criterion) {
             .chain(symbols.chunks_exact(t))
             .collect();
         for extra in [2u32, 5] {
-            let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ u64::from(k + extra);
+            let mut rng = SplitMix64::new(u64::from(k + extra));
             let (mut ours, mut theirs) = (0, 0);
             for _ in 0..200 {
-                let kept: Vec<(u32, &[u8])> = pick(&mut x, 2 * k, (k + extra) as usize)
+                let kept: Vec<(u32, &[u8])> = rng
+                    .pick((k + extra) as usize, 2 * k)
                     .into_iter()
                     .map(|e| (e, all[e as usize]))
                     .collect();

@@ -36,9 +36,7 @@ fn packets() -> Vec<Vec<u8>> {
 fn session_packets(oti: &FluteOti) -> Vec<Vec<u8>> {
     let endpoint = UDPEndpoint::new(None, "224.0.0.1".to_owned(), 3400);
     let mut sender = Sender::new(endpoint, 1, oti, &SenderConfig::default());
-    let data: Vec<u8> = (0..OBJECT_BYTES)
-        .map(|i| (i * 31 + i / 4096) as u8)
-        .collect();
+    let data = xflute_tests::data::random_bytes(OBJECT_BYTES, 1);
     let object = ObjectDesc::create_from_buffer(
         data,
         "application/octet-stream",
@@ -108,15 +106,13 @@ fn run_flute(packets: &[Vec<u8>], md5: bool) {
 /// `packets` without `loss` of the object's packets (TOI ≠ 0), drawn from a fixed seed: the same
 /// lost packets for every receiver.
 fn lose(packets: &[Vec<u8>], loss: f64) -> Vec<Vec<u8>> {
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut rng = xflute_tests::data::SplitMix64::new(1);
     packets
         .iter()
         .filter(|p| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            let draw = rng.next_f64();
             let fdt = xflute::wire::AlcPacket::parse(p).is_ok_and(|a| a.lct().toi == 0);
-            fdt || (x >> 11) as f64 / (1u64 << 53) as f64 >= loss
+            fdt || draw >= loss
         })
         .cloned()
         .collect()

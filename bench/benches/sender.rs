@@ -19,7 +19,7 @@ const SYMBOL_LEN: u16 = 1400;
 const BLOCK_LEN: u16 = 64;
 
 fn object_bytes() -> Arc<Vec<u8>> {
-    Arc::new((0..OBJECT_LEN).map(|i| (i * 31 % 251) as u8).collect())
+    Arc::new(xflute_tests::data::random_bytes(OBJECT_LEN, 1))
 }
 
 /// An xflute sender with the object added and the FDT published.

@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use xflute::io::frame::UdpFrameBuilder;
 use xflute::wire::LctPacket;
+use xflute_tests::data::SplitMix64;
 
 use crate::scenario::Scenario;
 
@@ -33,7 +34,7 @@ pub fn capture(
     sender.publish(now).map_err(|e| e.to_string())?;
     let mut buf = vec![0u8; sender.max_packet_len()];
     let mut frames = Vec::new();
-    let mut state = 0x853c_49e6_748f_ea9bu64;
+    let mut rng = SplitMix64::new(0x853c_49e6_748f_ea9b);
     // 1 Gbit/s of virtual time between packets keeps the FDT's timers moving as on the wire.
     let step = Duration::from_micros(12);
     while sender.nb_objects() > 0 {
@@ -46,10 +47,7 @@ pub fn capture(
             }
             let packet = buf.get(..len).unwrap_or_default();
             let is_fdt = LctPacket::new_checked(packet).is_ok_and(|p| p.toi() == 0);
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            let lost = !is_fdt && (state >> 11) as f64 / (1u64 << 53) as f64 <= scenario.loss;
+            let lost = !is_fdt && rng.next_f64() <= scenario.loss;
             if !lost {
                 frames.push(builder.build(packet).map_err(|e| e.to_string())?);
             }

@@ -12,17 +12,9 @@ use xflute::wire::{AlcPacket, FecEncodingId, Oti, SchemeSpecific};
 
 use crate::raw::PAYLOAD;
 
-/// `len` pseudo-random bytes (xorshift, fixed seed): incompressible, the same in every run.
+/// `len` random bytes from a fixed seed: incompressible, the same in every run.
 pub fn pseudo_random(len: usize) -> Vec<u8> {
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect()
+    xflute_tests::data::random_bytes(len, 0x2545_f491_4f6c_dd1d)
 }
 
 /// A no-code sender of `data` (as `file:///object.bin`, no MD5) to `group`, repeated as a

@@ -48,7 +48,7 @@ fn group() -> SocketAddr {
 /// A frame of the raw flow from the pair's sending end: Ethernet, IPv4, UDP, [`PAYLOAD`] bytes.
 pub fn frame(pair: &NetnsPair) -> Vec<u8> {
     let src: SocketAddr = SRC.parse().unwrap_or_else(|e| panic!("{e}"));
-    let payload: Vec<u8> = (0..PAYLOAD).map(|i| (i * 7) as u8).collect();
+    let payload = xflute_tests::data::random_bytes(PAYLOAD, 1);
     let builder = UdpFrameBuilder::new(src, group()).unwrap_or_else(|e| panic!("{e}"));
     let dst = builder.destination_mac();
     builder

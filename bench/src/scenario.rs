@@ -10,6 +10,7 @@ use std::time::Duration;
 use xflute::endpoint::UdpEndpoint;
 use xflute::sender::{CarouselRepeatMode, Config, ObjectDesc, Sender, TransferConfig};
 use xflute::wire::{FecEncodingId, Oti, SchemeSpecific};
+use xflute_tests::data::{is_random_bytes, random_bytes};
 
 /// How often the FDT is repeated (`flute_peer send`'s default too).
 pub const FDT_INTERVAL: Duration = Duration::from_millis(100);
@@ -187,42 +188,15 @@ impl Scenario {
     }
 }
 
-/// The content of object `index`: `len` bytes of xorshift64 output seeded by the index, the same
-/// in every process.
+/// The content of object `index`: `len` random bytes seeded by the index, the same in every
+/// process (and the same as `flute_peer`'s generated object of that index).
 pub fn object_content(index: u32, len: u64) -> Vec<u8> {
-    let mut out = vec![0u8; len as usize];
-    let mut state = seed(index);
-    for chunk in out.chunks_mut(8) {
-        state = xorshift(state);
-        let bytes = state.to_le_bytes();
-        let n = chunk.len();
-        chunk.copy_from_slice(bytes.get(..n).unwrap_or(&bytes));
-    }
-    out
+    random_bytes(len as usize, u64::from(index))
 }
 
 /// Whether `bytes` is exactly the content of object `index`.
 pub fn is_object_content(index: u32, len: u64, bytes: &[u8]) -> bool {
-    if bytes.len() as u64 != len {
-        return false;
-    }
-    let mut state = seed(index);
-    bytes.chunks(8).all(|chunk| {
-        state = xorshift(state);
-        let bytes = state.to_le_bytes();
-        bytes.get(..chunk.len()) == Some(chunk)
-    })
-}
-
-fn seed(index: u32) -> u64 {
-    0x9e37_79b9_7f4a_7c15u64 ^ (u64::from(index) + 1).wrapping_mul(0x2545_f491_4f6c_dd1d)
-}
-
-fn xorshift(mut s: u64) -> u64 {
-    s ^= s << 13;
-    s ^= s >> 7;
-    s ^= s << 17;
-    s
+    bytes.len() as u64 == len && is_random_bytes(bytes, u64::from(index))
 }
 
 #[cfg(test)]

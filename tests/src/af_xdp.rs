@@ -61,30 +61,25 @@ impl XdpReceiver {
     }
 }
 
-/// A payload of `len` bytes (at least 8) carrying `seq` and a pattern derived from it.
+/// A payload of `len` bytes (at least 8) carrying `seq` and bytes derived from it.
 pub fn numbered_payload(seq: u64, len: usize) -> Vec<u8> {
     let mut p = vec![0u8; len.max(8)];
     write_numbered(&mut p, seq);
     p
 }
 
-/// Fills `buf` as [`numbered_payload`] would.
+/// Fills `buf` as [`numbered_payload`] would: `seq`, then random bytes seeded by it.
 pub fn write_numbered(buf: &mut [u8], seq: u64) {
     if let Some(head) = buf.get_mut(..8) {
         head.copy_from_slice(&seq.to_be_bytes());
     }
-    for (i, b) in buf.iter_mut().enumerate().skip(8) {
-        *b = (seq as usize).wrapping_mul(31).wrapping_add(i) as u8;
+    if let Some(tail) = buf.get_mut(8..) {
+        crate::data::SplitMix64::new(seq).fill_bytes(tail);
     }
 }
 
 /// The number in a payload made by [`numbered_payload`], if every byte is as it was written.
 pub fn check_numbered(payload: &[u8]) -> Option<u64> {
     let seq = u64::from_be_bytes(payload.get(..8)?.try_into().ok()?);
-    let intact = payload
-        .iter()
-        .enumerate()
-        .skip(8)
-        .all(|(i, b)| *b == (seq as usize).wrapping_mul(31).wrapping_add(i) as u8);
-    intact.then_some(seq)
+    crate::data::is_random_bytes(payload.get(8..)?, seq).then_some(seq)
 }

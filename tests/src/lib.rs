@@ -1,15 +1,17 @@
 //! Shared fixtures for xflute's cross-crate tests.
 //!
 //! - [`link`]: a deterministic in-memory link (loss, reorder, duplication from a seed).
+//! - [`data`]: reproducible test data: the seeded generator, random, mixed and text bytes.
 //! - [`af_xdp`]: the XDP program plus an AF_XDP socket per queue; numbered payloads.
 //! - [`hostile`]: packets built to attack a receiver.
 //! - [`netns`]: two throw-away network namespaces joined by a veth pair (needs root).
 //! - [`ports`]: loopback TCP and UDP ports free now, chosen by the kernel.
-//! - [`session`]: a no-code sender with one object, and reproducible object contents.
+//! - [`session`]: a no-code sender with one object, and what a sink is told of it.
 //! - [`tempdir`]: a temporary directory removed on drop.
 //! - [`tmpfs`]: a private tmpfs (small, or with huge pages) unmounted on drop (needs root).
 
 pub mod af_xdp;
+pub mod data;
 pub mod hostile;
 pub mod link;
 pub mod ports;

@@ -1,5 +1,5 @@
 //! Small FLUTE sessions for the engine tests: a no-code sender with one object (optionally a
-//! carousel), reproducible object contents, and the description a sink is given.
+//! carousel), and the description a sink is given.
 
 use std::time::Duration;
 
@@ -42,31 +42,6 @@ pub fn no_code_sender(
     .expect("object");
     sender.add_object(0, object).expect("add_object");
     sender
-}
-
-/// A deterministic object of `len` bytes that compresses somewhat (so every content encoding
-/// has something to do) and differs from seed to seed: the tests' one content generator.
-pub fn content(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..len)
-        .map(|i| {
-            if i % 7 < 3 {
-                b"FLUTE"[i % 5]
-            } else {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            }
-        })
-        .collect()
-}
-
-/// `len` bytes that differ with `seed` and along the object (no block repeats another).
-pub fn patterned(len: usize, seed: u32) -> Vec<u8> {
-    (0..len as u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761).wrapping_add(seed) >> 11) as u8)
-        .collect()
 }
 
 /// The description a receiver gives its sink for TOI 1 of TSI 1 at Content-Location `name`,

@@ -12,7 +12,8 @@ use xflute::endpoint::UdpEndpoint;
 use xflute::receiver::{Config, DropReason, MemorySink, MultiReceiver};
 use xflute::sender::Sender;
 use xflute::wire::{AlcPacket, AlcRepr, ExtRepr, PayloadIdFormat};
-use xflute_tests::session::{no_code_sender, patterned};
+use xflute_tests::data::random_bytes;
+use xflute_tests::session::no_code_sender;
 
 const TSI: u64 = 3;
 
@@ -157,7 +158,7 @@ fn check(receiver: &mut MultiReceiver<MemorySink>, sent: &Forgeries, data: &[u8]
 
 #[test]
 fn group_mac_session_is_delivered_intact_while_forgeries_are_dropped_and_counted() {
-    let data = patterned(300_000, 1);
+    let data = random_bytes(300_000, 1);
     let session = packets(
         "genuine.bin",
         data.clone(),
@@ -166,7 +167,7 @@ fn group_mac_session_is_delivered_intact_while_forgeries_are_dropped_and_counted
     let other_key = GroupKey::new(&[0x42; 32]).unwrap();
     let attacker = packets(
         "genuine.bin",
-        patterned(300_000, 2),
+        random_bytes(300_000, 2),
         Some(Signer::group_mac(other_key)),
     );
     let mut receiver = receiver(Some(VerifierConfig::group_mac(group_key())));
@@ -177,7 +178,7 @@ fn group_mac_session_is_delivered_intact_while_forgeries_are_dropped_and_counted
 
 #[test]
 fn rsa_pss_session_is_delivered_intact_while_forgeries_are_dropped_and_counted() {
-    let data = patterned(40_000, 3);
+    let data = random_bytes(40_000, 3);
     let session = packets(
         "signed.bin",
         data.clone(),
@@ -186,7 +187,7 @@ fn rsa_pss_session_is_delivered_intact_while_forgeries_are_dropped_and_counted()
     // Without the private key an attacker can only sign with its own.
     let attacker = packets(
         "signed.bin",
-        patterned(40_000, 4),
+        random_bytes(40_000, 4),
         Some(Signer::group_mac(group_key())),
     );
     let mut receiver = receiver(Some(VerifierConfig::rsa_pss(verifying_key())));
@@ -197,7 +198,7 @@ fn rsa_pss_session_is_delivered_intact_while_forgeries_are_dropped_and_counted()
 #[test]
 fn combined_session_is_delivered_intact_while_forgeries_are_dropped_and_counted() {
     let group = || group_key().with_mac_bits(32).unwrap();
-    let data = patterned(40_000, 5);
+    let data = random_bytes(40_000, 5);
     let session = packets(
         "both.bin",
         data.clone(),
@@ -205,7 +206,7 @@ fn combined_session_is_delivered_intact_while_forgeries_are_dropped_and_counted(
     );
     let attacker = packets(
         "both.bin",
-        patterned(40_000, 6),
+        random_bytes(40_000, 6),
         Some(Signer::combined(
             signing_key(),
             GroupKey::new(&[7; 32]).unwrap().with_mac_bits(32).unwrap(),
@@ -237,7 +238,7 @@ fn unauthenticated_sessions_open_nothing_at_a_receiver_with_a_key() {
 
 #[test]
 fn a_receiver_without_a_key_takes_authenticated_packets_as_any_other() {
-    let data = patterned(50_000, 7);
+    let data = random_bytes(50_000, 7);
     let session = packets(
         "plain.bin",
         data.clone(),
@@ -254,7 +255,7 @@ fn a_receiver_without_a_key_takes_authenticated_packets_as_any_other() {
 
 #[test]
 fn a_session_replayed_whole_after_it_ended_is_refused() {
-    let data = patterned(20_000, 8);
+    let data = random_bytes(20_000, 8);
     let session = packets(
         "once.bin",
         data.clone(),

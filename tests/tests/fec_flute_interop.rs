@@ -46,7 +46,7 @@ fn content(oti: &FluteOti) -> Vec<u8> {
     let e = usize::from(oti.encoding_symbol_length);
     let b = oti.maximum_source_block_length as usize;
     let len = 2 * b * e + 7 * e + e / 3;
-    (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
+    xflute_tests::data::random_bytes(len, 1)
 }
 
 /// The object's packets from a flute sender: (TOI, packet).

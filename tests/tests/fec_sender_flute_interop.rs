@@ -22,8 +22,8 @@ use xflute::endpoint::UdpEndpoint;
 use xflute::fec::{BlockPartition, Raptor, RaptorQ};
 use xflute::sender::{Config, ObjectDesc, Sender, TransferConfig};
 use xflute::wire::{AlcPacket, FecEncodingId, Oti, SchemeSpecific};
+use xflute_tests::data::content;
 use xflute_tests::link::{Link, LinkConfig};
-use xflute_tests::session::content;
 
 fn t0() -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(1_750_000_000)

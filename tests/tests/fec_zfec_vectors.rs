@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use xflute::fec::ReedSolomon;
+use xflute_tests::data::SplitMix64;
 
 const CASES: usize = 300;
 
@@ -95,27 +96,6 @@ fn zfec_cases(seed: u64) -> Vec<Case> {
     cases
 }
 
-/// xorshift64: reproducible erasure patterns from the run's seed.
-struct Rng(u64);
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % n as u64) as usize
-    }
-    /// k distinct ESIs of 0..n, in random order.
-    fn pick(&mut self, k: u32, n: u32) -> Vec<u32> {
-        let mut esis: Vec<u32> = (0..n).collect();
-        for i in (1..esis.len()).rev() {
-            let j = self.below(i + 1);
-            esis.swap(i, j);
-        }
-        esis.truncate(k as usize);
-        esis
-    }
-}
-
 fn symbol<'a>(case: &'a Case, repair: &'a [u8], esi: u32) -> &'a [u8] {
     let (k, e) = (case.k as usize, case.e);
     let esi = esi as usize;
@@ -130,7 +110,8 @@ fn symbol<'a>(case: &'a Case, repair: &'a [u8], esi: u32) -> &'a [u8] {
 fn rs28_repair_symbols_equal_zfec_byte_for_byte_and_decode_from_any_k_of_n() {
     require_zfec();
     let seed = run_seed();
-    let mut rng = Rng(seed | 1);
+    // Reproducible erasure patterns from the run's seed.
+    let mut rng = SplitMix64::new(seed);
     for case in zfec_cases(seed) {
         let (k, n, e) = (case.k, case.n, case.e);
         let what = format!("seed={seed} k={k} n={n} E={e}");
@@ -145,7 +126,7 @@ fn rs28_repair_symbols_equal_zfec_byte_for_byte_and_decode_from_any_k_of_n() {
         // Decode in place from k random symbols among zfec's n.
         let mut block = vec![0u8; k as usize * e];
         let mut decoder = code.decoder();
-        for esi in rng.pick(k, n) {
+        for esi in rng.pick(k as usize, n) {
             if esi < k {
                 let at = esi as usize * e;
                 block[at..at + e].copy_from_slice(symbol(&case, &case.zfec_repair, esi));
@@ -169,7 +150,7 @@ fn rs28_repair_symbols_equal_zfec_byte_for_byte_and_decode_from_any_k_of_n() {
 fn zfec_decodes_xflute_repair_symbols_from_any_k_of_n() {
     require_zfec();
     let seed = run_seed();
-    let mut rng = Rng(seed.rotate_left(17) | 1);
+    let mut rng = SplitMix64::new(seed.rotate_left(17));
     let cases = zfec_cases(seed ^ 0x5EED);
     let mut input = String::new();
     for case in &cases {
@@ -177,7 +158,7 @@ fn zfec_decodes_xflute_repair_symbols_from_any_k_of_n() {
         let code = ReedSolomon::new(8, k, n, e).unwrap();
         let mut repair = vec![0u8; (n - k) as usize * e];
         code.encode(&case.source, &mut repair).unwrap();
-        let esis = rng.pick(k, n);
+        let esis = rng.pick(k as usize, n);
         let shares: Vec<u8> = esis
             .iter()
             .flat_map(|&esi| symbol(case, &repair, esi).to_vec())

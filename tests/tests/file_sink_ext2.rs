@@ -18,8 +18,9 @@ use xflute::io::file_sink::FileSink;
 use xflute::receiver::{
     Config, DropReason, FailReason, MultiReceiver, ObjectEvent, ObjectSink, SinkObject,
 };
+use xflute_tests::data::random_bytes;
 use xflute_tests::netns::require_root;
-use xflute_tests::session::{description as desc, patterned};
+use xflute_tests::session::description as desc;
 use xflute_tests::tmpfs::{Ext2, free_bytes};
 
 const MIB: u64 = 1 << 20;
@@ -110,8 +111,8 @@ fn a_receiver_on_a_full_ext2_fails_the_object_whose_chunk_does_not_fit_and_compl
                 free > len as u64 + 4 * MIB && free < 2 * len as u64,
                 "{free}"
             );
-            let a = patterned(len, 1);
-            let b = patterned(len, 2);
+            let a = random_bytes(len, 1);
+            let b = random_bytes(len, 2);
             let now = SystemTime::now();
             let mut fa = file(1, "a.bin", len as u64);
             fa.content_md5 = Some(xflute::sender::content_md5(&a));

@@ -10,6 +10,7 @@ use std::time::Duration;
 use xflute::io::file_sink::{FileSink, is_temp_name_of};
 use xflute::io::spool::Spool;
 use xflute::receiver::{ObjectSink, SinkObject};
+use xflute_tests::data::{SplitMix64, is_random_bytes};
 use xflute_tests::netns::require_root;
 use xflute_tests::session::description as desc;
 use xflute_tests::tmpfs::Tmpfs;
@@ -74,14 +75,12 @@ fn a_large_object_takes_the_reserved_piece_is_trimmed_to_its_length_and_the_spoo
         object.temp_path().file_name().unwrap(),
         "big.bin"
     ));
-    for (i, b) in object.data_mut().iter_mut().enumerate() {
-        *b = (i % 251) as u8;
-    }
+    SplitMix64::new(1).fill_bytes(object.data_mut());
     object.commit().unwrap();
     assert_eq!(names(fs.path()), ["big.bin"]);
     let back = std::fs::read(fs.path().join("big.bin")).unwrap();
     assert_eq!(back.len() as u64, len, "trimmed to the object's length");
-    assert!(back.iter().enumerate().all(|(i, &b)| b == (i % 251) as u8));
+    assert!(is_random_bytes(&back, 1));
     assert!(
         spool.wait_ready(Duration::from_secs(20)),
         "the spool refills"

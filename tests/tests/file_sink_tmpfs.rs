@@ -121,8 +121,8 @@ fn a_receiver_fails_the_object_whose_chunk_finds_the_disk_full_and_completes_the
     require_root();
     let fs = Tmpfs::mount("sink-receiver-full", "size=10m");
     let endpoint = UdpEndpoint::new("239.255.7.9".parse().unwrap(), 3400);
-    let first = xflute_tests::session::patterned(6 << 20, 1);
-    let second = xflute_tests::session::patterned(6 << 20, 2);
+    let first = xflute_tests::data::random_bytes(6 << 20, 1);
+    let second = xflute_tests::data::random_bytes(6 << 20, 2);
     let mut sender =
         xflute_tests::session::no_code_sender(endpoint, 1, "first.bin", first.clone(), false);
     let object = xflute::sender::ObjectDesc::from_buffer(

@@ -141,10 +141,9 @@ fn base64_decode(text: &str) -> Vec<u8> {
     out
 }
 
+/// Text, so that flute's content encodings shrink it to under half (checked below).
 fn content_of(i: usize) -> Vec<u8> {
-    (0..20_000u32)
-        .map(|n| (n as usize * 31 + i * 7) as u8 % 17)
-        .collect()
+    xflute_tests::data::text(20_000, i as u64)
 }
 
 /// Reassembles every FDT instance flute sent (TOI 0, no-code, one source block), using
@@ -425,9 +424,7 @@ fn described_objects() -> (FdtInstance, Vec<Described>) {
 
     let mut objects = Vec::new();
     let mut add = |toi: u128, cenc: XCenc, edit: &dyn Fn(&mut File)| {
-        let content: Vec<u8> = (0..(5_000 + toi as usize * 3_001))
-            .map(|i| (i * 13 % 251) as u8)
-            .collect();
+        let content = xflute_tests::data::content(5_000 + toi as usize * 3_001, toi as u64);
         let encoded = cenc::encode(cenc, &content).unwrap();
         let mut file = File::new(format!("file:///xflute/{toi}.bin"), toi);
         file.content_length = Some(content.len() as u64);

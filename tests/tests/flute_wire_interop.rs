@@ -120,7 +120,7 @@ fn flute_packets(
     };
     let endpoint = UDPEndpoint::new(None, "224.0.0.1".to_owned(), 3400);
     let mut sender = Sender::new(endpoint, tsi, oti, &config);
-    let content: Vec<u8> = (0..20_000u32).map(|i| (i * 7 + i / 251) as u8).collect();
+    let content = xflute_tests::data::content(20_000, 1);
     let object = ObjectDesc::create_from_buffer(
         content,
         "application/octet-stream",

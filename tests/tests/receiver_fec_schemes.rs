@@ -24,7 +24,8 @@ use xflute::fec::BlockPartition;
 use xflute::receiver::{Config, DropReason, MemorySink, MultiReceiver};
 use xflute::sender::{Config as SenderConfig, ObjectDesc, Sender, TransferConfig};
 use xflute::wire::{AlcPacket, FecEncodingId, LctPacket, Oti, SchemeSpecific};
-use xflute_tests::link::{Link, LinkConfig, SplitMix64};
+use xflute_tests::data::SplitMix64;
+use xflute_tests::link::{Link, LinkConfig};
 
 fn t0() -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(1_750_000_000)

@@ -14,6 +14,7 @@ use flute::core::lct::Cenc as FluteCenc;
 use receiver_support::*;
 use xflute::receiver::DropReason;
 use xflute::wire::AlcPacket;
+use xflute_tests::data::SplitMix64;
 
 fn t0() -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(1_750_000_000)
@@ -77,13 +78,8 @@ fn raptor_object_with_3_percent_loss_and_20_percent_repair_is_recovered_for_4_se
     let data = content(24 * k as usize * usize::from(t) - 100, 21);
     let packets = flute_raptor_packets(t, k, k / 5, &data);
     for seed in 1..=4u64 {
-        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        let ok = recovered(&packets, &data, |_, _| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % 100 >= 3
-        });
+        let mut rng = SplitMix64::new(seed);
+        let ok = recovered(&packets, &data, |_, _| rng.next_u64() % 100 >= 3);
         assert!(ok, "seed {seed}");
     }
 }

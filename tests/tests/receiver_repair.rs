@@ -15,7 +15,7 @@ use receiver_support::*;
 use xflute::fec::partition::BlockPartition;
 use xflute::receiver::{IncompleteObject, MemorySinkObject, MultiReceiver};
 use xflute::wire::AlcPacket;
-use xflute_tests::link::SplitMix64;
+use xflute_tests::data::SplitMix64;
 
 /// The object handed over after a one-pass session with `loss`, its bytes, and the distinct
 /// ESIs of each block that arrived.

@@ -13,7 +13,7 @@ use xflute::receiver::ObjectEvent;
 use xflute::runtime::{Backend, ChannelSpec, RxEngine, TxEngine};
 use xflute::sender::{CarouselRepeatMode, Config, ObjectDesc, Sender, TransferConfig};
 use xflute::wire::{FecEncodingId, Oti, SchemeSpecific};
-use xflute_tests::session::patterned;
+use xflute_tests::data::random_bytes;
 
 fn empty_sender(port: u16, tsi: u64) -> Sender {
     let oti = Oti {
@@ -92,13 +92,13 @@ fn persistent_tx_engine_takes_added_replaced_and_removed_objects_while_it_sends(
         "a persistent engine stays up with no object"
     );
 
-    let a1 = patterned(300_000, 1);
+    let a1 = random_bytes(300_000, 1);
     let toi_a1 = tx.add_object(0, 0, object("a.bin", a1.clone())).unwrap();
     assert_eq!(completed(&rx, "a.bin"), toi_a1);
     assert_eq!(std::fs::read(dir.path().join("a.bin")).unwrap(), a1);
 
     // A new version: a new TOI, one FDT Instance listing only it.
-    let a2 = patterned(200_000, 2);
+    let a2 = random_bytes(200_000, 2);
     let toi_a2 = tx
         .replace_object(0, toi_a1, 0, object("a.bin", a2.clone()))
         .unwrap();
@@ -106,7 +106,7 @@ fn persistent_tx_engine_takes_added_replaced_and_removed_objects_while_it_sends(
     assert_eq!(completed(&rx, "a.bin"), toi_a2);
     assert_eq!(std::fs::read(dir.path().join("a.bin")).unwrap(), a2);
 
-    let b = patterned(50_000, 3);
+    let b = random_bytes(50_000, 3);
     let toi_b = tx.add_object(0, 0, object("b.bin", b.clone())).unwrap();
     assert_eq!(completed(&rx, "b.bin"), toi_b);
     assert!(tx.remove_object(0, toi_b).unwrap());
@@ -146,7 +146,7 @@ fn rx_engine_takes_a_channel_added_while_it_runs_and_lets_it_go_when_removed() {
         .session(empty_sender(second, 9), IpAddr::V4(Ipv4Addr::LOCALHOST))
         .start(Arc::new(AtomicBool::new(false)))
         .unwrap();
-    let data = patterned(100_000, 4);
+    let data = random_bytes(100_000, 4);
     tx.add_object(0, 0, object("late.bin", data.clone()))
         .unwrap();
     std::thread::sleep(Duration::from_millis(300));

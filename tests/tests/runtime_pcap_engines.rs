@@ -12,7 +12,8 @@ use xflute::io::frame::LinkType;
 use xflute::io::pcap::{PcapReader, PcapWriter};
 use xflute::receiver::ObjectEvent;
 use xflute::runtime::{Backend, ChannelSpec, RxEngine, TxEngine};
-use xflute_tests::session::{no_code_sender, patterned};
+use xflute_tests::data::random_bytes;
+use xflute_tests::session::no_code_sender;
 
 const GROUP: Ipv4Addr = Ipv4Addr::new(239, 255, 7, 7);
 
@@ -38,8 +39,8 @@ fn tx_engine_captures_on_its_own_clock_and_rx_engine_replays_a_lossy_capture_int
     let full = dir.path().join("full.pcap");
     let lossy = dir.path().join("lossy.pcap");
     let out = dir.path().join("out");
-    let a = patterned(1 << 20, 3);
-    let b = patterned(300_000, 7);
+    let a = random_bytes(1 << 20, 3);
+    let b = random_bytes(300_000, 7);
     let source = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
 
     // Two seconds of capture at 100 Mbit/s: about 25 MB, some twenty passes of the carousel.
@@ -116,7 +117,7 @@ fn pcap_backends_without_a_file_are_refused_with_a_clear_error() {
     let tx = TxEngine::builder()
         .backend(Backend::Pcap)
         .session(
-            sender(4001, 1, "a.bin", patterned(10, 1), false),
+            sender(4001, 1, "a.bin", random_bytes(10, 1), false),
             IpAddr::V4(Ipv4Addr::LOCALHOST),
         )
         .start(Arc::new(AtomicBool::new(false)));

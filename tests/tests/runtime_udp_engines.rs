@@ -11,7 +11,8 @@ use xflute::endpoint::UdpEndpoint;
 use xflute::receiver::ObjectEvent;
 use xflute::runtime::{Backend, ChannelSpec, RxEngine, TxEngine};
 use xflute::sender::Sender;
-use xflute_tests::session::{content as data, no_code_sender};
+use xflute_tests::data::content as data;
+use xflute_tests::session::no_code_sender;
 
 fn sender(port: u16, tsi: u64, name: &str, data: Vec<u8>) -> Sender {
     let endpoint = UdpEndpoint::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port);

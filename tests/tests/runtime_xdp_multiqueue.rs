@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 use xflute::endpoint::UdpEndpoint;
 use xflute::receiver::ObjectEvent;
 use xflute::runtime::{ChannelSpec, RxEngine, TxEngine};
+use xflute_tests::data::random_bytes;
 use xflute_tests::netns::{NetnsPair, PairConfig, Side, require_root};
-use xflute_tests::session::{no_code_sender, patterned};
+use xflute_tests::session::no_code_sender;
 
 #[test]
 fn two_queue_engines_carry_one_session_per_queue_and_both_workers_complete_their_objects() {
@@ -25,8 +26,8 @@ fn two_queue_engines_carry_one_session_per_queue_and_both_workers_complete_their
     let out = dir.path().to_path_buf();
     let group: SocketAddr = "239.255.4.9:3400".parse().unwrap();
     let endpoint = UdpEndpoint::new(group.ip(), group.port());
-    let a = patterned(4 << 20, 1);
-    let b = patterned(3 << 20, 2);
+    let a = random_bytes(4 << 20, 1);
+    let b = random_bytes(3 << 20, 2);
     let rx_stop = Arc::new(AtomicBool::new(false));
     let tx_stop = Arc::new(AtomicBool::new(false));
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();

@@ -22,7 +22,7 @@ use xflute::sender::{
     StopReason, TargetAcquisition, TransferConfig,
 };
 use xflute::wire::{FecEncodingId, Oti, SchemeSpecific};
-use xflute_tests::session::content;
+use xflute_tests::data::content;
 
 const SYMBOL_LEN: u16 = 100;
 const BLOCK_LEN: u32 = 8;

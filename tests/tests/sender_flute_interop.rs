@@ -39,19 +39,13 @@ fn t0() -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(1_750_000_000)
 }
 
-/// Deterministic content; `compressible` repeats a short phrase with a counter.
+/// Deterministic content; `compressible` is text that compresses well.
 fn content(len: usize, seed: u64, compressible: bool) -> Vec<u8> {
     if compressible {
-        let mut out = Vec::with_capacity(len + 64);
-        let mut i = 0u64;
-        while out.len() < len {
-            out.extend_from_slice(format!("line {i} of object {seed}\n").as_bytes());
-            i += 1;
-        }
-        out.truncate(len);
-        return out;
+        xflute_tests::data::text(len, seed)
+    } else {
+        xflute_tests::data::content(len, seed)
     }
-    xflute_tests::session::content(len, seed)
 }
 
 /// What one object must look like at the receiver.

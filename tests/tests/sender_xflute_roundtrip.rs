@@ -14,8 +14,8 @@ use xflute::sender::{
     TransferConfig, content_md5,
 };
 use xflute::wire::{FecEncodingId, Oti, SchemeSpecific};
+use xflute_tests::data::content;
 use xflute_tests::link::{Link, LinkConfig};
-use xflute_tests::session::content;
 
 fn no_code(e: u16, b: u32) -> Oti {
     Oti {

@@ -3,44 +3,15 @@
 //! IPv4 and IPv6, SIGINT in the middle of a transfer; and `send --pcap-out` → `recv --pcap` →
 //! `inspect` on the same capture.
 
-use sha2::{Digest, Sha256};
-use std::io::Write;
+#[path = "common/cli.rs"]
+mod cli;
+
+use cli::{BIN, make_files, s, sha256};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 use xflute_tests::TempDir;
 use xflute_tests::netns::{NetnsPair, PairConfig, Side};
-
-const BIN: &str = env!("CARGO_BIN_EXE_xflute");
-
-/// Writes files of the given sizes (seeded pseudo-random bytes); returns (path, sha256).
-fn make_files(dir: &Path, sizes: &[usize]) -> Vec<(PathBuf, [u8; 32])> {
-    std::fs::create_dir_all(dir).unwrap();
-    sizes
-        .iter()
-        .enumerate()
-        .map(|(i, &len)| {
-            let mut state = 0x9e37_79b9_7f4a_7c15u64 ^ (i as u64 + 1);
-            let mut data = vec![0u8; len];
-            for b in data.iter_mut() {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                *b = state as u8;
-            }
-            let path = dir.join(format!("file-{i:03}.bin"));
-            std::fs::File::create(&path)
-                .unwrap()
-                .write_all(&data)
-                .unwrap();
-            (path, Sha256::digest(&data).into())
-        })
-        .collect()
-}
-
-fn sha256(path: &Path) -> Option<[u8; 32]> {
-    std::fs::read(path).ok().map(|d| Sha256::digest(&d).into())
-}
 
 /// Starts the binary inside `side`'s namespace (`ip netns exec` execs it: the child's pid is
 /// xflute's).
@@ -52,10 +23,6 @@ fn spawn_in(pair: &NetnsPair, side: Side, args: &[String]) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap()
-}
-
-fn s(args: &[&str]) -> Vec<String> {
-    args.iter().map(|a| (*a).to_owned()).collect()
 }
 
 /// Waits for `child` up to `limit`, sampling its RssAnon (KiB); returns its status, if it
@@ -144,7 +111,7 @@ fn transfer(
 fn xdp_transfer(name: &str, sizes: &[usize], fec: &[&str], recv_extra: &[&str]) -> String {
     let pair = NetnsPair::with_config(PairConfig::default());
     let dir = TempDir::new(name);
-    let files = make_files(&dir.0.join("in"), sizes);
+    let files = make_files(&dir.0.join("in"), sizes, 1);
     let out = dir.0.join("out");
     let mut send_args = s(&[
         "send",
@@ -241,7 +208,7 @@ fn xdp_to_xdp_raptorq_files_with_5pct_injected_loss_all_match_sha256() {
 fn udp_ssm(v6: bool) {
     let pair = NetnsPair::with_config(PairConfig::default());
     let dir = TempDir::new(if v6 { "udp6" } else { "udp4" });
-    let files = make_files(&dir.0.join("in"), &[3 << 20, 100_000, 7]);
+    let files = make_files(&dir.0.join("in"), &[3 << 20, 100_000, 7], 1);
     let out = dir.0.join("out");
     let (group, source) = if v6 {
         (
@@ -306,7 +273,7 @@ fn sigint_mid_transfer_exits_within_a_second_no_partial_file_under_a_final_name_
     let dir = TempDir::new("sigint");
     let mut sizes = vec![48 << 20];
     sizes.extend([200_000, 300_000]);
-    let files = make_files(&dir.0.join("in"), &sizes);
+    let files = make_files(&dir.0.join("in"), &sizes, 1);
     let out = dir.0.join("out");
     let mut send_args = s(&[
         "send",
@@ -400,7 +367,7 @@ fn sigint_mid_transfer_exits_within_a_second_no_partial_file_under_a_final_name_
 #[test]
 fn send_pcap_out_then_recv_pcap_and_inspect_read_the_same_capture() {
     let dir = TempDir::new("pcap");
-    let files = make_files(&dir.0.join("in"), &[50_000, 3]);
+    let files = make_files(&dir.0.join("in"), &[50_000, 3], 1);
     let pcap = dir.0.join("s.pcap");
     let out = dir.0.join("out");
     let mut args = vec![

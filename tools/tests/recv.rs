@@ -38,7 +38,7 @@ fn recv_of_a_truncated_capture_fails_and_leaves_no_partial_file() {
     let dir = TempDir::new("recv-truncated");
     let pcap = dir.0.join("flute.pcap");
     let out_dir = dir.0.join("out");
-    let big: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let big = xflute_tests::data::random_bytes(200_000, 1);
     flute_capture(
         &pcap,
         &[("big.bin".to_string(), big)],

@@ -35,7 +35,7 @@ fn recv_started_from_the_sdp_that_serve_publishes_receives_the_session() {
     let api = free_port();
     let group_port = free_udp_port();
     std::fs::create_dir_all(dir.join("outbox")).unwrap();
-    let content: Vec<u8> = (0..200_000u32).map(|i| (i * 13 % 251) as u8).collect();
+    let content = xflute_tests::data::random_bytes(200_000, 1);
     std::fs::write(dir.join("outbox/news.bin"), &content).unwrap();
     let config = format!(
         "[http]\nlisten = \"127.0.0.1:{api}\"\n[[send]]\nname = \"news\"\n\

@@ -12,7 +12,7 @@ fn recv_until_closed_exits_0_once_the_sender_closes_its_session() {
     let dir = std::env::temp_dir().join(format!("xflute-until-closed-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("in")).unwrap();
-    let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 253) as u8).collect();
+    let data = xflute_tests::data::random_bytes(300_000, 1);
     std::fs::write(dir.join("in/one.bin"), &data).unwrap();
     std::fs::write(dir.join("in/two.txt"), b"two").unwrap();
     let group = format!("239.255.42.11:{}", xflute_tests::ports::free_udp_port());

@@ -858,7 +858,7 @@ fn reed_solomon_k64_r8_20pct_loss_asks_exactly_the_symbols_each_block_lacks() {
         LinkType::Ethernet,
     )
     .unwrap();
-    let mut rng = cli::Rng::new(seed);
+    let mut rng = xflute_tests::data::SplitMix64::new(seed);
     let mut arrived: BTreeMap<(u128, u32), u32> = BTreeMap::new();
     let mut lost_source = 0u32;
     let partition = BlockPartition::rfc5052(LEN as u64, SYMBOL, 64).unwrap();

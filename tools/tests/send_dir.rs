@@ -10,7 +10,7 @@ use std::path::Path;
 /// Writes `len` bytes of seeded content at `path`; returns them.
 fn write(path: &Path, len: usize, seed: u64) -> Vec<u8> {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    let data = xflute_tests::session::content(len, seed);
+    let data = xflute_tests::data::content(len, seed);
     std::fs::write(path, &data).unwrap();
     data
 }

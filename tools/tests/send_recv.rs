@@ -4,6 +4,7 @@ use std::ffi::OsString;
 
 mod common;
 use common::{TempDir, xflute};
+use xflute_tests::data::random_bytes;
 
 fn os(args: &[&str]) -> Vec<OsString> {
     args.iter().map(OsString::from).collect()
@@ -17,16 +18,8 @@ fn send_then_recv_restores_files_byte_for_byte_for_every_cenc_and_flute_version(
     let files: Vec<(String, Vec<u8>)> = vec![
         ("empty.bin".into(), Vec::new()),
         ("one byte.txt".into(), b"x".to_vec()),
-        (
-            "block edge.bin".into(),
-            (0..1400 * 64).map(|i| (i % 253) as u8).collect(),
-        ),
-        (
-            "big.bin".into(),
-            (0..1_000_003u32)
-                .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-                .collect(),
-        ),
+        ("block edge.bin".into(), random_bytes(1400 * 64, 1)),
+        ("big.bin".into(), random_bytes(1_000_003, 2)),
     ];
     for (name, data) in &files {
         std::fs::write(inputs.join(name), data).unwrap();
@@ -155,7 +148,7 @@ fn recv_counts_an_announced_object_with_no_packet_as_missing() {
 fn a_carousel_is_captured_for_its_duration_in_capture_time_and_received_back() {
     let dir = TempDir::new("send-carousel-pcap");
     let input = dir.0.join("c.bin");
-    let data: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let data = random_bytes(200_000, 3);
     std::fs::write(&input, &data).unwrap();
     let pcap = dir.0.join("carousel.pcap");
     let mut args = os(&["send", "--carousel", "3s", "--rate", "20M", "--pcap-out"]);

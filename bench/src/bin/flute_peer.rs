@@ -30,9 +30,10 @@
 //!   generating, MD5 and FEC setup), `idle_waits` (200 µs naps when flute had nothing due).
 //!
 //! `--fec` on the receiver is informational: flute learns the scheme from the packets (in-band
-//! FTI). Generated content is a xorshift64 stream seeded by the object's index.
+//! FTI). Generated object `index` is `xflute_tests::data::random_bytes` seeded by the index, as
+//! the harness's own objects are.
 
-// setsockopt(2) and getrusage(2) are FFI; each block says why it is sound.
+// setsockopt(2) and getsockopt(2) are FFI; each block says why it is sound.
 #![allow(unsafe_code)]
 
 use std::cell::RefCell;
@@ -56,6 +57,9 @@ use flute::receiver::{Config as ReceiverConfig, MultiReceiver};
 use flute::sender::{
     CarouselRepeatMode, Config as SenderConfig, CreateFromBuffer, CreateFromFile, Sender,
 };
+use xflute::runtime::TokenBucket;
+use xflute_bench::sys::{process_cpu_seconds, rss_anon_kib};
+use xflute_tests::data::{is_random_bytes, random_bytes};
 
 /// Content-Location of generated object `index`; the pattern is reproducible from it.
 const GEN_PREFIX: &str = "file:///gen/";
@@ -182,50 +186,6 @@ fn gen_index(content_location: &str) -> Option<u64> {
         .strip_suffix(GEN_SUFFIX)?
         .parse()
         .ok()
-}
-
-/// xorshift64 seeded by the object's index: cheap enough that checking a received object
-/// costs little next to receiving it.
-struct Pattern(u64);
-
-impl Pattern {
-    fn new(index: u64) -> Self {
-        // Spread small indices over the state; xorshift needs a non-zero state.
-        Self(index.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    fn next_word(&mut self) -> [u8; 8] {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x.to_le_bytes()
-    }
-
-    fn fill(index: u64, len: usize) -> Vec<u8> {
-        let mut pattern = Self::new(index);
-        let mut out = Vec::with_capacity(len);
-        while out.len() < len {
-            let word = pattern.next_word();
-            let take = (len - out.len()).min(word.len());
-            out.extend_from_slice(&word[..take]);
-        }
-        out
-    }
-
-    /// Compares in 4 KiB runs (a memcmp each) so that checking stays a small part of `cpu_s`.
-    fn matches(index: u64, data: &[u8]) -> bool {
-        const RUN: usize = 4096;
-        let mut pattern = Self::new(index);
-        let mut expected = [0u8; RUN];
-        data.chunks(RUN).all(|chunk| {
-            for word in expected.chunks_exact_mut(8) {
-                word.copy_from_slice(&pattern.next_word());
-            }
-            expected.get(..chunk.len()) == Some(chunk)
-        })
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -422,7 +382,7 @@ fn receive(args: &RecvArgs, started: Instant) -> anyhow::Result<()> {
     let mut buf = vec![0u8; MAX_DATAGRAM];
     let mut last_rss = Instant::now();
     let mut last_cleanup = Instant::now();
-    report.rss_anon_kib_max = rss_anon_kib().unwrap_or(0);
+    report.rss_anon_kib_max = rss_anon_kib(None).unwrap_or(0);
 
     while report.completed < args.out_count {
         match socket.recv(&mut buf) {
@@ -506,7 +466,7 @@ impl RecvReport {
                 self.bytes += data.len() as u64;
                 let t = Instant::now();
                 match gen_index(&object.meta.content_location) {
-                    Some(index) if Pattern::matches(index, &data) => {}
+                    Some(index) if is_random_bytes(&data, index) => {}
                     Some(_) => self.corrupt += 1,
                     None => self.unverified += 1,
                 }
@@ -516,7 +476,7 @@ impl RecvReport {
     }
 
     fn sample_rss(&mut self) {
-        if let Some(kib) = rss_anon_kib() {
+        if let Some(kib) = rss_anon_kib(None) {
             self.rss_anon_kib_max = self.rss_anon_kib_max.max(kib);
         }
     }
@@ -545,7 +505,7 @@ impl RecvReport {
             since(self.last_complete),
             self.packets,
             self.rss_anon_kib_max,
-            cpu_seconds(),
+            process_cpu_seconds(),
             latencies,
             self.corrupt,
             self.unverified,
@@ -608,7 +568,7 @@ fn send(args: &SendArgs, started: Instant) -> anyhow::Result<()> {
     if let (Some(len), Some(count)) = (args.gen_bytes, args.gen_count) {
         for index in 0..count {
             let object = CreateFromBuffer::builder()
-                .content(Pattern::fill(index as u64, len))
+                .content(random_bytes(len, index as u64))
                 .content_type("application/octet-stream".to_owned())
                 .content_location(url::Url::parse(&gen_content_location(index))?)
                 .build()
@@ -625,7 +585,7 @@ fn send(args: &SendArgs, started: Instant) -> anyhow::Result<()> {
     set_multicast_if(&socket, args.bind_addr).context("IP_MULTICAST_IF")?;
     socket.connect(args.dest)?;
 
-    let mut bucket = TokenBucket::new(args.rate_mbps);
+    let mut bucket = token_bucket(args.rate_mbps);
     let (mut packets, mut bytes, mut retries, mut idle_waits) = (0u64, 0u64, 0u64, 0u64);
     let sending = Instant::now();
     loop {
@@ -638,7 +598,7 @@ fn send(args: &SendArgs, started: Instant) -> anyhow::Result<()> {
             std::thread::sleep(Duration::from_micros(200));
             continue;
         };
-        bucket.take(pkt.len());
+        pace(&mut bucket, pkt.len());
         loop {
             match socket.send(&pkt) {
                 Ok(_) => break,
@@ -666,7 +626,7 @@ fn send(args: &SendArgs, started: Instant) -> anyhow::Result<()> {
         packets,
         bytes,
         elapsed.as_secs_f64(),
-        cpu_seconds(),
+        process_cpu_seconds(),
         retries,
         sending.duration_since(started).as_secs_f64(),
         idle_waits,
@@ -674,78 +634,30 @@ fn send(args: &SendArgs, started: Instant) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Paces UDP payload bytes at a rate, allowing a burst of 5 ms so that sleep overshoot and short
-/// preemptions are caught up rather than lost (the rate stays the rate on a busy machine).
-struct TokenBucket {
-    bytes_per_s: f64,
-    capacity: f64,
-    tokens: f64,
-    refilled: Instant,
+/// The engine's token bucket at `rate_mbps` of UDP payload (unlimited at 0), with a burst of
+/// 5 ms (at least 32 full frames) so that sleep overshoot and short preemptions are caught up
+/// rather than lost: the rate stays the rate on a busy machine.
+fn token_bucket(rate_mbps: f64) -> TokenBucket {
+    let rate_bps = (rate_mbps > 0.0).then_some((rate_mbps * 1e6) as u64);
+    let burst_bits = rate_bps.map_or(0, |rate| (rate / 200).max(32 * 1500 * 8));
+    TokenBucket::new(rate_bps, burst_bits, Instant::now())
 }
 
-impl TokenBucket {
-    fn new(rate_mbps: f64) -> Self {
-        let bytes_per_s = rate_mbps * 1e6 / 8.0;
-        let capacity = (bytes_per_s * 0.005).max(32.0 * 1500.0);
-        Self {
-            bytes_per_s,
-            capacity,
-            tokens: capacity,
-            refilled: Instant::now(),
-        }
-    }
-
-    /// Waits until `len` bytes may go; returns at once when unpaced.
-    fn take(&mut self, len: usize) {
-        if self.bytes_per_s <= 0.0 {
+/// Waits until `bucket` lets `len` bytes go, and takes them.
+fn pace(bucket: &mut TokenBucket, len: usize) {
+    let bits = len as u64 * 8;
+    loop {
+        bucket.refill(Instant::now());
+        if bucket.allowance(bits) > 0 {
+            bucket.consume(bits);
             return;
         }
-        let len = len as f64;
-        loop {
-            let now = Instant::now();
-            let dt = now.duration_since(self.refilled).as_secs_f64();
-            self.refilled = now;
-            self.tokens = (self.tokens + dt * self.bytes_per_s).min(self.capacity);
-            if self.tokens >= len {
-                self.tokens -= len;
-                return;
-            }
-            let wait = (len - self.tokens) / self.bytes_per_s;
-            std::thread::sleep(Duration::from_secs_f64(wait.max(50e-6)));
-        }
+        std::thread::sleep(bucket.wait_for(bits).max(Duration::from_micros(50)));
     }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Process and socket plumbing
-
-/// Peak-able resident anonymous memory (`RssAnon` of `/proc/self/status`), in KiB.
-fn rss_anon_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("RssAnon:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()
-}
-
-/// User plus system CPU time of this process.
-fn cpu_seconds() -> f64 {
-    // SAFETY: `usage` is a zeroed rusage, a valid value of that plain C struct, and getrusage
-    // only writes into it.
-    let usage = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        if libc::getrusage(libc::RUSAGE_SELF, &mut usage) != 0 {
-            return f64::NAN;
-        }
-        usage
-    };
-    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
-    secs(usage.ru_utime) + secs(usage.ru_stime)
-}
 
 fn setsockopt_int(socket: &UdpSocket, level: i32, name: i32, value: i32) -> std::io::Result<()> {
     // SAFETY: the fd is open for the socket's lifetime; the option value is an int whose size
@@ -819,14 +731,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pattern_round_trips_and_differs_per_index() {
-        let a = Pattern::fill(7, 1003);
-        assert_eq!(a.len(), 1003);
-        assert!(Pattern::matches(7, &a));
-        assert!(!Pattern::matches(8, &a));
-        let mut b = a.clone();
-        b[1000] ^= 1;
-        assert!(!Pattern::matches(7, &b));
+    fn pace_holds_the_rate_after_the_burst_and_never_waits_unpaced() {
+        let mut unpaced = token_bucket(0.0);
+        let t = Instant::now();
+        for _ in 0..10_000 {
+            pace(&mut unpaced, 1500);
+        }
+        assert!(t.elapsed() < Duration::from_millis(100));
+        // 40 Mbit/s: a burst of 32 frames, then 100 more take 30 ms.
+        let mut bucket = token_bucket(40.0);
+        let t = Instant::now();
+        for _ in 0..132 {
+            pace(&mut bucket, 1500);
+        }
+        assert!(
+            t.elapsed() >= Duration::from_millis(29),
+            "{:?}",
+            t.elapsed()
+        );
     }
 
     #[test]

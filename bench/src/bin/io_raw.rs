@@ -129,7 +129,7 @@ fn udp_tx(pair: &NetnsPair, window: Duration, gso: bool) -> f64 {
         socket.set_multicast_out(&pair.sender.interface, 4).unwrap();
         socket.set_gso(gso);
         assert_eq!(socket.gso(), gso, "UDP GSO availability");
-        let data: Vec<u8> = (0..64 * PAYLOAD).map(|i| (i * 7) as u8).collect();
+        let data = xflute_tests::data::random_bytes(64 * PAYLOAD, 1);
         let group: SocketAddr = GROUP.parse().unwrap();
         while !stop.load(Ordering::Relaxed) {
             let n = socket.send_segments(group, &data, PAYLOAD).unwrap();

@@ -26,6 +26,7 @@ use xflute::io::pcap::{PcapReader, PcapWriter};
 use xflute::wire::LctPacket;
 use xflute_bench::procs::{Guard, Scratch, free_port, xflute_binary};
 use xflute_bench::summary::median;
+use xflute_tests::data::SplitMix64;
 
 struct Args {
     mib: u64,
@@ -56,16 +57,11 @@ fn args() -> Result<Args, String> {
 /// `len` pseudo-random bytes into `path`, written a MiB at a time.
 fn write_file(path: &Path, len: u64) -> Result<(), String> {
     let mut file = std::io::BufWriter::new(std::fs::File::create(path).map_err(|e| e.to_string())?);
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut rng = SplitMix64::new(1);
     let mut chunk = vec![0u8; 1 << 20];
     let mut left = len;
     while left > 0 {
-        for word in chunk.chunks_mut(8) {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            word.copy_from_slice(&state.to_le_bytes()[..word.len()]);
-        }
+        rng.fill_bytes(&mut chunk);
         let n = left.min(chunk.len() as u64) as usize;
         file.write_all(&chunk[..n]).map_err(|e| e.to_string())?;
         left -= n as u64;
@@ -81,7 +77,7 @@ fn drop_packets(from: &Path, to: &Path, loss: f64) -> Result<(u64, u64), String>
     let output = std::fs::File::create(to).map_err(|e| e.to_string())?;
     let mut writer = PcapWriter::new(std::io::BufWriter::new(output), LinkType::Ethernet)
         .map_err(|e| e.to_string())?;
-    let mut state = 0x853c_49e6_748f_ea9bu64;
+    let mut rng = SplitMix64::new(0x853c_49e6_748f_ea9b);
     let (mut kept, mut lost) = (0, 0);
     while let Some(frame) = reader.next_frame().map_err(|e| e.to_string())? {
         let Some(link) = frame.link else { continue };
@@ -93,11 +89,7 @@ fn drop_packets(from: &Path, to: &Path, loss: f64) -> Result<(u64, u64), String>
                     .map(|p| p.toi() != 0)
             })
             .unwrap_or(false);
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        let draw = (state >> 11) as f64 / (1u64 << 53) as f64;
-        if is_object && draw < loss {
+        if is_object && rng.next_f64() < loss {
             lost += 1;
             continue;
         }

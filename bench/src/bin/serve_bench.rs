@@ -35,6 +35,7 @@ use xflute::sender::{CarouselRepeatMode, Config, ObjectDesc, Sender, TransferCon
 use xflute::wire::{AlcPacket, FecEncodingId, Oti, SchemeSpecific};
 use xflute_bench::procs::{Guard, Scratch, free_port, xflute_binary};
 use xflute_bench::summary::median;
+use xflute_tests::data::random_bytes;
 
 fn curl(url: &str) -> Option<String> {
     let out = Command::new("curl")
@@ -82,10 +83,7 @@ fn write_files(dir: &Path, count: usize, bytes: usize) -> Vec<PathBuf> {
     (0..count)
         .map(|i| {
             let path = dir.join(format!("file-{i:03}.bin"));
-            let data: Vec<u8> = (0..bytes)
-                .map(|j| (j.wrapping_mul(31) ^ i.wrapping_mul(7)) as u8)
-                .collect();
-            let _ = std::fs::write(&path, data);
+            let _ = std::fs::write(&path, random_bytes(bytes, i as u64));
             path
         })
         .collect()

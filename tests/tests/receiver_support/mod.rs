@@ -23,7 +23,7 @@ fn flute_endpoint() -> UDPEndpoint {
 }
 
 /// The tests' deterministic content (compresses somewhat, differs from seed to seed).
-pub use xflute_tests::session::content;
+pub use xflute_tests::data::content;
 
 /// An object for flute's sender.
 pub fn object(
