@@ -9,6 +9,7 @@
 //! - [`session`]: a no-code sender with one object, and what a sink is told of it.
 //! - [`tempdir`]: a temporary directory removed on drop.
 //! - [`tmpfs`]: a private tmpfs (small, or with huge pages) unmounted on drop (needs root).
+//! - [`wait`]: polling for a condition, with a deadline, instead of fixed sleeps.
 
 pub mod af_xdp;
 pub mod data;
@@ -18,6 +19,7 @@ pub mod ports;
 pub mod session;
 pub mod tempdir;
 pub mod tmpfs;
+pub mod wait;
 
 pub use tempdir::TempDir;
 /// The network namespace fixture, its own crate because `xflute demo` uses it too.

@@ -4,6 +4,7 @@
 
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use xflute::io::frame::{LinkType, UdpFrameBuilder, parse_udp, udp_checksum_ok};
@@ -11,6 +12,7 @@ use xflute::io::xdp::Channel;
 use xflute::io::xsk::{Umem, UmemConfig, XskConfig, XskSocket};
 use xflute_tests::af_xdp::{XdpReceiver, check_numbered, numbered_payload};
 use xflute_tests::netns::{NetnsPair, PairConfig, Side};
+use xflute_tests::wait;
 
 const DEADLINE: Duration = Duration::from_secs(10);
 
@@ -30,14 +32,16 @@ fn exchange(
     send: impl FnOnce(&AtomicU64) + Send,
 ) -> Received {
     let received = AtomicU64::new(0);
-    let ready = AtomicBool::new(false);
     let sender_done = AtomicBool::new(false);
     std::thread::scope(|s| {
+        let (ready, receiver_ready) = mpsc::channel();
         let rx = s.spawn(|| {
             pair.run_in(Side::Receiver, || {
+                // Owned by this thread, so that its end goes away if the thread panics.
+                let ready = ready;
                 let mut rx =
                     XdpReceiver::open(&pair.receiver.interface, pair.queues, channels, shared_umem);
-                ready.store(true, Ordering::Release);
+                let _ = ready.send(());
                 let mut frames = Vec::new();
                 let start = Instant::now();
                 let mut quiet_since: Option<Instant> = None;
@@ -68,6 +72,7 @@ fn exchange(
                                 break;
                             }
                         }
+                        // AF_XDP rings have no blocking read; a short nap between empty polls.
                         std::thread::sleep(Duration::from_micros(50));
                     } else {
                         quiet_since = None;
@@ -79,11 +84,9 @@ fn exchange(
                 (frames, stats, counters)
             })
         });
-        let start = Instant::now();
-        while !ready.load(Ordering::Acquire) {
-            assert!(start.elapsed() < DEADLINE, "receiver never became ready");
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        receiver_ready
+            .recv_timeout(DEADLINE)
+            .expect("the receiver never became ready");
         pair.run_in(Side::Sender, || send(&received));
         sender_done.store(true, Ordering::Release);
         let (frames, stats, counters) = rx.join().unwrap();
@@ -181,17 +184,20 @@ fn traffic_outside_the_channels_still_reaches_the_kernel_stack() {
     let pair = NetnsPair::new();
     let channel = any_source("198.18.0.2:3400".parse().unwrap());
     let other_port: SocketAddr = "198.18.0.2:3401".parse().unwrap();
-    let steering_ready = AtomicBool::new(false);
-    let done = AtomicBool::new(false);
     std::thread::scope(|s| {
+        let (steering_ready, receiver_ready) = mpsc::channel();
+        // Dropped, if not sent on, when this closure unwinds: the receiver never waits forever.
+        let (done, sender_done) = mpsc::channel::<()>();
         let rx = s.spawn(|| {
             pair.run_in(Side::Receiver, || {
+                // Owned by this thread, so that its end goes away if the thread panics.
+                let (steering_ready, sender_done) = (steering_ready, sender_done);
                 let rx = XdpReceiver::open(&pair.receiver.interface, 1, &[channel], false);
                 let socket = UdpSocket::bind(other_port).unwrap();
                 socket
                     .set_read_timeout(Some(Duration::from_millis(200)))
                     .unwrap();
-                steering_ready.store(true, Ordering::Release);
+                let _ = steering_ready.send(());
                 let mut got = Vec::new();
                 let start = Instant::now();
                 while got.len() < 100 && start.elapsed() < DEADLINE {
@@ -200,15 +206,13 @@ fn traffic_outside_the_channels_still_reaches_the_kernel_stack() {
                         got.push(check_numbered(&buf[..n]).expect("intact"));
                     }
                 }
-                while !done.load(Ordering::Acquire) {
-                    std::thread::sleep(Duration::from_millis(5));
-                }
+                let _ = sender_done.recv();
                 (got, rx.steering.counters().unwrap())
             })
         });
-        while !steering_ready.load(Ordering::Acquire) {
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        receiver_ready
+            .recv_timeout(DEADLINE)
+            .expect("the receiver never became ready");
         let ping = pair.exec(
             Side::Sender,
             &["ping", "-c", "2", "-i", "0.2", "-W", "2", "198.18.0.2"],
@@ -233,10 +237,11 @@ fn traffic_outside_the_channels_still_reaches_the_kernel_stack() {
                 socket
                     .send_to(&numbered_payload(seq, 200), other_port)
                     .unwrap();
+                // Paced: the kernel socket's default receive buffer holds few datagrams.
                 std::thread::sleep(Duration::from_micros(200));
             }
         });
-        done.store(true, Ordering::Release);
+        let _ = done.send(());
         let (got, counters) = rx.join().unwrap();
         assert!(
             ping.status.success(),
@@ -272,11 +277,13 @@ fn source_specific_channel_takes_its_source_and_passes_other_sources() {
     let count = 500;
     let kernel_got = AtomicU64::new(0);
     let stop = AtomicBool::new(false);
-    let joined = AtomicBool::new(false);
     std::thread::scope(|s| {
+        let (joined, kernel_joined) = mpsc::channel();
         // A kernel socket joined to the group sees what XDP passes.
         let kernel = s.spawn(|| {
             pair.run_in(Side::Receiver, || {
+                // Owned by this thread, so that its end goes away if the thread panics.
+                let joined = joined;
                 let socket = UdpSocket::bind("0.0.0.0:3400").unwrap();
                 socket
                     .join_multicast_v4(
@@ -287,7 +294,7 @@ fn source_specific_channel_takes_its_source_and_passes_other_sources() {
                 socket
                     .set_read_timeout(Some(Duration::from_millis(50)))
                     .unwrap();
-                joined.store(true, Ordering::Release);
+                let _ = joined.send(());
                 let mut sources = Vec::new();
                 while !stop.load(Ordering::Acquire) {
                     let mut buf = [0u8; 2048];
@@ -300,9 +307,9 @@ fn source_specific_channel_takes_its_source_and_passes_other_sources() {
                 sources
             })
         });
-        while !joined.load(Ordering::Acquire) {
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        kernel_joined
+            .recv_timeout(DEADLINE)
+            .expect("the kernel socket never joined the group");
         let received = exchange(&pair, &[channel], false, count, |received| {
             send_numbered("198.18.0.1:0".parse().unwrap(), group, count, received);
             // Same group and port from the other source: must go to the kernel.
@@ -315,10 +322,8 @@ fn source_specific_channel_takes_its_source_and_passes_other_sources() {
                 }
             }
         });
-        let start = Instant::now();
-        while kernel_got.load(Ordering::Acquire) < count && start.elapsed() < DEADLINE {
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        // The count is checked below, with what did arrive.
+        wait::poll(DEADLINE, || kernel_got.load(Ordering::Acquire) >= count);
         stop.store(true, Ordering::Release);
         let sources = kernel.join().unwrap();
         assert_all_in_order(&received, count);
@@ -393,35 +398,34 @@ fn drop_knob_drops_close_to_the_configured_share_of_1e5_packets() {
     let group: SocketAddr = "239.255.0.11:3400".parse().unwrap();
     let total = 100_000u64;
     let p = 0.25;
-    let ready = AtomicBool::new(false);
-    let done = AtomicBool::new(false);
     let counters = std::thread::scope(|s| {
+        let (ready, steering_ready) = mpsc::channel();
+        // Dropped, if not sent on, when this closure unwinds: the receiver never waits forever.
+        let (done, sender_done) = mpsc::channel::<()>();
         let rx = s.spawn(|| {
             pair.run_in(Side::Receiver, || {
+                // Owned by this thread, so that its end goes away if the thread panics.
+                let (ready, sender_done) = (ready, sender_done);
                 // No socket: redirected frames fall back to the stack, which drops them (the
                 // group is not joined). Only the program's counters matter here.
                 let mut steering =
                     xflute::io::xdp::XdpSteering::attach(&pair.receiver.interface).unwrap();
                 steering.add_channel(&any_source(group)).unwrap();
                 steering.set_drop_probability(p).unwrap();
-                ready.store(true, Ordering::Release);
-                while !done.load(Ordering::Acquire) {
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                let start = Instant::now();
-                loop {
+                let _ = ready.send(());
+                let _ = sender_done.recv();
+                // Frames still in the veth's queue are counted shortly; the share is checked
+                // below on what was seen.
+                wait::poll(Duration::from_secs(3), || {
                     let c = steering.counters().unwrap();
-                    if c.dropped + c.redirected >= total || start.elapsed() > Duration::from_secs(3)
-                    {
-                        return c;
-                    }
-                    std::thread::sleep(Duration::from_millis(10));
-                }
+                    c.dropped + c.redirected >= total
+                });
+                steering.counters().unwrap()
             })
         });
-        while !ready.load(Ordering::Acquire) {
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        steering_ready
+            .recv_timeout(DEADLINE)
+            .expect("the steering program was never attached");
         pair.run_in(Side::Sender, || {
             let socket = UdpSocket::bind("198.18.0.1:0").unwrap();
             let payload = numbered_payload(0, 64);
@@ -429,7 +433,7 @@ fn drop_knob_drops_close_to_the_configured_share_of_1e5_packets() {
                 socket.send_to(&payload, group).unwrap();
             }
         });
-        done.store(true, Ordering::Release);
+        let _ = done.send(());
         rx.join().unwrap()
     });
     let seen = counters.dropped + counters.redirected;
@@ -515,10 +519,12 @@ fn vlan_tagged_channel_frames_are_redirected() {
 fn ip_fragments_of_a_channel_flow_go_to_the_kernel() {
     let pair = NetnsPair::new();
     let destination: SocketAddr = "198.18.0.2:3400".parse().unwrap();
-    let ready = AtomicBool::new(false);
     std::thread::scope(|s| {
+        let (ready, receiver_ready) = mpsc::channel();
         let rx = s.spawn(|| {
             pair.run_in(Side::Receiver, || {
+                // Owned by this thread, so that its end goes away if the thread panics.
+                let ready = ready;
                 let mut rx = XdpReceiver::open(
                     &pair.receiver.interface,
                     1,
@@ -527,7 +533,7 @@ fn ip_fragments_of_a_channel_flow_go_to_the_kernel() {
                 );
                 let socket = UdpSocket::bind(destination).unwrap();
                 socket.set_read_timeout(Some(DEADLINE)).unwrap();
-                ready.store(true, Ordering::Release);
+                let _ = ready.send(());
                 let mut buf = [0u8; 8192];
                 let (n, _) = socket.recv_from(&mut buf).expect("reassembled datagram");
                 let mut redirected = 0;
@@ -540,9 +546,9 @@ fn ip_fragments_of_a_channel_flow_go_to_the_kernel() {
                 )
             })
         });
-        while !ready.load(Ordering::Acquire) {
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        receiver_ready
+            .recv_timeout(DEADLINE)
+            .expect("the receiver never became ready");
         pair.run_in(Side::Sender, || {
             let socket = UdpSocket::bind("198.18.0.1:0").unwrap();
             // 4000 bytes do not fit the 1500-byte MTU: three IPv4 fragments.

@@ -7,12 +7,14 @@
 #[path = "common/cli.rs"]
 mod cli;
 
-use cli::{Proc, Rng, all_received, json_field, part_files, s, sha256};
+use cli::{Proc, all_received, json_field, part_files, s, sha256};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use xflute_tests::TempDir;
+use xflute_tests::data::SplitMix64 as Rng;
 use xflute_tests::netns::{NetnsPair, PairConfig, Side};
+use xflute_tests::wait::poll;
 
 type Files = Vec<(PathBuf, [u8; 32])>;
 
@@ -54,16 +56,17 @@ fn recv_args(pair: &NetnsPair, group: &str, out: &Path, extra: &[&str]) -> Vec<S
     args
 }
 
-/// Waits up to `limit` for `done`, polling every 50 ms.
-fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if done() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    done()
+/// Waits until `receiver` has attached its XDP program. The engine binds its sockets a few
+/// milliseconds later; what it misses then comes round again in the sender's carousel.
+fn wait_attached(receiver: &Proc) {
+    assert!(
+        poll(Duration::from_secs(10), || !cli::xdp_link_ids(
+            receiver.pid()
+        )
+        .is_empty()),
+        "the receiver never attached its XDP program: {}",
+        receiver.output()
+    );
 }
 
 /// Checks that every file under a final name below `out` is one of `files`, byte for byte;
@@ -131,6 +134,7 @@ fn receiver_sigkilled_20_times_leaves_only_complete_files_under_final_names_and_
             &recv_args(&pair, group, &out, &["--timeout", "60s", "--spool", "8M"]),
             &dir.0.join("recv.log"),
         );
+        // A kill at a random moment is the point of the test: no condition to wait for.
         let after_ms = rng.range(100, 1800);
         std::thread::sleep(Duration::from_millis(after_ms));
         receiver.signal("KILL");
@@ -177,7 +181,7 @@ fn receiver_sigkilled_20_times_leaves_only_complete_files_under_final_names_and_
     );
     // The restarted receiver removes the stale .part files before it takes a packet.
     assert!(
-        wait_until(Duration::from_secs(10), || {
+        poll(Duration::from_secs(10), || {
             part_files(&out).iter().all(|p| p != stale) || out.join("file-000.bin").exists()
         }),
         "seed {seed}: the stale .part was not removed"
@@ -221,7 +225,7 @@ fn receiver_interface_down_for_2s_then_up_mid_carousel_keeps_running_and_complet
         ),
         &dir.0.join("recv.log"),
     );
-    std::thread::sleep(Duration::from_millis(500));
+    wait_attached(&receiver);
     // 28 MiB at 100 Mbit/s: 2.3 s a pass; the link goes down while the large file is written.
     let mut sender = Proc::spawn(
         &pair,
@@ -230,17 +234,19 @@ fn receiver_interface_down_for_2s_then_up_mid_carousel_keeps_running_and_complet
         &dir.0.join("send.log"),
     );
     assert!(
-        wait_until(Duration::from_secs(20), || cli::receiving(
+        poll(Duration::from_secs(20), || cli::receiving(
             &out,
             "file-000.bin"
         )),
         "the transfer never started: {}",
         receiver.output()
     );
+    // Into the large file rather than at its first packet: the link goes down mid-object.
     std::thread::sleep(Duration::from_millis(300));
     let netns = pair.receiver.netns.clone();
     let iface = pair.receiver.interface.clone();
     cli::ip(&["-n", &netns, "link", "set", "dev", &iface, "down"]);
+    // The outage itself: two seconds with the interface down.
     std::thread::sleep(Duration::from_secs(2));
     assert!(
         receiver.wait_for(Duration::ZERO).is_none(),
@@ -311,7 +317,7 @@ fn output_disk_full_fails_the_object_that_does_not_fit_without_sigbus_and_the_ot
         ),
         &dir.0.join("recv.log"),
     );
-    std::thread::sleep(Duration::from_millis(500));
+    wait_attached(&receiver);
     let mut sender = Proc::spawn(
         &pair,
         Side::Sender,
@@ -367,7 +373,7 @@ fn sender_restarted_with_the_same_tsi_and_new_content_has_the_new_files_delivere
         &recv_args(&pair, group, &out, &["--timeout", "60s", "--json"]),
         &dir.0.join("recv.log"),
     );
-    std::thread::sleep(Duration::from_millis(500));
+    wait_attached(&receiver);
     let mut sender = Proc::spawn(
         &pair,
         Side::Sender,
@@ -375,7 +381,7 @@ fn sender_restarted_with_the_same_tsi_and_new_content_has_the_new_files_delivere
         &dir.0.join("send-1.log"),
     );
     assert!(
-        wait_until(Duration::from_secs(20), || all_received(&first, &out)),
+        poll(Duration::from_secs(20), || all_received(&first, &out)),
         "the first sender's files never arrived: {}",
         receiver.output()
     );
@@ -390,7 +396,7 @@ fn sender_restarted_with_the_same_tsi_and_new_content_has_the_new_files_delivere
         &send_args(&pair, group, 7, "100M", &second),
         &dir.0.join("send-2.log"),
     );
-    let delivered = wait_until(Duration::from_secs(20), || all_received(&second, &out));
+    let delivered = poll(Duration::from_secs(20), || all_received(&second, &out));
     sender.interrupt();
     let status = receiver.interrupt();
     let log = receiver.output();
@@ -426,7 +432,7 @@ fn xdp_program_detached_underneath_the_receiver_is_reattached_and_the_transfer_c
         ),
         &dir.0.join("recv.log"),
     );
-    std::thread::sleep(Duration::from_millis(500));
+    wait_attached(&receiver);
     let mut sender = Proc::spawn(
         &pair,
         Side::Sender,
@@ -434,7 +440,7 @@ fn xdp_program_detached_underneath_the_receiver_is_reattached_and_the_transfer_c
         &dir.0.join("send.log"),
     );
     assert!(
-        wait_until(Duration::from_secs(20), || cli::receiving(
+        poll(Duration::from_secs(20), || cli::receiving(
             &out,
             "file-000.bin"
         )),
@@ -461,7 +467,7 @@ fn xdp_program_detached_underneath_the_receiver_is_reattached_and_the_transfer_c
     }
     // Within about a second the engine notices and attaches the program again.
     assert!(
-        wait_until(Duration::from_secs(5), || pair
+        poll(Duration::from_secs(5), || pair
             .links(Side::Receiver)
             .contains(" xdp")),
         "the XDP program was not reattached: {}",

@@ -24,10 +24,11 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use cli::{BIN, Rng, seed, sha256};
+use cli::{BIN, seed, sha256};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use xflute_tests::TempDir;
+use xflute_tests::data::{SplitMix64 as Rng, random_bytes};
 use xflute_tests::netns::NetnsPair;
 use xflute_tests::ports::free_tcp_port as free_port;
 
@@ -49,37 +50,19 @@ fn require(tool: &str, package: &str) {
     );
 }
 
-/// `len` seeded pseudo-random bytes.
-fn random_bytes(rng: &mut Rng, len: usize) -> Vec<u8> {
-    let mut data = vec![0u8; len];
-    for chunk in data.chunks_mut(8) {
-        let word = rng.next_u64().to_le_bytes();
-        chunk.copy_from_slice(&word[..chunk.len()]);
-    }
-    data
-}
-
 fn digest(data: &[u8]) -> [u8; 32] {
     Sha256::digest(data).into()
 }
 
-/// Polls `f` every 50 ms until it gives a value; after `limit`, fails with `what` and `context`.
+/// Polls `f` until it gives a value; after `limit`, fails with `what` and `context`.
 fn wait_until<T>(
     limit: Duration,
     what: &str,
     context: &dyn Fn() -> String,
-    mut f: impl FnMut() -> Option<T>,
+    f: impl FnMut() -> Option<T>,
 ) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        if start.elapsed() >= limit {
-            panic!("after {limit:?}: {what}\n{}", context());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    xflute_tests::wait::for_value(limit, f)
+        .unwrap_or_else(|| panic!("after {limit:?}: {what}\n{}", context()))
 }
 
 /// A program, in a network namespace or not, killed (SIGKILL) and reaped when dropped so that a
@@ -453,8 +436,8 @@ fn the_example_configuration_carries_written_renamed_and_nested_files_to_its_inb
     let mut rng = Rng::new(seed);
     // Several source blocks (64 symbols of 1400 bytes each), one block, a few bytes, and an
     // XML file that the example's rule sends gzip-encoded.
-    let written = random_bytes(&mut rng, 300_001);
-    let renamed = random_bytes(&mut rng, 120_000);
+    let written = random_bytes(300_001, rng.next_u64());
+    let renamed = random_bytes(120_000, rng.next_u64());
     let nested = b"nested in a directory made after serve started\n".repeat(100);
     let xml = format!(
         "<?xml version=\"1.0\"?>\n<feed>{}</feed>\n",
@@ -474,7 +457,7 @@ fn the_example_configuration_carries_written_renamed_and_nested_files_to_its_inb
     }
 
     // A new version of a file arrives in its place.
-    let rewritten = random_bytes(&mut rng, 200_000);
+    let rewritten = random_bytes(200_000, rng.next_u64());
     write_in_place(&outbox, "written.bin", &rewritten);
     wait_for_file(&inbox, "written.bin", digest(&rewritten), &context);
     assert_eq!(serve.metric("xflute_send_objects", "loopback-out"), 4.0);
@@ -566,7 +549,7 @@ fn a_file_still_being_written_into_a_new_directory_is_sent_only_once_complete() 
     // A directory that appears with a file its writer has not finished: the watcher finds the
     // file when it scans the new directory, before the close.
     let mut rng = Rng::new(seed());
-    let data = random_bytes(&mut rng, 300_000);
+    let data = random_bytes(300_000, rng.next_u64());
     let path = dir.path().join("outbox/late/slow.bin");
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     {
@@ -732,7 +715,7 @@ out = "inbox"
         scope.spawn(|| observe(&inbox, &names, &stop, &seen));
         let stopper = StopOnDrop(&stop);
         let mut version = |rng: &mut Rng, name: &str, len: usize, renamed: bool| {
-            let data = random_bytes(rng, len);
+            let data = random_bytes(len, rng.next_u64());
             if renamed {
                 write_renamed(&outbox, name, &data);
             } else {
@@ -863,8 +846,8 @@ on_unlisted = "delete"
     std::fs::write(dir.path().join("serve.toml"), config).unwrap();
     let (outbox, inbox) = (dir.path().join("outbox"), dir.path().join("inbox"));
     let mut rng = Rng::new(seed());
-    let keep = random_bytes(&mut rng, 20_000);
-    let gone = random_bytes(&mut rng, 5_000);
+    let keep = random_bytes(20_000, rng.next_u64());
+    let gone = random_bytes(5_000, rng.next_u64());
     write_in_place(&outbox, "keep.bin", &keep);
     write_in_place(&outbox, "sub/gone.bin", &gone);
     let mut serve = Serve::start(
@@ -947,8 +930,8 @@ fn a_prometheus_server_scrapes_the_session_counters_and_promtool_accepts_the_met
     let outbox = dir.path().join("outbox");
     let mut rng = Rng::new(seed());
     let files = [
-        ("one.bin", random_bytes(&mut rng, 50_000)),
-        ("two.bin", random_bytes(&mut rng, 3_000)),
+        ("one.bin", random_bytes(50_000, rng.next_u64())),
+        ("two.bin", random_bytes(3_000, rng.next_u64())),
     ];
     for (name, data) in &files {
         write_in_place(&outbox, name, data);
@@ -1128,7 +1111,7 @@ out = "in-b"
     std::fs::write(&path, config("5M")).unwrap();
     let mut rng = Rng::new(seed());
     // B sends all the time: a 200 KB file takes about 0.33 s at 5 Mbit/s, then 100 ms pause.
-    let steady = random_bytes(&mut rng, 200_000);
+    let steady = random_bytes(200_000, rng.next_u64());
     write_in_place(&dir.path().join("out-b"), "steady.bin", &steady);
     let mut serve = Serve::start(Some(&ns), &path, api, &dir.path().join("serve.log"));
     serve.wait_ready(&["a", "b", "a-in", "b-in"]);
@@ -1166,11 +1149,11 @@ out = "in-b"
                 serve.proc.signal("HUP");
                 hup_at = Some(Instant::now());
             }
-            let data = random_bytes(&mut rng, 1_000 + 3_000 * i);
+            let data = random_bytes(1_000 + 3_000 * i, rng.next_u64());
             let name = format!("b-{i:02}.bin");
             write_renamed(&dir.path().join("out-b"), &name, &data);
             files_b.push((name, digest(&data)));
-            let data = random_bytes(&mut rng, 500 + 2_000 * i);
+            let data = random_bytes(500 + 2_000 * i, rng.next_u64());
             let name = format!("a-{i:02}.bin");
             write_renamed(&dir.path().join("out-a"), &name, &data);
             files_a.push((name, digest(&data)));
@@ -1634,7 +1617,7 @@ fn rules_set_fec_encoding_cache_control_expiry_and_carousel_of_each_object_on_th
         ("d.dat", 5_000),
     ];
     for (name, len) in files {
-        std::fs::write(outbox.join(name), random_bytes(&mut rng, len)).unwrap();
+        std::fs::write(outbox.join(name), random_bytes(len, rng.next_u64())).unwrap();
     }
     let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let dest = socket.local_addr().unwrap();

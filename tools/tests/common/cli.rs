@@ -1,6 +1,6 @@
 //! The `xflute` binary as a process inside a network namespace of a [`NetnsPair`], for the
 //! tests that run it on the wire: seeded input files with their SHA-256, a child guard that
-//! kills the process if the test fails, signals, and a small seeded random generator.
+//! kills the process if the test fails, signals, and the seed of a randomised run.
 
 // Each test binary that includes this module uses a different part of it.
 #![allow(dead_code)]
@@ -10,6 +10,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
+use xflute_tests::data::random_bytes;
 use xflute_tests::netns::{NetnsPair, Side};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_xflute");
@@ -45,12 +46,10 @@ pub fn make_files(dir: &Path, sizes: &[usize], seed: u64) -> Vec<(PathBuf, [u8; 
         .iter()
         .enumerate()
         .map(|(i, &len)| {
-            let mut rng = Rng::new(seed ^ (i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
-            let mut data = vec![0u8; len];
-            for chunk in data.chunks_mut(8) {
-                let word = rng.next_u64().to_le_bytes();
-                chunk.copy_from_slice(&word[..chunk.len()]);
-            }
+            let data = random_bytes(
+                len,
+                seed ^ (i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+            );
             let path = dir.join(format!("file-{i:03}.bin"));
             std::fs::File::create(&path)
                 .unwrap()
@@ -98,28 +97,6 @@ pub fn receiving(dir: &Path, name: &str) -> bool {
             let file = e.file_name().to_string_lossy().into_owned();
             file.starts_with(&prefix) && file.ends_with(".part")
         })
-}
-
-/// SplitMix64: a small seeded generator, so a failing run can be replayed from its seed.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Self(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `lo..hi`.
-    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next_u64() % (hi - lo).max(1)
-    }
 }
 
 /// The seed of a randomised test: `XFLUTE_SEED` if set (to replay a run), else the clock.
@@ -251,6 +228,26 @@ pub fn ip(args: &[&str]) {
     );
 }
 
+/// The IDs of the XDP BPF links that process `pid` holds (none if it has ended).
+pub fn xdp_link_ids(pid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/fdinfo")) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| std::fs::read_to_string(entry.path()).ok())
+        .filter(|info| {
+            info.lines()
+                .any(|l| l.split_whitespace().eq(["link_type:", "xdp"]))
+        })
+        .filter_map(|info| {
+            info.lines()
+                .find_map(|l| l.strip_prefix("link_id:"))
+                .and_then(|v| v.trim().parse().ok())
+        })
+        .collect()
+}
+
 /// Detaches from outside the XDP BPF links that process `pid` holds, as `bpftool link detach`
 /// does (BPF_LINK_DETACH): the program leaves the interface while the process keeps its
 /// descriptors, the way an operator's tool would pull it from under a running receiver (the
@@ -261,24 +258,7 @@ pub fn detach_xdp_links_of(pid: u32) -> Vec<u32> {
     const BPF_LINK_GET_FD_BY_ID: libc::c_long = 30;
     const BPF_LINK_DETACH: libc::c_long = 34;
     let mut detached = Vec::new();
-    for entry in std::fs::read_dir(format!("/proc/{pid}/fdinfo"))
-        .unwrap()
-        .flatten()
-    {
-        let Ok(info) = std::fs::read_to_string(entry.path()) else {
-            continue;
-        };
-        if !info
-            .lines()
-            .any(|l| l.split_whitespace().eq(["link_type:", "xdp"]))
-        {
-            continue;
-        }
-        let link_id: u32 = info
-            .lines()
-            .find_map(|l| l.strip_prefix("link_id:"))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap();
+    for link_id in xdp_link_ids(pid) {
         // union bpf_attr, zeroed: the first u32 is `link_id` for BPF_LINK_GET_FD_BY_ID and
         // `link_fd` for BPF_LINK_DETACH.
         let mut attr = [0u64; 16];

@@ -12,10 +12,7 @@ use xflute::io::pcap::PcapWriter;
 /// (Content-Location path, content) of the objects the tests send.
 pub fn test_objects() -> Vec<(String, Vec<u8>)> {
     vec![
-        (
-            "a.bin".into(),
-            (0..5000u32).map(|i| (i * 7) as u8).collect(),
-        ),
+        ("a.bin".into(), xflute_tests::data::random_bytes(5000, 1)),
         ("dir/b.txt".into(), b"0123456789".to_vec()),
     ]
 }
@@ -95,17 +92,7 @@ impl Drop for KillOnDrop {
     }
 }
 
-/// Polls `ok` every 50 ms until it holds or `limit` passes; whether it held.
-pub fn wait_for(limit: std::time::Duration, mut ok: impl FnMut() -> bool) -> bool {
-    let give_up = std::time::Instant::now() + limit;
-    while std::time::Instant::now() < give_up {
-        if ok() {
-            return true;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    false
-}
+pub use xflute_tests::wait::poll as wait_for;
 
 pub use xflute_tests::ports::{free_tcp_port as free_port, free_udp_port};
 
