@@ -15,6 +15,9 @@
 //!   [`crate::receiver::Config::auth`] set, [`crate::receiver::MultiReceiver::push`] verifies each
 //!   packet first and drops what is unauthenticated, badly signed or replayed, each counted
 //!   under its own drop reason, before it touches any session or object.
+//!   [`VerifierConfig::check`] does the MAC and signature part of that on any thread, and
+//!   [`crate::receiver::MultiReceiver::push_checked`] the rest (the replay window), so that
+//!   another core can verify (the receive engine's authentication stage).
 //! - [`GroupKey`], [`SigningKey`], [`VerifyingKey`]: the keys, from bytes or files (a raw or hex
 //!   group key; PKCS#8 and SPKI PEM RSA keys).
 //!
@@ -39,7 +42,7 @@ pub use error::{AuthError, KeyError, SignError};
 pub use keys::{GroupKey, SigningKey, VerifyingKey};
 pub use replay::ReplayWindow;
 pub use signer::Signer;
-pub use verifier::{Verifier, VerifierConfig};
+pub use verifier::{Checked, Verifier, VerifierConfig};
 
 /// The ASID used unless both ends agree on another (RFC 6584 §2: the mapping of ASID to scheme
 /// is agreed out of band, per session).

@@ -113,6 +113,122 @@ impl VerifierConfig {
     }
 }
 
+/// What [`VerifierConfig::check`] found in one packet, for [`Verifier::admit`]: its session
+/// and Sequence Number, and whether its MAC and signature verified. It needs no window, so
+/// packets can be checked on other threads than the receiver's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checked {
+    found: Result<Found, AuthError>,
+    crypto: Result<(), AuthError>,
+}
+
+/// The EXT_AUTH of a packet, its layout checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Found {
+    tsi: u64,
+    sequence_number: Option<u64>,
+    offset: usize,
+}
+
+impl VerifierConfig {
+    /// Checks what of `packet` needs no session state: one EXT_AUTH of the scheme's layout, its
+    /// MAC and its signature. The same packet then goes to [`Verifier::admit`], which checks
+    /// the Sequence Number against its session's window.
+    pub fn check(&self, packet: &[u8]) -> Checked {
+        match self.parse(packet) {
+            Ok(found) => Checked {
+                found: Ok(found),
+                crypto: self.crypto(packet, &found),
+            },
+            Err(e) => Checked {
+                found: Err(e),
+                crypto: Err(e),
+            },
+        }
+    }
+
+    fn parse(&self, packet: &[u8]) -> Result<Found, AuthError> {
+        let asid = self.asid;
+        let (search, tsi) = find_ext_auth(packet, Some(asid)).map_err(AuthError::Malformed)?;
+        let found = match search {
+            Search::One(found) => found,
+            Search::None => return Err(AuthError::Missing { asid }),
+            Search::Several => return Err(AuthError::Duplicate { asid }),
+        };
+        let layout = self.layout;
+        let bad_layout = AuthError::BadLayout {
+            len_bytes: found.len,
+        };
+        if found.len != layout.ext_len() {
+            return Err(bad_layout);
+        }
+        let fields = layout.fields_at(found.offset);
+        let ext = packet
+            .get(fields.ext.clone())
+            .and_then(|raw| ExtAuth::parse(raw).ok())
+            .ok_or(bad_layout)?;
+        if ext.sequence_number.is_some() != layout.anti_replay {
+            return Err(bad_layout);
+        }
+        if ext.sequence_number == Some(0) {
+            return Err(AuthError::ZeroSequenceNumber);
+        }
+        Ok(Found {
+            tsi,
+            sequence_number: ext.sequence_number,
+            offset: found.offset,
+        })
+    }
+
+    fn crypto(&self, packet: &[u8], found: &Found) -> Result<(), AuthError> {
+        let layout = self.layout;
+        let fields = layout.fields_at(found.offset);
+        let bad_layout = AuthError::BadLayout {
+            len_bytes: layout.ext_len(),
+        };
+        let before = packet.get(..fields.signature_field.start);
+        let after = packet.get(fields.mac.end..);
+        let (Some(before), Some(after)) = (before, after) else {
+            return Err(bad_layout);
+        };
+        if let Some(group) = &self.group {
+            // With a signature (combined scheme) the MAC covers it: only the MAC is zero.
+            let signature = packet
+                .get(fields.signature_field.clone())
+                .unwrap_or_default();
+            let mut mac = group.mac().clone();
+            mac.update(before);
+            mac.update(signature);
+            mac.update(ZEROS.get(..layout.mac_len).unwrap_or_default());
+            mac.update(after);
+            let tag = packet.get(fields.mac.clone()).unwrap_or_default();
+            mac.verify_truncated_left(tag)
+                .map_err(|_| AuthError::BadMac)?;
+        }
+        if let Some(key) = &self.rsa {
+            let field = packet
+                .get(fields.signature_field.clone())
+                .unwrap_or_default();
+            let (signature, padding) = field.split_at(layout.signature_len.min(field.len()));
+            if padding.iter().any(|&b| b != 0) {
+                return Err(bad_layout);
+            }
+            let mut hash = Sha256::new();
+            hash.update(before);
+            hash.update(
+                ZEROS
+                    .get(..layout.signature_field_len() + layout.mac_len)
+                    .unwrap_or_default(),
+            );
+            hash.update(after);
+            key.key()
+                .pss_verify_prehash::<Sha256>(&hash.finalize(), signature)
+                .map_err(|_| AuthError::BadSignature)?;
+        }
+        Ok(())
+    }
+}
+
 /// One session's window, with when it was last used.
 #[derive(Debug, Clone)]
 struct Entry {
@@ -153,82 +269,43 @@ impl Verifier {
     /// EXT_AUTH of the configured scheme that verifies and, with anti-replay, a Sequence Number
     /// not seen before in its session (which is then recorded).
     pub fn verify(&mut self, endpoint: &UdpEndpoint, packet: &[u8]) -> Result<(), AuthError> {
-        let asid = self.config.asid;
-        let (search, tsi) = find_ext_auth(packet, Some(asid)).map_err(AuthError::Malformed)?;
-        let found = match search {
-            Search::One(found) => found,
-            Search::None => return Err(AuthError::Missing { asid }),
-            Search::Several => return Err(AuthError::Duplicate { asid }),
-        };
-        let layout = self.config.layout;
-        let bad_layout = AuthError::BadLayout {
-            len_bytes: found.len,
-        };
-        if found.len != layout.ext_len() {
-            return Err(bad_layout);
-        }
-        let fields = layout.fields_at(found.offset);
-        let ext = packet
-            .get(fields.ext.clone())
-            .and_then(|raw| ExtAuth::parse(raw).ok())
-            .ok_or(bad_layout)?;
-        if ext.sequence_number.is_some() != layout.anti_replay {
-            return Err(bad_layout);
-        }
-        let key = (*endpoint, tsi);
-        if let Some(sn) = ext.sequence_number {
-            if sn == 0 {
-                return Err(AuthError::ZeroSequenceNumber);
-            }
-            if self.windows.get(&key).is_some_and(|e| !e.window.check(sn)) {
-                return Err(AuthError::Replayed {
-                    sequence_number: sn,
-                });
-            }
-        }
-        let before = packet.get(..fields.signature_field.start);
-        let after = packet.get(fields.mac.end..);
-        let (Some(before), Some(after)) = (before, after) else {
-            return Err(bad_layout);
-        };
-        if let Some(group) = &self.config.group {
-            // With a signature (combined scheme) the MAC covers it: only the MAC is zero.
-            let signature = packet
-                .get(fields.signature_field.clone())
-                .unwrap_or_default();
-            let mut mac = group.mac().clone();
-            mac.update(before);
-            mac.update(signature);
-            mac.update(ZEROS.get(..layout.mac_len).unwrap_or_default());
-            mac.update(after);
-            let tag = packet.get(fields.mac.clone()).unwrap_or_default();
-            mac.verify_truncated_left(tag)
-                .map_err(|_| AuthError::BadMac)?;
-        }
-        if let Some(key) = &self.config.rsa {
-            let field = packet
-                .get(fields.signature_field.clone())
-                .unwrap_or_default();
-            let (signature, padding) = field.split_at(layout.signature_len.min(field.len()));
-            if padding.iter().any(|&b| b != 0) {
-                return Err(bad_layout);
-            }
-            let mut hash = Sha256::new();
-            hash.update(before);
-            hash.update(
-                ZEROS
-                    .get(..layout.signature_field_len() + layout.mac_len)
-                    .unwrap_or_default(),
-            );
-            hash.update(after);
-            key.key()
-                .pss_verify_prehash::<Sha256>(&hash.finalize(), signature)
-                .map_err(|_| AuthError::BadSignature)?;
-        }
-        if let Some(sn) = ext.sequence_number {
-            self.record(key, sn);
+        let found = self.config.parse(packet)?;
+        // The window first: a replay costs no cryptography.
+        self.check_window(endpoint, &found)?;
+        self.config.crypto(packet, &found)?;
+        self.record_found(endpoint, &found);
+        Ok(())
+    }
+
+    /// Takes a packet [`VerifierConfig::check`] checked (on any thread): `Ok` when it verified
+    /// and its Sequence Number is new in its session (then recorded), as [`Self::verify`] of
+    /// the same packet would say.
+    pub fn admit(&mut self, endpoint: &UdpEndpoint, checked: &Checked) -> Result<(), AuthError> {
+        let found = checked.found?;
+        self.check_window(endpoint, &found)?;
+        checked.crypto?;
+        self.record_found(endpoint, &found);
+        Ok(())
+    }
+
+    fn check_window(&self, endpoint: &UdpEndpoint, found: &Found) -> Result<(), AuthError> {
+        if let Some(sn) = found.sequence_number
+            && self
+                .windows
+                .get(&(*endpoint, found.tsi))
+                .is_some_and(|e| !e.window.check(sn))
+        {
+            return Err(AuthError::Replayed {
+                sequence_number: sn,
+            });
         }
         Ok(())
+    }
+
+    fn record_found(&mut self, endpoint: &UdpEndpoint, found: &Found) {
+        if let Some(sn) = found.sequence_number {
+            self.record((*endpoint, found.tsi), sn);
+        }
     }
 
     fn record(&mut self, key: (UdpEndpoint, u64), sequence_number: u64) {

@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 use std::time::SystemTime;
 
-use crate::auth::Verifier;
+use crate::auth::{Checked, Verifier};
 use crate::endpoint::UdpEndpoint;
 use crate::wire::AlcPacket;
 
@@ -121,7 +121,26 @@ impl<S: ObjectSink> MultiReceiver<S> {
         packet: &[u8],
         now: SystemTime,
     ) -> Result<(), ReceiverError> {
-        let result = self.push_inner(endpoint, packet, now);
+        let result = self.push_inner(endpoint, packet, None, now);
+        if let Err(e) = &result {
+            self.shared.stats.count_drop(e.reason());
+        }
+        result
+    }
+
+    /// As [`Self::push`], for a packet whose MAC and signature were already checked, on any
+    /// thread, by [`VerifierConfig::check`](crate::auth::VerifierConfig::check) of this
+    /// receiver's configuration: only its Sequence Number is left to check against its
+    /// session's window. `checked` must be that of this very packet. Without a verifier the
+    /// packet is taken as by `push`.
+    pub fn push_checked(
+        &mut self,
+        endpoint: &UdpEndpoint,
+        packet: &[u8],
+        checked: &Checked,
+        now: SystemTime,
+    ) -> Result<(), ReceiverError> {
+        let result = self.push_inner(endpoint, packet, Some(checked), now);
         if let Err(e) = &result {
             self.shared.stats.count_drop(e.reason());
         }
@@ -132,13 +151,17 @@ impl<S: ObjectSink> MultiReceiver<S> {
         &mut self,
         endpoint: &UdpEndpoint,
         packet: &[u8],
+        checked: Option<&Checked>,
         now: SystemTime,
     ) -> Result<(), ReceiverError> {
         self.shared.stats.packets += 1;
         self.shared.stats.bytes += packet.len() as u64;
         if let Some(verifier) = &mut self.verifier {
             // Before anything else reads the packet: what does not verify touches no state.
-            verifier.verify(endpoint, packet)?;
+            match checked {
+                Some(checked) => verifier.admit(endpoint, checked)?,
+                None => verifier.verify(endpoint, packet)?,
+            }
         }
         let alc = AlcPacket::parse(packet)?;
         let tsi = alc.lct().tsi;

@@ -25,6 +25,7 @@ mod pacing;
 mod rx;
 mod stats;
 mod tx;
+mod verify;
 mod xdp_watch;
 
 pub use channel::{Backend, ChannelSpec};
