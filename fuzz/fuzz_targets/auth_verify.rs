@@ -3,7 +3,8 @@
 //! the test keys of `engine/src/auth/testdata`), the rest is the packet. Never a panic; an
 //! EXT_AUTH that parses re-emits to the same fields; a packet that verifies with anti-replay is
 //! refused as a replay the second time, and no refused packet moves the window (the genuine
-//! packet after a refused one still verifies when it did before).
+//! packet after a refused one still verifies when it did before). `check` then `admit` gives
+//! `verify`'s verdicts.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -75,4 +76,10 @@ fuzz_target!(|data: &[u8]| {
         // A refused packet recorded nothing: refused again for the same reason.
         (Err(a), b) => assert_eq!(*b, Err(*a)),
     }
+
+    // Checked on another thread, admitted by the receiver's: the same verdicts.
+    let mut admitting = Verifier::new(config.clone());
+    let checked = config.check(packet);
+    assert_eq!(admitting.admit(&endpoint, &checked), first);
+    assert_eq!(admitting.admit(&endpoint, &checked), second);
 });
