@@ -206,6 +206,11 @@ impl RaptorBlockDecoder {
         self.solver.set_limit(limit);
     }
 
+    /// What the last [`Self::decode`] attempt cost, as [`DecodeLimit::work`] counts it.
+    pub fn last_work(&self) -> u64 {
+        self.solver.work()
+    }
+
     /// Records that source symbol `esi` (< K) was written by the caller at bytes ESI·T.. of the
     /// destination (N = 1 only; otherwise use [`Self::write_source_symbol`]).
     pub fn source_received(&mut self, esi: u32) -> Result<bool, FecError> {

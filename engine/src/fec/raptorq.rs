@@ -132,6 +132,7 @@ impl RaptorQ {
             repair_esis: Vec::new(),
             repair_seen: EsiSet::default(),
             limit: DecodeLimit::NONE,
+            last_work: 0,
             decoded: false,
         })
     }
@@ -259,6 +260,8 @@ pub struct RaptorQBlockDecoder {
     repair_seen: EsiSet,
     /// What one decode may cost.
     limit: DecodeLimit,
+    /// What the last decode attempt cost.
+    last_work: u64,
     decoded: bool,
 }
 
@@ -285,6 +288,16 @@ impl RaptorQBlockDecoder {
     /// Sets what each later [`Self::decode`] may cost (no limit by default).
     pub fn set_limit(&mut self, limit: DecodeLimit) {
         self.limit = limit;
+    }
+
+    /// What the last [`Self::decode`] attempt cost, as [`DecodeLimit::work`] counts it.
+    pub fn last_work(&self) -> u64 {
+        self.last_work
+    }
+
+    fn attempted<T>(&mut self, work: u64, result: T) -> T {
+        self.last_work = work;
+        result
     }
 
     /// Records that source symbol `esi` (< K) has been written by the caller into the
@@ -365,6 +378,7 @@ impl RaptorQBlockDecoder {
     /// ones were written. `Ok(false)`: these symbols do not determine the block yet (RaptorQ is
     /// not MDS); push more and call again.
     pub fn decode(&mut self, block: &mut [u8]) -> Result<bool, FecError> {
+        self.last_work = 0;
         let t = self.code.symbol_len();
         check_block_len(block.len(), self.k, t)?;
         if self.is_decoded() {
@@ -386,12 +400,13 @@ impl RaptorQBlockDecoder {
 
     /// Our RFC 6330 decoder: writes the missing source symbols into `block` and returns true,
     /// or false when the symbols do not determine the block.
-    fn decode_rfc6330(&self, block: &mut [u8]) -> Result<bool, FecError> {
+    fn decode_rfc6330(&mut self, block: &mut [u8]) -> Result<bool, FecError> {
         let t = self.code.symbol_len();
         let k = self.k as usize;
         let layout = self.layout();
         let nb_missing = k.saturating_sub(self.received.count() as usize);
         let mut missing = vec![0u8; nb_missing.saturating_mul(t)];
+        let work;
         {
             // Sub-blocked symbols (N > 1) are gathered into contiguous ones first.
             let gathered;
@@ -430,13 +445,19 @@ impl RaptorQBlockDecoder {
             if source.iter().filter(|s| s.is_none()).count() != nb_missing {
                 return Ok(false);
             }
-            match RaptorQSolver::with_limit(self.limit).decode(self.k, t, received, &mut missing) {
+            let mut solver = RaptorQSolver::with_limit(self.limit);
+            let solved = solver.decode(self.k, t, received, &mut missing);
+            work = solver.work();
+            match solved {
                 Ok(()) => {}
-                Err(RaptorQUnsolved::RankDeficient) => return Ok(false),
-                Err(RaptorQUnsolved::TooCostly) => return Err(FecError::DecodeCostLimit),
+                Err(RaptorQUnsolved::RankDeficient) => return self.attempted(work, Ok(false)),
+                Err(RaptorQUnsolved::TooCostly) => {
+                    return self.attempted(work, Err(FecError::DecodeCostLimit));
+                }
                 Err(RaptorQUnsolved::BadInput) => return Err(FecError::CodecRejected("RaptorQ")),
             }
         }
+        self.last_work = work;
         let lost = (0..self.k).filter(|&esi| !self.received.contains(esi));
         for (esi, symbol) in lost.zip(missing.chunks_exact(t)) {
             layout.scatter(block, esi, symbol)?;

@@ -130,6 +130,7 @@ impl Code {
             k,
             nb_repair: 0,
             next_attempt: k,
+            spent: 0,
         })
     }
 }
@@ -153,6 +154,8 @@ pub(crate) struct BlockDecoder {
     nb_repair: u32,
     /// Symbols known at which the next decode is tried (RaptorQ and Raptor, after a failure).
     next_attempt: u32,
+    /// What the failed attempts so far cost, as `Limits::max_decode_cost` counts it.
+    spent: u64,
 }
 
 impl BlockDecoder {
@@ -217,10 +220,11 @@ impl BlockDecoder {
     }
 
     /// Whether a decode should be tried now: at least k symbols are known and, after a failed
-    /// attempt (RaptorQ and Raptor are not MDS), the known symbols beyond k have doubled and
-    /// one more has come. Attempts come at k, k + 1, k + 3, k + 7, …: a block gets at most
-    /// 2 + log2(k + 1) of them whatever arrives (the symbols known are at most 2k + 32),
-    /// while a set that fails at k seldom needs more than a few symbols more.
+    /// attempt (RaptorQ and Raptor are not MDS), a new symbol has come. Once the failed
+    /// attempts together have cost more than the limit, the known symbols beyond k must also
+    /// have doubled: attempts then come at k + 1, k + 3, k + 7, …, so a block costs at most
+    /// the limit plus 2 + log2(k + 1) attempts of at most the limit each (the symbols known
+    /// are at most 2k + 32), while a cheap block is tried at every symbol.
     pub(super) fn is_due(&self) -> bool {
         self.is_decodable() && self.nb_known() >= self.next_attempt
     }
@@ -269,13 +273,22 @@ impl BlockDecoder {
                 d.decode(block)
             }
         };
+        let work = match &self.inner {
+            Inner::ReedSolomon(_) => 0,
+            Inner::RaptorQ(d) => d.last_work(),
+            Inner::Raptor(d) => d.last_work(),
+        };
         if let Ok(false) = decoded {
+            self.spent = self.spent.saturating_add(work);
             let known = self.nb_known();
-            let beyond = known.saturating_sub(self.k);
-            self.next_attempt = self
-                .k
-                .saturating_add(beyond.saturating_mul(2))
-                .saturating_add(1);
+            self.next_attempt = if self.spent <= max_cost {
+                known.saturating_add(1)
+            } else {
+                let beyond = known.saturating_sub(self.k);
+                self.k
+                    .saturating_add(beyond.saturating_mul(2))
+                    .saturating_add(1)
+            };
         }
         decoded
     }

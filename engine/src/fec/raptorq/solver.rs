@@ -48,6 +48,11 @@ impl Solver {
         self.sys.limit = limit;
     }
 
+    /// What the last solve cost (or had cost when it gave up), as its limit counts it.
+    pub fn work(&self) -> u64 {
+        self.sys.work
+    }
+
     /// Decodes one block of `k` source symbols of `t` bytes: writes every lost source symbol
     /// (ascending ESI, `t` bytes each) into `out`, which must hold exactly that many.
     pub fn decode(
