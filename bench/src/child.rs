@@ -49,6 +49,13 @@ pub struct ReceiverReport {
     /// Frames the steering program dropped on purpose (injected loss).
     #[serde(default)]
     pub injected_drops: u64,
+    /// The receive worker's longest stall (time between two reads of its queue while packets
+    /// came in: what its rx ring had to absorb), µs; xflute's receiver only.
+    #[serde(default)]
+    pub stall_max_us: Option<u64>,
+    /// The 99th percentile of those stalls (the top of its power-of-two bucket), µs.
+    #[serde(default)]
+    pub stall_p99_us: Option<u64>,
     /// When the times above count from, in seconds on `CLOCK_MONOTONIC` (this harness's
     /// receivers; `flute_peer` sees every packet and needs none).
     #[serde(default)]

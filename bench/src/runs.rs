@@ -209,14 +209,15 @@ impl Bench {
         drop(injector);
         let mut sample = sample(scenario, &report, Some(&sent), None);
         sample.note = format!(
-            "sender {} packets ({:.2}x the objects), ring full {}; receiver {} frames, rx ring full {}, repeats {}, injected drops {}",
+            "sender {} packets ({:.2}x the objects), ring full {}; receiver {} frames, rx ring full {}, repeats {}, injected drops {}{}",
             sent.packets,
             sent.bytes as f64 / scenario.total_bytes().max(1) as f64,
             sent.ring_full,
             report.packets,
             report.rx_ring_full,
             report.duplicates,
-            report.injected_drops
+            report.injected_drops,
+            stalls(&report)
         );
         Ok(sample)
     }
@@ -307,12 +308,13 @@ impl Bench {
         let replay_start = replay_start.into_inner().ok().flatten();
         let mut sample = sample(&clean, &report, None, replay_start);
         sample.note = format!(
-            "{} frames a pass, {:.2} passes; receiver {} packets, rx ring full {}, repeats {}{}",
+            "{} frames a pass, {:.2} passes; receiver {} packets, rx ring full {}, repeats {}{}{}",
             frames.len(),
             replayed as f64 / frames.len().max(1) as f64,
             report.packets,
             report.rx_ring_full,
             report.duplicates,
+            stalls(&report),
             other_counters(&report, &sample)
         );
         Ok(sample)
@@ -375,6 +377,14 @@ pub fn sample(
 }
 
 /// The receiver's other counters, when the run lost objects (why is in them).
+/// The receive worker's longest stall and its 99th percentile, when the receiver reports them.
+fn stalls(report: &ReceiverReport) -> String {
+    match (report.stall_max_us, report.stall_p99_us) {
+        (Some(max), Some(p99)) => format!(", worker stall max {max} µs, p99 {p99} µs"),
+        _ => String::new(),
+    }
+}
+
 fn other_counters(report: &ReceiverReport, sample: &Sample) -> String {
     if sample.unrecovered == 0 || report.other.is_empty() {
         return String::new();

@@ -161,6 +161,8 @@ pub fn receive(args: &ReceiveArgs, ready: impl FnOnce()) -> Result<ReceiverRepor
         rx_ring_full: stats.rx_ring_full(),
         duplicates: stats.duplicates(),
         injected_drops: steer.dropped,
+        stall_max_us: Some(stats.stalls().max_us()),
+        stall_p99_us: Some(stats.stalls().quantile_us(0.99)),
         start_mono_s: Some(start_mono_s),
         other: serde_json::Map::new(),
     })
