@@ -22,12 +22,11 @@ use std::time::{Duration, Instant, SystemTime};
 use criterion::{Criterion, Throughput};
 use xflute::auth::{GroupKey, Signer, SigningKey, Verifier, VerifierConfig, VerifyingKey};
 use xflute::endpoint::UdpEndpoint;
-use xflute::io::frame::{LinkType, UdpFrameBuilder};
-use xflute::io::pcap::PcapWriter;
 use xflute::receiver::{Config, MemorySink, MultiReceiver};
 use xflute::runtime::{Backend, ChannelSpec, RxEngine};
 use xflute::sender::{Config as SenderConfig, ObjectDesc, Sender, TransferConfig};
 use xflute::wire::{FecEncodingId, Oti, SchemeSpecific};
+use xflute_tests::capture::udp_capture_between;
 
 const OBJECT_BYTES: usize = 32 << 20;
 const SYMBOL_BYTES: u16 = 1400;
@@ -175,22 +174,6 @@ fn receive_pipelined(
     sink
 }
 
-/// `packets` as a capture of UDP frames to the group.
-fn capture(path: &Path, packets: &[Vec<u8>]) {
-    let frames = UdpFrameBuilder::new(
-        "198.18.0.1:4000".parse().unwrap(),
-        SocketAddr::new(IpAddr::V4(GROUP), PORT),
-    )
-    .unwrap();
-    let file = std::fs::File::create(path).unwrap();
-    let mut pcap = PcapWriter::new(std::io::BufWriter::new(file), LinkType::Ethernet).unwrap();
-    for (i, p) in packets.iter().enumerate() {
-        pcap.write_frame(1_000_000_000 + i as u64 * 1000, &frames.build(p).unwrap())
-            .unwrap();
-    }
-    pcap.into_inner().unwrap();
-}
-
 /// How long `RxEngine` takes to replay `capture` into files under `out` (emptied first).
 fn engine_receive(
     capture: &Path,
@@ -236,6 +219,41 @@ struct ShmDir(PathBuf);
 impl Drop for ShmDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Prints the in-memory receive rates, unauthenticated and with the group MAC (on this thread,
+/// or a second one when `pipelined`), and their ratio, MD5 on and off: same run, median of 9.
+fn in_memory_ratios(
+    plain: &[Vec<u8>],
+    signed: &[Vec<u8>],
+    config: &'static VerifierConfig,
+    pipelined: bool,
+) {
+    for md5 in [true, false] {
+        let tag = if md5 { "MD5 on " } else { "MD5 off" };
+        let mut slot = Some(MemorySink::new(1 << 30));
+        let mut base = Vec::new();
+        let mut auth = Vec::new();
+        // Interleaved, so that load from elsewhere on the machine hits both alike.
+        for _ in 0..9 {
+            base.push(time(|| {
+                slot = Some(receive(plain, None, md5, slot.take().unwrap()))
+            }));
+            auth.push(time(|| {
+                let sink = slot.take().unwrap();
+                slot = Some(if pipelined {
+                    receive_pipelined(signed, config, md5, sink)
+                } else {
+                    receive(signed, Some(config), md5, sink)
+                })
+            }));
+        }
+        let (b, a) = (gbps(median(base)), gbps(median(auth)));
+        println!(
+            "  {tag}: unauthenticated {b:6.2} Gbit/s  group MAC {a:6.2} Gbit/s  ratio {:.2} (target >= 0.80)",
+            a / b
+        );
     }
 }
 
@@ -345,59 +363,11 @@ fn main() {
     println!(
         "\nreceive, 32 MiB object, {n} packets, authenticated (group MAC, anti-replay) vs not, same run, median of 9:"
     );
-    for md5 in [true, false] {
-        let tag = if md5 { "MD5 on " } else { "MD5 off" };
-        let mut slot = Some(MemorySink::new(1 << 30));
-        let mut base = Vec::new();
-        let mut auth = Vec::new();
-        // Interleaved, so that load from elsewhere on the machine hits both alike.
-        for _ in 0..9 {
-            base.push(time(|| {
-                slot = Some(receive(&plain, None, md5, slot.take().unwrap()))
-            }));
-            auth.push(time(|| {
-                slot = Some(receive(
-                    &mac_signed,
-                    Some(mac_config),
-                    md5,
-                    slot.take().unwrap(),
-                ))
-            }));
-        }
-        let (b, a) = (gbps(median(base)), gbps(median(auth)));
-        println!(
-            "  {tag}: unauthenticated {b:6.2} Gbit/s  group MAC {a:6.2} Gbit/s  ratio {:.2} (target >= 0.80)",
-            a / b
-        );
-    }
-
+    in_memory_ratios(&plain, &mac_signed, mac_config, false);
     println!(
         "\nreceive, same packets, MACs checked on a second thread a batch ahead (VerifierConfig::check, push_checked):"
     );
-    for md5 in [true, false] {
-        let tag = if md5 { "MD5 on " } else { "MD5 off" };
-        let mut slot = Some(MemorySink::new(1 << 30));
-        let mut base = Vec::new();
-        let mut auth = Vec::new();
-        for _ in 0..9 {
-            base.push(time(|| {
-                slot = Some(receive(&plain, None, md5, slot.take().unwrap()))
-            }));
-            auth.push(time(|| {
-                slot = Some(receive_pipelined(
-                    &mac_signed,
-                    mac_config,
-                    md5,
-                    slot.take().unwrap(),
-                ))
-            }));
-        }
-        let (b, a) = (gbps(median(base)), gbps(median(auth)));
-        println!(
-            "  {tag}: unauthenticated {b:6.2} Gbit/s  group MAC {a:6.2} Gbit/s  ratio {:.2} (target >= 0.80)",
-            a / b
-        );
-    }
+    in_memory_ratios(&plain, &mac_signed, mac_config, true);
 
     let dir = ShmDir(PathBuf::from(format!(
         "/dev/shm/xflute-auth-bench-{}",
@@ -405,8 +375,12 @@ fn main() {
     )));
     std::fs::create_dir_all(&dir.0).unwrap();
     let (plain_cap, mac_cap) = (dir.0.join("plain.pcap"), dir.0.join("mac.pcap"));
-    capture(&plain_cap, &plain);
-    capture(&mac_cap, &mac_signed);
+    let (from, to) = (
+        "198.18.0.1:4000".parse().unwrap(),
+        SocketAddr::new(IpAddr::V4(GROUP), PORT),
+    );
+    udp_capture_between(&plain_cap, from, to, &plain);
+    udp_capture_between(&mac_cap, from, to, &mac_signed);
     let out = dir.0.join("out");
     println!(
         "\nRxEngine replaying a capture into files (/dev/shm), {} cores, same run, median of 7:",

@@ -3,6 +3,7 @@
 //! - [`link`]: a deterministic in-memory link (loss, reorder, duplication from a seed).
 //! - [`data`]: reproducible test data: the seeded generator, random, mixed and text bytes.
 //! - [`af_xdp`]: the XDP program plus an AF_XDP socket per queue; numbered payloads.
+//! - [`capture`]: captures of UDP datagrams.
 //! - [`hostile`]: packets built to attack a receiver.
 //! - [`netns`]: two throw-away network namespaces joined by a veth pair (needs root).
 //! - [`ports`]: loopback TCP and UDP ports free now, chosen by the kernel.
@@ -12,6 +13,7 @@
 //! - [`wait`]: polling for a condition, with a deadline, instead of fixed sleeps.
 
 pub mod af_xdp;
+pub mod capture;
 pub mod data;
 pub mod hostile;
 pub mod link;

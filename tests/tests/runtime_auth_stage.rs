@@ -5,17 +5,15 @@
 //! every forgery under the same reason as a `MultiReceiver` fed the same packets in memory.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant, SystemTime};
 
 use xflute::auth::{GroupKey, Signer, VerifierConfig};
 use xflute::endpoint::UdpEndpoint;
-use xflute::io::frame::{LinkType, UdpFrameBuilder};
-use xflute::io::pcap::PcapWriter;
 use xflute::receiver::{Config, DropReason, MemorySink, MultiReceiver};
 use xflute::runtime::{Backend, ChannelSpec, RxEngine};
+use xflute_tests::capture::udp_capture_between;
 use xflute_tests::data::random_bytes;
 use xflute_tests::session::no_code_sender;
 
@@ -62,21 +60,6 @@ fn under_attack(genuine: &[Vec<u8>], attacker: &[Vec<u8>], plain: &[Vec<u8>]) ->
     out
 }
 
-fn capture(path: &Path, packets: &[Vec<u8>]) {
-    let frames = UdpFrameBuilder::new(
-        "198.18.0.1:4000".parse().unwrap(),
-        SocketAddr::new(IpAddr::V4(GROUP), PORT),
-    )
-    .unwrap();
-    let file = std::fs::File::create(path).unwrap();
-    let mut pcap = PcapWriter::new(std::io::BufWriter::new(file), LinkType::Ethernet).unwrap();
-    for (i, p) in packets.iter().enumerate() {
-        pcap.write_frame(1_000_000_000 + i as u64 * 1000, &frames.build(p).unwrap())
-            .unwrap();
-    }
-    pcap.into_inner().unwrap();
-}
-
 const REASONS: [DropReason; 3] = [
     DropReason::AuthMissing,
     DropReason::AuthFailed,
@@ -92,7 +75,12 @@ fn the_authentication_stage_refuses_what_the_worker_refuses_and_delivers_the_fil
     let plain = session("a.bin", random_bytes(3 << 20, 43), None);
     let packets = under_attack(&genuine, &attacker, &plain);
     let cap = dir.path().join("attack.pcap");
-    capture(&cap, &packets);
+    udp_capture_between(
+        &cap,
+        "198.18.0.1:4000".parse().unwrap(),
+        SocketAddr::new(IpAddr::V4(GROUP), PORT),
+        &packets,
+    );
     let config = VerifierConfig::group_mac(group_key(7)).leak();
 
     // What a receiver fed the same packets in memory refuses, reason by reason.

@@ -96,22 +96,4 @@ pub use xflute_tests::wait::poll as wait_for;
 
 pub use xflute_tests::ports::{free_tcp_port as free_port, free_udp_port};
 
-/// Writes each of `payloads` as a UDP datagram from 198.18.0.1:4000 to 239.255.1.1:3400, one
-/// Ethernet frame a nanosecond apart, into the capture `path`.
-pub fn udp_capture(path: &Path, payloads: impl IntoIterator<Item = Vec<u8>>) {
-    let frames = UdpFrameBuilder::new(
-        "198.18.0.1:4000".parse().unwrap(),
-        "239.255.1.1:3400".parse().unwrap(),
-    )
-    .unwrap();
-    let mut pcap = PcapWriter::new(
-        std::io::BufWriter::new(std::fs::File::create(path).unwrap()),
-        LinkType::Ethernet,
-    )
-    .unwrap();
-    for (i, payload) in payloads.into_iter().enumerate() {
-        let frame = frames.build(&payload).unwrap();
-        pcap.write_frame(1_000_000_000 + i as u64, &frame).unwrap();
-    }
-    pcap.into_inner().unwrap();
-}
+pub use xflute_tests::capture::udp_capture;
