@@ -40,6 +40,8 @@ const BATCH: u32 = 64;
 /// How often a worker publishes its counters and a receiver runs its timers.
 const PUBLISH_EVERY: Duration = Duration::from_millis(50);
 const CLEANUP_EVERY: Duration = Duration::from_millis(500);
+/// A receive loop turn this long is logged (debug), with what took it.
+const LONG_STALL: Duration = Duration::from_millis(1);
 /// How long an idle worker blocks before looking at the stop flag again.
 const IDLE_WAIT: Duration = Duration::from_millis(20);
 /// How long a worker polls its empty rx ring or socket before it sleeps, by default.
@@ -1053,9 +1055,17 @@ impl Worker {
             let end = Instant::now();
             // A batch taken: until the next read, the queue holds what arrives.
             if n > 0 {
-                self.counters
-                    .stalls
-                    .record(end.saturating_duration_since(start));
+                let stall = end.saturating_duration_since(start);
+                self.counters.stalls.record(stall);
+                if stall >= LONG_STALL {
+                    tracing::debug!(
+                        worker = self.index,
+                        frames = n,
+                        stall_us = stall.as_micros() as u64,
+                        taking_us = t.saturating_duration_since(start).as_micros() as u64,
+                        "long stall of the receive loop (taking is the batch's own part)"
+                    );
+                }
             }
             start = end;
         }
