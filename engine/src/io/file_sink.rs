@@ -18,7 +18,10 @@
 //! larger one is checked against the free space when it starts and then reserved chunk by
 //! chunk as its symbols arrive ([`SinkObject::reserve`]): reserving a whole 1 GiB object on
 //! tmpfs takes long enough for a receive worker's rx ring to overflow meanwhile, while a chunk
-//! takes about as long as the ring absorbs. With a
+//! takes about as long as the ring absorbs. With [`SinkThreads`], the two chunks after the one
+//! being written are reserved ahead on the sink's own thread (`fallocate` only, which never
+//! changes bytes), so the worker finds them ready rather than spending that time between two
+//! reads of its ring; it still reserves, itself, any chunk it gets to first. With a
 //! [`Spool`], such an object instead takes a piece of space reserved before it started, linked
 //! under its temporary name. Directories are created one component at a time and a
 //! symlink anywhere on the way is refused, so an FDT cannot make the receiver write outside the
@@ -37,7 +40,7 @@ use std::io;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// The suffix of an object's temporary file while it is received (see [`is_temp_name`] for the
@@ -93,6 +96,38 @@ pub struct FileSink {
 pub struct SinkThreads {
     unmap: crossbeam_channel::Sender<MmapMut>,
     write_back: crossbeam_channel::Sender<(File, u64, u64)>,
+    reserve_ahead: crossbeam_channel::Sender<ReserveAhead>,
+}
+
+/// One bit per [`RESERVE_CHUNK`] of an object, set once its space is reserved: by the receive
+/// worker, or ahead of it by the sink's reserving thread.
+type ChunkBits = Arc<[AtomicU64]>;
+
+/// A chunk of an object to reserve before the receive worker writes there.
+struct ReserveAhead {
+    file: File,
+    chunk: u64,
+    len: u64,
+    bits: ChunkBits,
+}
+
+/// Chunks reserved ahead of the one being written: reserving one costs about a millisecond
+/// on tmpfs (its pages are allocated and zeroed), which the worker would otherwise spend
+/// between two reads of its rx ring, every [`RESERVE_CHUNK`] of a large object.
+const RESERVE_AHEAD: u64 = 2;
+/// Chunks waiting for the reserving thread; beyond this the worker reserves its own.
+const RESERVE_QUEUE: usize = 64;
+
+/// Whether chunk `chunk` of `bits` is reserved.
+fn chunk_reserved(bits: &[AtomicU64], chunk: u64) -> bool {
+    bits.get((chunk / 64) as usize)
+        .is_some_and(|w| w.load(Ordering::Acquire) & (1 << (chunk % 64)) != 0)
+}
+
+fn set_chunk_reserved(bits: &[AtomicU64], chunk: u64) {
+    if let Some(w) = bits.get((chunk / 64) as usize) {
+        w.fetch_or(1 << (chunk % 64), Ordering::Release);
+    }
 }
 
 /// Mappings waiting for the unmapper thread; beyond this a finished object unmaps its own.
@@ -124,6 +159,21 @@ impl SinkThreads {
                 }
                 written_back
             })?;
+        let (reserve_ahead, jobs) = crossbeam_channel::bounded::<ReserveAhead>(RESERVE_QUEUE);
+        let reserver = std::thread::Builder::new()
+            .name("xflute-reserve".into())
+            .spawn(move || {
+                for job in jobs {
+                    // Only fallocate: it never changes bytes, so it is safe beside the worker
+                    // writing the same range. Where it fails or is missing (ext2: zeros would
+                    // have to be written, racing the worker's bytes), the worker reserves the
+                    // chunk itself when it gets there, and sees the error if there is one.
+                    let start = job.chunk * RESERVE_CHUNK;
+                    if matches!(reserve(&job.file, start, job.len), Ok(Reserved::Yes)) {
+                        set_chunk_reserved(&job.bits, job.chunk);
+                    }
+                }
+            })?;
         let (unmap, mappings) = crossbeam_channel::bounded::<MmapMut>(UNMAP_QUEUE);
         let handle = std::thread::Builder::new()
             .name("xflute-unmap".into())
@@ -131,10 +181,18 @@ impl SinkThreads {
                 for map in mappings {
                     drop(map);
                 }
-                // Both queues close together: the write-back thread is done or nearly.
+                // The queues close together: the other threads are done or nearly.
+                let _ = reserver.join();
                 writer.join().unwrap_or(0)
             })?;
-        Ok((SinkThreads { unmap, write_back }, handle))
+        Ok((
+            SinkThreads {
+                unmap,
+                write_back,
+                reserve_ahead,
+            },
+            handle,
+        ))
     }
 
     /// Unmaps `map` on the unmapper thread if it is large and the queue has room, else here.
@@ -144,6 +202,19 @@ impl SinkThreads {
         }
         // A full queue (or a stopped thread) hands the mapping back: dropped here.
         let _ = self.unmap.try_send(map);
+    }
+
+    /// Asks for chunk `chunk` (`len` bytes) of `file` to be reserved ahead, unless the queue is
+    /// full.
+    fn reserve_ahead(&self, file: &File, chunk: u64, len: u64, bits: &ChunkBits) {
+        if let Ok(file) = file.try_clone() {
+            let _ = self.reserve_ahead.try_send(ReserveAhead {
+                file,
+                chunk,
+                len,
+                bits: Arc::clone(bits),
+            });
+        }
     }
 
     /// Starts writing bytes `offset..offset + len` of `file` back, unless the queue is full.
@@ -528,7 +599,9 @@ pub struct FileSinkObject {
     len: u64,
     /// One bit per [`RESERVE_CHUNK`] of the object whose disk space is reserved; empty when the
     /// whole object was reserved when it started.
-    reserved: Vec<u64>,
+    reserved: ChunkBits,
+    /// Chunks before this one have been asked to be reserved ahead.
+    asked_ahead: u64,
     threads: Option<SinkThreads>,
     /// The object's bytes before this offset have had their write-back started.
     written_back: u64,
@@ -555,7 +628,7 @@ impl ObjectSink for FileSink {
             return Ok(object);
         }
         let (part, file) = create_temp(desc, &target)?;
-        let mut reserved = Vec::new();
+        let mut reserved: ChunkBits = Arc::new([]);
         let map = if desc.len == 0 {
             None
         } else {
@@ -563,7 +636,8 @@ impl ObjectSink for FileSink {
                 allocate(&file, 0, desc.len)
             } else {
                 check_free_space(&file, desc.len).and_then(|()| {
-                    reserved = vec![0; desc.len.div_ceil(RESERVE_CHUNK).div_ceil(64) as usize];
+                    let words = desc.len.div_ceil(RESERVE_CHUNK).div_ceil(64) as usize;
+                    reserved = (0..words).map(|_| AtomicU64::new(0)).collect();
                     file.set_len(desc.len)
                 })
             };
@@ -603,6 +677,7 @@ impl ObjectSink for FileSink {
             descriptor,
             len: desc.len,
             reserved,
+            asked_ahead: 0,
             threads: self.threads.clone(),
             written_back: 0,
             spool: None,
@@ -663,7 +738,8 @@ impl FileSink {
             file: Some(piece.file),
             descriptor: None,
             len: desc.len,
-            reserved: Vec::new(),
+            reserved: Arc::new([]),
+            asked_ahead: 0,
             threads: self.threads.clone(),
             written_back: 0,
             spool: Some(Arc::clone(spool)),
@@ -707,6 +783,26 @@ impl FileSinkObject {
     }
 }
 
+impl FileSinkObject {
+    /// Asks the sink's reserving thread for the [`RESERVE_AHEAD`] chunks from `next` on that
+    /// are not reserved or asked for yet (objects holding a descriptor, with sink threads).
+    fn ask_ahead(&mut self, next: u64) {
+        let (Some(threads), Some(file)) = (&self.threads, &self.file) else {
+            return;
+        };
+        let chunks = self.len.div_ceil(RESERVE_CHUNK);
+        let from = next.max(self.asked_ahead);
+        let until = (next + RESERVE_AHEAD).min(chunks);
+        for chunk in from..until {
+            if !chunk_reserved(&self.reserved, chunk) {
+                let len = RESERVE_CHUNK.min(self.len.saturating_sub(chunk * RESERVE_CHUNK));
+                threads.reserve_ahead(file, chunk, len, &self.reserved);
+            }
+        }
+        self.asked_ahead = self.asked_ahead.max(until);
+    }
+}
+
 impl SinkObject for FileSinkObject {
     fn data_mut(&mut self) -> &mut [u8] {
         // A spool piece's mapping may be longer than the object: only the object is exposed.
@@ -732,11 +828,7 @@ impl SinkObject for FileSinkObject {
         let first = range.start as u64 / RESERVE_CHUNK;
         let last = (end - 1) / RESERVE_CHUNK;
         for chunk in first..=last {
-            let (word, bit) = ((chunk / 64) as usize, chunk % 64);
-            let Some(bits) = self.reserved.get_mut(word) else {
-                return Ok(());
-            };
-            if *bits & (1 << bit) != 0 {
+            if chunk_reserved(&self.reserved, chunk) {
                 continue;
             }
             let start = chunk * RESERVE_CHUNK;
@@ -753,8 +845,9 @@ impl SinkObject for FileSinkObject {
                     allocate(&file, start, len)?;
                 }
             }
-            *bits |= 1 << bit;
+            set_chunk_reserved(&self.reserved, chunk);
         }
+        self.ask_ahead(last + 1);
         Ok(())
     }
 
@@ -871,6 +964,53 @@ mod tests {
         assert_eq!(written_back, 3 * WRITE_BACK_CHUNK);
         let back = fs::read(dir.join("big.bin")).unwrap();
         assert_eq!(back.len(), len);
+        assert!(
+            back.chunks(1 << 20)
+                .enumerate()
+                .all(|(i, c)| c.iter().all(|&b| b == i as u8))
+        );
+    }
+
+    /// Disk blocks allocated to the file at `path`, in bytes.
+    fn allocated(path: &Path) -> u64 {
+        use std::os::unix::fs::MetadataExt;
+        fs::metadata(path).map_or(0, |m| m.blocks() * 512)
+    }
+
+    #[test]
+    fn the_chunks_after_the_one_written_are_reserved_ahead_by_the_sink_thread() {
+        let dir = tempdir("reserve-ahead");
+        let _c = Cleanup(dir.clone());
+        let (threads, thread) = SinkThreads::start().unwrap();
+        let mut sink = FileSink::new(&dir, 1 << 30).unwrap().with_threads(threads);
+        let len = 6 * RESERVE_CHUNK as usize;
+        let mut obj = sink.create(&desc("file:///big.bin", len as u64)).unwrap();
+        let part = obj.temp_path().to_path_buf();
+        assert!(
+            allocated(&part) < RESERVE_CHUNK,
+            "reserved whole at the start"
+        );
+        // The first symbol: its chunk reserved here, the next two by the thread.
+        obj.reserve(0..1400).unwrap();
+        let give_up = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !(chunk_reserved(&obj.reserved, 1) && chunk_reserved(&obj.reserved, 2)) {
+            assert!(std::time::Instant::now() < give_up, "not reserved ahead");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert!(!chunk_reserved(&obj.reserved, 3));
+        // Where fallocate works, the space is really there; ext2-like file systems leave the
+        // chunks to the worker.
+        assert!(allocated(&part) >= 3 * RESERVE_CHUNK);
+        // Written through, every byte lands and the rest follows chunk by chunk.
+        for at in (0..len).step_by(1 << 20) {
+            obj.reserve(at..at + (1 << 20)).unwrap();
+            obj.data_mut()[at..at + (1 << 20)].fill((at >> 20) as u8);
+        }
+        assert!((0..6).all(|c| chunk_reserved(&obj.reserved, c)));
+        obj.commit().unwrap();
+        drop(sink);
+        thread.join().unwrap();
+        let back = fs::read(dir.join("big.bin")).unwrap();
         assert!(
             back.chunks(1 << 20)
                 .enumerate()
