@@ -136,6 +136,17 @@ pub struct SendCli {
     /// Maximum source block length in symbols.
     #[arg(long, default_value_t = 64)]
     pub block_len: u32,
+    /// Source blocks of an object sent interleaved, one symbol of each in turn: a burst of b
+    /// lost packets then costs each of the N blocks about b/N symbols, so blocks with r repair
+    /// symbols recover bursts of up to about N·r packets (rs28 with the default 64-symbol
+    /// blocks and 13 repair symbols: 52 at N = 4, 13 at N = 1). Raise it for longer bursts; a
+    /// receiver then holds N blocks of each object in flight, each with a decoder charged
+    /// min(k, r) symbols (Reed-Solomon) or k + 32 (RaptorQ, Raptor) to its memory budget, so keep
+    /// N small with large blocks. 1 sends block after block; 0 is refused. With --fec none it
+    /// changes the order only, which is why the default is the same for every scheme.
+    #[arg(long, value_name = "N", default_value_t = Config::DEFAULT_INTERLEAVE_BLOCKS)]
+    #[arg(value_parser = clap::value_parser!(u32).range(1..))]
+    pub interleave_blocks: u32,
     /// Content encoding of the files and of the FDT.
     #[arg(long, value_enum, default_value = "null")]
     pub cenc: CencArg,
@@ -774,6 +785,7 @@ pub fn build_sender_with(args: &SendCli, checked: &Checked) -> Result<Sender> {
         fdt_cenc: cenc,
         toi_max_length: ToiMaxLength::ToiMax112,
         toi_initial_value: args.toi_start.initial_value()?,
+        interleave_blocks: args.interleave_blocks,
         ..Config::default()
     };
     let dvb_mabr = args.profile == SendProfile::DvbMabr;

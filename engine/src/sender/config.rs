@@ -162,7 +162,15 @@ pub struct Config {
     pub fdt_oti_placement: OtiPlacement,
     /// Priority queues by priority (lower is sent first).
     pub priority_queues: BTreeMap<u32, PriorityQueue>,
-    /// How many source blocks of one object are interleaved symbol by symbol (0 means 1).
+    /// How many source blocks of one object are sent interleaved, symbol by symbol in turn
+    /// (0 means 1: block after block); default [`Config::DEFAULT_INTERLEAVE_BLOCKS`]. A burst of
+    /// b lost packets then costs each of the W blocks about b/W symbols instead of costing one
+    /// block all b, so blocks with r repair symbols each recover bursts up to about W·r packets
+    /// (Reed-Solomon k = 64, r = 16, W = 4: about 64). A receiver holds the W blocks in flight
+    /// at once: for each that needs repair, a decoder charged min(k, r) symbols (Reed-Solomon)
+    /// or k + 32 (RaptorQ, Raptor) against its memory budget, so a larger W suits small
+    /// blocks. With No-Code it changes nothing about losses and costs nothing: blocks without
+    /// repair symbols hold no decoder, which is why the default does not depend on the scheme.
     pub interleave_blocks: u32,
     /// FLUTE version.
     pub profile: Profile,
@@ -202,7 +210,7 @@ impl Default for Config {
             fdt_xml_profile: FdtXmlProfile::Extended,
             fdt_oti_placement: OtiPlacement::EachFile,
             priority_queues: BTreeMap::from([(PriorityQueue::HIGHEST, PriorityQueue::new(3))]),
-            interleave_blocks: 4,
+            interleave_blocks: Self::DEFAULT_INTERLEAVE_BLOCKS,
             profile: Profile::Rfc6726,
             toi_max_length: ToiMaxLength::ToiMax112,
             toi_initial_value: 1,
@@ -219,6 +227,11 @@ impl Default for Config {
 pub(crate) const NO_CODE_MAX_BLOCK_SYMBOLS: u64 = 1 << 16;
 
 impl Config {
+    /// Source blocks interleaved by default ([`Config::interleave_blocks`]): with blocks of 64
+    /// symbols and 13 repair symbols (20%, `xflute send`'s default), bursts of up to 52 packets
+    /// are repaired, while a receiver keeps at most four blocks' decoders per object.
+    pub const DEFAULT_INTERLEAVE_BLOCKS: u32 = 4;
+
     /// This configuration with the choices DVB-MABR FLUTE receivers (ETSI TS 103 769, as GPAC
     /// implements them) expect: FEC OTI on each FDT `File`, each No-Code object in one source
     /// block, EXT_FTI only in FDT packets (GPAC takes any packet that has one for part of an

@@ -60,6 +60,8 @@ struct SendFile {
     symbol_len: u16,
     #[serde(default = "default_block_len")]
     block_len: u32,
+    #[serde(default = "default_interleave_blocks")]
+    interleave_blocks: u32,
     #[serde(default = "default_carousel")]
     carousel: String,
     #[serde(default)]
@@ -138,6 +140,9 @@ fn default_symbol_len() -> u16 {
 fn default_block_len() -> u32 {
     64
 }
+fn default_interleave_blocks() -> u32 {
+    xflute::sender::Config::DEFAULT_INTERLEAVE_BLOCKS
+}
 fn default_carousel() -> String {
     "1s".into()
 }
@@ -200,6 +205,9 @@ pub struct SendConfig {
     pub symbol_len: u16,
     /// Maximum source block length, symbols.
     pub block_len: u32,
+    /// Source blocks of an object sent interleaved, symbol by symbol (1 or more; 1 is block
+    /// after block).
+    pub interleave_blocks: u32,
     /// The session's carousel.
     pub carousel: Carousel,
     /// Directories whose files the session sends.
@@ -467,6 +475,9 @@ fn send_config(
         crate::bootstrap::check(bootstrap, s.dest, s.tsi)
             .map_err(|e| anyhow::anyhow!("bootstrap {bootstrap}: {e}"))?;
     }
+    if s.interleave_blocks == 0 {
+        bail!("interleave_blocks 0: 1 or more (1 sends block after block)");
+    }
     if !matches!(s.flute_version, 1 | 2) {
         bail!("flute_version {}: use 1 or 2", s.flute_version);
     }
@@ -501,6 +512,7 @@ fn send_config(
         fec,
         symbol_len: s.symbol_len,
         block_len: s.block_len,
+        interleave_blocks: s.interleave_blocks,
         carousel: carousel(&s.carousel)?,
         watch: s.watch.iter().map(|p| resolve(p)).collect(),
         cores: s.cores,
@@ -750,6 +762,31 @@ mod tests {
         assert!(err("[[send]]\nname = \"a b\"\ndest = \"1.2.3.4:1\"").contains("letters"));
         let twice = "[[send]]\nname = \"a\"\ndest = \"1.2.3.4:1\"\n[[receive]]\nname = \"a\"\ngroup = \"1.2.3.4:1\"\nout = \"o\"";
         assert!(err(twice).contains("two sessions"));
+    }
+
+    #[test]
+    fn interleave_blocks_defaults_to_the_librarys_and_refuses_zero() {
+        let session = |extra: &str| {
+            parse(
+                &format!("[[send]]\nname = \"s\"\ndest = \"239.255.0.1:3400\"\n{extra}"),
+                Path::new("/"),
+            )
+        };
+        let c = session("").unwrap();
+        assert_eq!(
+            c.send[0].interleave_blocks,
+            xflute::sender::Config::DEFAULT_INTERLEAVE_BLOCKS
+        );
+        let c = session("fec = \"rs28\"\ninterleave_blocks = 8").unwrap();
+        assert_eq!(c.send[0].interleave_blocks, 8);
+        assert_eq!(
+            session("interleave_blocks = 1").unwrap().send[0].interleave_blocks,
+            1
+        );
+        let e = format!("{:#}", session("interleave_blocks = 0").unwrap_err());
+        assert!(e.contains("interleave_blocks 0: 1 or more"), "{e}");
+        let e = format!("{:#}", session("interleave_blocks = -2").unwrap_err());
+        assert!(e.contains("line 4"), "{e}");
     }
 
     #[test]

@@ -24,7 +24,7 @@ use xflute::endpoint::UdpEndpoint;
 use xflute::receiver::MemoryData;
 use xflute::runtime::{Backend, TxCounters, TxEngine};
 use xflute::sender::{
-    CacheControl, CarouselRepeatMode, Config as SenderConfig, ObjectBytes, ObjectDesc,
+    CachePolicy, CarouselRepeatMode, Config as SenderConfig, ObjectBytes, ObjectDesc,
     PriorityQueue, Profile, Sender, ToiMaxLength, TransferConfig,
 };
 
@@ -130,30 +130,37 @@ fn source_address(config: &SendConfig) -> Result<(IpAddr, Option<Macs>)> {
     }
 }
 
+/// The sans-IO sender's configuration for a session.
+fn sender_config(config: &SendConfig) -> SenderConfig {
+    let profile = if config.flute_version == 1 {
+        Profile::Rfc3926
+    } else {
+        Profile::Rfc6726
+    };
+    let mut sender_config = SenderConfig {
+        profile,
+        toi_max_length: ToiMaxLength::ToiMax112,
+        // A restarted session must not reuse the TOIs receivers may hold from before.
+        toi_initial_value: xflute::random::random_toi(ToiMaxLength::ToiMax32)
+            .unwrap_or(1)
+            .max(1),
+        fdt_duration: config.fdt_expires,
+        interleave_blocks: config.interleave_blocks,
+        ..SenderConfig::default()
+    };
+    if config.profile == crate::send::SendProfile::DvbMabr {
+        sender_config = sender_config.with_dvb_mabr_profile();
+    }
+    for p in priorities(config) {
+        sender_config.set_priority_queue(p, PriorityQueue::new(3));
+    }
+    sender_config
+}
+
 impl SendSession {
     /// Starts the engine and the watcher; files already in the watched directories are sent.
     pub fn start(config: SendConfig) -> Result<Self> {
-        let profile = if config.flute_version == 1 {
-            Profile::Rfc3926
-        } else {
-            Profile::Rfc6726
-        };
-        let mut sender_config = SenderConfig {
-            profile,
-            toi_max_length: ToiMaxLength::ToiMax112,
-            // A restarted session must not reuse the TOIs receivers may hold from before.
-            toi_initial_value: xflute::random::random_toi(ToiMaxLength::ToiMax32)
-                .unwrap_or(1)
-                .max(1),
-            fdt_duration: config.fdt_expires,
-            ..SenderConfig::default()
-        };
-        if config.profile == crate::send::SendProfile::DvbMabr {
-            sender_config = sender_config.with_dvb_mabr_profile();
-        }
-        for p in priorities(&config) {
-            sender_config.set_priority_queue(p, PriorityQueue::new(3));
-        }
+        let sender_config = sender_config(&config);
         let fdt_oti = fec_oti(&Default::default(), config.symbol_len, config.block_len)?;
         let endpoint = UdpEndpoint::new(config.dest.ip(), config.dest.port());
         let mut sender = Sender::new(endpoint, config.tsi, fdt_oti, sender_config)
@@ -582,9 +589,9 @@ impl Feeder {
             .unwrap_or(self.config.carousel);
         let expires_at = rule.as_ref().and_then(|r| r.expires).map(|d| now + d);
         let cache_control = match (rule.as_ref().and_then(|r| r.cache_control), expires_at) {
-            (Some(CacheRule::NoCache), _) => Some(CacheControl::NoCache),
-            (Some(CacheRule::MaxStale), _) => Some(CacheControl::MaxStale),
-            (None, Some(at)) => Some(CacheControl::ExpiresAt(at)),
+            (Some(CacheRule::NoCache), _) => Some(CachePolicy::NoCache),
+            (Some(CacheRule::MaxStale), _) => Some(CachePolicy::MaxStale),
+            (None, Some(at)) => Some(CachePolicy::ExpiresAt(at)),
             (None, None) => None,
         };
         let fec = rule
@@ -705,4 +712,26 @@ fn read_content(path: &Path, len: u64) -> std::io::Result<Arc<dyn ObjectBytes>> 
         return Err(std::io::Error::other("the file grew while it was read"));
     }
     Ok(Arc::new(data))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sessions_interleaving_reaches_the_sender() {
+        let session = |extra: &str| {
+            let text = format!("[[send]]\nname = \"s\"\ndest = \"239.255.0.1:3400\"\n{extra}");
+            let mut c = super::super::config::parse(&text, std::path::Path::new("/")).unwrap();
+            c.send.remove(0)
+        };
+        assert_eq!(
+            sender_config(&session("")).interleave_blocks,
+            SenderConfig::DEFAULT_INTERLEAVE_BLOCKS
+        );
+        let c = session("fec = \"rs28\"\ninterleave_blocks = 16");
+        assert_eq!(sender_config(&c).interleave_blocks, 16);
+        let c = session("interleave_blocks = 1");
+        assert_eq!(sender_config(&c).interleave_blocks, 1);
+    }
 }
