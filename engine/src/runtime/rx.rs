@@ -56,6 +56,18 @@ fn engine_default_config() -> Config {
     config
 }
 
+/// UMEM frames of 2 KiB per AF_XDP queue by default: 16 MiB, and an rx ring of 4096 frames
+/// ([`RxEngineBuilder::umem_frames`] says what that absorbs).
+const DEFAULT_UMEM_FRAMES: u32 = 8192;
+/// UMEM frames of a receiving socket kept for its tx ring, which it does not use.
+const TX_FRAMES: u32 = 64;
+
+/// The rx ring of a socket over `umem_frames`: half of them, so that the fill ring still holds
+/// as many again when the rx ring is full and the kernel never finds it empty first.
+fn rx_ring_size(umem_frames: u32) -> u32 {
+    (umem_frames / 2).next_power_of_two()
+}
+
 /// Builds an [`RxEngine`].
 #[derive(Debug, Clone)]
 pub struct RxEngineBuilder {
@@ -116,7 +128,7 @@ impl RxEngine {
             channels: Vec::new(),
             config: engine_default_config(),
             drop_probability: 0.0,
-            umem_frames: 8192,
+            umem_frames: DEFAULT_UMEM_FRAMES,
             pcap_in: None,
             spool_bytes: 0,
             busy_poll: DEFAULT_BUSY_POLL,
@@ -394,8 +406,15 @@ impl RxEngineBuilder {
         self
     }
 
-    /// UMEM frames of 2 KiB per queue (default 8192, 16 MiB: room for 4096 frames in the rx
-    /// ring, a few milliseconds of a veth's bursts).
+    /// UMEM frames of 2 KiB per queue (default 8192, 16 MiB): half of them make the rx ring
+    /// (4096 by default), the rest but 64 are lent to the kernel through the fill ring. The
+    /// defaults absorb a 1 ms stall of the worker at 10 Gbit/s: the 1.25 MB that arrive in it
+    /// are 3699 frames at most for FLUTE packets of 256-byte symbols or larger (338 bytes on the
+    /// wire with preamble, gap and FCS), 813 for full 1500-byte packets, which the 4096-frame
+    /// ring then holds for 5 ms. The UMEM (RssAnon unless on huge pages) and the receiver's
+    /// memory budget of 48 MiB ([`crate::receiver::Limits::max_memory_bytes`]) make up the
+    /// worker's bound of 64 MiB. Fewer frames absorb a shorter stall; more take memory from
+    /// that bound.
     pub fn umem_frames(mut self, frames: u32) -> Self {
         self.umem_frames = frames.max(128);
         self
@@ -499,9 +518,9 @@ impl RxEngineBuilder {
                         ..UmemConfig::default()
                     })?;
                     let config = XskConfig {
-                        rx_frames: self.umem_frames - 64,
-                        tx_frames: 64,
-                        rx_size: (self.umem_frames / 2).next_power_of_two(),
+                        rx_frames: self.umem_frames - TX_FRAMES,
+                        tx_frames: TX_FRAMES,
+                        rx_size: rx_ring_size(self.umem_frames),
                         tx_size: 64,
                         ..XskConfig::default()
                     };
@@ -1220,5 +1239,51 @@ impl<R: std::io::Read> RxSource for PcapSource<R> {
         let end = self.now + Duration::from_secs(1);
         worker.receiver.cleanup(end);
         worker.receiver.close_all(end);
+    }
+}
+
+#[cfg(test)]
+mod ring_sizing {
+    use super::*;
+
+    /// What arrives in a 1 ms stall at 10 Gbit/s, in bytes.
+    const STALL_BYTES: u64 = 10_000_000_000 / 8 / 1000;
+    /// The smallest frame the rings are sized for, in bytes on the wire: preamble and gap (20),
+    /// Ethernet header and FCS (18), IPv4 (20), UDP (8), the shortest LCT header with a FEC
+    /// Payload ID (16), and a symbol of 256 bytes.
+    const SMALLEST_FRAME_ON_WIRE: u64 = 20 + 18 + 20 + 8 + 16 + 256;
+    /// The receive worker's anonymous memory bound.
+    const RSS_ANON_BOUND: u64 = 64 << 20;
+
+    #[test]
+    fn the_default_rings_absorb_1ms_at_10gbits_and_the_umem_fits_beside_the_receivers_budget() {
+        let builder = RxEngine::builder("out");
+        let stall_frames = STALL_BYTES.div_ceil(SMALLEST_FRAME_ON_WIRE);
+        let rx_ring = u64::from(rx_ring_size(builder.umem_frames));
+        assert!(
+            rx_ring >= stall_frames,
+            "an rx ring of {rx_ring} frames overflows in a 1 ms stall ({stall_frames} frames)"
+        );
+        // The worker may be holding a batch when it stalls; every other frame is in the fill
+        // or rx ring.
+        let fill = u64::from(builder.umem_frames - TX_FRAMES) - u64::from(BATCH);
+        assert!(
+            fill >= stall_frames,
+            "{fill} frames to fill cannot take a 1 ms stall ({stall_frames} frames)"
+        );
+        let umem = u64::from(builder.umem_frames) * u64::from(UmemConfig::default().frame_size);
+        let budget = builder.config.limits.max_memory_bytes;
+        assert!(
+            umem + budget <= RSS_ANON_BOUND,
+            "UMEM {umem} bytes and the receiver's budget {budget} exceed {RSS_ANON_BOUND}"
+        );
+    }
+
+    #[test]
+    fn a_full_size_packet_stall_is_a_small_part_of_the_ring() {
+        // 1500-byte IP packets: 1538 bytes on the wire.
+        let frames = STALL_BYTES.div_ceil(1538);
+        assert_eq!(frames, 813);
+        assert!(u64::from(rx_ring_size(DEFAULT_UMEM_FRAMES)) >= 5 * frames);
     }
 }
