@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use xflute::fec::raptor::{RaptorReceived, RaptorSolver};
 use xflute::fec::raptorq::{RaptorQReceived, RaptorQSolver};
-use xflute::fec::{Raptor, RaptorQ};
+use xflute::fec::{FountainSolver, Raptor, RaptorQ};
 use xflute_tests::data::{SplitMix64, random_bytes};
 
 const K: u32 = 1024;
@@ -58,7 +58,7 @@ impl Block {
         let mut raptorq_repair = vec![0u8; R as usize * T];
         raptorq()
             .encoder()
-            .encode(0, K, &source, &mut raptorq_repair)
+            .encode(K, &source, &mut raptorq_repair)
             .expect("encode");
         let mut raptor_repair = vec![0u8; R as usize * T];
         raptor()
@@ -86,7 +86,7 @@ impl Block {
 }
 
 fn xflute_raptorq_encode(enc: &mut xflute::fec::RaptorQEncoder, block: &Block, repair: &mut [u8]) {
-    enc.encode(0, K, &block.source, repair).expect("encode");
+    enc.encode(K, &block.source, repair).expect("encode");
 }
 
 fn flute_raptorq_encode(block: &Block) -> usize {

@@ -90,6 +90,7 @@ fn raptor_object_with_3_percent_loss_and_20_percent_repair_is_recovered_for_4_se
 /// when our decoder, handed the whole set at once, decodes it.
 #[test]
 fn a_raptor_block_decodes_whenever_the_symbols_it_ends_with_determine_it() {
+    use xflute::fec::FountainSolver;
     use xflute::fec::raptor::{RaptorReceived, RaptorSolver};
     let (t, k) = (64u16, 32u32);
     let data = content(k as usize * usize::from(t), 22);

@@ -119,6 +119,15 @@ pub enum FecError {
         /// Largest K of the scheme.
         max: u32,
     },
+    /// The object needs more source blocks than the OTI's Z field can announce (8 bits for
+    /// RaptorQ, 16 for Raptor).
+    #[error("{nb_blocks} source blocks exceed the {max} the OTI can announce")]
+    TooManySourceBlocks {
+        /// Blocks needed.
+        nb_blocks: u64,
+        /// Most Z can say.
+        max: u64,
+    },
     /// T, N and Al do not describe a sub-block partition (RFC 6330 §4.4.1.2, RFC 5053 §5.3.1.2).
     #[error("sub-blocking: {0}")]
     Partition(#[from] PartitionError),
@@ -130,4 +139,19 @@ pub enum FecError {
     /// `inactivation::Limit`): given up before the work.
     #[error("decoding the block would cost more than its limit")]
     DecodeCostLimit,
+}
+
+/// Checks that `len` bytes are a block of `k` symbols of `t` bytes, the last one maybe short:
+/// (k − 1)·t < len ≤ k·t.
+pub(super) fn check_block_len(len: usize, k: u32, t: usize) -> Result<(), FecError> {
+    let max = (k as usize).saturating_mul(t);
+    let min_exclusive = max.saturating_sub(t);
+    if len <= min_exclusive || len > max {
+        return Err(FecError::BadSourceBlockLength {
+            len,
+            min_exclusive,
+            max,
+        });
+    }
+    Ok(())
 }

@@ -22,12 +22,12 @@ use crate::hash::md5::Md5;
 use base64::Engine;
 
 use crate::cenc::Cenc;
-use crate::fec::{BlockPartition, FecError};
-use crate::wire::{Oti, SchemeSpecific};
+use crate::fec::{BlockPartition, FecError, Scheme};
+use crate::wire::Oti;
 
 use super::blocks::{Place, SymbolTracker};
 use super::content;
-use super::decoding::{BlockDecoder, Code};
+use super::decoding::BlockDecoder;
 use super::error::{DropReason, FailReason};
 use super::event::ObjectMetadata;
 use super::sink::{ObjectDescription, ObjectSink, SinkObject};
@@ -66,7 +66,7 @@ enum Fec {
     /// once enough symbols are known the missing source symbols are decoded in place into the
     /// region. A RaptorQ or Raptor decode that fails keeps the decoder for more symbols.
     Coded {
-        code: Code,
+        code: Scheme,
         decoders: super::Map<u32, BlockDecoder>,
         /// Blocks whose decode would cost more than the object's decode budget: their repair
         /// symbols are dropped at once (at most one entry per block of the object).
@@ -171,28 +171,15 @@ fn parse_md5(text: &str) -> Result<[u8; 16], FailReason> {
 /// Whether this receiver decodes `oti`'s FEC scheme with these parameters: no-code,
 /// Reed-Solomon (IDs 2, 5, and 129 with FEC Instance ID 0), RaptorQ (ID 6), Raptor (ID 1).
 pub(crate) fn is_supported(oti: &Oti) -> bool {
-    Code::for_oti(oti).is_ok()
+    Scheme::for_oti(oti).is_ok()
 }
 
-/// The block partitioning of an object: RFC 6330 §4.4.1.2 / RFC 5053 §5.3.1.2 into the Z
-/// blocks the OTI announces for RaptorQ and Raptor, RFC 5052 §9.1 for the other schemes.
+/// The block partitioning of an object, as its FEC scheme cuts it.
 pub(crate) fn partition_for(meta: &ObjectMetadata) -> Result<BlockPartition, FailReason> {
-    Code::for_oti(&meta.oti).map_err(|e| FailReason::Fec(e.to_string()))?;
-    let symbol_len = u32::from(meta.oti.encoding_symbol_length);
-    match meta.oti.scheme_specific {
-        SchemeSpecific::Raptor { z, .. } => {
-            BlockPartition::raptor(meta.transfer_length, symbol_len, u32::from(z))
-        }
-        SchemeSpecific::RaptorQ { z, .. } => {
-            BlockPartition::raptor(meta.transfer_length, symbol_len, u32::from(z))
-        }
-        _ => BlockPartition::rfc5052(
-            meta.transfer_length,
-            symbol_len,
-            meta.oti.maximum_source_block_length,
-        ),
-    }
-    .map_err(|e| FailReason::Fec(e.to_string()))
+    Scheme::for_oti(&meta.oti)
+        .map_err(|e| FailReason::Fec(e.to_string()))?
+        .partition(meta.transfer_length)
+        .map_err(|e| FailReason::Fec(e.to_string()))
 }
 
 fn fec_drop(e: FecError) -> DropReason {
@@ -289,13 +276,15 @@ impl<O: SinkObject> ObjectReceiver<O> {
                 hashed: 0,
                 expected,
             });
-        let fec = match Code::for_oti(&meta.oti).map_err(|e| FailReason::Fec(e.to_string()))? {
-            None => Fec::NoCode,
-            Some(code) => Fec::Coded {
+        let code = Scheme::for_oti(&meta.oti).map_err(|e| FailReason::Fec(e.to_string()))?;
+        let fec = if code.has_repair_symbols() {
+            Fec::Coded {
                 code,
                 decoders: super::Map::default(),
                 refused: super::Map::default(),
-            },
+            }
+        } else {
+            Fec::NoCode
         };
         // With sub-blocks the in-order prefix of symbols is not a prefix of the object's bytes:
         // the MD5 is then computed once the object is complete.
@@ -529,7 +518,7 @@ impl<O: SinkObject> ObjectReceiver<O> {
             if decoders.len() >= max_concurrent_blocks {
                 return Err(DropReason::BlockLimit);
             }
-            let mut decoder = code.decoder(k).map_err(fec_drop)?;
+            let mut decoder = BlockDecoder::new(code.decoder(k).map_err(fec_drop)?);
             let scratch = decoder.charged();
             if budget.used.saturating_add(scratch) > budget.max {
                 return Err(DropReason::MemoryLimit);

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use super::SenderError;
 use super::config::CarouselRepeatMode;
-use super::encoder::{block_encoder_for, one_no_code_block, resolve_source_blocks};
+use super::encoder::{one_no_code_block, resolve_source_blocks};
 use super::transfer::{HeaderSpec, Transfer, TransferParams, TransferSource, Written};
 use crate::cenc::{self, Cenc};
 use crate::fdt::{FdtInstance, FdtXmlProfile, OtiPlacement};
@@ -187,7 +187,6 @@ impl FdtCarousel {
                 pacing: None,
             },
             TransferSource::Bytes(instance.bytes.clone()),
-            block_encoder_for(&oti)?,
             now,
         )?;
         self.transfer = Some(transfer);

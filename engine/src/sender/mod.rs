@@ -8,7 +8,7 @@
 //!
 //! - [`config`]: priority queues, FDT publishing, FLUTE version, TOI width, carousel modes.
 //! - [`object`]: objects, their sources, content encoding and Content-MD5.
-//! - [`encoder`]: the per-block FEC encoders (no-code, Reed-Solomon, Raptor, RaptorQ).
+//! - [`encoder`]: how an object's OTI is completed for its FEC scheme.
 //! - `transfer`: one transfer of one object (block interleaving, headers, pacing): the hot path.
 //! - `fdt`: FDT Instance IDs, serialisation, carousel and refresh.
 //! - `session`: the [`Sender`] itself: queues, scheduling, publishing, carousel bookkeeping.
@@ -34,7 +34,6 @@ pub use config::{
     CarouselRepeatMode, Config, FdtPublishMode, PriorityQueue, Profile, TargetAcquisition,
     ToiMaxLength,
 };
-pub use encoder::{BlockEncoder, NoCodeEncoder};
 pub use error::SenderError;
 pub use event::{SenderEvent, StopReason};
 pub use object::{

@@ -13,20 +13,21 @@ use std::time::SystemTime;
 
 use super::SenderError;
 use super::config::{CarouselRepeatMode, Config, FdtPublishMode, TargetAcquisition};
-use super::encoder::{block_encoder_for, one_no_code_block, resolve_source_blocks};
+use super::encoder::{one_no_code_block, resolve_source_blocks};
 use super::event::{EventQueue, SenderEvent, StopReason};
 use super::fdt::{FdtCarousel, FdtParams, expires_ntp};
 use super::object::{CacheControl, ObjectDesc, ObjectSource, ObjectStream, TransferConfig};
 use super::toi::ToiAllocator;
 use super::transfer::{
-    HeaderSpec, Transfer, TransferParams, TransferSource, Written, check_numbering, partition_for,
+    HeaderSpec, Transfer, TransferParams, TransferSource, Written, check_object_fits,
 };
 use crate::auth::Signer;
 use crate::cenc::Cenc;
 use crate::endpoint::UdpEndpoint;
 use crate::fdt::{self, FdtInstance, FecOtiAttributes, File};
+use crate::fec::Scheme;
 use crate::wire::{
-    AlcRepr, ExtAuth, ExtCenc, ExtRepr, FecEncodingId, LctRepr, Oti, PayloadIdFormat, TSI_MAX,
+    AlcRepr, ExtAuth, ExtCenc, ExtRepr, FecEncodingId, LctRepr, Oti, TSI_MAX,
 };
 
 /// Longest LCT header with extensions plus the longest FEC Payload ID.
@@ -167,7 +168,7 @@ fn oti_template_check(oti: &Oti) -> Result<(), SenderError> {
     let mut oti = *oti;
     resolve_source_blocks(&mut oti)?;
     oti.validate()?;
-    block_encoder_for(&oti)?;
+    Scheme::for_oti(&oti)?.encoder()?;
     if oti.encoding_symbol_length == 0 {
         return Err(SenderError::InvalidConfig("encoding symbol length is 0"));
     }
@@ -780,7 +781,6 @@ impl Sender {
                 pacing,
             },
             source,
-            block_encoder_for(&entry.oti)?,
             now,
         )?;
         entry.transferring = true;
@@ -888,17 +888,4 @@ impl Sender {
             self.events.push(stopped(StopReason::Sent));
         }
     }
-}
-
-/// Checks that the object can be partitioned and numbered with `oti`.
-fn check_object_fits(oti: &Oti) -> Result<(), SenderError> {
-    let partition = partition_for(oti)?;
-    let encoder = block_encoder_for(oti)?;
-    if partition.nb_large_blocks() > 0 {
-        encoder.check_block_len(partition.large_block_len())?;
-    }
-    if partition.nb_blocks() > partition.nb_large_blocks() {
-        encoder.check_block_len(partition.small_block_len())?;
-    }
-    check_numbering(&partition, encoder.as_ref(), PayloadIdFormat::for_oti(oti)?)
 }

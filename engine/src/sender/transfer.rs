@@ -14,14 +14,12 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::SenderError;
-use super::encoder::BlockEncoder;
 use super::object::{ObjectBytes, ObjectStream};
 use crate::fdt::ntp;
-use crate::fec::BlockPartition;
+use crate::fec::{BlockPartition, Encoder, Scheme};
 use crate::wire::lct::HDR_LEN_MAX_BYTES;
 use crate::wire::{
     AlcRepr, ExtCenc, ExtFdt, ExtRepr, ExtTime, LctRepr, Oti, PayloadId, PayloadIdFormat,
-    SchemeSpecific,
 };
 
 /// Where the symbols of a transfer are read from.
@@ -163,7 +161,8 @@ pub(crate) struct Transfer {
     template: [u8; MAX_HEADER_LEN],
     template_close: [u8; MAX_HEADER_LEN],
     header_len: usize,
-    encoder: Box<dyn BlockEncoder>,
+    scheme: Scheme,
+    encoder: Encoder,
     window: Vec<Slot>,
     spare: Vec<Slot>,
     window_blocks: usize,
@@ -195,7 +194,6 @@ impl Transfer {
     pub(crate) fn new(
         params: TransferParams,
         mut source: TransferSource,
-        encoder: Box<dyn BlockEncoder>,
         now: SystemTime,
     ) -> Result<Self, SenderError> {
         let TransferParams {
@@ -206,14 +204,16 @@ impl Transfer {
             closable,
             pacing,
         } = params;
-        let format = PayloadIdFormat::for_oti(&oti)?;
-        let partition = partition_for(&oti)?;
-        check_numbering(&partition, encoder.as_ref(), format)?;
+        let scheme = Scheme::for_oti(&oti)?;
+        let encoder = scheme.encoder()?;
+        let format = scheme.payload_id_format();
+        let partition = scheme.partition(oti.transfer_length)?;
+        check_numbering(&partition, &scheme)?;
         let mut template = [0u8; MAX_HEADER_LEN];
         let mut template_close = [0u8; MAX_HEADER_LEN];
         let header_len = spec.emit(&oti, false, now, &mut template)?;
         spec.emit(&oti, true, now, &mut template_close)?;
-        let total = nb_packets(&partition, encoder.as_ref());
+        let total = nb_packets(&partition, scheme.nb_repair_symbols());
         if let TransferSource::Stream(stream) = &mut source {
             stream.seek(SeekFrom::Start(0))?;
         }
@@ -230,6 +230,7 @@ impl Transfer {
             template,
             template_close,
             header_len,
+            scheme,
             encoder,
             window: Vec::with_capacity(window_blocks),
             spare: Vec::with_capacity(window_blocks),
@@ -303,7 +304,7 @@ impl Transfer {
                 .and_then(|len| usize::try_from(len).ok())
                 .ok_or_else(overflow)?;
             slot.source_block_len = self.partition.block_len_symbols(sbn).ok_or_else(overflow)?;
-            let nb_repair = self.encoder.nb_repair_symbols(slot.source_block_len);
+            let nb_repair = self.scheme.nb_repair_symbols();
             slot.nb_symbols = slot.source_block_len.saturating_add(nb_repair);
             slot.next_esi = 0;
             if let TransferSource::Stream(stream) = &mut self.source {
@@ -311,7 +312,7 @@ impl Transfer {
                 read_block(stream.as_mut(), &mut slot.data, self.oti.transfer_length)?;
             }
             slot.repair.resize(nb_repair as usize * self.symbol_len, 0);
-            let layout = self.encoder.sub_block_layout(slot.source_block_len);
+            let layout = self.scheme.scattered_layout(slot.source_block_len);
             slot.gathered.clear();
             if nb_repair > 0 || layout.is_some() {
                 let block: &[u8] = match &self.source {
@@ -335,13 +336,8 @@ impl Transfer {
                             .map_err(SenderError::Fec)?;
                     }
                 }
-                self.encoder.encode(
-                    slot.sbn,
-                    block,
-                    slot.source_block_len,
-                    self.symbol_len,
-                    &mut slot.repair,
-                )?;
+                self.encoder
+                    .encode(slot.source_block_len, block, &mut slot.repair)?;
             }
             self.window.push(slot);
             self.next_sbn += 1;
@@ -512,28 +508,23 @@ fn read_block(
     Ok(())
 }
 
-/// The source blocks of an object: RFC 6330 / RFC 5053 partitioning into the Z blocks the OTI
-/// announces for RaptorQ and Raptor, RFC 5052 §9.1 for the other schemes.
-pub(crate) fn partition_for(oti: &Oti) -> Result<BlockPartition, SenderError> {
-    let symbol_len = u32::from(oti.encoding_symbol_length);
-    Ok(match oti.scheme_specific {
-        SchemeSpecific::Raptor { z, .. } => {
-            BlockPartition::raptor(oti.transfer_length, symbol_len, u32::from(z))?
-        }
-        SchemeSpecific::RaptorQ { z, .. } => {
-            BlockPartition::raptor(oti.transfer_length, symbol_len, u32::from(z))?
-        }
-        _ => BlockPartition::rfc5052(
-            oti.transfer_length,
-            symbol_len,
-            oti.maximum_source_block_length,
-        )?,
-    })
+/// Checks that an object of `oti` can be partitioned, coded and numbered.
+pub(crate) fn check_object_fits(oti: &Oti) -> Result<(), SenderError> {
+    let scheme = Scheme::for_oti(oti)?;
+    scheme.encoder()?;
+    let partition = scheme.partition(oti.transfer_length)?;
+    if partition.nb_large_blocks() > 0 {
+        scheme.check_block_len(partition.large_block_len())?;
+    }
+    if partition.nb_blocks() > partition.nb_large_blocks() {
+        scheme.check_block_len(partition.small_block_len())?;
+    }
+    check_numbering(&partition, &scheme)
 }
 
 /// Packets of one transfer: every encoding symbol of every block, or one for an empty object.
-fn nb_packets(partition: &BlockPartition, encoder: &dyn BlockEncoder) -> u64 {
-    let per_block = |k: u32| u64::from(k) + u64::from(encoder.nb_repair_symbols(k));
+fn nb_packets(partition: &BlockPartition, nb_repair: u32) -> u64 {
+    let per_block = |k: u32| u64::from(k) + u64::from(nb_repair);
     let large = partition.nb_large_blocks();
     let small = partition.nb_blocks() - large;
     let total = large * per_block(partition.large_block_len())
@@ -542,23 +533,20 @@ fn nb_packets(partition: &BlockPartition, encoder: &dyn BlockEncoder) -> u64 {
 }
 
 /// Checks that the last SBN and the largest ESI fit the FEC Payload ID.
-pub(crate) fn check_numbering(
-    partition: &BlockPartition,
-    encoder: &dyn BlockEncoder,
-    format: PayloadIdFormat,
-) -> Result<(), SenderError> {
+fn check_numbering(partition: &BlockPartition, scheme: &Scheme) -> Result<(), SenderError> {
     let Some(last_sbn) = partition.nb_blocks().checked_sub(1) else {
         return Ok(());
     };
     let k = partition.large_block_len();
     let last_esi = k
-        .saturating_add(encoder.nb_repair_symbols(k))
+        .saturating_add(scheme.nb_repair_symbols())
         .saturating_sub(1);
     let too_large = || SenderError::ObjectTooLarge {
         transfer_length: partition.transfer_length(),
         last_sbn,
         last_esi,
     };
+    let format = scheme.payload_id_format();
     let id = PayloadId {
         sbn: u32::try_from(last_sbn).map_err(|_| too_large())?,
         esi: last_esi,
@@ -571,8 +559,7 @@ pub(crate) fn check_numbering(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sender::encoder::NoCodeEncoder;
-    use crate::wire::{AlcPacket, FecEncodingId};
+    use crate::wire::{AlcPacket, FecEncodingId, SchemeSpecific};
 
     fn oti(transfer_length: u64, e: u16, b: u32) -> Oti {
         Oti {
@@ -606,7 +593,6 @@ mod tests {
                 pacing: None,
             },
             TransferSource::Bytes(Arc::new(content)),
-            Box::new(NoCodeEncoder),
             SystemTime::UNIX_EPOCH,
         )
         .unwrap()
@@ -755,7 +741,6 @@ mod tests {
                 pacing: Some(Duration::from_secs(4)),
             },
             TransferSource::Bytes(Arc::new(content)),
-            Box::new(NoCodeEncoder),
             start,
         )
         .unwrap();
@@ -796,7 +781,6 @@ mod tests {
                 pacing: None,
             },
             TransferSource::Stream(Box::new(std::io::Cursor::new(content))),
-            Box::new(NoCodeEncoder),
             SystemTime::UNIX_EPOCH,
         )
         .unwrap();
@@ -822,7 +806,6 @@ mod tests {
                 pacing: None,
             },
             TransferSource::Stream(Box::new(std::io::Cursor::new(vec![0u8; 100]))),
-            Box::new(NoCodeEncoder),
             SystemTime::UNIX_EPOCH,
         )
         .unwrap();

@@ -12,6 +12,7 @@
 //! leave some intermediate symbols free.
 
 use super::params::Params;
+use crate::fec::fountain::FountainSolver;
 use crate::fec::inactivation::Limit;
 pub use crate::fec::inactivation::{Received, Unsolved};
 use crate::fec::inactivation::{Rhs, RowKind, System};
@@ -41,28 +42,21 @@ enum Targets {
     Esis(u32, u32),
 }
 
-impl Solver {
-    /// A solver that gives up (`Unsolved::TooCostly`) on a solve costing more than `limit`.
-    pub fn with_limit(limit: Limit) -> Self {
-        let mut solver = Self::default();
-        solver.set_limit(limit);
-        solver
-    }
-
+impl FountainSolver for Solver {
     /// Sets what each later solve may cost.
-    pub fn set_limit(&mut self, limit: Limit) {
+    fn set_limit(&mut self, limit: Limit) {
         self.sys.limit = limit;
     }
 
     /// What the last solve cost (or had cost when it gave up), as its limit counts it.
-    pub fn work(&self) -> u64 {
+    fn work(&self) -> u64 {
         self.sys.work
     }
 
     /// Decodes one block of `k` source symbols of `t` bytes: writes every lost source symbol
     /// (ascending ESI, `t` bytes each) into `out`, which must hold exactly that many.
     /// `Err(RankDeficient)`: these symbols do not determine the block.
-    pub fn decode(
+    fn decode(
         &mut self,
         k: u32,
         t: usize,
@@ -79,7 +73,9 @@ impl Solver {
         }
         self.solve(&params, t, received, Targets::LostSource, out)
     }
+}
 
+impl Solver {
     /// Encodes one block: `source` holds its `k` symbols of `t` bytes one after the other (the
     /// last one may be short: zero-padded); writes the encoding symbols ESI `first_esi`,
     /// `first_esi` + 1, … into `out` (`t` bytes each, as many as it holds).

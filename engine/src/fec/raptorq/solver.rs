@@ -14,6 +14,7 @@
 //! bench/benches/raptor.rs compares it with `raptorq::SourceBlockDecoder` on the same symbols.
 
 use super::params::Params;
+use crate::fec::fountain::FountainSolver;
 use crate::fec::inactivation::Limit;
 pub use crate::fec::inactivation::{Received, Unsolved};
 use crate::fec::inactivation::{Rhs, RowKind, System, cancel_pairs};
@@ -35,27 +36,20 @@ pub struct Solver {
     sys: System,
 }
 
-impl Solver {
-    /// A solver that gives up (`Unsolved::TooCostly`) on a solve costing more than `limit`.
-    pub fn with_limit(limit: Limit) -> Self {
-        let mut solver = Self::default();
-        solver.set_limit(limit);
-        solver
-    }
-
+impl FountainSolver for Solver {
     /// Sets what each later solve may cost.
-    pub fn set_limit(&mut self, limit: Limit) {
+    fn set_limit(&mut self, limit: Limit) {
         self.sys.limit = limit;
     }
 
     /// What the last solve cost (or had cost when it gave up), as its limit counts it.
-    pub fn work(&self) -> u64 {
+    fn work(&self) -> u64 {
         self.sys.work
     }
 
     /// Decodes one block of `k` source symbols of `t` bytes: writes every lost source symbol
     /// (ascending ESI, `t` bytes each) into `out`, which must hold exactly that many.
-    pub fn decode(
+    fn decode(
         &mut self,
         k: u32,
         t: usize,
@@ -83,7 +77,9 @@ impl Solver {
             Ok(())
         }
     }
+}
 
+impl Solver {
     fn build_rows(&mut self, params: &Params, received: Received<'_>) {
         let sys = &mut self.sys;
         sys.clear();

@@ -18,7 +18,7 @@ fn roundtrip(
 ) -> Option<Vec<u8>> {
     let t = code.symbol_len();
     let mut repair = vec![0u8; nb_repair as usize * t];
-    code.encoder().encode(3, k, source, &mut repair).unwrap();
+    code.encoder().encode(k, source, &mut repair).unwrap();
     let layout = code.layout(k);
     let mut dest = vec![0u8; source.len()];
     let mut dec = code.decoder(k).unwrap();
@@ -62,7 +62,7 @@ fn raptorq_repair_symbols_equal_the_crates_object_encoder() {
     let code = RaptorQ::new(32, 2, 4).unwrap();
     let source = object(12 * 32, 3);
     let mut repair = vec![0u8; 4 * 32];
-    code.encoder().encode(0, 12, &source, &mut repair).unwrap();
+    code.encoder().encode(12, &source, &mut repair).unwrap();
     let config = ObjectTransmissionInformation::new(source.len() as u64, 32, 1, 2, 4);
     let reference = SourceBlockEncoder::new(0, &config, &source).repair_packets(0, 4);
     for (i, packet) in reference.iter().enumerate() {
@@ -99,11 +99,11 @@ fn raptorq_invalid_parameters_are_typed_errors() {
     let mut enc = code.encoder();
     let mut repair = vec![0u8; 64];
     assert!(matches!(
-        enc.encode(0, 4, &[0u8; 3 * 64], &mut repair),
+        enc.encode(4, &[0u8; 3 * 64], &mut repair),
         Err(FecError::BadSourceBlockLength { .. })
     ));
     assert!(matches!(
-        enc.encode(0, 4, &[0u8; 4 * 64], &mut [0u8; 65]),
+        enc.encode(4, &[0u8; 4 * 64], &mut [0u8; 65]),
         Err(FecError::BadRepairBufferLength { .. })
     ));
     let mut dec = code.decoder(4).unwrap();
@@ -123,7 +123,7 @@ fn raptorq_plans_are_reused_for_equal_block_sizes() {
     let mut enc = code.encoder();
     let mut repair = vec![0u8; 2 * 16];
     for (k, len) in [(10u32, 160usize), (10, 160), (9, 144), (10, 150), (9, 140)] {
-        enc.encode(0, k, &object(len, 0), &mut repair).unwrap();
+        enc.encode(k, &object(len, 0), &mut repair).unwrap();
     }
     assert_eq!(enc.plans.len(), 2);
 }
@@ -190,6 +190,7 @@ mod rfc6330_decoder {
     use super::super::params::{Params, deg, rand};
     use super::super::tables::{SYSTEMATIC_INDICES, V0, V1, V2, V3};
     use super::super::{RaptorQReceived, RaptorQSolver, RaptorQUnsolved};
+    use crate::fec::FountainSolver;
     use proptest::prelude::*;
     use raptorq::{ObjectTransmissionInformation, SourceBlockDecoder, SourceBlockEncoder};
 

@@ -111,13 +111,36 @@ impl RsBlockDecoder {
         }
         self.mark(esi);
         if self.repair.capacity() == 0 {
-            // Room for the repair symbols this block can use, at most min(k, n − k).
-            let useful = k.min(n - k) as usize;
-            self.repair.reserve_exact(useful * symbol_len);
+            let useful = usize::try_from(self.max_scratch_bytes()).unwrap_or(0);
+            self.repair.reserve_exact(useful);
         }
         self.repair.extend_from_slice(symbol);
         self.repair_esis.push(esi);
         Ok(true)
+    }
+
+    /// Bytes of repair symbols this decoder may keep: the min(k, n − k) a decode can use.
+    pub fn max_scratch_bytes(&self) -> u64 {
+        let (k, n) = (
+            self.code.nb_source_symbols(),
+            self.code.nb_encoding_symbols(),
+        );
+        u64::from(k.min(n - k)).saturating_mul(self.code.symbol_len() as u64)
+    }
+
+    /// What decoding the block now would cost, in symbol bytes combined: each of the e missing
+    /// source symbols is a combination of k symbols of E bytes (e·k·E), after per-code tables of
+    /// k·n field elements (counted as 2·k·n).
+    pub fn decode_cost(&self) -> u64 {
+        let (k, n) = (
+            u64::from(self.code.nb_source_symbols()),
+            u64::from(self.code.nb_encoding_symbols()),
+        );
+        let missing = self.missing_source_esis().count() as u64;
+        missing
+            .saturating_mul(k)
+            .saturating_mul(self.code.symbol_len() as u64)
+            .saturating_add(k.saturating_mul(n).saturating_mul(2))
     }
 
     /// Distinct encoding symbols known so far.

@@ -159,16 +159,7 @@ impl ReedSolomon {
 
     /// Checks that a source block or destination region is (k − 1)·E < len ≤ k·E bytes.
     pub(crate) fn check_block_len(&self, len: usize) -> Result<(), FecError> {
-        let max = self.source_block_len();
-        let min_exclusive = max - self.inner.symbol_len;
-        if len <= min_exclusive || len > max {
-            return Err(FecError::BadSourceBlockLength {
-                len,
-                min_exclusive,
-                max,
-            });
-        }
-        Ok(())
+        super::error::check_block_len(len, self.inner.k, self.inner.symbol_len)
     }
 
     /// The decoding coefficients of one erasure pattern (see `matrix::decoding`).
@@ -303,6 +294,42 @@ impl ReedSolomon {
         let coefs = self.repair_coefs().get(..nb_coefs).unwrap_or_default();
         self.combine_rows(&mut targets, &sources, coefs);
         Ok(())
+    }
+}
+
+/// The codes of one object's blocks over GF(2^m), by k: an object's blocks have at most two
+/// lengths (RFC 5052 §9.1), so each code's tables are computed once per object, not per block.
+#[derive(Debug, Clone)]
+pub(crate) struct RsCodes {
+    m: u8,
+    symbol_len: usize,
+    codes: Vec<ReedSolomon>,
+}
+
+impl RsCodes {
+    /// No code yet, for symbols of `symbol_len` bytes over GF(2^m).
+    pub(crate) fn new(m: u8, symbol_len: usize) -> Self {
+        Self {
+            m,
+            symbol_len,
+            codes: Vec::with_capacity(2),
+        }
+    }
+
+    /// The code of blocks of `k` source symbols, built with `n` encoding symbols unless kept.
+    pub(crate) fn get(&mut self, k: u32, n: u32) -> Result<&ReedSolomon, FecError> {
+        let i = match self.codes.iter().position(|c| c.nb_source_symbols() == k) {
+            Some(i) => i,
+            None => {
+                let code = ReedSolomon::new(self.m, k, n, self.symbol_len)?;
+                if self.codes.len() >= 2 {
+                    self.codes.remove(0);
+                }
+                self.codes.push(code);
+                self.codes.len() - 1
+            }
+        };
+        self.codes.get(i).ok_or(FecError::ZeroSourceSymbols)
     }
 }
 

@@ -1,6 +1,6 @@
 use super::super::params::{Params, deg, rand};
 use super::super::tables::{SYSTEMATIC_INDICES, V0, V1};
-use super::{Received, Solver, Unsolved};
+use super::{FountainSolver, Received, Solver, Unsolved};
 use proptest::prelude::*;
 
 fn block(k: u32, t: usize, seed: u64) -> Vec<u8> {
