@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use xflute::io::frame::UdpFrameBuilder;
-use xflute::io::xdp::{Channel, XdpSteering};
+use xflute::io::xdp::{Flow, XdpSteering};
 use xflute::io::xdp_gen::FrameGenerator;
 use xflute::io::xsk::{Umem, UmemConfig, XskConfig, XskError, XskSocket};
 use xflute_tests::netns::{NetnsPair, Side};
@@ -34,8 +34,8 @@ pub const BIND_PATIENCE: Duration = Duration::from_secs(3);
 pub const WARMUP: Duration = Duration::from_millis(300);
 
 /// The raw flow, as the steering program's channel.
-pub fn channel() -> Channel {
-    Channel {
+pub fn channel() -> Flow {
+    Flow {
         destination: group(),
         source: None,
     }
@@ -231,7 +231,7 @@ pub fn consume_af_xdp(
         let mut steering =
             XdpSteering::attach(interface).map_err(|e| format!("attaching XDP: {e}"))?;
         steering
-            .add_channel(&channel())
+            .add_flow(&channel())
             .map_err(|e| format!("steering the channel: {e}"))?;
         let config = XskConfig {
             rx_frames: 2048,

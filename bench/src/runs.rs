@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use xflute::io::xdp::{Channel, XdpSteering};
+use xflute::io::xdp::{Flow, XdpSteering};
 use xflute::runtime::Backend;
 use xflute_tests::netns::{NetnsPair, Side};
 
@@ -171,7 +171,7 @@ impl Bench {
         self.pair.run_in(Side::Receiver, move || {
             let mut steering = XdpSteering::attach(&interface).map_err(|e| e.to_string())?;
             steering
-                .add_channel(&Channel {
+                .add_flow(&Flow {
                     destination: group(),
                     source: None,
                 })

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use xflute::endpoint::UdpEndpoint as CoreEndpoint;
-use xflute::receiver::sink::MemorySink;
+use xflute::receiver::MemorySink;
 use xflute::receiver::{FailReason, ObjectEvent as CoreEvent, ObjectMetadata};
 
 use crate::errors::{FluteError, flute_err, io_err};
@@ -227,7 +227,7 @@ impl ObjectWriterBuilder {
 }
 
 enum Data {
-    Raw(xflute::receiver::sink::MemoryData),
+    Raw(xflute::receiver::MemoryData),
     Bytes(Py<PyBytes>),
 }
 

@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use xflute::io::file_sink::{FileSink, FileSinkObject};
-use xflute::receiver::sink::{MemorySink, MemorySinkObject};
+use xflute::receiver::{MemorySink, MemorySinkObject};
 use xflute::receiver::{ObjectDescription, ObjectSink, SinkError, SinkObject};
 
 /// Where a receiver writes objects.
@@ -19,7 +19,7 @@ pub enum SharedSink {
 
 impl SharedSink {
     /// The completed objects of a memory sink, oldest first (none for a file sink).
-    pub fn take_completed(&self) -> Vec<xflute::receiver::sink::MemoryObject> {
+    pub fn take_completed(&self) -> Vec<xflute::receiver::MemoryObject> {
         match self {
             Self::File(_) => Vec::new(),
             Self::Memory(sink) => sink

@@ -1,7 +1,7 @@
 //! Test and benchmark helpers around the AF_XDP receive path: the steering program plus one
 //! AF_XDP socket per queue of an interface, and numbered payloads that prove order and integrity.
 
-use xflute::io::xdp::{Channel, XdpSteering};
+use xflute::io::xdp::{Flow, XdpSteering};
 use xflute::io::xsk::{Umem, UmemConfig, XskConfig, XskSocket};
 
 /// The steering program and one AF_XDP socket per rx queue of one interface.
@@ -16,12 +16,10 @@ pub struct XdpReceiver {
 impl XdpReceiver {
     /// Attaches the program to `interface` (call inside its namespace), adds `channels`, and
     /// binds a socket on each of `queues` queues: with one UMEM per socket, or one shared UMEM.
-    pub fn open(interface: &str, queues: u32, channels: &[Channel], shared_umem: bool) -> Self {
+    pub fn open(interface: &str, queues: u32, channels: &[Flow], shared_umem: bool) -> Self {
         let mut steering = XdpSteering::attach(interface).unwrap_or_else(|e| panic!("{e}"));
         for channel in channels {
-            steering
-                .add_channel(channel)
-                .unwrap_or_else(|e| panic!("{e}"));
+            steering.add_flow(channel).unwrap_or_else(|e| panic!("{e}"));
         }
         let per_socket = XskConfig {
             rx_frames: 2048,

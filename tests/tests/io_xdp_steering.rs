@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use xflute::io::frame::{LinkType, UdpFrameBuilder, parse_udp, udp_checksum_ok};
-use xflute::io::xdp::Channel;
+use xflute::io::xdp::Flow;
 use xflute::io::xsk::{Umem, UmemConfig, XskConfig, XskSocket};
 use xflute_tests::af_xdp::{XdpReceiver, check_numbered, numbered_payload};
 use xflute_tests::netns::{NetnsPair, PairConfig, Side};
@@ -26,7 +26,7 @@ struct Received {
 /// Checks every frame: a channel's flow, intact numbered payload, valid UDP checksum.
 fn exchange(
     pair: &NetnsPair,
-    channels: &[Channel],
+    channels: &[Flow],
     shared_umem: bool,
     expected: u64,
     send: impl FnOnce(&AtomicU64) + Send,
@@ -126,8 +126,8 @@ fn assert_all_in_order(received: &Received, count: u64) {
     );
 }
 
-fn any_source(destination: SocketAddr) -> Channel {
-    Channel {
+fn any_source(destination: SocketAddr) -> Flow {
+    Flow {
         destination,
         source: None,
     }
@@ -270,7 +270,7 @@ fn source_specific_channel_takes_its_source_and_passes_other_sources() {
     let pair = NetnsPair::new();
     pair.add_address(Side::Sender, "198.18.0.3/24");
     let group: SocketAddr = "239.255.0.7:3400".parse().unwrap();
-    let channel = Channel {
+    let channel = Flow {
         destination: group,
         source: Some("198.18.0.1".parse().unwrap()),
     };
@@ -410,7 +410,7 @@ fn drop_knob_drops_close_to_the_configured_share_of_1e5_packets() {
                 // group is not joined). Only the program's counters matter here.
                 let mut steering =
                     xflute::io::xdp::XdpSteering::attach(&pair.receiver.interface).unwrap();
-                steering.add_channel(&any_source(group)).unwrap();
+                steering.add_flow(&any_source(group)).unwrap();
                 steering.set_drop_probability(p).unwrap();
                 let _ = ready.send(());
                 let _ = sender_done.recv();

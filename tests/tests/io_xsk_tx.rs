@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use xflute::io::frame::{LinkType, UdpFrameBuilder, parse_udp};
-use xflute::io::xdp::Channel;
+use xflute::io::xdp::Flow;
 use xflute::io::xsk::{BindMode, Umem, UmemConfig, XskConfig, XskSocket};
 use xflute_tests::af_xdp::{XdpReceiver, check_numbered, write_numbered};
 use xflute_tests::netns::{NetnsPair, Side};
@@ -17,7 +17,7 @@ fn af_xdp_tx_frames_arrive_through_af_xdp_rx_in_order() {
     let pair = NetnsPair::new();
     let src: SocketAddr = "198.18.0.1:4000".parse().unwrap();
     let group: SocketAddr = "239.255.2.1:3400".parse().unwrap();
-    let channel = Channel {
+    let channel = Flow {
         destination: group,
         source: Some(src.ip()),
     };

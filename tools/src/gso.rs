@@ -20,7 +20,7 @@
 //! more bits), and parse as a whole ALC header: one chance in far more than 2^26 per offset.
 
 use xflute::wire::AlcPacket;
-use xflute::wire::lct::parse_header;
+use xflute::wire::parse_header;
 
 /// The S and H flags of the LCT header's second byte: the width of the TSI.
 const TSI_WIDTH_FLAGS: u8 = 0x90;

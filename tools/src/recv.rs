@@ -671,7 +671,7 @@ pub fn run_pcap(
             if !args.tsi.is_empty() {
                 // Cheap pre-filter by TSI without a full parse: the receiver's own filter would
                 // also do, but it needs the endpoints ahead of time.
-                match xflute::wire::lct::parse_header(packet) {
+                match xflute::wire::parse_header(packet) {
                     Ok((lct, _)) if args.tsi.contains(&lct.tsi) => {}
                     _ => continue,
                 }

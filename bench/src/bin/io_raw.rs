@@ -38,7 +38,7 @@ fn rate(counter: &AtomicU64, window: Duration) -> f64 {
 fn xdp_drop(pair: &NetnsPair, window: Duration, feeder: Feeder) -> Result<(f64, f64), String> {
     measure_rx(pair, window, feeder, |_, ready, stop| {
         let mut steering = XdpSteering::attach(&pair.receiver.interface).unwrap();
-        steering.add_channel(&channel()).unwrap();
+        steering.add_flow(&channel()).unwrap();
         steering.set_drop_probability(1.0).unwrap();
         ready.store(true, Ordering::Release);
         while !stop.load(Ordering::Relaxed) {
@@ -90,7 +90,7 @@ fn measure_tx(
         let rx = s.spawn(|| {
             pair.run_in(Side::Receiver, || {
                 let mut steering = XdpSteering::attach(&pair.receiver.interface).unwrap();
-                steering.add_channel(&channel()).unwrap();
+                steering.add_flow(&channel()).unwrap();
                 steering.set_drop_probability(1.0).unwrap();
                 ready.store(true, Ordering::Release);
                 while !stop.load(Ordering::Relaxed) {

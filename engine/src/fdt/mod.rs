@@ -5,7 +5,7 @@ mod error;
 mod model;
 mod names;
 pub mod ntp;
-pub mod oti;
+pub(crate) mod oti;
 mod parse;
 mod write;
 

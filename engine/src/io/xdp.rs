@@ -87,7 +87,7 @@ pub enum AttachRequest {
 /// A flow to take out of the kernel stack: UDP to `destination`, from `source` only when set
 /// (a source-specific channel) or from anyone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Channel {
+pub struct Flow {
     /// Destination address and UDP port (a multicast group or a unicast address).
     pub destination: SocketAddr,
     /// The only accepted source, for source-specific multicast.
@@ -116,8 +116,8 @@ fn key_bytes(ip: IpAddr) -> [u8; 16] {
     }
 }
 
-impl From<&Channel> for ChannelKey {
-    fn from(channel: &Channel) -> Self {
+impl From<&Flow> for ChannelKey {
+    fn from(channel: &Flow) -> Self {
         Self {
             dst_port_be: channel.destination.port().to_be(),
             reserved: 0,
@@ -284,17 +284,17 @@ impl XdpSteering {
         HashMap::try_from(map).map_err(map_err("CHANNELS"))
     }
 
-    /// Takes `channel`'s packets out of the kernel stack from now on.
-    pub fn add_channel(&mut self, channel: &Channel) -> Result<(), XdpError> {
+    /// Takes `flow`'s packets out of the kernel stack from now on.
+    pub fn add_flow(&mut self, flow: &Flow) -> Result<(), XdpError> {
         self.channels()?
-            .insert(ChannelKey::from(channel), 1, 0)
+            .insert(ChannelKey::from(flow), 1, 0)
             .map_err(map_err("CHANNELS"))
     }
 
-    /// Leaves `channel`'s packets to the kernel stack again.
-    pub fn remove_channel(&mut self, channel: &Channel) -> Result<(), XdpError> {
+    /// Leaves `flow`'s packets to the kernel stack again.
+    pub fn remove_flow(&mut self, flow: &Flow) -> Result<(), XdpError> {
         self.channels()?
-            .remove(&ChannelKey::from(channel))
+            .remove(&ChannelKey::from(flow))
             .map_err(map_err("CHANNELS"))
     }
 
@@ -376,7 +376,7 @@ mod tests {
     #[test]
     fn channel_key_matches_the_c_layout() {
         assert_eq!(std::mem::size_of::<ChannelKey>(), 36);
-        let channel = Channel {
+        let channel = Flow {
             destination: "239.1.2.3:3400".parse().unwrap(),
             source: Some("198.18.0.1".parse().unwrap()),
         };
@@ -384,7 +384,7 @@ mod tests {
         assert_eq!(key.dst_port_be.to_ne_bytes(), 3400u16.to_be_bytes());
         assert_eq!(&key.dst_addr[10..], &[0xff, 0xff, 239, 1, 2, 3]);
         assert_eq!(&key.src_addr[12..], &[198, 18, 0, 1]);
-        let any = Channel {
+        let any = Flow {
             source: None,
             ..channel
         };

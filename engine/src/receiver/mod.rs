@@ -25,23 +25,23 @@
 //! `path`, `sink`.
 
 mod blocks;
-pub mod config;
+pub(crate) mod config;
 mod content;
 mod decoding;
-pub mod error;
-pub mod event;
-pub mod fdt_assembly;
+pub(crate) mod error;
+pub(crate) mod event;
+pub(crate) mod fdt_assembly;
 mod fdt_state;
-pub mod multi;
+pub(crate) mod multi;
 mod object;
-pub mod path;
+pub(crate) mod path;
 mod pending;
-pub mod repair;
+pub(crate) mod repair;
 mod sender_clock;
 mod session;
-pub mod sink;
-pub mod stats;
-pub mod tsi_filter;
+pub(crate) mod sink;
+pub(crate) mod stats;
+pub(crate) mod tsi_filter;
 
 /// The receiver's maps on the packet path, keyed by values from the network (endpoints, TSIs,
 /// TOIs, SBNs): foldhash, seeded at random per process, is several times faster than std's
@@ -54,10 +54,11 @@ pub use event::{ObjectEvent, ObjectMetadata, ReceiverEndpoint};
 pub use fdt_assembly::FdtAssembly;
 pub use multi::MultiReceiver;
 pub use object::ENCODED_IN_MEMORY_MAX_BYTES;
-pub use path::{PathError, SafeRelativePath};
+pub use path::{MAX_COMPONENT_BYTES, MAX_PATH_BYTES, PathError, SafeRelativePath};
 pub use repair::{IncompleteObject, RepairError, RepairPlan};
 pub use sink::{
-    MemoryData, MemorySink, MemorySinkObject, ObjectDescription, ObjectSink, SinkError, SinkObject,
+    HUGE_PAGE_THRESHOLD_BYTES, MemoryData, MemoryObject, MemorySink, MemorySinkObject,
+    ObjectDescription, ObjectSink, SinkError, SinkObject,
 };
 pub use stats::ReceiverStats;
 pub use tsi_filter::TsiFilter;

@@ -25,7 +25,7 @@ use super::sink::SinkObject;
 
 /// Source symbols asked for, beyond k, for a RaptorQ or Raptor block that holds k distinct
 /// symbols and did not decode: one more symbol makes a failure about a hundred times rarer.
-pub const NON_MDS_EXTRA_SYMBOLS: u32 = 2;
+pub(crate) const NON_MDS_EXTRA_SYMBOLS: u32 = 2;
 
 /// What to fetch: byte ranges of the object, sorted, none adjacent to or overlapping another.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -85,7 +85,7 @@ pub enum RepairError {
 /// The ESIs of a block to ask for: `need` of the source symbols not `held`, as the fewest runs
 /// (the longest runs of missing symbols first, the last one cut to what is left), in order. All
 /// the missing ones when `need` is at least their number.
-pub fn plan_block(k: u32, need: u32, held: impl Fn(u32) -> bool) -> Vec<Range<u32>> {
+pub(crate) fn plan_block(k: u32, need: u32, held: impl Fn(u32) -> bool) -> Vec<Range<u32>> {
     let mut runs: Vec<Range<u32>> = Vec::new();
     let mut esi = 0;
     while esi < k {

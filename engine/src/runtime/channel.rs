@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 
 use crate::endpoint::UdpEndpoint;
-use crate::io::xdp::Channel;
+use crate::io::xdp::Flow;
 
 /// Where packets come from and go to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -66,8 +66,8 @@ impl ChannelSpec {
     }
 
     /// The flow the XDP program takes out of the kernel stack.
-    pub fn xdp_channel(&self) -> Channel {
-        Channel {
+    pub fn xdp_flow(&self) -> Flow {
+        Flow {
             destination: self.destination,
             source: self.source,
         }

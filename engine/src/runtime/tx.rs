@@ -364,7 +364,7 @@ impl TxEngineBuilder {
             Backend::Xdp => self.queues.min(self.sessions.len() as u32).max(1) as usize,
             Backend::Udp | Backend::Pcap => 1,
         };
-        let mut shares: Vec<Vec<Channel>> = (0..workers_n).map(|_| Vec::new()).collect();
+        let mut shares: Vec<Vec<OutSession>> = (0..workers_n).map(|_| Vec::new()).collect();
         let mut placement = Vec::with_capacity(self.sessions.len());
         for (i, session) in self.sessions.into_iter().enumerate() {
             let destination = session.sender.endpoint().destination_socket();
@@ -381,7 +381,7 @@ impl TxEngineBuilder {
             }
             if let Some(share) = shares.get_mut(i % workers_n) {
                 placement.push((i % workers_n, share.len()));
-                share.push(Channel {
+                share.push(OutSession {
                     sender: session.sender,
                     frames,
                     destination,
@@ -483,7 +483,7 @@ fn spawn(
 fn open_xsk(
     interface: &str,
     queue: u32,
-    channels: &[Channel],
+    channels: &[OutSession],
 ) -> Result<(XskSocket, usize), RuntimeError> {
     let umem = Umem::new(UmemConfig {
         frame_count: 4096,
@@ -508,7 +508,7 @@ fn open_xsk(
     Ok((XskSocket::bind(&umem, interface, queue, &config)?, room))
 }
 
-fn open_udp(channels: &[Channel], interface: Option<&str>) -> Result<UdpSocket, RuntimeError> {
+fn open_udp(channels: &[OutSession], interface: Option<&str>) -> Result<UdpSocket, RuntimeError> {
     let v4 = channels.first().is_none_or(|c| c.destination.is_ipv4());
     let any: IpAddr = if v4 {
         Ipv4Addr::UNSPECIFIED.into()
@@ -528,7 +528,7 @@ fn open_udp(channels: &[Channel], interface: Option<&str>) -> Result<UdpSocket, 
 }
 
 /// A session with its header template.
-struct Channel {
+struct OutSession {
     sender: Sender,
     frames: UdpFrameBuilder,
     destination: SocketAddr,
@@ -536,7 +536,7 @@ struct Channel {
     cycle: CycleClock,
 }
 
-impl Channel {
+impl OutSession {
     fn finished(&self, persistent: bool, deadline: Option<Instant>, now: Instant) -> bool {
         (!persistent && self.sender.nb_objects() == 0) || deadline.is_some_and(|d| now >= d)
     }
@@ -568,7 +568,7 @@ impl CycleClock {
 }
 
 struct TxWorker {
-    channels: Vec<Channel>,
+    channels: Vec<OutSession>,
     bucket: TokenBucket,
     counters: TxCounters,
     published: Arc<Published<TxCounters>>,
@@ -750,7 +750,7 @@ impl TxWorker {
         }
     }
 
-    fn session(&mut self, session: usize) -> Result<&mut Channel, RuntimeError> {
+    fn session(&mut self, session: usize) -> Result<&mut OutSession, RuntimeError> {
         match self.channels.get_mut(session) {
             Some(c) if !c.done => Ok(c),
             Some(_) => Err(RuntimeError::Control(format!(

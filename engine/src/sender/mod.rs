@@ -6,8 +6,8 @@
 //! or touches a socket: the caller passes `now`, and asks [`Sender::next_timeout`] when to call
 //! again.
 //!
-//! - [`config`]: priority queues, FDT publishing, FLUTE version, TOI width, carousel modes.
-//! - [`object`]: objects, their sources, content encoding and Content-MD5.
+//! - `config`: priority queues, FDT publishing, FLUTE version, TOI width, carousel modes.
+//! - `object`: objects, their sources, content encoding and Content-MD5.
 //! - [`encoder`]: how an object's OTI is completed for its FEC scheme.
 //! - `transfer`: one transfer of one object (block interleaving, headers, pacing): the hot path.
 //! - `fdt`: FDT Instance IDs, serialisation, carousel and refresh.
@@ -15,12 +15,12 @@
 //! - `event`: transfer started / stopped events, polled with [`Sender::poll_event`].
 //! - `toi`: TOI allocation.
 
-pub mod config;
+pub(crate) mod config;
 pub mod encoder;
 mod error;
 mod event;
 mod fdt;
-pub mod object;
+pub(crate) mod object;
 mod session;
 mod toi;
 mod transfer;
@@ -36,9 +36,7 @@ pub use config::{
 };
 pub use error::SenderError;
 pub use event::{SenderEvent, StopReason};
-pub use object::{
-    CacheControl, ObjectBytes, ObjectDesc, ObjectStream, TransferConfig, content_md5,
-};
+pub use object::{CachePolicy, ObjectBytes, ObjectDesc, ObjectStream, TransferConfig, content_md5};
 pub use session::Sender;
 
 pub use crate::fdt::{FdtXmlProfile, OtiPlacement};

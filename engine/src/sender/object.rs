@@ -56,9 +56,11 @@ impl fmt::Debug for ObjectSource {
     }
 }
 
-/// The 3GPP Cache-Control of an object (TS 26.346 §7.2.10.2).
+/// How receivers may cache an object: the sender turns it into the 3GPP Cache-Control element
+/// of the object's File entry ([`crate::fdt::CacheControl`], TS 26.346 §7.2.10.2) each time it
+/// publishes an FDT instance, relative expiries from that moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CacheControl {
+pub enum CachePolicy {
     /// Do not cache.
     NoCache,
     /// Cache, and use it even after it expires.
@@ -80,7 +82,7 @@ pub struct TransferConfig {
     /// How fast each transfer goes out.
     pub target_acquisition: TargetAcquisition,
     /// mbms2007 Cache-Control of the File entry.
-    pub cache_control: Option<CacheControl>,
+    pub cache_control: Option<CachePolicy>,
     /// mbms2005 Group elements of the File entry.
     pub groups: Vec<String>,
     /// Content encoding, applied once before transfer.

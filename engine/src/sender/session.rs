@@ -16,7 +16,7 @@ use super::config::{CarouselRepeatMode, Config, FdtPublishMode, TargetAcquisitio
 use super::encoder::{one_no_code_block, resolve_source_blocks};
 use super::event::{EventQueue, SenderEvent, StopReason};
 use super::fdt::{FdtCarousel, FdtParams, expires_ntp};
-use super::object::{CacheControl, ObjectDesc, ObjectSource, ObjectStream, TransferConfig};
+use super::object::{CachePolicy, ObjectDesc, ObjectSource, ObjectStream, TransferConfig};
 use super::toi::ToiAllocator;
 use super::transfer::{
     HeaderSpec, Transfer, TransferParams, TransferSource, Written, check_object_fits,
@@ -26,9 +26,7 @@ use crate::cenc::Cenc;
 use crate::endpoint::UdpEndpoint;
 use crate::fdt::{self, FdtInstance, FecOtiAttributes, File};
 use crate::fec::Scheme;
-use crate::wire::{
-    AlcRepr, ExtAuth, ExtCenc, ExtRepr, FecEncodingId, LctRepr, Oti, TSI_MAX,
-};
+use crate::wire::{AlcRepr, ExtAuth, ExtCenc, ExtRepr, FecEncodingId, LctRepr, Oti, TSI_MAX};
 
 /// Longest LCT header with extensions plus the longest FEC Payload ID.
 const MAX_OVERHEAD_LEN: usize = 96 + 8;
@@ -37,7 +35,7 @@ const MAX_OVERHEAD_LEN: usize = 96 + 8;
 struct ObjectEntry {
     queue: usize,
     file: File,
-    cache_control: Option<CacheControl>,
+    cache_control: Option<CachePolicy>,
     oti: Oti,
     oti_overridden: bool,
     source: ObjectSource,
@@ -97,10 +95,10 @@ impl ObjectEntry {
             file.fec_oti = FecOtiAttributes::from_oti(&self.oti);
         }
         file.cache_control = self.cache_control.map(|cc| match cc {
-            CacheControl::NoCache => fdt::CacheControl::NoCache,
-            CacheControl::MaxStale => fdt::CacheControl::MaxStale,
-            CacheControl::Expires(d) => fdt::CacheControl::Expires(expires_ntp(now, d)),
-            CacheControl::ExpiresAt(at) => {
+            CachePolicy::NoCache => fdt::CacheControl::NoCache,
+            CachePolicy::MaxStale => fdt::CacheControl::MaxStale,
+            CachePolicy::Expires(d) => fdt::CacheControl::Expires(expires_ntp(now, d)),
+            CachePolicy::ExpiresAt(at) => {
                 fdt::CacheControl::Expires(expires_ntp(at, std::time::Duration::ZERO))
             }
         });

@@ -694,7 +694,7 @@ fn fdt_xml_lists_the_objects_with_their_metadata() {
         cenc: crate::cenc::Cenc::Gzip,
         e_tag: Some("v1".into()),
         groups: vec!["g1".into()],
-        cache_control: Some(CacheControl::NoCache),
+        cache_control: Some(CachePolicy::NoCache),
         ..TransferConfig::default()
     };
     let obj = ObjectDesc::from_buffer(
