@@ -13,17 +13,16 @@ use crate::cenc::Cenc;
 use crate::fdt::{FdtInstance, RejectedFile};
 use crate::wire::Oti;
 
+use super::budget::Budget;
 use super::config::Limits;
 use super::error::ReceiverError;
 use super::fdt_state::FdtReceiving;
-use super::object::Budget;
 
 /// An FDT instance being reassembled.
 #[derive(Debug)]
 pub struct FdtAssembly {
     inner: FdtReceiving,
-    used: u64,
-    max_memory_bytes: u64,
+    memory: Budget,
     max_files: usize,
 }
 
@@ -32,17 +31,12 @@ impl FdtAssembly {
     /// within `limits` (`max_fdt_bytes`, `max_fdt_files`, `max_memory_bytes`,
     /// `max_decode_cost`).
     pub fn new(oti: &Oti, cenc: Cenc, limits: &Limits) -> Result<Self, ReceiverError> {
-        let mut used = 0;
-        let mut budget = Budget {
-            used: &mut used,
-            max: limits.max_memory_bytes,
-        };
-        let inner = FdtReceiving::new(oti, cenc, limits, &mut budget, SystemTime::UNIX_EPOCH)
+        let memory = Budget::new(limits.max_memory_bytes);
+        let inner = FdtReceiving::new(oti, cenc, limits, &memory, SystemTime::UNIX_EPOCH)
             .map_err(|e| *e)?;
         Ok(Self {
             inner,
-            used,
-            max_memory_bytes: limits.max_memory_bytes,
+            memory,
             max_files: limits.max_fdt_files,
         })
     }
@@ -50,16 +44,12 @@ impl FdtAssembly {
     /// Adds the payload of one packet (source or repair symbols at `sbn`, `esi`); `true` once
     /// the instance is complete.
     pub fn push(&mut self, sbn: u32, esi: u32, payload: &[u8]) -> Result<bool, ReceiverError> {
-        let budget = Budget {
-            used: &mut self.used,
-            max: self.max_memory_bytes,
-        };
-        Ok(self.inner.push(sbn, esi, payload, budget)?)
+        Ok(self.inner.push(sbn, esi, payload)?)
     }
 
     /// Memory it holds, in bytes.
     pub fn memory_bytes(&self) -> u64 {
-        self.used
+        self.memory.used()
     }
 
     /// Decodes (content encoding, capped at `max_fdt_bytes`) and parses the complete instance;

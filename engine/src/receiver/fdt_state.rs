@@ -9,12 +9,11 @@ use crate::cenc::Cenc;
 use crate::fdt::{CacheControl, FdtInstance, FecOtiAttributes, File, ParseLimits, RejectedFile};
 use crate::wire::Oti;
 
+use super::budget::{Budget, Charge};
 use super::config::Limits;
 use super::error::{DropReason, FailReason, ReceiverError};
 use super::event::ObjectMetadata;
-use super::object::{
-    Budget, ObjectReceiver, ObjectStart, bookkeeping_bytes, is_supported, partition_for,
-};
+use super::object::{ObjectReceiver, ObjectStart, bookkeeping_bytes, is_supported, partition_for};
 use super::path::{PathError, SafeRelativePath};
 use super::sink::{MemorySinkObject, ObjectDescription};
 
@@ -94,7 +93,7 @@ impl FdtFile {
 }
 
 /// A TOI's description and how long it lives.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct FileSlot {
     pub file: Arc<FdtFile>,
     /// When the last FDT instance listing it expires (`None`: expiry not checked).
@@ -105,12 +104,25 @@ pub(crate) struct FileSlot {
     /// A packet found the description unusable (a refused name, an invalid OTI, an unknown
     /// encoding ...) and the `Failed` event saying why has been queued: once per description.
     pub refusal_reported: bool,
+    /// Its bytes, charged to `Limits::max_description_bytes` and to the memory budget while
+    /// it is kept.
+    #[expect(dead_code, reason = "held for its drop, which gives the bytes back")]
+    pub charges: DescriptionCharges,
+}
+
+/// What a kept file description is charged to: see [`FileSlot::charges`].
+#[derive(Debug)]
+pub(crate) struct DescriptionCharges {
+    #[expect(dead_code, reason = "held for its drop, which gives the bytes back")]
+    pub descriptions: Charge,
+    #[expect(dead_code, reason = "held for its drop, which gives the bytes back")]
+    pub memory: Charge,
 }
 
 /// An FDT instance being received (TOI 0, RFC 6726 §3.3): an object like any other, with its
 /// FEC (repair symbols decode lost ones) and content encoding, held in memory within the FDT
 /// size cap: its bookkeeping when it starts, its bytes and FEC scratch as they land, all
-/// charged to the receiver's memory budget ([`Self::charged`]), never its declared size up
+/// charged to the receiver's memory budget until it drops, never its declared size up
 /// front.
 #[derive(Debug)]
 pub(crate) struct FdtReceiving {
@@ -164,12 +176,12 @@ const FDT_MAX_CONCURRENT_BLOCKS: usize = 64;
 
 impl FdtReceiving {
     /// Starts receiving an instance described by the EXT_FTI (and EXT_CENC) of its packets,
-    /// charging its bookkeeping to `budget`.
+    /// charging its bookkeeping, and then what it allocates, to `memory`.
     pub(super) fn new(
         oti: &Oti,
         cenc: Cenc,
         limits: &Limits,
-        budget: &mut Budget<'_>,
+        memory: &Budget,
         now: SystemTime,
     ) -> Result<Self, Box<ReceiverError>> {
         let max_fdt_bytes = limits.max_fdt_bytes;
@@ -194,10 +206,9 @@ impl FdtReceiving {
             fdt_instance_id: None,
         };
         let partition = partition_for(&meta).map_err(|_| DropReason::FdtInvalid)?;
-        let bookkeeping = bookkeeping_bytes(&partition);
-        if budget.used.saturating_add(bookkeeping) > budget.max {
+        let Some(memory) = memory.charge(bookkeeping_bytes(&partition)) else {
             return Err(DropReason::MemoryLimit.into());
-        }
+        };
         let start = ObjectStart {
             desc: ObjectDescription {
                 tsi: 0,
@@ -209,13 +220,12 @@ impl FdtReceiving {
             meta: Arc::new(meta),
             partition,
             from_fdt: false,
-            reserved_bytes: 0,
+            receiving: Charge::nothing(),
+            memory,
             max_decode_cost: limits.max_decode_cost,
         };
-        let mut object =
+        let object =
             ObjectReceiver::start_in_memory(start, now).map_err(|_| DropReason::FdtTooLarge)?;
-        *budget.used += bookkeeping;
-        object.memory_bytes = bookkeeping;
         Ok(Self {
             object,
             max_fdt_bytes,
@@ -227,28 +237,17 @@ impl FdtReceiving {
         })
     }
 
-    /// Stores one payload (source or repair symbol), charging what it allocates to `budget`;
-    /// `true` once the instance is complete.
-    pub(super) fn push(
-        &mut self,
-        sbn: u32,
-        esi: u32,
-        payload: &[u8],
-        budget: Budget<'_>,
-    ) -> Result<bool, DropReason> {
+    /// Stores one payload (source or repair symbol), charging what it allocates to the memory
+    /// budget; `true` once the instance is complete.
+    pub(super) fn push(&mut self, sbn: u32, esi: u32, payload: &[u8]) -> Result<bool, DropReason> {
         if sbn == 0 && esi == 0 && self.fingerprint.first_symbol.is_none() {
             self.fingerprint.first_symbol = Some(payload.into());
         }
         // Its region grows to at most its Transfer-Length (within the FDT cap), and its FEC
         // scratch to about as much: bounded by the cap as well as by the budget.
         self.object
-            .push(sbn, esi, payload, FDT_MAX_CONCURRENT_BLOCKS, budget)?;
+            .push(sbn, esi, payload, FDT_MAX_CONCURRENT_BLOCKS)?;
         Ok(self.object.is_complete())
-    }
-
-    /// Memory this instance holds, charged to the receiver's memory budget.
-    pub(super) fn charged(&self) -> u64 {
-        self.object.memory_bytes
     }
 
     /// What tells this instance from another with the same ID.
@@ -257,7 +256,7 @@ impl FdtReceiving {
     }
 
     /// Decodes and parses the complete instance, leaving out (and returning) the File entries
-    /// with an invalid value. The caller gives [`Self::charged`] back to the budget.
+    /// with an invalid value.
     pub(super) fn parse(
         self,
         max_files: usize,

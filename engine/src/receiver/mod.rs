@@ -25,6 +25,7 @@
 //! `path`, `sink`.
 
 mod blocks;
+mod budget;
 pub(crate) mod config;
 mod content;
 mod decoding;

@@ -52,17 +52,7 @@ impl<S: ObjectSink> MultiReceiver<S> {
         let verifier = config.auth.map(|auth| Verifier::new(auth.clone()));
         Self {
             verifier,
-            shared: Shared {
-                config,
-                sink,
-                events: VecDeque::new(),
-                stats: ReceiverStats::default(),
-                receiving_bytes: 0,
-                held_bytes: 0,
-                description_bytes: 0,
-                memory_bytes: 0,
-                hand_over: false,
-            },
+            shared: Shared::new(config, sink),
             incomplete: VecDeque::new(),
             sessions: super::Map::default(),
             tsi_filter: TsiFilter::default(),
@@ -331,22 +321,22 @@ impl<S: ObjectSink> MultiReceiver<S> {
 
     /// Bytes of packets held for their FDT, over all sessions.
     pub fn held_bytes(&self) -> usize {
-        self.shared.held_bytes
+        self.shared.held.pending.used() as usize
     }
 
     /// Bytes of file descriptions kept from live FDT instances, over all sessions.
     pub fn description_bytes(&self) -> usize {
-        self.shared.description_bytes
+        self.shared.descriptions.used() as usize
     }
 
     /// Bytes of sink regions taken by the objects being received (`Limits::max_receiving_bytes`).
     pub fn receiving_bytes(&self) -> u64 {
-        self.shared.receiving_bytes
+        self.shared.receiving.used()
     }
 
     /// Memory held for input not verified yet (`Limits::max_memory_bytes`): held packets,
     /// file descriptions, FDT instances and objects being received.
     pub fn memory_bytes(&self) -> u64 {
-        self.shared.memory_used()
+        self.shared.memory.used()
     }
 }

@@ -26,11 +26,12 @@ use crate::fec::{BlockPartition, FecError, Scheme};
 use crate::wire::Oti;
 
 use super::blocks::{Place, SymbolTracker};
+use super::budget::{Budget, Charge};
 use super::content;
 use super::decoding::BlockDecoder;
 use super::error::{DropReason, FailReason};
 use super::event::ObjectMetadata;
-use super::sink::{ObjectDescription, ObjectSink, SinkObject};
+use super::sink::{ObjectDescription, ObjectSink, SinkError, SinkObject};
 
 /// Content-encoded objects up to this Transfer-Length are received in memory (charged to the
 /// memory budget as they grow); larger ones into a sink object, a temporary file with the file
@@ -85,24 +86,6 @@ enum Repair {
     Decoded,
 }
 
-/// The memory budget shared by every object, in bytes: `used` may grow up to `max`.
-#[derive(Debug)]
-pub(crate) struct Budget<'a> {
-    pub used: &'a mut u64,
-    pub max: u64,
-}
-
-impl Budget<'_> {
-    /// Charges `bytes`, if they fit.
-    fn charge(&mut self, bytes: u64) -> Result<(), DropReason> {
-        if self.used.saturating_add(bytes) > self.max {
-            return Err(DropReason::MemoryLimit);
-        }
-        *self.used += bytes;
-        Ok(())
-    }
-}
-
 /// The outcome of one payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Pushed {
@@ -122,8 +105,11 @@ pub(crate) struct ObjectStart {
     pub meta: Arc<ObjectMetadata>,
     pub partition: BlockPartition,
     pub from_fdt: bool,
-    /// Bytes of the sink's region charged to `Limits::max_receiving_bytes`.
-    pub reserved_bytes: u64,
+    /// The sink's region, charged to `Limits::max_receiving_bytes`.
+    pub receiving: Charge,
+    /// The object's bookkeeping, charged to `Limits::max_memory_bytes`; the object's FEC
+    /// scratch and in-memory region are added to this charge as they are allocated.
+    pub memory: Charge,
     /// `Limits::max_decode_cost`.
     pub max_decode_cost: u64,
 }
@@ -142,17 +128,16 @@ pub(crate) struct ObjectReceiver<O> {
     hash_as_received: bool,
     expected_md5: Option<[u8; 16]>,
     desc: ObjectDescription,
-    /// Bytes of the sink's region charged to the receiving budget.
-    pub reserved_bytes: u64,
-    /// Bytes of memory charged to the memory budget: bookkeeping (charged by the caller when it
-    /// starts the object), FEC scratch, an in-memory region.
-    pub memory_bytes: u64,
+    /// The sink's region, charged to the receiving budget.
+    receiving: Charge,
+    /// Memory charged to the memory budget: bookkeeping, FEC scratch, an in-memory region.
+    memory: Charge,
     pub last_activity: SystemTime,
     /// When the sender's close-object flag was seen.
     pub closing_since: Option<SystemTime>,
     /// Why the sink refused to make a range writable (the disk is full), until the session
     /// fails the object with it.
-    sink_error: Option<String>,
+    sink_error: Option<SinkError>,
     /// Most a block's decode may cost (`Limits::max_decode_cost`).
     max_decode_cost: u64,
     /// Source symbols recovered by decodes since the session last took the count: the repair
@@ -258,7 +243,8 @@ impl<O: SinkObject> ObjectReceiver<O> {
             meta,
             partition,
             from_fdt,
-            reserved_bytes,
+            receiving,
+            memory,
             max_decode_cost,
         } = start;
         let expected_md5 = match (&meta.content_md5, check_md5) {
@@ -299,14 +285,29 @@ impl<O: SinkObject> ObjectReceiver<O> {
             hash_as_received,
             expected_md5,
             desc,
-            reserved_bytes,
-            memory_bytes: 0,
+            receiving,
+            memory,
             last_activity: now,
             closing_since: None,
             sink_error: None,
             max_decode_cost,
             repair_used: 0,
         })
+    }
+
+    /// Memory charged to the receiver's memory budget for this object.
+    #[cfg(test)]
+    pub(crate) fn memory_bytes(&self) -> u64 {
+        self.memory.bytes()
+    }
+
+    /// Gives the object's bytes back to the receiver's budgets: for an object handed over to a
+    /// repair, which holds it outside the receiver from then on. It stays bounded by what it
+    /// already holds and its own cap on concurrent blocks.
+    pub(crate) fn leave_budgets(&mut self) {
+        let outside = Budget::new(u64::MAX);
+        self.receiving = outside.force(self.receiving.bytes());
+        self.memory = outside.force(self.memory.bytes());
     }
 
     /// All source symbols are in.
@@ -337,7 +338,6 @@ impl<O: SinkObject> ObjectReceiver<O> {
         esi: u32,
         payload: &[u8],
         max_concurrent_blocks: usize,
-        mut budget: Budget<'_>,
     ) -> Result<Pushed, DropReason> {
         let k = self
             .tracker
@@ -345,7 +345,7 @@ impl<O: SinkObject> ObjectReceiver<O> {
             .block_len_symbols(u64::from(sbn))
             .ok_or(DropReason::SymbolOutOfRange)?;
         let block_completed = if esi >= k {
-            match self.push_repair(sbn, esi, k, payload, max_concurrent_blocks, budget)? {
+            match self.push_repair(sbn, esi, k, payload, max_concurrent_blocks)? {
                 Repair::Duplicate => return Ok(Pushed::Duplicate),
                 Repair::Kept => false,
                 Repair::Decoded => true,
@@ -361,14 +361,14 @@ impl<O: SinkObject> ObjectReceiver<O> {
                         .get(..placement.len)
                         .ok_or(DropReason::SymbolLength)?;
                     let range = placement.offset..placement.offset + placement.len;
-                    self.writable(range, &mut budget)?.copy_from_slice(payload);
+                    self.writable(range)?.copy_from_slice(payload);
                 }
                 Some(layout) => {
                     // Sub-blocks (RFC 6330 §4.4.1.2, RFC 5053 §5.3.1.2): each symbol's pieces
                     // go to their sub-blocks of the block; the last symbol of the object has
                     // data in every sub-block the object reaches, so it is taken whole.
                     let t = usize::from(self.meta.oti.encoding_symbol_length);
-                    let block = self.block_mut(sbn, &mut budget)?;
+                    let block = self.block_mut(sbn)?;
                     for (e, symbol) in (esi..).zip(payload.chunks(t)) {
                         layout.scatter(block, e, symbol).map_err(fec_drop)?;
                     }
@@ -378,7 +378,7 @@ impl<O: SinkObject> ObjectReceiver<O> {
             if let Fec::Coded { decoders, .. } = &self.fec
                 && !decoders.is_empty()
             {
-                completed |= self.source_to_decoder(sbn, esi, payload.len(), completed, budget)?;
+                completed |= self.source_to_decoder(sbn, esi, payload.len(), completed)?;
             }
             completed
         };
@@ -387,17 +387,13 @@ impl<O: SinkObject> ObjectReceiver<O> {
     }
 
     /// Bytes `range` of the region, ready to be written: reserved by the sink, or allocated in
-    /// memory (and charged to `budget`). On the sink's failure (a full disk) its error is kept
+    /// memory (and charged to the memory budget). On the sink's failure (a full disk) its error is kept
     /// for [`Self::take_sink_error`], which the session fails the object with.
-    fn writable(
-        &mut self,
-        range: std::ops::Range<usize>,
-        budget: &mut Budget<'_>,
-    ) -> Result<&mut [u8], DropReason> {
+    fn writable(&mut self, range: std::ops::Range<usize>) -> Result<&mut [u8], DropReason> {
         match &mut self.region {
             Region::Sink(object) => {
                 if let Err(e) = object.reserve(range.clone()) {
-                    self.sink_error = Some(e.to_string());
+                    self.sink_error = Some(e);
                     return Err(DropReason::Sink);
                 }
                 object
@@ -410,7 +406,7 @@ impl<O: SinkObject> ObjectReceiver<O> {
                     return Err(DropReason::SymbolOutOfRange);
                 }
                 if range.end > buf.len() {
-                    grow(buf, range.end, *limit, &mut self.memory_bytes, budget)?;
+                    grow(buf, range.end, *limit, &mut self.memory)?;
                 }
                 buf.get_mut(range).ok_or(DropReason::SymbolOutOfRange)
             }
@@ -418,7 +414,7 @@ impl<O: SinkObject> ObjectReceiver<O> {
     }
 
     /// The bytes of block `sbn` in the region.
-    fn block_mut(&mut self, sbn: u32, budget: &mut Budget<'_>) -> Result<&mut [u8], DropReason> {
+    fn block_mut(&mut self, sbn: u32) -> Result<&mut [u8], DropReason> {
         let partition = *self.tracker.partition();
         let (Some(offset), Some(len)) = (
             partition.block_offset_bytes(u64::from(sbn)),
@@ -428,11 +424,11 @@ impl<O: SinkObject> ObjectReceiver<O> {
         };
         let start = usize::try_from(offset).map_err(|_| DropReason::SymbolOutOfRange)?;
         let end = usize::try_from(offset + len).map_err(|_| DropReason::SymbolOutOfRange)?;
-        self.writable(start..end, budget)
+        self.writable(start..end)
     }
 
     /// The sink's error that made the last packet a [`DropReason::Sink`] drop, if any.
-    pub(crate) fn take_sink_error(&mut self) -> Option<String> {
+    pub(crate) fn take_sink_error(&mut self) -> Option<SinkError> {
         self.sink_error.take()
     }
 
@@ -445,10 +441,8 @@ impl<O: SinkObject> ObjectReceiver<O> {
     }
 
     /// Gives a decoder's scratch back to the budget.
-    fn release(&mut self, decoder: &BlockDecoder, budget: &mut Budget<'_>) {
-        let scratch = decoder.charged();
-        *budget.used -= scratch;
-        self.memory_bytes -= scratch;
+    fn release(&mut self, decoder: &BlockDecoder) {
+        self.memory.shrink(decoder.charged());
     }
 
     /// Tells block `sbn`'s decoder, if it has one, about new source symbols, and decodes the
@@ -460,7 +454,6 @@ impl<O: SinkObject> ObjectReceiver<O> {
         esi: u32,
         len: usize,
         block_completed: bool,
-        mut budget: Budget<'_>,
     ) -> Result<bool, DropReason> {
         let symbol_len = usize::from(self.meta.oti.encoding_symbol_length);
         let Fec::Coded { decoders, .. } = &mut self.fec else {
@@ -468,7 +461,7 @@ impl<O: SinkObject> ObjectReceiver<O> {
         };
         if block_completed {
             if let Some(decoder) = decoders.remove(&sbn) {
-                self.release(&decoder, &mut budget);
+                self.release(&decoder);
             }
             return Ok(false);
         }
@@ -482,7 +475,7 @@ impl<O: SinkObject> ObjectReceiver<O> {
         if !decoder.is_due() {
             return Ok(false);
         }
-        self.decode_block(sbn, budget)
+        self.decode_block(sbn)
     }
 
     /// Keeps repair symbol `esi` of block `sbn` (k source symbols) and decodes the block once
@@ -494,7 +487,6 @@ impl<O: SinkObject> ObjectReceiver<O> {
         k: u32,
         payload: &[u8],
         max_concurrent_blocks: usize,
-        budget: Budget<'_>,
     ) -> Result<Repair, DropReason> {
         let Fec::Coded {
             code,
@@ -520,23 +512,24 @@ impl<O: SinkObject> ObjectReceiver<O> {
             }
             let mut decoder = BlockDecoder::new(code.decoder(k).map_err(fec_drop)?);
             let scratch = decoder.charged();
-            if budget.used.saturating_add(scratch) > budget.max {
+            if !self.memory.grow(scratch) {
                 return Err(DropReason::MemoryLimit);
             }
             for e in 0..k {
-                if self.tracker.is_received(sbn, e) {
-                    decoder.source_received(e).map_err(fec_drop)?;
+                if self.tracker.is_received(sbn, e)
+                    && let Err(e) = decoder.source_received(e)
+                {
+                    self.memory.shrink(scratch);
+                    return Err(fec_drop(e));
                 }
             }
-            *budget.used += scratch;
-            self.memory_bytes += scratch;
             decoders.insert(sbn, decoder);
         }
         let Some(decoder) = decoders.get_mut(&sbn) else {
             return Ok(Repair::Duplicate);
         };
         let kept = decoder.push_repair(esi, payload).map_err(fec_drop)?;
-        if kept && decoder.is_due() && self.decode_block(sbn, budget)? {
+        if kept && decoder.is_due() && self.decode_block(sbn)? {
             return Ok(Repair::Decoded);
         }
         Ok(if kept {
@@ -549,7 +542,7 @@ impl<O: SinkObject> ObjectReceiver<O> {
     /// Recovers the missing source symbols of block `sbn` in place, frees its decoder and marks
     /// the block complete: `Ok(true)`. `Ok(false)`: the symbols known do not determine the block
     /// yet (RaptorQ, Raptor); the decoder waits for more.
-    fn decode_block(&mut self, sbn: u32, mut budget: Budget<'_>) -> Result<bool, DropReason> {
+    fn decode_block(&mut self, sbn: u32) -> Result<bool, DropReason> {
         let Fec::Coded {
             decoders, refused, ..
         } = &mut self.fec
@@ -563,18 +556,18 @@ impl<O: SinkObject> ObjectReceiver<O> {
             // Refused before any table or coefficient is computed: the cost of a decode is
             // what a few packets could otherwise make this worker spend.
             refused.insert(sbn, ());
-            self.release(&decoder, &mut budget);
+            self.release(&decoder);
             return Err(DropReason::DecodeCostLimit);
         }
         let missing = decoder.missing_source();
         let max_cost = self.max_decode_cost;
-        let decoded = match self.block_mut(sbn, &mut budget) {
+        let decoded = match self.block_mut(sbn) {
             Ok(block) => decoder.decode(block, max_cost).map_err(fec_drop),
             Err(e) => Err(e),
         };
         match decoded {
             Ok(true) => {
-                self.release(&decoder, &mut budget);
+                self.release(&decoder);
                 self.tracker.mark_block_complete(sbn);
                 self.repair_used += u64::from(missing);
                 Ok(true)
@@ -591,12 +584,12 @@ impl<O: SinkObject> ObjectReceiver<O> {
                 if let Fec::Coded { refused, .. } = &mut self.fec {
                     refused.insert(sbn, ());
                 }
-                self.release(&decoder, &mut budget);
+                self.release(&decoder);
                 Err(DropReason::DecodeCostLimit)
             }
             Err(e) => {
                 // A block the codec refuses starts again from the symbols in the region.
-                self.release(&decoder, &mut budget);
+                self.release(&decoder);
                 Err(e)
             }
         }
@@ -807,12 +800,7 @@ impl<O: SinkObject> ObjectReceiver<O> {
     /// and marks it complete: how a sub-blocked block is repaired, whose source symbols are
     /// not runs of the object's bytes.
     pub(crate) fn write_block(&mut self, sbn: u32, bytes: &[u8]) -> Result<(), DropReason> {
-        let mut used = self.memory_bytes;
-        let mut budget = Budget {
-            used: &mut used,
-            max: u64::MAX,
-        };
-        let block = self.block_mut(sbn, &mut budget)?;
+        let block = self.block_mut(sbn)?;
         if block.len() != bytes.len() {
             return Err(DropReason::SymbolLength);
         }
@@ -820,7 +808,7 @@ impl<O: SinkObject> ObjectReceiver<O> {
         if let Fec::Coded { decoders, .. } = &mut self.fec
             && let Some(decoder) = decoders.remove(&sbn)
         {
-            self.memory_bytes -= decoder.charged();
+            self.memory.shrink(decoder.charged());
         }
         self.tracker.mark_block_complete(sbn);
         self.hash_prefix();
@@ -828,19 +816,15 @@ impl<O: SinkObject> ObjectReceiver<O> {
     }
 
     /// Stores source symbols fetched by a repair, as if they had arrived in packets: FEC
-    /// decodes blocks they complete. Its memory is no longer the receiver's budget's.
+    /// decodes blocks they complete. Its memory is no longer the receiver's budget's
+    /// ([`Self::leave_budgets`]).
     pub(crate) fn push_repaired(
         &mut self,
         sbn: u32,
         esi: u32,
         payload: &[u8],
     ) -> Result<(), DropReason> {
-        let mut used = self.memory_bytes;
-        let budget = Budget {
-            used: &mut used,
-            max: u64::MAX,
-        };
-        self.push(sbn, esi, payload, usize::MAX, budget).map(|_| ())
+        self.push(sbn, esi, payload, usize::MAX).map(|_| ())
     }
 
     /// Verifies and commits an object received straight into its sink region (no content
@@ -880,26 +864,26 @@ fn commit_in_place<O: SinkObject>(
     object.commit().map_err(|e| FailReason::Sink(e.to_string()))
 }
 
-/// Grows an in-memory region to `end` bytes (at most `limit`), charging what it allocates to
-/// `budget` and to the object's `charged`.
+/// Grows an in-memory region to `end` bytes (at most `limit`), adding what it allocates to the
+/// object's `charge`.
 fn grow(
     buf: &mut Vec<u8>,
     end: usize,
     limit: usize,
-    charged: &mut u64,
-    budget: &mut Budget<'_>,
+    charge: &mut Charge,
 ) -> Result<(), DropReason> {
     if end > buf.capacity() {
         // Doubling, so that a region written front to back is not copied at every symbol.
         let want = end.max(buf.capacity().saturating_mul(2)).min(limit);
-        let before = buf.capacity();
-        budget.charge((want - before) as u64)?;
+        let more = (want - buf.capacity()) as u64;
+        if !charge.grow(more) {
+            return Err(DropReason::MemoryLimit);
+        }
         if buf.try_reserve_exact(want - buf.len()).is_err() {
-            *budget.used -= (want - before) as u64;
+            charge.shrink(more);
             return Err(DropReason::MemoryLimit);
         }
         // The allocator may give more than asked: charged as asked, the rest is its slack.
-        *charged += (want - before) as u64;
     }
     buf.resize(end, 0);
     Ok(())
@@ -962,9 +946,11 @@ mod tests {
             len: meta.transfer_length,
             content_type: None,
         };
+        let outside = Budget::new(u64::MAX);
         let start = ObjectStart {
             desc,
-            reserved_bytes: sink_reservation(&meta),
+            receiving: outside.force(sink_reservation(&meta)),
+            memory: outside.force(0),
             meta: Arc::new(meta),
             partition,
             from_fdt: true,
@@ -989,16 +975,7 @@ mod tests {
                 let off = p.symbol_offset_bytes(sbn, esi).unwrap() as usize;
                 let len = p.source_symbol_len_bytes(sbn, esi).unwrap() as usize;
                 let pushed = object
-                    .push(
-                        sbn as u32,
-                        esi,
-                        &wire[off..off + len],
-                        usize::MAX,
-                        Budget {
-                            used: &mut 0,
-                            max: u64::MAX,
-                        },
-                    )
+                    .push(sbn as u32, esi, &wire[off..off + len], usize::MAX)
                     .unwrap();
                 assert!(matches!(pushed, Pushed::New { .. }));
             }
@@ -1057,7 +1034,6 @@ mod tests {
         let mut sink = MemorySink::new(1 << 20);
         let mut object = start(&mut sink, m).unwrap();
         let p = BlockPartition::rfc5052(950, u32::from(E), B).unwrap();
-        let mut used = 0u64;
         for sbn in 0..p.nb_blocks() {
             let k = p.block_len_symbols(sbn).unwrap();
             let off = p.block_offset_bytes(sbn).unwrap() as usize;
@@ -1069,24 +1045,11 @@ mod tests {
             for esi in 2..k {
                 let s = off + esi as usize * usize::from(E);
                 let e = (s + usize::from(E)).min(off + len);
-                let budget = Budget {
-                    used: &mut used,
-                    max: u64::MAX,
-                };
-                object
-                    .push(sbn as u32, esi, &data[s..e], 8, budget)
-                    .unwrap();
+                object.push(sbn as u32, esi, &data[s..e], 8).unwrap();
             }
             let mut decoded = false;
             for (i, symbol) in repair.chunks(usize::from(E)).enumerate() {
-                let budget = Budget {
-                    used: &mut used,
-                    max: u64::MAX,
-                };
-                match object
-                    .push(sbn as u32, k + i as u32, symbol, 8, budget)
-                    .unwrap()
-                {
+                match object.push(sbn as u32, k + i as u32, symbol, 8).unwrap() {
                     Pushed::New {
                         block_completed: true,
                     } => {
@@ -1097,13 +1060,13 @@ mod tests {
                         block_completed: false,
                     } => {
                         assert!(object.scratch_bytes() > 0);
-                        assert_eq!(used, object.scratch_bytes());
+                        assert_eq!(object.memory_bytes(), object.scratch_bytes());
                     }
                     Pushed::Duplicate => unreachable!(),
                 }
             }
             assert!(decoded);
-            assert_eq!((used, object.scratch_bytes()), (0, 0));
+            assert_eq!((object.memory_bytes(), object.scratch_bytes()), (0, 0));
         }
         assert!(object.is_complete());
         object.finish(&mut sink, 1 << 20).unwrap();

@@ -5,12 +5,25 @@
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, SystemTime};
 
+use super::budget::{Budget, Charge};
 use super::error::DropReason;
 
 #[derive(Debug)]
 struct Held {
     packets: Vec<Box<[u8]>>,
     last_activity: SystemTime,
+    /// The packets' bytes, charged to `Limits::max_pending_bytes` and to the memory budget
+    /// until they are taken or forgotten.
+    pending: Charge,
+    memory: Charge,
+}
+
+/// The budgets held packets are charged to: `Limits::max_pending_bytes`, shared by every
+/// session, and the receiver's memory budget.
+#[derive(Debug, Clone)]
+pub(crate) struct HeldBudgets {
+    pub pending: Budget,
+    pub memory: Budget,
 }
 
 /// The held packets of one session, by TOI.
@@ -20,7 +33,6 @@ pub(crate) struct Pending {
     /// (last packet's time, TOI) of every held TOI, idlest first: eviction finds its victim
     /// without a scan.
     by_age: BTreeSet<(SystemTime, u128)>,
-    bytes: usize,
 }
 
 impl Pending {
@@ -31,8 +43,8 @@ impl Pending {
 
     /// Bytes held.
     #[cfg(test)]
-    pub(super) fn bytes(&self) -> usize {
-        self.bytes
+    pub(super) fn bytes(&self) -> u64 {
+        self.by_toi.values().map(|h| h.pending.bytes()).sum()
     }
 
     /// Whether packets of `toi` are held.
@@ -53,17 +65,18 @@ impl Pending {
         self.by_toi.keys().copied()
     }
 
-    /// Holds a copy of `packet` for `toi`, if it fits in the `room_bytes` left (the cap is
-    /// shared by every session) and, for a TOI not held yet, if `new_toi_allowed`.
+    /// Holds a copy of `packet` for `toi`, if it fits in both `budgets` and, for a TOI not held
+    /// yet, if `new_toi_allowed`.
     pub(super) fn hold(
         &mut self,
         toi: u128,
         packet: &[u8],
         now: SystemTime,
-        room_bytes: usize,
+        budgets: &HeldBudgets,
         new_toi_allowed: bool,
     ) -> Result<(), DropReason> {
-        if packet.len() > room_bytes {
+        let len = packet.len() as u64;
+        if !budgets.pending.fits(len) || !budgets.memory.fits(len) {
             return Err(DropReason::PendingBytesLimit);
         }
         let held = match self.by_toi.get_mut(&toi) {
@@ -71,33 +84,35 @@ impl Pending {
             None if new_toi_allowed => self.by_toi.entry(toi).or_insert(Held {
                 packets: Vec::new(),
                 last_activity: now,
+                pending: budgets.pending.force(0),
+                memory: budgets.memory.force(0),
             }),
             None => return Err(DropReason::ObjectLimit),
         };
+        // Both fit: checked above, on this one thread.
+        held.pending.grow(len);
+        held.memory.grow(len);
         held.packets.push(packet.into());
         self.by_age.remove(&(held.last_activity, toi));
         held.last_activity = now;
         self.by_age.insert((now, toi));
-        self.bytes += packet.len();
         Ok(())
     }
 
-    /// Takes the packets held for `toi`, oldest first.
+    /// Takes the packets held for `toi`, oldest first. Their bytes are no longer charged: the
+    /// caller pushes them again as packets.
     pub(super) fn take(&mut self, toi: u128) -> Vec<Box<[u8]>> {
         match self.by_toi.remove(&toi) {
             Some(held) => {
                 self.by_age.remove(&(held.last_activity, toi));
-                let len: usize = held.packets.iter().map(|p| p.len()).sum();
-                self.bytes -= len;
                 held.packets
             }
             None => Vec::new(),
         }
     }
 
-    /// Forgets TOIs with no packet for `timeout`; returns the bytes freed.
-    pub(super) fn expire(&mut self, now: SystemTime, timeout: Duration) -> usize {
-        let mut freed = 0;
+    /// Forgets TOIs with no packet for `timeout`.
+    pub(super) fn expire(&mut self, now: SystemTime, timeout: Duration) {
         let by_age = &mut self.by_age;
         self.by_toi.retain(|toi, held| {
             let idle = now
@@ -105,13 +120,10 @@ impl Pending {
                 .unwrap_or(Duration::ZERO);
             let keep = idle < timeout;
             if !keep {
-                freed += held.packets.iter().map(|p| p.len()).sum::<usize>();
                 by_age.remove(&(held.last_activity, *toi));
             }
             keep
         });
-        self.bytes -= freed;
-        freed
     }
 }
 
@@ -119,52 +131,72 @@ impl Pending {
 mod tests {
     use super::*;
 
+    fn budgets(pending: u64, memory: u64) -> HeldBudgets {
+        HeldBudgets {
+            pending: Budget::new(pending),
+            memory: Budget::new(memory),
+        }
+    }
+
     #[test]
     fn held_bytes_and_tois_are_capped_and_released() {
         let now = SystemTime::UNIX_EPOCH;
+        let b = budgets(100, 1000);
         let mut p = Pending::default();
-        p.hold(1, &[0; 60], now, 100, true).unwrap();
+        p.hold(1, &[0; 60], now, &b, true).unwrap();
         assert_eq!(
-            p.hold(2, &[0; 60], now, 40, true),
+            p.hold(2, &[0; 60], now, &b, true),
             Err(DropReason::PendingBytesLimit)
         );
         assert_eq!(
-            p.hold(2, &[0; 10], now, 40, false),
+            p.hold(2, &[0; 10], now, &b, false),
             Err(DropReason::ObjectLimit)
         );
-        p.hold(1, &[1; 40], now, 40, false).unwrap();
-        assert_eq!(p.bytes(), 100);
+        p.hold(1, &[1; 40], now, &b, false).unwrap();
+        assert_eq!(
+            (p.bytes(), b.pending.used(), b.memory.used()),
+            (100, 100, 100)
+        );
         let taken = p.take(1);
         assert_eq!(taken.len(), 2);
         assert_eq!(&taken[1][..], &[1; 40]);
-        assert_eq!(p.bytes(), 0);
-        p.hold(3, &[0; 10], now, 100, true).unwrap();
+        assert_eq!((p.bytes(), b.pending.used(), b.memory.used()), (0, 0, 0));
+        p.hold(3, &[0; 10], now, &b, true).unwrap();
+        p.expire(now + Duration::from_secs(5), Duration::from_secs(10));
+        assert_eq!(b.pending.used(), 10);
+        p.expire(now + Duration::from_secs(10), Duration::from_secs(10));
+        assert_eq!((p.bytes(), p.nb_objects(), b.pending.used()), (0, 0, 0));
+    }
+
+    #[test]
+    fn held_packets_also_fit_in_the_memory_budget() {
+        let now = SystemTime::UNIX_EPOCH;
+        let b = budgets(100, 50);
+        let mut p = Pending::default();
+        p.hold(1, &[0; 40], now, &b, true).unwrap();
         assert_eq!(
-            p.expire(now + Duration::from_secs(5), Duration::from_secs(10)),
-            0
+            p.hold(1, &[0; 20], now, &b, true),
+            Err(DropReason::PendingBytesLimit)
         );
-        assert_eq!(
-            p.expire(now + Duration::from_secs(10), Duration::from_secs(10)),
-            10
-        );
-        assert_eq!((p.bytes(), p.nb_objects()), (0, 0));
+        assert_eq!(b.memory.used(), 40);
     }
 
     #[test]
     fn the_idlest_held_toi_is_found_other_than_the_one_asking() {
         let t = |s| SystemTime::UNIX_EPOCH + Duration::from_secs(s);
+        let b = budgets(100, 100);
         let mut p = Pending::default();
-        p.hold(1, &[0], t(5), 100, true).unwrap();
-        p.hold(2, &[0], t(3), 100, true).unwrap();
-        p.hold(3, &[0], t(4), 100, true).unwrap();
+        p.hold(1, &[0], t(5), &b, true).unwrap();
+        p.hold(2, &[0], t(3), &b, true).unwrap();
+        p.hold(3, &[0], t(4), &b, true).unwrap();
         assert_eq!(p.idlest_except(9), Some((2, t(3))));
         assert_eq!(p.idlest_except(2), Some((3, t(4))));
         // A new packet makes a TOI the most recent.
-        p.hold(2, &[0], t(6), 100, true).unwrap();
+        p.hold(2, &[0], t(6), &b, true).unwrap();
         assert_eq!(p.idlest_except(9), Some((3, t(4))));
         p.take(3);
         assert_eq!(p.idlest_except(9), Some((1, t(5))));
-        assert_eq!(p.expire(t(16), Duration::from_secs(10)), 3);
-        assert_eq!(p.idlest_except(9), None);
+        p.expire(t(16), Duration::from_secs(10));
+        assert_eq!((p.idlest_except(9), b.pending.used()), (None, 0));
     }
 }

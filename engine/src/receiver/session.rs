@@ -10,15 +10,16 @@ use crate::cenc::{Cenc, CencError};
 use crate::fdt::{FdtInstance, RejectedFile};
 use crate::wire::{AlcPacket, WireError};
 
+use super::budget::Budget;
 use super::config::Config;
 use super::error::{DropReason, FailReason, ReceiverError};
 use super::event::{ObjectEvent, ObjectMetadata, ReceiverEndpoint};
-use super::fdt_state::{FdtFile, FdtFingerprint, FdtReceiving, FileSlot};
+use super::fdt_state::{DescriptionCharges, FdtFile, FdtFingerprint, FdtReceiving, FileSlot};
 use super::object::{
-    Budget, ObjectReceiver, ObjectStart, Pushed, bookkeeping_bytes, is_supported, partition_for,
+    ObjectReceiver, ObjectStart, Pushed, bookkeeping_bytes, is_supported, partition_for,
     sink_reservation,
 };
-use super::pending::Pending;
+use super::pending::{HeldBudgets, Pending};
 use super::repair::IncompleteObject;
 use super::sender_clock::SenderClock;
 use super::sink::{ObjectDescription, ObjectSink};
@@ -32,43 +33,41 @@ pub(crate) struct Shared<S> {
     pub sink: S,
     pub events: VecDeque<ObjectEvent>,
     pub stats: ReceiverStats,
-    /// Bytes of sink regions taken (`Limits::max_receiving_bytes`).
-    pub receiving_bytes: u64,
-    /// Bytes of packets held for their FDT, over all sessions.
-    pub held_bytes: usize,
-    /// Bytes of live FDT file descriptions, over all sessions.
-    pub description_bytes: usize,
-    /// Memory held by objects and FDT instances being received: bookkeeping, FEC scratch,
-    /// in-memory regions. With `held_bytes` and `description_bytes`, what
-    /// `Limits::max_memory_bytes` bounds.
-    pub memory_bytes: u64,
+    /// Sink regions taken (`Limits::max_receiving_bytes`).
+    pub receiving: Budget,
+    /// Packets held for their FDT, over all sessions (`Limits::max_pending_bytes`), and
+    /// `memory`.
+    pub held: HeldBudgets,
+    /// Live FDT file descriptions, over all sessions (`Limits::max_description_bytes`).
+    pub descriptions: Budget,
+    /// All the memory held for unverified input (`Limits::max_memory_bytes`): objects and FDT
+    /// instances being received (bookkeeping, FEC scratch, in-memory regions), held packets,
+    /// file descriptions. Each holder keeps its [`Charge`](super::budget::Charge), given back
+    /// when it drops.
+    pub memory: Budget,
     /// Objects that cannot complete from the network are handed over for a repair by unicast
     /// instead of being discarded (`MultiReceiver::set_hand_over_incomplete`).
     pub hand_over: bool,
 }
 
 impl<S> Shared<S> {
-    /// All the memory held for unverified input.
-    pub(super) fn memory_used(&self) -> u64 {
-        self.memory_bytes
-            .saturating_add(self.held_bytes as u64)
-            .saturating_add(self.description_bytes as u64)
-    }
-
-    /// Memory left under `Limits::max_memory_bytes`.
-    pub(super) fn memory_room(&self) -> u64 {
-        self.config
-            .limits
-            .max_memory_bytes
-            .saturating_sub(self.memory_used())
-    }
-
-    /// The budget objects and FDT instances charge what they allocate to.
-    pub(super) fn memory_budget(&mut self) -> Budget<'_> {
-        let others = (self.held_bytes as u64).saturating_add(self.description_bytes as u64);
-        Budget {
-            max: self.config.limits.max_memory_bytes.saturating_sub(others),
-            used: &mut self.memory_bytes,
+    /// Budgets of `config`'s limits, nothing charged yet.
+    pub(super) fn new(config: Config, sink: S) -> Self {
+        let limits = &config.limits;
+        let memory = Budget::new(limits.max_memory_bytes);
+        Self {
+            receiving: Budget::new(limits.max_receiving_bytes),
+            held: HeldBudgets {
+                pending: Budget::new(limits.max_pending_bytes as u64),
+                memory: memory.clone(),
+            },
+            descriptions: Budget::new(limits.max_description_bytes as u64),
+            memory,
+            config,
+            sink,
+            events: VecDeque::new(),
+            stats: ReceiverStats::default(),
+            hand_over: false,
         }
     }
 
@@ -286,13 +285,13 @@ impl<O: super::sink::SinkObject> Session<O> {
     ) -> Result<(), Box<ReceiverError>> {
         let toi = alc.lct().toi;
         if let Some(object) = self.objects.get_mut(&toi) {
-            let complete = match store(&self.key, object, shared, alc, raw, now) {
+            let complete = match store(&self.key, object, shared, alc, now) {
                 Ok(complete) => complete,
                 Err(e) => {
                     // The sink could not make room for the symbols (a full disk): the object
                     // fails now rather than timing out, and its temporary file goes.
-                    if let Some(message) = object.take_sink_error() {
-                        self.fail_object(shared, toi, FailReason::Sink(message), now);
+                    if let Some(error) = object.take_sink_error() {
+                        self.fail_object(shared, toi, FailReason::Sink(error.to_string()), now);
                     }
                     return Err(e);
                 }
@@ -343,7 +342,7 @@ impl<O: super::sink::SinkObject> Session<O> {
         if self.open_object(shared, toi, meta, file, now)? {
             // An empty object has no symbol to wait for.
             self.complete_object(shared, toi, now);
-            self.take_pending(shared, toi);
+            self.pending.take(toi);
             return Ok(());
         }
         let result = self.push_object(shared, alc, raw, now);
@@ -412,8 +411,7 @@ impl<O: super::sink::SinkObject> Session<O> {
         let reserved = sink_reservation(&meta);
         let bookkeeping = bookkeeping_bytes(&partition);
         let short = |shared: &Shared<S>| {
-            shared.receiving_bytes.saturating_add(reserved) > limits.max_receiving_bytes
-                || bookkeeping > shared.memory_room()
+            !shared.receiving.fits(reserved) || !shared.memory.fits(bookkeeping)
         };
         // Objects no FDT describes give their bytes up first, the idlest first.
         while short(shared) {
@@ -423,12 +421,12 @@ impl<O: super::sink::SinkObject> Session<O> {
             self.fail_object(shared, victim, FailReason::Evicted, now);
             shared.stats.unannounced_evicted += 1;
         }
-        if shared.receiving_bytes.saturating_add(reserved) > limits.max_receiving_bytes {
+        let Some(receiving) = shared.receiving.charge(reserved) else {
             return Err(DropReason::ReceivingBytesLimit.into());
-        }
-        if bookkeeping > shared.memory_room() {
+        };
+        let Some(memory) = shared.memory.charge(bookkeeping) else {
             return Err(DropReason::MemoryLimit.into());
-        }
+        };
         let desc = ObjectDescription {
             tsi: self.key.tsi,
             toi,
@@ -442,10 +440,11 @@ impl<O: super::sink::SinkObject> Session<O> {
             meta: meta.clone(),
             partition,
             from_fdt,
-            reserved_bytes: reserved,
+            receiving,
+            memory,
             max_decode_cost: limits.max_decode_cost,
         };
-        let mut object =
+        let object =
             match ObjectReceiver::start(&mut shared.sink, start, shared.config.check_md5, now) {
                 Ok(object) => object,
                 Err(reason) => {
@@ -457,13 +456,10 @@ impl<O: super::sink::SinkObject> Session<O> {
                         reason,
                     });
                     self.record_done(shared, toi, file, false, now);
-                    self.take_pending(shared, toi);
+                    self.pending.take(toi);
                     return Err(DropReason::Sink.into());
                 }
             };
-        shared.receiving_bytes += reserved;
-        shared.memory_bytes += bookkeeping;
-        object.memory_bytes = bookkeeping;
         shared.stats.objects_started += 1;
         shared.emit(ObjectEvent::Started {
             session: self.key,
@@ -553,28 +549,23 @@ impl<O: super::sink::SinkObject> Session<O> {
         raw: &[u8],
         now: SystemTime,
     ) -> Result<(), Box<ReceiverError>> {
-        let limits = shared.config.limits;
         if !self.pending.contains(toi) {
             self.make_room_unannounced(shared, toi, now);
         }
         // The byte caps are shared by every session: this session makes room by letting its
         // own idlest held TOIs go, never another session's.
-        let room = |shared: &Shared<S>| {
-            let pending = limits.max_pending_bytes.saturating_sub(shared.held_bytes);
-            pending.min(usize::try_from(shared.memory_room()).unwrap_or(usize::MAX))
-        };
-        while raw.len() > room(shared) {
+        let len = raw.len() as u64;
+        let room = |shared: &Shared<S>| shared.held.pending.room().min(shared.memory.room());
+        while len > room(shared) {
             match self.pending.idlest_except(toi) {
                 Some((victim, _)) => self.evict_pending(shared, victim),
                 None => break,
             }
         }
-        if raw.len() > usize::try_from(shared.memory_room()).unwrap_or(usize::MAX) {
+        if !shared.memory.fits(len) {
             return Err(DropReason::MemoryLimit.into());
         }
-        let room = room(shared);
-        self.pending.hold(toi, raw, now, room, true)?;
-        shared.held_bytes += raw.len();
+        self.pending.hold(toi, raw, now, &shared.held, true)?;
         shared.stats.held += 1;
         Ok(())
     }
@@ -625,18 +616,10 @@ impl<O: super::sink::SinkObject> Session<O> {
 
     /// Drops the packets held for `toi`, counted as drops of their own reason.
     fn evict_pending<S>(&mut self, shared: &mut Shared<S>, toi: u128) {
-        for _ in self.take_pending(shared, toi) {
+        for _ in self.pending.take(toi) {
             shared.stats.count_drop(DropReason::PendingEvicted);
         }
         shared.stats.unannounced_evicted += 1;
-    }
-
-    /// Takes the packets held for `toi`, releasing their bytes.
-    fn take_pending<S>(&mut self, shared: &mut Shared<S>, toi: u128) -> Vec<Box<[u8]>> {
-        let packets = self.pending.take(toi);
-        let freed: usize = packets.iter().map(|p| p.len()).sum();
-        shared.held_bytes -= freed;
-        packets
     }
 
     /// Pushes again the packets held for `toi`.
@@ -646,7 +629,7 @@ impl<O: super::sink::SinkObject> Session<O> {
         toi: u128,
         now: SystemTime,
     ) {
-        for raw in self.take_pending(shared, toi) {
+        for raw in self.pending.take(toi) {
             let result = match AlcPacket::parse(&raw) {
                 Ok(alc) => self.push_object(shared, &alc, &raw, now),
                 Err(e) => Err(e.into()),
@@ -700,8 +683,6 @@ impl<O: super::sink::SinkObject> Session<O> {
         let Some(object) = self.objects.remove(&toi) else {
             return;
         };
-        shared.receiving_bytes -= object.reserved_bytes;
-        shared.memory_bytes -= object.memory_bytes;
         let meta = object.meta.clone();
         let file = if object.from_fdt {
             self.files.get(&toi).map(|slot| slot.file.clone())
@@ -750,11 +731,9 @@ impl<O: super::sink::SinkObject> Session<O> {
         reason: FailReason,
         now: SystemTime,
     ) {
-        let Some(object) = self.objects.remove(&toi) else {
+        let Some(mut object) = self.objects.remove(&toi) else {
             return;
         };
-        shared.receiving_bytes -= object.reserved_bytes;
-        shared.memory_bytes -= object.memory_bytes;
         let meta = object.meta.clone();
         let file = if object.from_fdt {
             self.files.get(&toi).map(|slot| slot.file.clone())
@@ -763,6 +742,7 @@ impl<O: super::sink::SinkObject> Session<O> {
         };
         if shared.hand_over && is_repairable_end(&reason) && object.is_repairable() {
             shared.stats.objects_handed_over += 1;
+            object.leave_budgets();
             self.handed_over
                 .push(IncompleteObject::new(self.key, toi, reason, object));
             // The repair owns it now: its later packets are repeats, and the session's end
@@ -828,20 +808,18 @@ impl<O: super::sink::SinkObject> Session<O> {
             // taken: a flood of new instance IDs churns them, but cannot stop a new instance
             // (most take one packet) from being received.
             if self.fdt_receiving.len() >= limits.max_fdt_instances_receiving.max(1) {
-                self.evict_idlest_fdt(shared);
+                self.evict_idlest_fdt();
                 shared.stats.count_drop(DropReason::FdtInstancesLimit);
             }
-            let receiving =
-                match FdtReceiving::new(&oti, cenc, &limits, &mut shared.memory_budget(), now) {
-                    Err(e)
-                        if e.reason() == DropReason::MemoryLimit
-                            && !self.fdt_receiving.is_empty() =>
-                    {
-                        self.evict_idlest_fdt(shared);
-                        FdtReceiving::new(&oti, cenc, &limits, &mut shared.memory_budget(), now)?
-                    }
-                    other => other?,
-                };
+            let receiving = match FdtReceiving::new(&oti, cenc, &limits, &shared.memory, now) {
+                Err(e)
+                    if e.reason() == DropReason::MemoryLimit && !self.fdt_receiving.is_empty() =>
+                {
+                    self.evict_idlest_fdt();
+                    FdtReceiving::new(&oti, cenc, &limits, &shared.memory, now)?
+                }
+                other => other?,
+            };
             self.fdt_receiving.insert(id, receiving);
         }
         let payload_id = alc
@@ -851,19 +829,12 @@ impl<O: super::sink::SinkObject> Session<O> {
             return Ok(());
         };
         receiving.last_activity = now;
-        let budget = Budget {
-            max: limits.max_memory_bytes.saturating_sub(
-                (shared.held_bytes as u64).saturating_add(shared.description_bytes as u64),
-            ),
-            used: &mut shared.memory_bytes,
-        };
-        if !receiving.push(payload_id.sbn, payload_id.esi, alc.payload(), budget)? {
+        if !receiving.push(payload_id.sbn, payload_id.esi, alc.payload())? {
             return Ok(());
         }
         let Some(receiving) = self.fdt_receiving.remove(&id) else {
             return Ok(());
         };
-        shared.memory_bytes -= receiving.charged();
         let fingerprint = receiving.fingerprint();
         let (instance, rejected) = receiving.parse(limits.max_fdt_files)?;
         self.apply_fdt(shared, id, &instance, fingerprint, now)?;
@@ -872,14 +843,14 @@ impl<O: super::sink::SinkObject> Session<O> {
     }
 
     /// Gives up the FDT instance being received that has gone without a packet the longest.
-    fn evict_idlest_fdt<S>(&mut self, shared: &mut Shared<S>) {
+    fn evict_idlest_fdt(&mut self) {
         let idlest = self
             .fdt_receiving
             .iter()
             .min_by_key(|(_, f)| f.last_activity)
             .map(|(id, _)| *id);
-        if let Some(receiving) = idlest.and_then(|id| self.fdt_receiving.remove(&id)) {
-            shared.memory_bytes -= receiving.charged();
+        if let Some(id) = idlest {
+            self.fdt_receiving.remove(&id);
         }
     }
 
@@ -951,16 +922,23 @@ impl<O: super::sink::SinkObject> Session<O> {
                 }
                 None => 0,
             };
-            let room = limits
-                .max_description_bytes
-                .saturating_sub(shared.description_bytes)
-                .saturating_add(replaced_bytes);
-            if new.approx_bytes() > room {
+            // The description it replaces gives its bytes back when the slot is replaced.
+            let bytes = new.approx_bytes() as u64;
+            if bytes
+                > shared
+                    .descriptions
+                    .room()
+                    .saturating_add(replaced_bytes as u64)
+            {
                 shared.stats.count_drop(DropReason::DescriptionBytesLimit);
                 continue;
             }
-            shared.description_bytes =
-                shared.description_bytes - replaced_bytes + new.approx_bytes();
+            // Descriptions are capped by their own budget; the memory budget counts them so
+            // that what they take is not given to objects as well.
+            let charges = DescriptionCharges {
+                descriptions: shared.descriptions.force(bytes),
+                memory: shared.memory.force(bytes),
+            };
             if new.path.is_err() {
                 shared.stats.paths_rejected += 1;
             }
@@ -971,6 +949,7 @@ impl<O: super::sink::SinkObject> Session<O> {
                     expires_at,
                     listed,
                     refusal_reported: false,
+                    charges,
                 },
             );
             if self.objects.get(&toi).is_some_and(|o| o.from_fdt) {
@@ -1040,15 +1019,8 @@ impl<O: super::sink::SinkObject> Session<O> {
             self.fail_object(shared, toi, reason, now);
         }
         if config.fdt_expiry_check {
-            let mut freed = 0;
-            self.files.retain(|_, slot| {
-                let keep = slot.expires_at.is_none_or(|t| t > now);
-                if !keep {
-                    freed += slot.file.approx_bytes();
-                }
-                keep
-            });
-            shared.description_bytes -= freed;
+            self.files
+                .retain(|_, slot| slot.expires_at.is_none_or(|t| t > now));
             self.live_fdts.retain(|_, (t, _)| t.is_none_or(|t| t > now));
         }
         let files = &self.files;
@@ -1061,16 +1033,9 @@ impl<O: super::sink::SinkObject> Session<O> {
                 .is_some_and(|d| idle_for(now, done.last_seen, d)),
         });
         if let Some(timeout) = config.object_timeout {
-            shared.held_bytes -= self.pending.expire(now, timeout);
-            let mut freed = 0;
-            self.fdt_receiving.retain(|_, f| {
-                let keep = !idle_for(now, f.last_activity, timeout);
-                if !keep {
-                    freed += f.charged();
-                }
-                keep
-            });
-            shared.memory_bytes -= freed;
+            self.pending.expire(now, timeout);
+            self.fdt_receiving
+                .retain(|_, f| !idle_for(now, f.last_activity, timeout));
         }
         false
     }
@@ -1091,13 +1056,9 @@ impl<O: super::sink::SinkObject> Session<O> {
         }
         let held: Vec<u128> = self.pending.tois().collect();
         for toi in held {
-            self.take_pending(shared, toi);
+            self.pending.take(toi);
         }
-        let freed: usize = self.files.values().map(|s| s.file.approx_bytes()).sum();
-        shared.description_bytes -= freed;
         self.files.clear();
-        let charged: u64 = self.fdt_receiving.values().map(FdtReceiving::charged).sum();
-        shared.memory_bytes -= charged;
         self.fdt_receiving.clear();
     }
 }
@@ -1108,19 +1069,17 @@ fn store<O: super::sink::SinkObject, S>(
     object: &mut ObjectReceiver<O>,
     shared: &mut Shared<S>,
     alc: &AlcPacket<'_>,
-    raw: &[u8],
     now: SystemTime,
 ) -> Result<bool, Box<ReceiverError>> {
     object.last_activity = now;
-    // A packet whose FEC Payload ID the packet alone does not define (ID 2 without EXT_FTI:
-    // its layout depends on m) is parsed again with the object's OTI, payload included: the
-    // first parse could not tell where the symbols start.
-    let reparsed;
+    // A packet whose FEC Payload ID the packet alone does not define (ID 2 without EXT_FTI)
+    // has it read now that the object's OTI is known.
+    let resolved;
     let alc = match alc.payload_id() {
         Some(_) => alc,
         None => {
-            reparsed = AlcPacket::parse_with_oti(raw, &object.meta.oti)?;
-            &reparsed
+            resolved = alc.with_oti(&object.meta.oti)?;
+            &resolved
         }
     };
     let payload_id = alc
@@ -1131,13 +1090,11 @@ fn store<O: super::sink::SinkObject, S>(
     }
     let payload = alc.payload();
     let max_concurrent_blocks = shared.config.limits.max_concurrent_blocks;
-    let budget = shared.memory_budget();
     match object.push(
         payload_id.sbn,
         payload_id.esi,
         payload,
         max_concurrent_blocks,
-        budget,
     )? {
         Pushed::Duplicate => shared.stats.duplicates += 1,
         Pushed::New { block_completed } => {

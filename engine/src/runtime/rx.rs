@@ -22,6 +22,7 @@ use super::stats::{Published, latency_histogram};
 use super::verify::VerifyStage;
 use super::xdp_watch::XdpWatch;
 use super::{Backend, ChannelSpec, Events, RuntimeError, RxCounters, RxStats};
+use crate::endpoint::UdpEndpoint;
 use crate::io::file_sink::{FileSink, FileSinkObject, SinkThreads};
 use crate::io::frame::{LinkType, parse_udp};
 use crate::io::pcap::{PcapError, PcapReader};
@@ -175,7 +176,7 @@ impl RxEngine {
                     steering
                         .lock()
                         .unwrap_or_else(PoisonError::into_inner)
-                        .add_channel(&channel.xdp_channel())?;
+                        .add_flow(&channel.xdp_flow())?;
                 }
                 for handle in &mut self.handles {
                     let _ = handle.commands.send(RxCommand::Add(channel.clone()));
@@ -225,7 +226,7 @@ impl RxEngine {
                     steering
                         .lock()
                         .unwrap_or_else(PoisonError::into_inner)
-                        .remove_channel(&spec.xdp_channel())?;
+                        .remove_flow(&spec.xdp_flow())?;
                 }
                 for handle in &mut self.handles {
                     let _ = handle.commands.send(RxCommand::Remove(destination, source));
@@ -360,7 +361,7 @@ impl RxEngineBuilder {
 
     /// Hands over, on [`RxEngine::incomplete`], the objects that cannot complete from the
     /// network instead of discarding them, for a repair by unicast (see
-    /// [`crate::receiver::repair`]); off by default.
+    /// [`RepairPlan`](crate::receiver::RepairPlan)); off by default.
     pub fn hand_over_incomplete(mut self, on: bool) -> Self {
         self.hand_over_incomplete = on;
         self
@@ -508,7 +509,7 @@ impl RxEngineBuilder {
                 })?;
                 let mut steering = XdpSteering::attach(interface)?;
                 for channel in &self.channels {
-                    steering.add_channel(&channel.xdp_channel())?;
+                    steering.add_flow(&channel.xdp_flow())?;
                 }
                 steering.set_drop_probability(self.drop_probability)?;
                 let mut sockets = Vec::new();
@@ -742,6 +743,7 @@ impl WorkerSetup {
         Worker {
             index: self.index,
             receiver,
+            routes: routes(&self.channels),
             channels: self.channels,
             counters: RxCounters::default(),
             started: HashMap::new(),
@@ -779,6 +781,25 @@ fn spawn(index: usize, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<(
         })
 }
 
+/// How the packet path finds a datagram's channel: its destination, the only source it
+/// accepts (if any), and the endpoint the receiver files its sessions under.
+struct Route {
+    destination: SocketAddr,
+    source: Option<IpAddr>,
+    endpoint: UdpEndpoint,
+}
+
+fn routes(channels: &[ChannelSpec]) -> Vec<Route> {
+    channels
+        .iter()
+        .map(|c| Route {
+            destination: c.destination,
+            source: c.source,
+            endpoint: c.endpoint(),
+        })
+        .collect()
+}
+
 pub(super) fn pin(core: Option<core_affinity::CoreId>) {
     if let Some(core) = core
         && !core_affinity::set_for_current(core)
@@ -807,6 +828,9 @@ struct Worker {
     index: usize,
     receiver: MultiReceiver<FileSink>,
     channels: Vec<ChannelSpec>,
+    /// The channels as the packet path matches them, each with the endpoint its sessions are
+    /// filed under, made once per change of channels rather than once per packet.
+    routes: Vec<Route>,
     counters: RxCounters,
     /// When each object being received started, for the latency histogram.
     started: HashMap<(ReceiverEndpoint, u128), Instant>,
@@ -874,6 +898,7 @@ impl Worker {
                         .retain(|c| !(c.destination == destination && c.source == source));
                 }
             }
+            self.routes = routes(&self.channels);
         }
     }
 
@@ -884,21 +909,21 @@ impl Worker {
         payload: &[u8],
         now: SystemTime,
     ) {
-        let channel = self
-            .channels
+        // A handful of channels per worker: a scan of a few words beats hashing.
+        let route = self
+            .routes
             .iter()
-            .find(|c| c.destination == destination && c.source.is_none_or(|s| Some(s) == source));
-        let Some(channel) = channel else {
+            .find(|r| r.destination == destination && r.source.is_none_or(|s| Some(s) == source));
+        let Some(route) = route else {
             self.counters.unknown_channel += 1;
             return;
         };
-        let endpoint = channel.endpoint();
         if let Some(stage) = &mut self.verify {
-            stage.stage(endpoint, payload, now);
+            stage.stage(route.endpoint, payload, now);
             return;
         }
         // Drops are typed and counted in the receiver's stats.
-        let _ = self.receiver.push(&endpoint, payload, now);
+        let _ = self.receiver.push(&route.endpoint, payload, now);
     }
 
     /// A whole frame of `link` type (`None`: a link type xflute does not read, counted).

@@ -89,11 +89,17 @@ impl<'a> AlcPacket<'a> {
     /// Like [`AlcPacket::parse`], with the object's OTI from the FDT for packets that carry no
     /// EXT_FTI. An in-band EXT_FTI still takes precedence.
     pub fn parse_with_oti(buf: &'a [u8], oti: &Oti) -> Result<Self, WireError> {
-        let mut packet = Self::parse(buf)?;
-        if packet.payload_id.is_none() && !packet.is_data_less() {
-            packet.set_payload_id(PayloadIdFormat::for_oti(oti)?)?;
+        Self::parse(buf)?.with_oti(oti)
+    }
+
+    /// This packet with its FEC Payload ID read under the object's `oti`, for a packet whose
+    /// payload ID the packet alone does not define (ID 2 without EXT_FTI: its layout depends on
+    /// m). Only the payload ID is read: the header was checked once, by [`AlcPacket::parse`].
+    pub fn with_oti(mut self, oti: &Oti) -> Result<Self, WireError> {
+        if self.payload_id.is_none() && !self.is_data_less() {
+            self.set_payload_id(PayloadIdFormat::for_oti(oti)?)?;
         }
-        Ok(packet)
+        Ok(self)
     }
 
     fn set_payload_id(&mut self, format: PayloadIdFormat) -> Result<(), WireError> {
