@@ -1,10 +1,10 @@
 //! AL-FEC building block (RFC 5052) and its schemes.
 //!
 //! [`Scheme`] is the FEC scheme of one object, one per FEC Encoding ID (no-code, Reed-Solomon,
-//! RaptorQ, Raptor), built from the object's OTI, which it validates. It is all the sender and
-//! the receiver know of FEC: the object's [`BlockPartition`], the ESIs of a block, its
-//! sub-block layout, the FEC Payload ID layout, the repair symbols sent per block, the object's
-//! [`Encoder`] and a [`BlockDecoder`] per block.
+//! RaptorQ, Raptor), built from the object's OTI, which it validates. The sender and the
+//! receiver ask it what depends on the scheme: the object's [`BlockPartition`], the ESIs of a
+//! block, its sub-block layout, the FEC Payload ID layout, the repair symbols sent per block,
+//! the object's [`Encoder`] and a [`BlockDecoder`] per block.
 //!
 //! Beneath it, each code on its own: [`rs`] (RFC 5510, GF(2^m) with its SIMD kernels in `gf`,
 //! `gf256`, `gf65536`), [`raptorq`] (RFC 6330) and [`raptor`] (RFC 5053), both fountain codes

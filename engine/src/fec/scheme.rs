@@ -52,6 +52,10 @@ impl Scheme {
     /// and Al); k and n are checked per block, by [`Self::decoder`] and
     /// [`Self::check_block_len`].
     pub fn for_oti(oti: &Oti) -> Result<Self, FecError> {
+        let unsupported = || FecError::UnsupportedScheme {
+            fec_encoding_id: oti.fec_encoding_id.into(),
+            fec_instance_id: oti.fec_instance_id,
+        };
         let kind = match (oti.fec_encoding_id, oti.scheme_specific) {
             (FecEncodingId::NoCode, _) => Kind::NoCode,
             (FecEncodingId::RaptorQ, SchemeSpecific::RaptorQ { z, .. }) => Kind::RaptorQ {
@@ -62,12 +66,7 @@ impl Scheme {
                 code: Raptor::for_oti(oti)?,
                 nb_blocks: u32::from(z),
             },
-            (FecEncodingId::RaptorQ | FecEncodingId::Raptor, _) => {
-                return Err(FecError::UnsupportedScheme {
-                    fec_encoding_id: oti.fec_encoding_id.into(),
-                    fec_instance_id: oti.fec_instance_id,
-                });
-            }
+            (FecEncodingId::RaptorQ | FecEncodingId::Raptor, _) => return Err(unsupported()),
             (
                 FecEncodingId::ReedSolomonGf2m
                 | FecEncodingId::ReedSolomonGf28
@@ -80,12 +79,7 @@ impl Scheme {
                 }
                 Kind::ReedSolomon {
                     // Every OTI field_size_of accepts has a format.
-                    format: PayloadIdFormat::for_oti(oti).map_err(|_| {
-                        FecError::UnsupportedScheme {
-                            fec_encoding_id: oti.fec_encoding_id.into(),
-                            fec_instance_id: oti.fec_instance_id,
-                        }
-                    })?,
+                    format: PayloadIdFormat::for_oti(oti).map_err(|_| unsupported())?,
                     codes: RsCodes::new(m, usize::from(oti.encoding_symbol_length)),
                     m,
                 }
