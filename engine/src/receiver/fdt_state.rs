@@ -246,7 +246,8 @@ impl FdtReceiving {
         // Its region grows to at most its Transfer-Length (within the FDT cap), and its FEC
         // scratch to about as much: bounded by the cap as well as by the budget.
         self.object
-            .push(sbn, esi, payload, FDT_MAX_CONCURRENT_BLOCKS)?;
+            .push(sbn, esi, payload, None, FDT_MAX_CONCURRENT_BLOCKS)
+            .map_err(|e| e.reason())?;
         Ok(self.object.is_complete())
     }
 

@@ -135,9 +135,6 @@ pub(crate) struct ObjectReceiver<O> {
     pub last_activity: SystemTime,
     /// When the sender's close-object flag was seen.
     pub closing_since: Option<SystemTime>,
-    /// Why the sink refused to make a range writable (the disk is full), until the session
-    /// fails the object with it.
-    sink_error: Option<SinkError>,
     /// Most a block's decode may cost (`Limits::max_decode_cost`).
     max_decode_cost: u64,
     /// Source symbols recovered by decodes since the session last took the count: the repair
@@ -165,6 +162,31 @@ pub(crate) fn partition_for(meta: &ObjectMetadata) -> Result<BlockPartition, Fai
         .map_err(|e| FailReason::Fec(e.to_string()))?
         .partition(meta.transfer_length)
         .map_err(|e| FailReason::Fec(e.to_string()))
+}
+
+/// Why a payload was not stored.
+#[derive(Debug)]
+pub(crate) enum NotStored {
+    /// The packet is dropped and counted under this reason; the object goes on.
+    Dropped(DropReason),
+    /// The sink could not make room for the symbols (a full disk): the object cannot go on.
+    Sink(SinkError),
+}
+
+impl NotStored {
+    /// The reason the packet is counted under.
+    pub(crate) fn reason(&self) -> DropReason {
+        match self {
+            Self::Dropped(reason) => *reason,
+            Self::Sink(_) => DropReason::Sink,
+        }
+    }
+}
+
+impl From<DropReason> for NotStored {
+    fn from(reason: DropReason) -> Self {
+        Self::Dropped(reason)
+    }
 }
 
 fn fec_drop(e: FecError) -> DropReason {
@@ -289,7 +311,6 @@ impl<O: SinkObject> ObjectReceiver<O> {
             memory,
             last_activity: now,
             closing_since: None,
-            sink_error: None,
             max_decode_cost,
             repair_used: 0,
         })
@@ -320,29 +341,23 @@ impl<O: SinkObject> ObjectReceiver<O> {
         self.tracker.received_bytes()
     }
 
-    /// Checks the Source Block Length a FEC Payload ID carries (ID 129, RFC 5445 §5.2)
-    /// against the block's length in the object's partitioning: a block the sender cut
-    /// otherwise cannot be placed.
-    pub(crate) fn check_source_block_length(&self, sbn: u32, len: u32) -> Result<(), DropReason> {
-        match self.tracker.partition().block_len_symbols(u64::from(sbn)) {
-            Some(k) if k == len => Ok(()),
-            _ => Err(DropReason::SymbolOutOfRange),
-        }
-    }
-
     /// Stores the symbols of one payload at their offset (a repair symbol in its block's
-    /// scratch), decoding the block as soon as it can.
+    /// scratch), decoding the block as soon as it can. `source_block_length` is the one its
+    /// FEC Payload ID carries (ID 129, RFC 5445 §5.2), if any: a block the sender cut otherwise
+    /// than the object's partitioning cannot be placed.
     pub(crate) fn push(
         &mut self,
         sbn: u32,
         esi: u32,
         payload: &[u8],
+        source_block_length: Option<u32>,
         max_concurrent_blocks: usize,
-    ) -> Result<Pushed, DropReason> {
+    ) -> Result<Pushed, NotStored> {
         let k = self
             .tracker
             .partition()
             .block_len_symbols(u64::from(sbn))
+            .filter(|&k| source_block_length.is_none_or(|len| len == k))
             .ok_or(DropReason::SymbolOutOfRange)?;
         let block_completed = if esi >= k {
             match self.push_repair(sbn, esi, k, payload, max_concurrent_blocks)? {
@@ -387,49 +402,40 @@ impl<O: SinkObject> ObjectReceiver<O> {
     }
 
     /// Bytes `range` of the region, ready to be written: reserved by the sink, or allocated in
-    /// memory (and charged to the memory budget). On the sink's failure (a full disk) its error is kept
-    /// for [`Self::take_sink_error`], which the session fails the object with.
-    fn writable(&mut self, range: std::ops::Range<usize>) -> Result<&mut [u8], DropReason> {
+    /// memory (and charged to the memory budget).
+    fn writable(&mut self, range: std::ops::Range<usize>) -> Result<&mut [u8], NotStored> {
         match &mut self.region {
             Region::Sink(object) => {
-                if let Err(e) = object.reserve(range.clone()) {
-                    self.sink_error = Some(e);
-                    return Err(DropReason::Sink);
-                }
-                object
+                object.reserve(range.clone()).map_err(NotStored::Sink)?;
+                Ok(object
                     .data_mut()
                     .get_mut(range)
-                    .ok_or(DropReason::SymbolOutOfRange)
+                    .ok_or(DropReason::SymbolOutOfRange)?)
             }
             Region::Memory { buf, limit } => {
                 if range.end > *limit {
-                    return Err(DropReason::SymbolOutOfRange);
+                    return Err(DropReason::SymbolOutOfRange.into());
                 }
                 if range.end > buf.len() {
                     grow(buf, range.end, *limit, &mut self.memory)?;
                 }
-                buf.get_mut(range).ok_or(DropReason::SymbolOutOfRange)
+                Ok(buf.get_mut(range).ok_or(DropReason::SymbolOutOfRange)?)
             }
         }
     }
 
     /// The bytes of block `sbn` in the region.
-    fn block_mut(&mut self, sbn: u32) -> Result<&mut [u8], DropReason> {
+    fn block_mut(&mut self, sbn: u32) -> Result<&mut [u8], NotStored> {
         let partition = *self.tracker.partition();
         let (Some(offset), Some(len)) = (
             partition.block_offset_bytes(u64::from(sbn)),
             partition.block_len_bytes(u64::from(sbn)),
         ) else {
-            return Err(DropReason::SymbolOutOfRange);
+            return Err(DropReason::SymbolOutOfRange.into());
         };
         let start = usize::try_from(offset).map_err(|_| DropReason::SymbolOutOfRange)?;
         let end = usize::try_from(offset + len).map_err(|_| DropReason::SymbolOutOfRange)?;
         self.writable(start..end)
-    }
-
-    /// The sink's error that made the last packet a [`DropReason::Sink`] drop, if any.
-    pub(crate) fn take_sink_error(&mut self) -> Option<SinkError> {
-        self.sink_error.take()
     }
 
     /// The sub-block layout of a block of `k` symbols, if its symbols are not contiguous.
@@ -454,7 +460,7 @@ impl<O: SinkObject> ObjectReceiver<O> {
         esi: u32,
         len: usize,
         block_completed: bool,
-    ) -> Result<bool, DropReason> {
+    ) -> Result<bool, NotStored> {
         let symbol_len = usize::from(self.meta.oti.encoding_symbol_length);
         let Fec::Coded { decoders, .. } = &mut self.fec else {
             return Ok(false);
@@ -487,7 +493,7 @@ impl<O: SinkObject> ObjectReceiver<O> {
         k: u32,
         payload: &[u8],
         max_concurrent_blocks: usize,
-    ) -> Result<Repair, DropReason> {
+    ) -> Result<Repair, NotStored> {
         let Fec::Coded {
             code,
             decoders,
@@ -495,32 +501,32 @@ impl<O: SinkObject> ObjectReceiver<O> {
         } = &mut self.fec
         else {
             // No-code has no repair symbols.
-            return Err(DropReason::SymbolOutOfRange);
+            return Err(DropReason::SymbolOutOfRange.into());
         };
         if esi >= code.esi_end(k) {
-            return Err(DropReason::SymbolOutOfRange);
+            return Err(DropReason::SymbolOutOfRange.into());
         }
         if self.tracker.is_block_complete(sbn) {
             return Ok(Repair::Duplicate);
         }
         if refused.contains_key(&sbn) {
-            return Err(DropReason::DecodeCostLimit);
+            return Err(DropReason::DecodeCostLimit.into());
         }
         if !decoders.contains_key(&sbn) {
             if decoders.len() >= max_concurrent_blocks {
-                return Err(DropReason::BlockLimit);
+                return Err(DropReason::BlockLimit.into());
             }
             let mut decoder = BlockDecoder::new(code.decoder(k).map_err(fec_drop)?);
             let scratch = decoder.charged();
             if !self.memory.grow(scratch) {
-                return Err(DropReason::MemoryLimit);
+                return Err(DropReason::MemoryLimit.into());
             }
             for e in 0..k {
                 if self.tracker.is_received(sbn, e)
                     && let Err(e) = decoder.source_received(e)
                 {
                     self.memory.shrink(scratch);
-                    return Err(fec_drop(e));
+                    return Err(fec_drop(e).into());
                 }
             }
             decoders.insert(sbn, decoder);
@@ -542,7 +548,7 @@ impl<O: SinkObject> ObjectReceiver<O> {
     /// Recovers the missing source symbols of block `sbn` in place, frees its decoder and marks
     /// the block complete: `Ok(true)`. `Ok(false)`: the symbols known do not determine the block
     /// yet (RaptorQ, Raptor); the decoder waits for more.
-    fn decode_block(&mut self, sbn: u32) -> Result<bool, DropReason> {
+    fn decode_block(&mut self, sbn: u32) -> Result<bool, NotStored> {
         let Fec::Coded {
             decoders, refused, ..
         } = &mut self.fec
@@ -557,12 +563,14 @@ impl<O: SinkObject> ObjectReceiver<O> {
             // what a few packets could otherwise make this worker spend.
             refused.insert(sbn, ());
             self.release(&decoder);
-            return Err(DropReason::DecodeCostLimit);
+            return Err(DropReason::DecodeCostLimit.into());
         }
         let missing = decoder.missing_source();
         let max_cost = self.max_decode_cost;
         let decoded = match self.block_mut(sbn) {
-            Ok(block) => decoder.decode(block, max_cost).map_err(fec_drop),
+            Ok(block) => decoder
+                .decode(block, max_cost)
+                .map_err(|e| fec_drop(e).into()),
             Err(e) => Err(e),
         };
         match decoded {
@@ -578,14 +586,14 @@ impl<O: SinkObject> ObjectReceiver<O> {
                 }
                 Ok(false)
             }
-            Err(DropReason::DecodeCostLimit) => {
+            Err(NotStored::Dropped(DropReason::DecodeCostLimit)) => {
                 // Refused as the RS cost check refuses: more symbols would only buy another
                 // attempt at the same cost.
                 if let Fec::Coded { refused, .. } = &mut self.fec {
                     refused.insert(sbn, ());
                 }
                 self.release(&decoder);
-                Err(DropReason::DecodeCostLimit)
+                Err(DropReason::DecodeCostLimit.into())
             }
             Err(e) => {
                 // A block the codec refuses starts again from the symbols in the region.
@@ -799,10 +807,10 @@ impl<O: SinkObject> ObjectReceiver<O> {
     /// Writes the whole of block `sbn` (its bytes in the object, as a repair server has them)
     /// and marks it complete: how a sub-blocked block is repaired, whose source symbols are
     /// not runs of the object's bytes.
-    pub(crate) fn write_block(&mut self, sbn: u32, bytes: &[u8]) -> Result<(), DropReason> {
+    pub(crate) fn write_block(&mut self, sbn: u32, bytes: &[u8]) -> Result<(), NotStored> {
         let block = self.block_mut(sbn)?;
         if block.len() != bytes.len() {
-            return Err(DropReason::SymbolLength);
+            return Err(DropReason::SymbolLength.into());
         }
         block.copy_from_slice(bytes);
         if let Fec::Coded { decoders, .. } = &mut self.fec
@@ -823,8 +831,8 @@ impl<O: SinkObject> ObjectReceiver<O> {
         sbn: u32,
         esi: u32,
         payload: &[u8],
-    ) -> Result<(), DropReason> {
-        self.push(sbn, esi, payload, usize::MAX).map(|_| ())
+    ) -> Result<(), NotStored> {
+        self.push(sbn, esi, payload, None, usize::MAX).map(|_| ())
     }
 
     /// Verifies and commits an object received straight into its sink region (no content
@@ -975,7 +983,7 @@ mod tests {
                 let off = p.symbol_offset_bytes(sbn, esi).unwrap() as usize;
                 let len = p.source_symbol_len_bytes(sbn, esi).unwrap() as usize;
                 let pushed = object
-                    .push(sbn as u32, esi, &wire[off..off + len], usize::MAX)
+                    .push(sbn as u32, esi, &wire[off..off + len], None, usize::MAX)
                     .unwrap();
                 assert!(matches!(pushed, Pushed::New { .. }));
             }
@@ -1045,11 +1053,14 @@ mod tests {
             for esi in 2..k {
                 let s = off + esi as usize * usize::from(E);
                 let e = (s + usize::from(E)).min(off + len);
-                object.push(sbn as u32, esi, &data[s..e], 8).unwrap();
+                object.push(sbn as u32, esi, &data[s..e], None, 8).unwrap();
             }
             let mut decoded = false;
             for (i, symbol) in repair.chunks(usize::from(E)).enumerate() {
-                match object.push(sbn as u32, k + i as u32, symbol, 8).unwrap() {
+                match object
+                    .push(sbn as u32, k + i as u32, symbol, None, 8)
+                    .unwrap()
+                {
                     Pushed::New {
                         block_completed: true,
                     } => {

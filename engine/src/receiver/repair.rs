@@ -289,7 +289,7 @@ impl<O: SinkObject> IncompleteObject<O> {
             if !self.object.is_symbol_received(sbn, esi) {
                 self.object
                     .push_repaired(sbn, esi, bytes)
-                    .map_err(RepairError::Refused)?;
+                    .map_err(|e| RepairError::Refused(e.reason()))?;
             }
             at = next;
         }
@@ -323,7 +323,7 @@ impl<O: SinkObject> IncompleteObject<O> {
             if self.object.repair_need(sbn, u32::MAX) > 0 {
                 self.object
                     .write_block(sbn, bytes)
-                    .map_err(RepairError::Refused)?;
+                    .map_err(|e| RepairError::Refused(e.reason()))?;
             }
             at += block_len;
         }

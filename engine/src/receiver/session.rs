@@ -16,13 +16,13 @@ use super::error::{DropReason, FailReason, ReceiverError};
 use super::event::{ObjectEvent, ObjectMetadata, ReceiverEndpoint};
 use super::fdt_state::{DescriptionCharges, FdtFile, FdtFingerprint, FdtReceiving, FileSlot};
 use super::object::{
-    ObjectReceiver, ObjectStart, Pushed, bookkeeping_bytes, is_supported, partition_for,
+    NotStored, ObjectReceiver, ObjectStart, Pushed, bookkeeping_bytes, is_supported, partition_for,
     sink_reservation,
 };
 use super::pending::{HeldBudgets, Pending};
 use super::repair::IncompleteObject;
 use super::sender_clock::SenderClock;
-use super::sink::{ObjectDescription, ObjectSink};
+use super::sink::{ObjectDescription, ObjectSink, SinkError};
 use super::stats::ReceiverStats;
 
 /// What every session of a receiver shares: configuration, sink, event queue, counters and the
@@ -287,13 +287,12 @@ impl<O: super::sink::SinkObject> Session<O> {
         if let Some(object) = self.objects.get_mut(&toi) {
             let complete = match store(&self.key, object, shared, alc, now) {
                 Ok(complete) => complete,
-                Err(e) => {
+                Err(Stored::Refused(e)) => return Err(e),
+                Err(Stored::SinkFailed(error)) => {
                     // The sink could not make room for the symbols (a full disk): the object
                     // fails now rather than timing out, and its temporary file goes.
-                    if let Some(error) = object.take_sink_error() {
-                        self.fail_object(shared, toi, FailReason::Sink(error.to_string()), now);
-                    }
-                    return Err(e);
+                    self.fail_object(shared, toi, FailReason::Sink(error.to_string()), now);
+                    return Err(DropReason::Sink.into());
                 }
             };
             if complete {
@@ -1063,6 +1062,20 @@ impl<O: super::sink::SinkObject> Session<O> {
     }
 }
 
+/// Why [`store`] did not store a packet.
+enum Stored {
+    /// The packet is refused; the object goes on.
+    Refused(Box<ReceiverError>),
+    /// The sink could not make room for it: the object cannot go on.
+    SinkFailed(SinkError),
+}
+
+impl<E: Into<Box<ReceiverError>>> From<E> for Stored {
+    fn from(e: E) -> Self {
+        Self::Refused(e.into())
+    }
+}
+
 /// Stores a packet of an object being received; `true` when the object is complete.
 fn store<O: super::sink::SinkObject, S>(
     key: &ReceiverEndpoint,
@@ -1070,7 +1083,7 @@ fn store<O: super::sink::SinkObject, S>(
     shared: &mut Shared<S>,
     alc: &AlcPacket<'_>,
     now: SystemTime,
-) -> Result<bool, Box<ReceiverError>> {
+) -> Result<bool, Stored> {
     object.last_activity = now;
     // A packet whose FEC Payload ID the packet alone does not define (ID 2 without EXT_FTI)
     // has it read now that the object's OTI is known.
@@ -1085,17 +1098,21 @@ fn store<O: super::sink::SinkObject, S>(
     let payload_id = alc
         .payload_id()
         .ok_or_else(|| Box::new(ReceiverError::Malformed(WireError::PayloadIdNeedsOti)))?;
-    if let Some(len) = payload_id.source_block_length {
-        object.check_source_block_length(payload_id.sbn, len)?;
-    }
     let payload = alc.payload();
     let max_concurrent_blocks = shared.config.limits.max_concurrent_blocks;
-    match object.push(
+    let pushed = object.push(
         payload_id.sbn,
         payload_id.esi,
         payload,
+        payload_id.source_block_length,
         max_concurrent_blocks,
-    )? {
+    );
+    let pushed = match pushed {
+        Ok(pushed) => pushed,
+        Err(NotStored::Dropped(reason)) => return Err(Stored::Refused(reason.into())),
+        Err(NotStored::Sink(error)) => return Err(Stored::SinkFailed(error)),
+    };
+    match pushed {
         Pushed::Duplicate => shared.stats.duplicates += 1,
         Pushed::New { block_completed } => {
             shared.stats.payload_bytes += payload.len() as u64;
