@@ -12,7 +12,7 @@ use std::time::SystemTime;
 use flute::core::Oti as FluteOti;
 use flute::core::lct::Cenc as FluteCenc;
 use receiver_support::*;
-use xflute::fec::partition::BlockPartition;
+use xflute::fec::BlockPartition;
 use xflute::receiver::{IncompleteObject, MemorySinkObject, MultiReceiver};
 use xflute::wire::AlcPacket;
 use xflute_tests::data::SplitMix64;

@@ -814,7 +814,7 @@ fn serve_receiving_session_repairs_from_nginx(name: &str, told: Told) {
 #[test]
 fn reed_solomon_k64_r8_20pct_loss_asks_exactly_the_symbols_each_block_lacks() {
     use std::collections::BTreeMap;
-    use xflute::fec::partition::BlockPartition;
+    use xflute::fec::BlockPartition;
     use xflute::io::frame::{LinkType, parse_udp};
     use xflute::io::pcap::{PcapReader, PcapWriter};
     use xflute::wire::AlcPacket;

@@ -8,11 +8,11 @@
 //!
 //! Beneath it, each code on its own: [`rs`] (RFC 5510, GF(2^m) with its SIMD kernels in `gf`,
 //! `gf256`, `gf65536`), [`raptorq`] (RFC 6330) and [`raptor`] (RFC 5053), both fountain codes
-//! whose block decoder is [`FountainDecoder`]; [`partition`] and [`sub_block`] for the
+//! whose block decoder is [`FountainDecoder`]; [`BlockPartition`] and [`SubBlockLayout`] for the
 //! partitioning of RFC 5052 §9.1, RFC 6330 §4.4.1.2 and RFC 5053 §5.3.1.2. Every value from the
 //! network is checked before a codec sees it: a bad one is a [`FecError`], never a panic.
 
-pub mod error;
+pub(crate) mod error;
 mod fountain;
 // The field arithmetic: internals the benchmarks reach, not API.
 #[doc(hidden)]
@@ -22,13 +22,13 @@ pub mod gf256;
 #[doc(hidden)]
 pub mod gf65536;
 mod inactivation;
-pub mod partition;
+pub(crate) mod partition;
 pub mod raptor;
 pub mod raptorq;
 pub mod rs;
 mod scheme;
 mod source_symbols;
-pub mod sub_block;
+pub(crate) mod sub_block;
 mod xor;
 
 pub use error::FecError;

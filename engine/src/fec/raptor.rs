@@ -19,6 +19,8 @@ mod params;
 mod solver;
 mod tables;
 
+// The solver is reached by the benchmarks and tests; the API is the block decoder.
+#[doc(hidden)]
 pub use solver::{Received as RaptorReceived, Solver as RaptorSolver, Unsolved as RaptorUnsolved};
 
 use super::fountain::{FountainCode, FountainDecoder, check_encode};
