@@ -853,6 +853,7 @@ fuzz_target!(|input: Input| {
         receive_without_fdt: input.receive_without_fdt,
         limits,
         auth: None,
+        progress_every: Duration::ZERO,
     };
     let mut receiver = MultiReceiver::new(MemorySink::new(limits.max_object_bytes), config);
     let mut harness = Harness::default();

@@ -311,6 +311,47 @@ fn progress_events_are_coalesced_between_polls() {
 }
 
 #[test]
+fn progress_is_reported_at_most_once_per_progress_every_of_the_time_given() {
+    let start = SystemTime::now();
+    let data = content(100_000, 9);
+    let packets = craft::object(TSI, 1, &data, false, None, None);
+    let config = Config {
+        progress_every: Duration::from_secs(1),
+        ..Config::default()
+    };
+    // Each packet a quarter of a second after the one before: 100 packets over 25 s, of
+    // which 6 complete a block before the last; a block completes every 16 packets (4 s), so
+    // each of them is reported.
+    let mut receiver = MultiReceiver::new(MemorySink::new(1 << 20), config);
+    let fdt = craft::fdt(TSI, 1, vec![file(1, "p.bin", 100_000)], start, 3600);
+    push_all(&mut receiver, &fdt, start);
+    let ep = endpoint();
+    let mut reported = 0;
+    for (i, p) in packets.iter().enumerate() {
+        let now = start + Duration::from_millis(250 * i as u64);
+        receiver.push(&ep, p, now).unwrap();
+        reported += events(&mut receiver)
+            .iter()
+            .filter(|e| matches!(e, ObjectEvent::Progress { .. }))
+            .count();
+    }
+    assert_eq!(reported, 6);
+    // The same packets within one second: the first completed block is reported, no other.
+    let mut receiver = MultiReceiver::new(MemorySink::new(1 << 20), config);
+    push_all(&mut receiver, &fdt, start);
+    let mut reported = 0;
+    for (i, p) in packets.iter().enumerate() {
+        let now = start + Duration::from_millis(i as u64);
+        receiver.push(&ep, p, now).unwrap();
+        reported += events(&mut receiver)
+            .iter()
+            .filter(|e| matches!(e, ObjectEvent::Progress { .. }))
+            .count();
+    }
+    assert_eq!(reported, 1);
+}
+
+#[test]
 fn a_sender_restarted_with_the_same_tsi_and_fdt_instance_id_has_its_new_content_received() {
     // flute issue #49: the new sender numbers its FDT instances from the same first ID and
     // its TOIs from 1 again, with other content of the same length.

@@ -124,6 +124,10 @@ pub struct Config {
     /// reference for the process's life ([`crate::auth::VerifierConfig::leak`]) keeps this
     /// configuration `Copy`; each receiver keeps its own anti-replay windows.
     pub auth: Option<&'static crate::auth::VerifierConfig>,
+    /// At most one `ObjectEvent::Progress` per object per this much of the time given to
+    /// `push`; zero reports every block completed. Either way a progress event not polled yet
+    /// is updated rather than followed by another of the same object.
+    pub progress_every: Duration,
 }
 
 impl Default for Config {
@@ -138,6 +142,7 @@ impl Default for Config {
             receive_without_fdt: false,
             limits: Limits::default(),
             auth: None,
+            progress_every: Duration::ZERO,
         }
     }
 }

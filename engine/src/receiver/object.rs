@@ -16,7 +16,7 @@
 //! never at the size the network declares.
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use crate::hash::md5::Md5;
 use base64::Engine;
@@ -135,6 +135,8 @@ pub(crate) struct ObjectReceiver<O> {
     pub last_activity: SystemTime,
     /// When the sender's close-object flag was seen.
     pub closing_since: Option<SystemTime>,
+    /// When the last progress of this object was reported (`Config::progress_every`).
+    last_progress: Option<SystemTime>,
     /// Most a block's decode may cost (`Limits::max_decode_cost`).
     max_decode_cost: u64,
     /// Source symbols recovered by decodes since the session last took the count: the repair
@@ -311,6 +313,7 @@ impl<O: SinkObject> ObjectReceiver<O> {
             memory,
             last_activity: now,
             closing_since: None,
+            last_progress: None,
             max_decode_cost,
             repair_used: 0,
         })
@@ -329,6 +332,18 @@ impl<O: SinkObject> ObjectReceiver<O> {
         let outside = Budget::new(u64::MAX);
         self.receiving = outside.force(self.receiving.bytes());
         self.memory = outside.force(self.memory.bytes());
+    }
+
+    /// Whether a progress report is due at `now`, at most one per `every`; notes it as made.
+    pub(crate) fn progress_due(&mut self, now: SystemTime, every: Duration) -> bool {
+        let due = every.is_zero()
+            || self
+                .last_progress
+                .is_none_or(|last| now.duration_since(last).is_ok_and(|since| since >= every));
+        if due {
+            self.last_progress = Some(now);
+        }
+        due
     }
 
     /// All source symbols are in.

@@ -1117,7 +1117,10 @@ fn store<O: super::sink::SinkObject, S>(
         Pushed::New { block_completed } => {
             shared.stats.payload_bytes += payload.len() as u64;
             shared.stats.repair_symbols_used += object.take_repair_used();
-            if block_completed && !object.is_complete() {
+            if block_completed
+                && !object.is_complete()
+                && object.progress_due(now, shared.config.progress_every)
+            {
                 shared.progress(
                     key,
                     alc.lct().toi,

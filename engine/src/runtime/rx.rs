@@ -732,7 +732,13 @@ impl WorkerSetup {
             },
             _ => None,
         };
-        let mut receiver = MultiReceiver::new(self.sink, self.config);
+        // The receiver reports an object's progress at most once per publication of the
+        // counters: far more often than that, no one reads it.
+        let config = Config {
+            progress_every: self.config.progress_every.max(PUBLISH_EVERY),
+            ..self.config
+        };
+        let mut receiver = MultiReceiver::new(self.sink, config);
         receiver.set_hand_over_incomplete(self.incomplete.is_some());
         if self.channels.iter().any(|c| !c.tsis.is_empty()) {
             receiver.set_tsi_filtering(true);
@@ -748,7 +754,6 @@ impl WorkerSetup {
             counters: RxCounters::default(),
             started: HashMap::new(),
             latency: latency_histogram(),
-            progress: HashMap::new(),
             events: self.events,
             published: self.published,
             stop: self.stop,
@@ -835,9 +840,6 @@ struct Worker {
     /// When each object being received started, for the latency histogram.
     started: HashMap<(ReceiverEndpoint, u128), Instant>,
     latency: Option<Histogram<u64>>,
-    /// The latest progress of each object, forwarded on the next tick: the receiver reports
-    /// progress after every batch, far more often than anyone reads it.
-    progress: HashMap<(ReceiverEndpoint, u128), ObjectEvent>,
     events: EventSender<ObjectEvent>,
     published: Arc<Published<RxCounters>>,
     stop: Arc<AtomicBool>,
@@ -944,12 +946,8 @@ impl Worker {
                 ObjectEvent::Started { session, toi, .. } => {
                     self.started.insert((*session, *toi), Instant::now());
                 }
-                ObjectEvent::Progress { session, toi, .. } => {
-                    self.progress.insert((*session, *toi), event);
-                    continue;
-                }
+                ObjectEvent::Progress { .. } => {}
                 ObjectEvent::Completed { session, toi, .. } => {
-                    self.progress.remove(&(*session, *toi));
                     if let (Some(t0), Some(h)) =
                         (self.started.remove(&(*session, *toi)), &mut self.latency)
                     {
@@ -959,7 +957,6 @@ impl Worker {
                 }
                 ObjectEvent::Failed { session, toi, .. } => {
                     self.started.remove(&(*session, *toi));
-                    self.progress.remove(&(*session, *toi));
                 }
             }
             // The application may have gone; the engine keeps receiving until stopped.
@@ -969,7 +966,6 @@ impl Worker {
             while let Some(object) = self.receiver.take_incomplete() {
                 let key = (*object.session(), object.toi());
                 self.started.remove(&key);
-                self.progress.remove(&key);
                 // Dropped with the object if the application has gone: its file is removed.
                 let _ = tx.send(object);
             }
@@ -996,9 +992,6 @@ impl Worker {
         }
         self.drain_events();
         if ticks.saturating_sub(timers.publish) >= PUBLISH_EVERY {
-            for (_, event) in self.progress.drain() {
-                let _ = self.events.send(event);
-            }
             self.publish();
             timers.publish = ticks;
         }
