@@ -86,9 +86,9 @@ pub struct FileSink {
 }
 
 /// The threads a file sink hands its slow work to, so that a receive worker never waits on it:
-/// unmapping finished objects (tearing down a mapping of a large object, 4 KiB page by page,
-/// takes longer than a worker's rx ring can absorb; mappings of up to
-/// [`RESERVE_CHUNK`] are unmapped in place), and starting the write-back of large objects
+/// unmapping finished objects (tearing down a mapping, 4 KiB page by page, takes about a
+/// millisecond per MiB; mappings of up to [`UNMAP_IN_PLACE_MAX`] are unmapped in place), and
+/// starting the write-back of large objects
 /// behind the symbols as they arrive (see [`WRITE_BACK_CHUNK`]). Each has a thread of its own:
 /// starting a write-back can block while the device's queue is full, and unmapping must not
 /// wait behind it.
@@ -131,7 +131,16 @@ fn set_chunk_reserved(bits: &[AtomicU64], chunk: u64) {
 }
 
 /// Mappings waiting for the unmapper thread; beyond this a finished object unmaps its own.
-const UNMAP_QUEUE: usize = 64;
+const UNMAP_QUEUE: usize = 256;
+
+/// Mappings up to this size are unmapped by the worker itself: cheaper than a hand-over.
+pub const UNMAP_IN_PLACE_MAX: u64 = 64 << 10;
+
+/// The unmapper tears a mapping down this much at a time. munmap holds the process's mmap lock
+/// for writing while it runs, and the receive worker needs that lock to map its next object
+/// (and, on older kernels, to fault a page in): one call over a whole large object would make
+/// the worker wait for all of it.
+const UNMAP_SLICE: usize = 1 << 20;
 
 /// Write-backs waiting to start; beyond this one is skipped (the commit writes back anyway).
 const WRITE_BACK_QUEUE: usize = 64;
@@ -179,7 +188,7 @@ impl SinkThreads {
             .name("xflute-unmap".into())
             .spawn(move || {
                 for map in mappings {
-                    drop(map);
+                    unmap_in_slices(map);
                 }
                 // The queues close together: the other threads are done or nearly.
                 let _ = reserver.join();
@@ -195,9 +204,9 @@ impl SinkThreads {
         ))
     }
 
-    /// Unmaps `map` on the unmapper thread if it is large and the queue has room, else here.
+    /// Unmaps `map` on the unmapper thread unless it is small or the queue is full.
     fn release(&self, map: MmapMut) {
-        if map.len() as u64 <= RESERVE_CHUNK {
+        if map.len() as u64 <= UNMAP_IN_PLACE_MAX {
             return;
         }
         // A full queue (or a stopped thread) hands the mapping back: dropped here.
@@ -222,6 +231,32 @@ impl SinkThreads {
         if let Ok(file) = file.try_clone() {
             let _ = self.write_back.try_send((file, offset, len));
         }
+    }
+}
+
+/// Unmaps `map` a [`UNMAP_SLICE`] at a time, letting other threads take the mmap lock between
+/// two slices.
+fn unmap_in_slices(map: MmapMut) {
+    let mut map = std::mem::ManuallyDrop::new(map);
+    let base = map.as_mut_ptr();
+    let len = map.len();
+    let mut done = 0;
+    while done < len {
+        let slice = UNMAP_SLICE.min(len - done);
+        // SAFETY: `base + done .. + slice` lies inside the mapping `map` made (memmap2 maps a
+        // file from offset 0 here, so `base` is page-aligned and every slice start, a multiple
+        // of UNMAP_SLICE from it, is too); nothing else refers to these bytes any more: the
+        // object that wrote them gave the mapping up, and `map` is never dropped (ManuallyDrop),
+        // so no range is unmapped twice.
+        let rc = unsafe { libc::munmap(base.wrapping_add(done).cast(), slice) };
+        if rc != 0 {
+            // Cannot happen for a range of our own mapping; what is left stays mapped (a
+            // leak of address space, never a fault).
+            tracing::warn!(error = %io::Error::last_os_error(), "munmap of a finished object failed");
+            return;
+        }
+        done += slice;
+        std::thread::yield_now();
     }
 }
 
@@ -972,6 +1007,36 @@ mod tests {
     }
 
     /// Disk blocks allocated to the file at `path`, in bytes.
+    #[test]
+    fn a_mapping_unmapped_in_slices_leaves_nothing_mapped() {
+        let dir = tempdir("sliced");
+        fs::create_dir_all(&dir).unwrap();
+        let _cleanup = Cleanup(dir.clone());
+        let path = dir.join("sliced");
+        let file = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .unwrap();
+        // Not a whole number of slices, nor of pages.
+        let len = 3 * UNMAP_SLICE + UNMAP_SLICE / 2 + 123;
+        file.set_len(len as u64).unwrap();
+        // SAFETY: a file of this test's own, which nothing else opens or truncates.
+        let mut map = unsafe { MmapMut::map_mut(&file) }.unwrap();
+        map[len - 1] = 7;
+        let mapped = |p: &Path| {
+            std::fs::read_to_string("/proc/self/maps")
+                .unwrap()
+                .contains(p.to_str().unwrap())
+        };
+        assert!(mapped(&path));
+        unmap_in_slices(map);
+        assert!(!mapped(&path));
+        assert_eq!(std::fs::read(&path).unwrap()[len - 1], 7);
+    }
+
     fn allocated(path: &Path) -> u64 {
         use std::os::unix::fs::MetadataExt;
         fs::metadata(path).map_or(0, |m| m.blocks() * 512)
