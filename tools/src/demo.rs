@@ -35,8 +35,26 @@ fn parse_options<T: clap::Args>(command: &'static str, args: Vec<OsString>) -> R
     T::from_arg_matches(&matches).with_context(|| format!("the demo's {command} options"))
 }
 
-/// The demo's send rate on the wire (`--rate`).
-const DEMO_RATE: &str = "2G";
+/// The demo's send rate on the wire by default (`--rate`): about what one receive worker
+/// takes with Reed-Solomon on these 2-core machines, so that FEC repairs the injected loss in
+/// the first pass instead of the carousel repeating what a full rx ring dropped.
+pub const DEMO_RATE: &str = "4G";
+
+/// The demo's repair symbols per block by default, percent (`--repair-pct`): 13 for 64 source
+/// symbols, over three times what 5% loss takes from a block on average.
+pub const DEMO_REPAIR_PCT: f64 = 20.0;
+
+/// How the demo sends: the loss injected at the receiver, the sender's rate (`unpaced`, or
+/// as `send --rate` takes it) and its repair symbols per block.
+#[derive(Clone, Debug)]
+pub struct Wire {
+    /// Fraction of the channel's frames the receiver's XDP program drops.
+    pub loss: f64,
+    /// `send --rate`, or `unpaced`.
+    pub rate: String,
+    /// `send --repair-pct`.
+    pub repair_pct: f64,
+}
 
 /// How long the demo waits for the transfer before giving up.
 const TRANSFER_TIMEOUT: Duration = Duration::from_secs(120);
@@ -112,6 +130,19 @@ fn generate(dir: &Path, sizes: Sizes) -> Result<Vec<(PathBuf, [u8; 32])>> {
     Ok(files)
 }
 
+/// Where the demo's files go: `TMPDIR` when set, else `/dev/shm` (memory) when there is one,
+/// else the system's temporary directory. The receiver writes through memory mappings, and on
+/// a disk file system each first write to a page waits for the file system; the demo shows
+/// the engine, not the disk.
+fn work_root() -> PathBuf {
+    let shm = Path::new("/dev/shm");
+    if std::env::var_os("TMPDIR").is_none() && shm.is_dir() {
+        shm.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    }
+}
+
 fn is_root() -> bool {
     // SAFETY-free: reading the effective uid from /proc avoids an unsafe call here.
     std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
@@ -123,13 +154,14 @@ fn is_root() -> bool {
 }
 
 /// Runs the demo; returns whether every file arrived intact.
-pub fn run(sizes: Sizes, loss: f64, stop: Arc<AtomicBool>) -> Result<bool> {
+pub fn run(sizes: Sizes, wire: &Wire, stop: Arc<AtomicBool>) -> Result<bool> {
+    let loss = wire.loss;
     if !(0.0..0.5).contains(&loss) {
         bail!(crate::UsageError(format!(
             "loss {loss} is not between 0 and 0.5"
         )));
     }
-    let work = WorkDir(std::env::temp_dir().join(format!("xflute-demo-{}", std::process::id())));
+    let work = WorkDir(work_root().join(format!("xflute-demo-{}", std::process::id())));
     let _ = std::fs::remove_dir_all(&work.0);
     let input = work.0.join("in");
     let output = work.0.join("out");
@@ -146,15 +178,17 @@ pub fn run(sizes: Sizes, loss: f64, stop: Arc<AtomicBool>) -> Result<bool> {
         .sum();
     let report = if is_root() {
         println!(
-            "== root: two network namespaces joined by a veth pair; AF_XDP send -> AF_XDP receive, {:.1}% loss injected by the XDP program, Reed-Solomon GF(2^8) k=64 + 16 repair, carousel",
-            loss * 100.0
+            "== root: two network namespaces joined by a veth pair; AF_XDP send ({}) -> AF_XDP receive, {:.1}% loss injected by the XDP program, Reed-Solomon GF(2^8) k=64 + {}% repair, carousel",
+            pace(&wire.rate),
+            loss * 100.0,
+            wire.repair_pct
         );
-        over_veth(&files, &output, loss, &stop)?
+        over_veth(&files, &output, wire, &stop)?
     } else {
         println!(
             "== not root: no namespaces or XDP; sending over UDP sockets on loopback instead (no loss injection)"
         );
-        over_loopback(&files, &output, &stop)?
+        over_loopback(&files, &output, wire, &stop)?
     };
     println!("{}", summary(&report, false));
     let mut intact = 0;
@@ -182,8 +216,10 @@ fn send_args(
     files: &[(PathBuf, [u8; 32])],
     dest: SocketAddr,
     source: IpAddr,
+    pacing: &Wire,
     wire: &[&str],
 ) -> Result<SendCli> {
+    let repair_pct = pacing.repair_pct.to_string();
     let mut args = options(&[
         "--dest",
         &dest.to_string(),
@@ -196,11 +232,7 @@ fn send_args(
         "--fec",
         "rs28",
         "--repair-pct",
-        "25",
-        // Paced below what one receive worker takes on these machines (a veth's rx ring
-        // overflows in bursts otherwise, and a whole-block loss waits for the next round).
-        "--rate",
-        DEMO_RATE,
+        &repair_pct,
         "--carousel",
         &format!("{}s", TRANSFER_TIMEOUT.as_secs()),
         // One object at a time: what FEC cannot repair comes back only in the next round, and a
@@ -208,9 +240,23 @@ fn send_args(
         "--multiplex",
         "1",
     ]);
+    // Paced by default below what one receive worker takes on these machines (a veth's rx
+    // ring overflows in bursts otherwise, and a whole-block loss waits for the next round).
+    if pacing.rate != "unpaced" {
+        args.extend(options(&["--rate", &pacing.rate]));
+    }
     args.extend(options(wire));
     args.extend(files.iter().map(|(p, _)| p.clone().into_os_string()));
     parse_options("send", args)
+}
+
+/// The sender's pace as the demo prints it.
+fn pace(rate: &str) -> String {
+    if rate == "unpaced" {
+        "unpaced".into()
+    } else {
+        format!("paced at {rate}bit/s")
+    }
 }
 
 /// Command-line words as `OsString`s.
@@ -262,7 +308,7 @@ fn recv_args(
 fn over_veth(
     files: &[(PathBuf, [u8; 32])],
     output: &Path,
-    loss: f64,
+    wire: &Wire,
     stop: &Arc<AtomicBool>,
 ) -> Result<LiveRecvReport> {
     let pair = NetnsPair::with_config(PairConfig::default());
@@ -279,13 +325,14 @@ fn over_veth(
             "--cores",
             "1",
             "--inject-loss",
-            &loss.to_string(),
+            &wire.loss.to_string(),
         ],
     );
     let tx_args = send_args(
         files,
         group,
         IpAddr::V4(pair.sender.ipv4),
+        wire,
         &[
             "--iface",
             &pair.sender.interface,
@@ -362,6 +409,7 @@ fn transfer(
 fn over_loopback(
     files: &[(PathBuf, [u8; 32])],
     output: &Path,
+    wire: &Wire,
     stop: &Arc<AtomicBool>,
 ) -> Result<LiveRecvReport> {
     let dest = SocketAddr::new(
@@ -374,6 +422,7 @@ fn over_loopback(
         files,
         dest,
         IpAddr::V4(Ipv4Addr::LOCALHOST),
+        wire,
         &["--backend", "udp"],
     )?;
     let tx_stop = Arc::new(AtomicBool::new(false));
@@ -417,15 +466,24 @@ mod tests {
     fn demo_command_lines_parse_into_the_send_and_recv_options() {
         let files = [(PathBuf::from("/tmp/a.bin"), [0u8; 32])];
         let dest: SocketAddr = "239.255.0.1:3400".parse().unwrap();
+        let wire = Wire {
+            loss: 0.05,
+            rate: DEMO_RATE.into(),
+            repair_pct: DEMO_REPAIR_PCT,
+        };
         let send = send_args(
             &files,
             dest,
             IpAddr::V4(Ipv4Addr::LOCALHOST),
+            &wire,
             &["--backend", "udp"],
         )
         .unwrap();
         let checked = send.check().unwrap();
-        assert_eq!(send.rate_bps, Some(2_000_000_000));
+        assert_eq!(
+            send.rate_bps,
+            Some(crate::units::parse_rate(DEMO_RATE).unwrap())
+        );
         assert_eq!(send.carousel, Some(TRANSFER_TIMEOUT));
         assert_eq!(send.multiplex, 1);
         assert_eq!(
@@ -433,9 +491,20 @@ mod tests {
             crate::send::FecArgs {
                 scheme: crate::send::FecScheme::Rs28,
                 m: 8,
-                repair: Some(crate::send::Repair::Percent(25.0)),
+                repair: Some(crate::send::Repair::Percent(DEMO_REPAIR_PCT)),
             }
         );
+        let unpaced = Wire {
+            rate: "unpaced".into(),
+            ..wire.clone()
+        };
+        let send = send_args(&files, dest, IpAddr::V4(Ipv4Addr::LOCALHOST), &unpaced, &[]).unwrap();
+        assert_eq!(send.rate_bps, None);
+        let bad = Wire {
+            rate: "fast".into(),
+            ..wire
+        };
+        assert!(send_args(&files, dest, IpAddr::V4(Ipv4Addr::LOCALHOST), &bad, &[]).is_err());
         let recv = recv_args(
             Path::new("/tmp/out"),
             dest,

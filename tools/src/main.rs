@@ -164,6 +164,13 @@ struct DemoCli {
     /// Injected loss, percent (XDP only).
     #[arg(long, default_value_t = 5.0)]
     loss_pct: f64,
+    /// The sender's rate on the wire, as `send --rate` takes it (500M, 3G ...), or `unpaced`:
+    /// as fast as the sender goes.
+    #[arg(long, value_name = "RATE", default_value = demo::DEMO_RATE)]
+    rate: String,
+    /// Repair symbols per block, percent of its source symbols, as `send --repair-pct`.
+    #[arg(long, value_name = "PCT", default_value_t = demo::DEMO_REPAIR_PCT)]
+    repair_pct: f64,
 }
 
 /// A flag set on SIGINT or SIGTERM; a second SIGINT ends the process at once.
@@ -212,7 +219,12 @@ fn run(command: Command) -> Result<Outcome> {
                 small_files: args.small_files,
                 small_bytes: args.small_kib << 10,
             };
-            demo::run(sizes, args.loss_pct / 100.0, stop).map(|ok| {
+            let wire = demo::Wire {
+                loss: args.loss_pct / 100.0,
+                rate: args.rate,
+                repair_pct: args.repair_pct,
+            };
+            demo::run(sizes, &wire, stop).map(|ok| {
                 if ok {
                     Outcome::Complete
                 } else {
