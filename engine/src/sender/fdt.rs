@@ -13,7 +13,7 @@ use super::encoder::{one_no_code_block, resolve_source_blocks};
 use super::transfer::{HeaderSpec, Transfer, TransferParams, TransferSource, Written};
 use crate::cenc::{self, Cenc};
 use crate::fdt::{FdtInstance, FdtXmlProfile, OtiPlacement};
-use crate::fec::BlockPartition;
+use crate::fec::{BlockPartition, Scheme};
 use crate::wire::{ExtCenc, ExtFdt, FecEncodingId, LctRepr, LctWidths, Oti, SchemeSpecific};
 
 /// FDT Instance IDs are 20 bits (RFC 6726 §3.4.1).
@@ -240,20 +240,27 @@ impl FdtCarousel {
 }
 
 /// The OTI an FDT instance of `len` bytes goes out with: the session's, unless its scheme cannot
-/// code the instance's blocks — Raptor needs K >= 4 source symbols per block (RFC 5053 §5.1.2.2)
-/// and a small FDT has fewer — in which case the FDT goes with no-code FEC (ID 0) and the same
-/// symbol and block lengths. The FDT's packets carry their own EXT_FTI and codepoint, so
-/// receivers (flute's among them) take it either way.
+/// code the instance's blocks (Raptor needs K >= 4 source symbols per block, RFC 5053
+/// §5.1.2.2, and a small FDT has fewer), in which case the FDT goes with no-code FEC (ID 0) and
+/// the same symbol and block lengths. The blocks are cut as flute cuts an FDT's (RFC 5052 §9.1
+/// with the session's B). The FDT's packets carry their own EXT_FTI and codepoint, so receivers
+/// (flute's among them) take it either way.
 pub(crate) fn fdt_oti(session: Oti, len: u64) -> Oti {
     let mut oti = session;
     oti.transfer_length = len;
-    if let SchemeSpecific::Raptor { .. } = session.scheme_specific {
-        let codable = BlockPartition::rfc5052(
-            len,
-            u32::from(session.encoding_symbol_length),
-            session.maximum_source_block_length,
-        )
-        .is_ok_and(|p| p.nb_blocks() > 0 && p.small_block_len() >= 4);
+    if session.fec_encoding_id != FecEncodingId::NoCode {
+        let codable = Scheme::for_oti(&session).is_ok_and(|scheme| {
+            BlockPartition::rfc5052(
+                len,
+                u32::from(session.encoding_symbol_length),
+                session.maximum_source_block_length,
+            )
+            .is_ok_and(|p| {
+                p.nb_blocks() > 0
+                    && scheme.check_block_len(p.small_block_len()).is_ok()
+                    && scheme.check_block_len(p.large_block_len()).is_ok()
+            })
+        });
         if !codable {
             oti.fec_encoding_id = FecEncodingId::NoCode;
             oti.fec_instance_id = 0;
