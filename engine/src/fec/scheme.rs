@@ -203,6 +203,17 @@ impl Scheme {
         }
     }
 
+    /// Checks that the sender can code every block of `partition` (its one or two lengths).
+    pub fn check_blocks(&self, partition: &BlockPartition) -> Result<(), FecError> {
+        if partition.nb_large_blocks() > 0 {
+            self.check_block_len(partition.large_block_len())?;
+        }
+        if partition.nb_blocks() > partition.nb_large_blocks() {
+            self.check_block_len(partition.small_block_len())?;
+        }
+        Ok(())
+    }
+
     /// The encoder of the object's blocks. Checks, for Reed-Solomon, that a block of B source
     /// symbols and its repair symbols fit the field.
     pub fn encoder(&self) -> Result<Encoder, FecError> {

@@ -255,11 +255,7 @@ pub(crate) fn fdt_oti(session: Oti, len: u64) -> Oti {
                 u32::from(session.encoding_symbol_length),
                 session.maximum_source_block_length,
             )
-            .is_ok_and(|p| {
-                p.nb_blocks() > 0
-                    && scheme.check_block_len(p.small_block_len()).is_ok()
-                    && scheme.check_block_len(p.large_block_len()).is_ok()
-            })
+            .is_ok_and(|p| p.nb_blocks() > 0 && scheme.check_blocks(&p).is_ok())
         });
         if !codable {
             oti.fec_encoding_id = FecEncodingId::NoCode;

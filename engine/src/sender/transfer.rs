@@ -513,12 +513,7 @@ pub(crate) fn check_object_fits(oti: &Oti) -> Result<(), SenderError> {
     let scheme = Scheme::for_oti(oti)?;
     scheme.encoder()?;
     let partition = scheme.partition(oti.transfer_length)?;
-    if partition.nb_large_blocks() > 0 {
-        scheme.check_block_len(partition.large_block_len())?;
-    }
-    if partition.nb_blocks() > partition.nb_large_blocks() {
-        scheme.check_block_len(partition.small_block_len())?;
-    }
+    scheme.check_blocks(&partition)?;
     check_numbering(&partition, &scheme)
 }
 
