@@ -37,18 +37,14 @@ pub struct Solver {
 }
 
 impl FountainSolver for Solver {
-    /// Sets what each later solve may cost.
     fn set_limit(&mut self, limit: Limit) {
         self.sys.limit = limit;
     }
 
-    /// What the last solve cost (or had cost when it gave up), as its limit counts it.
     fn work(&self) -> u64 {
         self.sys.work
     }
 
-    /// Decodes one block of `k` source symbols of `t` bytes: writes every lost source symbol
-    /// (ascending ESI, `t` bytes each) into `out`, which must hold exactly that many.
     fn decode(
         &mut self,
         k: u32,
