@@ -1070,6 +1070,15 @@ enum Stored {
     SinkFailed(SinkError),
 }
 
+impl From<NotStored> for Stored {
+    fn from(e: NotStored) -> Self {
+        match e {
+            NotStored::Dropped(reason) => Self::Refused(reason.into()),
+            NotStored::Sink(error) => Self::SinkFailed(error),
+        }
+    }
+}
+
 impl<E: Into<Box<ReceiverError>>> From<E> for Stored {
     fn from(e: E) -> Self {
         Self::Refused(e.into())
@@ -1100,19 +1109,13 @@ fn store<O: super::sink::SinkObject, S>(
         .ok_or_else(|| Box::new(ReceiverError::Malformed(WireError::PayloadIdNeedsOti)))?;
     let payload = alc.payload();
     let max_concurrent_blocks = shared.config.limits.max_concurrent_blocks;
-    let pushed = object.push(
+    match object.push(
         payload_id.sbn,
         payload_id.esi,
         payload,
         payload_id.source_block_length,
         max_concurrent_blocks,
-    );
-    let pushed = match pushed {
-        Ok(pushed) => pushed,
-        Err(NotStored::Dropped(reason)) => return Err(Stored::Refused(reason.into())),
-        Err(NotStored::Sink(error)) => return Err(Stored::SinkFailed(error)),
-    };
-    match pushed {
+    )? {
         Pushed::Duplicate => shared.stats.duplicates += 1,
         Pushed::New { block_completed } => {
             shared.stats.payload_bytes += payload.len() as u64;
