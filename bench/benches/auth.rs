@@ -103,6 +103,19 @@ fn verify_all(config: &VerifierConfig, packets: &[Vec<u8>]) {
     }
 }
 
+/// Checks that `receiver` took every packet and completed the one object, and gives the
+/// object's buffer back to its sink.
+fn give_back(receiver: MultiReceiver<MemorySink>) -> MemorySink {
+    assert_eq!(receiver.stats().total_drops(), 0);
+    let mut sink = receiver.into_sink();
+    let mut done = sink.take_completed();
+    assert_eq!(done.len(), 1);
+    let object = done.remove(0);
+    assert_eq!(object.data.len(), OBJECT_BYTES);
+    sink.recycle(black_box(object.data));
+    sink
+}
+
 /// Receives every packet into a new `MultiReceiver` over `sink`, authenticating with `auth`;
 /// the object's buffer goes back to the sink.
 fn receive(
@@ -122,14 +135,7 @@ fn receive(
     for p in packets {
         let _ = receiver.push(&endpoint, p, now);
     }
-    assert_eq!(receiver.stats().total_drops(), 0);
-    let mut sink = receiver.into_sink();
-    let mut done = sink.take_completed();
-    assert_eq!(done.len(), 1);
-    let object = done.remove(0);
-    assert_eq!(object.data.len(), OBJECT_BYTES);
-    sink.recycle(black_box(object.data));
-    sink
+    give_back(receiver)
 }
 
 /// As [`receive`], with the MACs checked on a second thread, a batch ahead of this one.
@@ -164,14 +170,7 @@ fn receive_pipelined(
             }
         }
     });
-    assert_eq!(receiver.stats().total_drops(), 0);
-    let mut sink = receiver.into_sink();
-    let mut done = sink.take_completed();
-    assert_eq!(done.len(), 1);
-    let object = done.remove(0);
-    assert_eq!(object.data.len(), OBJECT_BYTES);
-    sink.recycle(black_box(object.data));
-    sink
+    give_back(receiver)
 }
 
 /// How long `RxEngine` takes to replay `capture` into files under `out` (emptied first).

@@ -319,36 +319,28 @@ fn progress_is_reported_at_most_once_per_progress_every_of_the_time_given() {
         progress_every: Duration::from_secs(1),
         ..Config::default()
     };
+    let fdt = craft::fdt(TSI, 1, vec![file(1, "p.bin", 100_000)], start, 3600);
+    let ep = endpoint();
+    // Progress events of the object received with packets `spacing` apart.
+    let reported = |spacing: Duration| {
+        let mut receiver = MultiReceiver::new(MemorySink::new(1 << 20), config);
+        push_all(&mut receiver, &fdt, start);
+        let mut reported = 0;
+        for (i, p) in packets.iter().enumerate() {
+            receiver.push(&ep, p, start + spacing * i as u32).unwrap();
+            reported += events(&mut receiver)
+                .iter()
+                .filter(|e| matches!(e, ObjectEvent::Progress { .. }))
+                .count();
+        }
+        reported
+    };
     // Each packet a quarter of a second after the one before: 100 packets over 25 s, of
     // which 6 complete a block before the last; a block completes every 16 packets (4 s), so
     // each of them is reported.
-    let mut receiver = MultiReceiver::new(MemorySink::new(1 << 20), config);
-    let fdt = craft::fdt(TSI, 1, vec![file(1, "p.bin", 100_000)], start, 3600);
-    push_all(&mut receiver, &fdt, start);
-    let ep = endpoint();
-    let mut reported = 0;
-    for (i, p) in packets.iter().enumerate() {
-        let now = start + Duration::from_millis(250 * i as u64);
-        receiver.push(&ep, p, now).unwrap();
-        reported += events(&mut receiver)
-            .iter()
-            .filter(|e| matches!(e, ObjectEvent::Progress { .. }))
-            .count();
-    }
-    assert_eq!(reported, 6);
+    assert_eq!(reported(Duration::from_millis(250)), 6);
     // The same packets within one second: the first completed block is reported, no other.
-    let mut receiver = MultiReceiver::new(MemorySink::new(1 << 20), config);
-    push_all(&mut receiver, &fdt, start);
-    let mut reported = 0;
-    for (i, p) in packets.iter().enumerate() {
-        let now = start + Duration::from_millis(i as u64);
-        receiver.push(&ep, p, now).unwrap();
-        reported += events(&mut receiver)
-            .iter()
-            .filter(|e| matches!(e, ObjectEvent::Progress { .. }))
-            .count();
-    }
-    assert_eq!(reported, 1);
+    assert_eq!(reported(Duration::from_millis(1)), 1);
 }
 
 #[test]
