@@ -847,6 +847,8 @@ pub struct LiveRecvReport {
     pub xdp_reattached: u64,
     /// What the spool did (`--spool`).
     pub spool: Option<xflute::io::spool::SpoolStats>,
+    /// What preparing announced files ahead did.
+    pub prepared: Option<xflute::io::file_sink::PrepareStats>,
     /// Packets had to be authenticated (RFC 6584): the summary counts what was refused.
     pub authenticated: bool,
     /// What the repairs did, with a repair server.
@@ -1020,6 +1022,7 @@ pub fn run_live(
     let steering = engine.steering_counters();
     let xdp_reattached = engine.xdp_reattached();
     let spool = engine.spool_stats();
+    let prepared = engine.prepare_stats();
     let stats = engine.join()?;
     // The engine handed over what it still held when it stopped: those repairs end here.
     let repair = match repairer {
@@ -1057,6 +1060,7 @@ pub fn run_live(
         steering,
         xdp_reattached,
         spool,
+        prepared,
         authenticated: derived.auth.is_some(),
         repair,
     })
@@ -1117,6 +1121,12 @@ pub fn summary(report: &LiveRecvReport, json: bool) -> String {
                 .int("spool_taken", sp.taken)
                 .int("spool_missed", sp.missed)
                 .int("spool_fill_failures", sp.fill_failures);
+        }
+        if let Some(pr) = report.prepared {
+            e = e
+                .int("files_prepared", pr.prepared)
+                .int("files_prepared_taken", pr.claimed)
+                .int("files_prepared_missed", pr.missed);
         }
         if xdp {
             e = e
@@ -1189,6 +1199,12 @@ pub fn summary(report: &LiveRecvReport, json: bool) -> String {
         line.push_str(&format!(
             "; spool taken {} missed {} fill failures {}",
             sp.taken, sp.missed, sp.fill_failures
+        ));
+    }
+    if let Some(pr) = report.prepared.filter(|p| p.asked > 0) {
+        line.push_str(&format!(
+            "; files prepared ahead {} (taken {}, late {})",
+            pr.prepared, pr.claimed, pr.missed
         ));
     }
     if let Some(r) = &report.repair {

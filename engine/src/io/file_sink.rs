@@ -27,7 +27,10 @@
 //! symlink anywhere on the way is refused, so an FDT cannot make the receiver write outside the
 //! output directory.
 
+mod prepare;
 mod temp_name;
+
+pub use prepare::PrepareStats;
 
 pub use temp_name::{is_temp_name, is_temp_name_of};
 
@@ -97,6 +100,7 @@ pub struct SinkThreads {
     unmap: crossbeam_channel::Sender<MmapMut>,
     write_back: crossbeam_channel::Sender<(File, u64, u64)>,
     reserve_ahead: crossbeam_channel::Sender<ReserveAhead>,
+    prepare: prepare::Preparer,
 }
 
 /// One bit per [`RESERVE_CHUNK`] of an object, set once its space is reserved: by the receive
@@ -183,6 +187,7 @@ impl SinkThreads {
                     }
                 }
             })?;
+        let (prepare, preparer) = prepare::Preparer::start()?;
         let (unmap, mappings) = crossbeam_channel::bounded::<MmapMut>(UNMAP_QUEUE);
         let handle = std::thread::Builder::new()
             .name("xflute-unmap".into())
@@ -192,6 +197,7 @@ impl SinkThreads {
                 }
                 // The queues close together: the other threads are done or nearly.
                 let _ = reserver.join();
+                let _ = preparer.join();
                 writer.join().unwrap_or(0)
             })?;
         Ok((
@@ -199,9 +205,15 @@ impl SinkThreads {
                 unmap,
                 write_back,
                 reserve_ahead,
+                prepare,
             },
             handle,
         ))
+    }
+
+    /// What preparing announced objects ahead has done (see [`ObjectSink::expect`]).
+    pub fn prepare_stats(&self) -> PrepareStats {
+        self.prepare.stats()
     }
 
     /// Unmaps `map` on the unmapper thread unless it is small or the queue is full.
@@ -506,8 +518,6 @@ impl Drop for MadeDirs {
     }
 }
 
-impl FileSink {}
-
 /// A fresh temporary path for `desc` beside `target`.
 fn temp_path(desc: &ObjectDescription, target: &Path) -> Result<PathBuf, SinkError> {
     let final_name = target
@@ -650,6 +660,27 @@ impl ObjectSink for FileSink {
     type Object = FileSinkObject;
 
     fn create(&mut self, desc: &ObjectDescription) -> Result<Self::Object, SinkError> {
+        if let Some(threads) = &self.threads
+            && let Some(mut object) = threads.prepare.claim(self, desc)
+        {
+            object.threads = Some(threads.clone());
+            return Ok(object);
+        }
+        self.create_here(desc)
+    }
+
+    /// With [`SinkThreads`], a small object's temporary file is created, reserved and mapped
+    /// on the sink's preparing thread before its first packet comes.
+    fn expect(&mut self, desc: &ObjectDescription) {
+        if let Some(threads) = &self.threads {
+            threads.prepare.ask(self, desc);
+        }
+    }
+}
+
+impl FileSink {
+    /// Creates the object's temporary file on the calling thread.
+    fn create_here(&mut self, desc: &ObjectDescription) -> Result<FileSinkObject, SinkError> {
         if desc.len > self.max_object_bytes {
             return Err(SinkError::TooLarge {
                 len: desc.len,

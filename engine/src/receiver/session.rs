@@ -426,13 +426,7 @@ impl<O: super::sink::SinkObject> Session<O> {
         let Some(memory) = shared.memory.charge(bookkeeping) else {
             return Err(DropReason::MemoryLimit.into());
         };
-        let desc = ObjectDescription {
-            tsi: self.key.tsi,
-            toi,
-            path: meta.path.clone(),
-            len: meta.transfer_length,
-            content_type: meta.content_type.clone(),
-        };
+        let desc = sink_description(self.key.tsi, toi, &meta);
         let meta = Arc::new(meta);
         let start = ObjectStart {
             desc,
@@ -956,12 +950,38 @@ impl<O: super::sink::SinkObject> Session<O> {
             }
             if self.pending.contains(toi) {
                 described.push(toi);
+            } else {
+                self.expect_object(shared, toi);
             }
         }
         for toi in described {
             self.replay(shared, toi, now);
         }
         Ok(())
+    }
+
+    /// Tells the sink of an object the FDT just described and no packet has started, so that
+    /// it can prepare the object's storage ahead (`ObjectSink::expect`): only what
+    /// `open_object` would give the sink as it stands.
+    fn expect_object<S: ObjectSink<Object = O>>(&self, shared: &mut Shared<S>, toi: u128) {
+        if self.objects.contains_key(&toi) || self.done.contains_key(&toi) {
+            return;
+        }
+        let Some(slot) = self.files.get(&toi) else {
+            return;
+        };
+        let Ok(Some(meta)) = describe_from_fdt(&slot.file, None) else {
+            return;
+        };
+        if meta.cenc != Cenc::Null
+            || !is_supported(&meta.oti)
+            || meta.transfer_length > shared.config.limits.max_object_bytes
+        {
+            return;
+        }
+        shared
+            .sink
+            .expect(&sink_description(self.key.tsi, toi, &meta));
     }
 
     /// Expires objects, FDT descriptions, held packets and the session itself. Returns `true`
@@ -1157,6 +1177,17 @@ fn packet_cenc(alc: &AlcPacket<'_>) -> Result<Option<Cenc>, Refused> {
             }),
         },
         None => Ok(None),
+    }
+}
+
+/// What the sink is told of object `toi` of session `tsi` described by `meta`.
+fn sink_description(tsi: u64, toi: u128, meta: &ObjectMetadata) -> ObjectDescription {
+    ObjectDescription {
+        tsi,
+        toi,
+        path: meta.path.clone(),
+        len: meta.transfer_length,
+        content_type: meta.content_type.clone(),
     }
 }
 

@@ -69,6 +69,15 @@ pub trait ObjectSink {
 
     /// Start storing an object of `desc.len` bytes.
     fn create(&mut self, desc: &ObjectDescription) -> Result<Self::Object, SinkError>;
+
+    /// An FDT announced an object that has not started yet: a sink may prepare its storage
+    /// ahead, so that [`create`](Self::create) with the same description finds it ready. A
+    /// hint from unverified input: the sink bounds what it prepares, discards what is not
+    /// claimed, and must not make anything visible under a final name. The default does
+    /// nothing.
+    fn expect(&mut self, desc: &ObjectDescription) {
+        let _ = desc;
+    }
 }
 
 /// An object being received into a sink.

@@ -23,7 +23,7 @@ use super::verify::VerifyStage;
 use super::xdp_watch::XdpWatch;
 use super::{Backend, ChannelSpec, Events, RuntimeError, RxCounters, RxStats};
 use crate::endpoint::UdpEndpoint;
-use crate::io::file_sink::{FileSink, FileSinkObject, SinkThreads};
+use crate::io::file_sink::{FileSink, FileSinkObject, PrepareStats, SinkThreads};
 use crate::io::frame::{LinkType, parse_udp};
 use crate::io::pcap::{PcapError, PcapReader};
 use crate::io::spool::{Spool, SpoolStats};
@@ -259,6 +259,12 @@ impl RxEngine {
     /// What the spool has done (see [`RxEngineBuilder::spool`]); `None` without one.
     pub fn spool_stats(&self) -> Option<SpoolStats> {
         self.spool.as_ref().map(|s| s.stats())
+    }
+
+    /// What the file sink's thread did to prepare announced objects ahead (see
+    /// [`crate::io::file_sink::PrepareStats`]); `None` once the engine is stopped.
+    pub fn prepare_stats(&self) -> Option<PrepareStats> {
+        self.sink_threads.as_ref().map(|(t, _)| t.prepare_stats())
     }
 
     /// The XDP program's counters (XDP backend only).
