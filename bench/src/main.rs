@@ -61,6 +61,10 @@ struct Cli {
     /// carousel sends again what the veth or the receiver dropped).
     #[arg(long)]
     xflute_rate_mbps: Option<u64>,
+    /// Runs xflute's systems and the ceilings only, flute's rows marked not run: to compare
+    /// two builds of xflute quickly (flute's step-down alone takes minutes per scenario).
+    #[arg(long)]
+    xflute_only: bool,
 }
 
 #[derive(Subcommand)]
@@ -124,6 +128,7 @@ fn scenarios(quick: bool, large_mib: Option<u64>) -> Vec<Scenario> {
     out
 }
 
+const NOT_RUN: &str = "not run (--xflute-only)";
 const CEILING_TX_RX: &str = "raw AF_XDP tx → AF_XDP rx, 1400-byte payloads";
 const CEILING_GEN_RX: &str = "raw AF_XDP rx from the in-kernel XDP generator";
 
@@ -330,6 +335,7 @@ fn run(cli: &Cli) -> Result<ExitCode, String> {
                 bench.xflute(scenario, Backend::Udp),
             );
             match flute_rate {
+                _ if cli.xflute_only => samples.unavailable(&name, System::Flute, NOT_RUN),
                 None => flute_rate = Some(flute_step_down(&bench, scenario, steps, &mut samples)),
                 Some(rate) => samples.add(&name, System::Flute, bench.flute(scenario, rate)),
             }
@@ -342,11 +348,15 @@ fn run(cli: &Cli) -> Result<ExitCode, String> {
                         System::XfluteXdp,
                         bench.replay(scenario, &frames, Replayed::Xflute),
                     );
-                    samples.add(
-                        &ro,
-                        System::Flute,
-                        bench.replay(scenario, &frames, Replayed::Flute),
-                    );
+                    if cli.xflute_only {
+                        samples.unavailable(&ro, System::Flute, NOT_RUN);
+                    } else {
+                        samples.add(
+                            &ro,
+                            System::Flute,
+                            bench.replay(scenario, &frames, Replayed::Flute),
+                        );
+                    }
                 }
                 Err(e) => {
                     samples.unavailable(&ro, System::XfluteXdp, e);

@@ -128,6 +128,14 @@ pub struct Config {
     /// `push`; zero reports every block completed. Either way a progress event not polled yet
     /// is updated rather than followed by another of the same object.
     pub progress_every: Duration,
+    /// Blocks of at least this many bytes are not decoded inside `push` but handed out as
+    /// [`DecodeJob`](super::DecodeJob)s (`MultiReceiver::take_decode_jobs`), to be run on
+    /// another thread and given back (`MultiReceiver::finish_decode`): a RaptorQ block of a
+    /// few thousand symbols takes milliseconds to decode, which a receive loop would spend
+    /// while its ring fills. A job holds a copy of its block, charged to the memory budget
+    /// (without room the block is decoded in `push` after all). `None`: every block is
+    /// decoded in `push`.
+    pub defer_decode_from_bytes: Option<u64>,
 }
 
 impl Default for Config {
@@ -143,6 +151,7 @@ impl Default for Config {
             limits: Limits::default(),
             auth: None,
             progress_every: Duration::ZERO,
+            defer_decode_from_bytes: None,
         }
     }
 }

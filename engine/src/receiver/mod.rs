@@ -29,6 +29,7 @@ mod budget;
 pub(crate) mod config;
 mod content;
 mod decoding;
+mod deferred;
 pub(crate) mod error;
 pub(crate) mod event;
 pub(crate) mod fdt_assembly;
@@ -50,6 +51,7 @@ pub(crate) mod tsi_filter;
 pub(crate) type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 pub use config::{Config, Limits};
+pub use deferred::DecodeJob;
 pub use error::{DropReason, FailReason, ReceiverError};
 pub use event::{ObjectEvent, ObjectMetadata, ReceiverEndpoint};
 pub use fdt_assembly::FdtAssembly;

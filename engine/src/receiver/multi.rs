@@ -10,6 +10,7 @@ use crate::endpoint::UdpEndpoint;
 use crate::wire::AlcPacket;
 
 use super::config::Config;
+use super::deferred::DecodeJob;
 use super::error::{FailReason, ReceiverError};
 use super::event::{ObjectEvent, ReceiverEndpoint};
 use super::repair::IncompleteObject;
@@ -213,6 +214,25 @@ impl<S: ObjectSink> MultiReceiver<S> {
                 self.shared.stats.sessions_evicted += 1;
                 self.shared.stats.sessions_closed += 1;
             }
+        }
+    }
+
+    /// The block decodes handed out of `push` since the last call
+    /// (`Config::defer_decode_from_bytes`): run each ([`DecodeJob::run`]), on any thread, and
+    /// give it back with [`Self::finish_decode`].
+    pub fn take_decode_jobs(&mut self) -> Vec<DecodeJob> {
+        if self.shared.decode_jobs.is_empty() {
+            return Vec::new();
+        }
+        std::mem::take(&mut self.shared.decode_jobs)
+    }
+
+    /// Takes back a decode job, run or not (one not run is tried again with more symbols):
+    /// its block lands in its object, which may complete. A job whose object has ended since
+    /// is dropped.
+    pub fn finish_decode(&mut self, job: DecodeJob, now: SystemTime) {
+        if let Some(session) = self.sessions.get_mut(&job.session) {
+            session.finish_decode(&mut self.shared, job, now);
         }
     }
 

@@ -29,6 +29,7 @@ use super::blocks::{Place, SymbolTracker};
 use super::budget::{Budget, Charge};
 use super::content;
 use super::decoding::BlockDecoder;
+use super::deferred::{AwayBlock, Deferral};
 use super::error::{DropReason, FailReason};
 use super::event::ObjectMetadata;
 use super::sink::{ObjectDescription, ObjectSink, SinkError, SinkObject};
@@ -142,6 +143,10 @@ pub(crate) struct ObjectReceiver<O> {
     /// Source symbols recovered by decodes since the session last took the count: the repair
     /// symbols the FEC put to use.
     repair_used: u64,
+    /// This object among all (a decode job comes back to this one only).
+    pub id: u64,
+    /// Large blocks decoded out of `push` (`Config::defer_decode_from_bytes`).
+    deferral: Option<Deferral>,
 }
 
 /// Decodes a Content-MD5 (base64 of 16 bytes).
@@ -316,7 +321,59 @@ impl<O: SinkObject> ObjectReceiver<O> {
             last_progress: None,
             max_decode_cost,
             repair_used: 0,
+            id: super::deferred::object_id(),
+            deferral: None,
         })
+    }
+
+    /// Decodes blocks of at least `from_bytes` out of `push`, their copies charged to `budget`.
+    pub(super) fn defer_decodes(&mut self, from_bytes: u64, budget: Budget) {
+        if matches!(self.fec, Fec::Coded { .. }) {
+            self.deferral = Some(Deferral::new(from_bytes, budget));
+        }
+    }
+
+    /// The blocks made ready to decode out of `push` since the last call.
+    pub(super) fn take_away(&mut self) -> Vec<AwayBlock> {
+        match &mut self.deferral {
+            Some(d) if !d.ready.is_empty() => std::mem::take(&mut d.ready),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Takes back a block decoded out of `push`: `Ok(true)` when it completed the block.
+    pub(super) fn finish_decode(&mut self, away: AwayBlock) -> Result<bool, NotStored> {
+        let Some(deferral) = &mut self.deferral else {
+            return Ok(false);
+        };
+        if deferral.away.remove(&away.sbn).is_none() {
+            return Ok(false);
+        }
+        let AwayBlock {
+            sbn,
+            decoder,
+            bytes,
+            missing,
+            outcome,
+            ..
+        } = away;
+        let outcome = match outcome {
+            Some(Ok(true)) => match self.block_mut(sbn) {
+                Ok(block) if block.len() == bytes.len() => {
+                    block.copy_from_slice(&bytes);
+                    Ok(true)
+                }
+                Ok(_) => Err(DropReason::SymbolOutOfRange.into()),
+                Err(e) => Err(e),
+            },
+            Some(Ok(false)) | None => Ok(false),
+            Some(Err(e)) => Err(fec_drop(e).into()),
+        };
+        let done = self.settle(sbn, decoder, outcome, missing)?;
+        if done {
+            self.hash_prefix();
+        }
+        Ok(done)
     }
 
     /// Memory charged to the receiver's memory budget for this object.
@@ -374,6 +431,10 @@ impl<O: SinkObject> ObjectReceiver<O> {
             .block_len_symbols(u64::from(sbn))
             .filter(|&k| source_block_length.is_none_or(|len| len == k))
             .ok_or(DropReason::SymbolOutOfRange)?;
+        if self.deferral.as_ref().is_some_and(|d| d.is_away(sbn)) {
+            // Its decode recovers every source symbol.
+            return Ok(Pushed::Duplicate);
+        }
         let block_completed = if esi >= k {
             match self.push_repair(sbn, esi, k, payload, max_concurrent_blocks)? {
                 Repair::Duplicate => return Ok(Pushed::Duplicate),
@@ -582,12 +643,52 @@ impl<O: SinkObject> ObjectReceiver<O> {
         }
         let missing = decoder.missing_source();
         let max_cost = self.max_decode_cost;
+        let len = self
+            .tracker
+            .partition()
+            .block_len_bytes(u64::from(sbn))
+            .unwrap_or(0);
+        if let Some(charge) = self.deferral.as_ref().and_then(|d| d.take(len)) {
+            let bytes = match self.block_mut(sbn) {
+                Ok(block) => block.to_vec(),
+                Err(e) => {
+                    self.release(&decoder);
+                    return Err(e);
+                }
+            };
+            if let Some(d) = &mut self.deferral {
+                d.away.insert(sbn, ());
+                d.ready.push(AwayBlock {
+                    sbn,
+                    decoder,
+                    bytes,
+                    max_cost,
+                    missing,
+                    outcome: None,
+                    _charge: charge,
+                });
+            }
+            return Ok(false);
+        }
         let decoded = match self.block_mut(sbn) {
             Ok(block) => decoder
                 .decode(block, max_cost)
                 .map_err(|e| fec_drop(e).into()),
             Err(e) => Err(e),
         };
+        self.settle(sbn, decoder, decoded, missing)
+    }
+
+    /// What a decode of block `sbn` (`missing` source symbols short) leads to: the block
+    /// complete and its decoder freed (`Ok(true)`), the decoder kept for more symbols
+    /// (`Ok(false)`), or the block refused or started again (`Err`).
+    fn settle(
+        &mut self,
+        sbn: u32,
+        decoder: BlockDecoder,
+        decoded: Result<bool, NotStored>,
+        missing: u32,
+    ) -> Result<bool, NotStored> {
         match decoded {
             Ok(true) => {
                 self.release(&decoder);

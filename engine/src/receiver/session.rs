@@ -12,6 +12,7 @@ use crate::wire::{AlcPacket, WireError};
 
 use super::budget::Budget;
 use super::config::Config;
+use super::deferred::DecodeJob;
 use super::error::{DropReason, FailReason, ReceiverError};
 use super::event::{ObjectEvent, ObjectMetadata, ReceiverEndpoint};
 use super::fdt_state::{DescriptionCharges, FdtFile, FdtFingerprint, FdtReceiving, FileSlot};
@@ -48,6 +49,9 @@ pub(crate) struct Shared<S> {
     /// Objects that cannot complete from the network are handed over for a repair by unicast
     /// instead of being discarded (`MultiReceiver::set_hand_over_incomplete`).
     pub hand_over: bool,
+    /// Block decodes handed out of `push` (`Config::defer_decode_from_bytes`), until the
+    /// caller takes them.
+    pub decode_jobs: Vec<DecodeJob>,
 }
 
 impl<S> Shared<S> {
@@ -68,6 +72,7 @@ impl<S> Shared<S> {
             events: VecDeque::new(),
             stats: ReceiverStats::default(),
             hand_over: false,
+            decode_jobs: Vec::new(),
         }
     }
 
@@ -439,7 +444,12 @@ impl<O: super::sink::SinkObject> Session<O> {
         };
         let object =
             match ObjectReceiver::start(&mut shared.sink, start, shared.config.check_md5, now) {
-                Ok(object) => object,
+                Ok(mut object) => {
+                    if let Some(from) = shared.config.defer_decode_from_bytes {
+                        object.defer_decodes(from, shared.memory.clone());
+                    }
+                    object
+                }
                 Err(reason) => {
                     shared.stats.objects_failed += 1;
                     shared.emit(ObjectEvent::Failed {
@@ -960,6 +970,37 @@ impl<O: super::sink::SinkObject> Session<O> {
         Ok(())
     }
 
+    /// Takes back a block decode that `push` handed out: the block lands in its object, which
+    /// may complete; a job whose object has ended is dropped.
+    pub(super) fn finish_decode<S: ObjectSink<Object = O>>(
+        &mut self,
+        shared: &mut Shared<S>,
+        job: DecodeJob,
+        now: SystemTime,
+    ) {
+        let toi = job.toi;
+        let Some(object) = self.objects.get_mut(&toi).filter(|o| o.id == job.object) else {
+            return;
+        };
+        match object.finish_decode(job.block) {
+            Ok(true) => {
+                shared.stats.repair_symbols_used += object.take_repair_used();
+                if object.is_complete() {
+                    self.complete_object(shared, toi, now);
+                } else if object.progress_due(now, shared.config.progress_every) {
+                    let (received, total) = (object.received_bytes(), object.meta.transfer_length);
+                    shared.progress(&self.key, toi, received, total);
+                }
+            }
+            Ok(false) => {}
+            Err(NotStored::Dropped(reason)) => shared.stats.count_drop(reason),
+            Err(NotStored::Sink(error)) => {
+                self.fail_object(shared, toi, FailReason::Sink(error.to_string()), now);
+                shared.stats.count_drop(DropReason::Sink);
+            }
+        }
+    }
+
     /// Tells the sink of an object the FDT just described and no packet has started, so that
     /// it can prepare the object's storage ahead (`ObjectSink::expect`): only what
     /// `open_object` would give the sink as it stands.
@@ -1138,6 +1179,14 @@ fn store<O: super::sink::SinkObject, S>(
     )? {
         Pushed::Duplicate => shared.stats.duplicates += 1,
         Pushed::New { block_completed } => {
+            for block in object.take_away() {
+                shared.decode_jobs.push(DecodeJob {
+                    session: *key,
+                    toi: alc.lct().toi,
+                    object: object.id,
+                    block,
+                });
+            }
             shared.stats.payload_bytes += payload.len() as u64;
             shared.stats.repair_symbols_used += object.take_repair_used();
             if block_completed

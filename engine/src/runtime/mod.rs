@@ -19,6 +19,7 @@
 
 mod busy_poll;
 mod channel;
+mod decode;
 mod error;
 mod events;
 mod pacing;

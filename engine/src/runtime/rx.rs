@@ -18,6 +18,7 @@ use crossbeam_channel::{Receiver, Sender as EventSender};
 use hdrhistogram::Histogram;
 
 use super::busy_poll::BusyPoll;
+use super::decode::{DEFER_FROM_BYTES, DecodeStage};
 use super::stats::{Published, latency_histogram};
 use super::verify::VerifyStage;
 use super::xdp_watch::XdpWatch;
@@ -87,6 +88,7 @@ pub struct RxEngineBuilder {
     track_announced: bool,
     hand_over_incomplete: bool,
     auth_on_worker: bool,
+    decode_on_worker: bool,
 }
 
 /// What the FDTs of live sessions describe: each session's Content-Locations, refreshed by
@@ -136,6 +138,7 @@ impl RxEngine {
             track_announced: false,
             hand_over_incomplete: false,
             auth_on_worker: false,
+            decode_on_worker: false,
         }
     }
 
@@ -459,6 +462,16 @@ impl RxEngineBuilder {
         self
     }
 
+    /// Decodes every FEC block on the worker's own thread. By default, when the machine has
+    /// more than one core, each worker has a stage thread beside it that decodes the blocks of
+    /// at least a MiB (`runtime/decode.rs`, `Config::defer_decode_from_bytes`, which sets
+    /// another threshold): a RaptorQ block of a few thousand symbols takes milliseconds to
+    /// decode, while the worker's rx ring holds a few milliseconds of packets.
+    pub fn decode_on_worker(mut self, on: bool) -> Self {
+        self.decode_on_worker = on;
+        self
+    }
+
     /// Opens the sockets (in the calling thread's network namespace), attaches the XDP program
     /// and starts the workers; they stop when `stop` is set or the engine is joined.
     pub fn start(self, stop: Arc<AtomicBool>) -> Result<RxEngine, RuntimeError> {
@@ -668,9 +681,8 @@ impl RxEngineBuilder {
             announced: Arc::new(Mutex::new(Vec::new())),
             track_announced: self.track_announced,
             incomplete: engine.incomplete.as_ref().map(|(tx, _)| tx.clone()),
-            auth_stage: self.config.auth.is_some()
-                && !self.auth_on_worker
-                && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
+            auth_stage: self.config.auth.is_some() && !self.auth_on_worker && several_cores(),
+            decode_stage: !self.decode_on_worker && several_cores(),
         })
     }
 }
@@ -693,6 +705,8 @@ struct WorkerSetup {
     incomplete: Option<EventSender<IncompleteFile>>,
     /// Packets are authenticated, on a stage thread beside the worker.
     auth_stage: bool,
+    /// Large blocks are decoded on a stage thread beside the worker.
+    decode_stage: bool,
 }
 
 /// A change of channels, for a running worker.
@@ -738,10 +752,24 @@ impl WorkerSetup {
             },
             _ => None,
         };
+        let decode = if self.decode_stage {
+            DecodeStage::start(self.index)
+                .inspect_err(|e| tracing::warn!(error = %e, "no decoding stage: the worker decodes every block itself"))
+                .ok()
+        } else {
+            None
+        };
         // The receiver reports an object's progress at most once per publication of the
         // counters: far more often than that, no one reads it.
         let config = Config {
             progress_every: self.config.progress_every.max(PUBLISH_EVERY),
+            defer_decode_from_bytes: match &decode {
+                Some(_) => self
+                    .config
+                    .defer_decode_from_bytes
+                    .or(Some(DEFER_FROM_BYTES)),
+                None => None,
+            },
             ..self.config
         };
         let mut receiver = MultiReceiver::new(self.sink, config);
@@ -768,6 +796,7 @@ impl WorkerSetup {
             announced: self.track_announced.then_some(self.announced),
             incomplete: self.incomplete,
             verify,
+            decode,
         }
     }
 }
@@ -780,6 +809,11 @@ fn listen(receiver: &mut MultiReceiver<FileSink>, channel: &ChannelSpec) {
     for &tsi in &channel.tsis {
         receiver.add_listen_tsi(channel.endpoint(), tsi);
     }
+}
+
+/// Whether the machine has a core for a stage beside each worker.
+fn several_cores() -> bool {
+    std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
 }
 
 fn spawn(index: usize, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>, RuntimeError> {
@@ -855,6 +889,8 @@ struct Worker {
     incomplete: Option<EventSender<IncompleteFile>>,
     /// Where the packets go to have their authentication checked, when not on this thread.
     verify: Option<VerifyStage>,
+    /// Where large blocks go to be decoded, when not on this thread.
+    decode: Option<DecodeStage>,
 }
 
 impl Worker {
@@ -1078,11 +1114,16 @@ impl Worker {
             if let Some(stage) = &mut self.verify {
                 stage.flush(&mut self.receiver, n == 0);
             }
+            if let Some(stage) = &mut self.decode {
+                stage.exchange(&mut self.receiver, source.now(), false);
+            }
             let t = Instant::now();
             poll.received(u64::from(n), t);
             spin = poll.spin(t);
             if n == 0 {
-                if spin {
+                // A decode out comes back without a packet to wake the worker.
+                let decoding = self.decode.as_ref().is_some_and(|d| d.out() > 0);
+                if spin || decoding {
                     std::hint::spin_loop();
                 } else {
                     source.wait();
@@ -1118,6 +1159,9 @@ impl Worker {
         source.end(&mut self);
         if let Some(stage) = &mut self.verify {
             stage.flush(&mut self.receiver, true);
+        }
+        if let Some(stage) = &mut self.decode {
+            stage.exchange(&mut self.receiver, source.now(), true);
         }
         self.finish();
     }

@@ -43,6 +43,31 @@ impl Batch {
     }
 }
 
+/// Starts thread `name` for a stage beside the calling receive worker: started from the
+/// worker's thread it would inherit the worker's pinning to one core and share it, so it runs
+/// on the other cores instead (where there are any).
+pub(super) fn spawn_beside_worker(
+    name: String,
+    f: impl FnOnce() + Send + 'static,
+) -> std::io::Result<JoinHandle<()>> {
+    let worker_cores = affinity::current_thread_cores().unwrap_or_default();
+    let others: Vec<usize> = affinity::online_cores()
+        .into_iter()
+        .filter(|c| !worker_cores.contains(c))
+        .collect();
+    std::thread::Builder::new()
+        .name(name.clone())
+        .spawn(move || {
+            if worker_cores.len() == 1
+                && !others.is_empty()
+                && let Err(e) = affinity::set_current_thread_cores(&others)
+            {
+                tracing::debug!(error = %e, thread = name, "a stage shares its worker's core");
+            }
+            f()
+        })
+}
+
 /// The stage: its thread and the batches between it and the worker.
 #[derive(Debug)]
 pub(super) struct VerifyStage {
@@ -61,36 +86,21 @@ impl VerifyStage {
     pub(super) fn start(config: &'static VerifierConfig, index: usize) -> std::io::Result<Self> {
         let (to_check, inbox) = bounded::<Batch>(IN_FLIGHT);
         let (outbox, checked) = bounded::<Batch>(IN_FLIGHT);
-        // Started from the worker's thread, the stage would inherit its pinning to one core
-        // and share it: it runs on the other cores instead.
-        let worker_cores = affinity::current_thread_cores().unwrap_or_default();
-        let others: Vec<usize> = affinity::online_cores()
-            .into_iter()
-            .filter(|c| !worker_cores.contains(c))
-            .collect();
-        let thread = std::thread::Builder::new()
-            .name(format!("xflute-auth{index}"))
-            .spawn(move || {
-                if worker_cores.len() == 1
-                    && !others.is_empty()
-                    && let Err(e) = affinity::set_current_thread_cores(&others)
-                {
-                    tracing::debug!(error = %e, "the authentication stage shares its worker's core");
+        let thread = spawn_beside_worker(format!("xflute-auth{index}"), move || {
+            for mut batch in inbox {
+                let Batch {
+                    data,
+                    packets,
+                    checked,
+                } = &mut batch;
+                checked.extend(packets.iter().map(|(_, range, _)| {
+                    config.check(data.get(range.clone()).unwrap_or_default())
+                }));
+                if outbox.send(batch).is_err() {
+                    return;
                 }
-                for mut batch in inbox {
-                    let Batch {
-                        data,
-                        packets,
-                        checked,
-                    } = &mut batch;
-                    checked.extend(packets.iter().map(|(_, range, _)| {
-                        config.check(data.get(range.clone()).unwrap_or_default())
-                    }));
-                    if outbox.send(batch).is_err() {
-                        return;
-                    }
-                }
-            })?;
+            }
+        })?;
         Ok(Self {
             to_check: Some(to_check),
             checked,

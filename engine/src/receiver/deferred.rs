@@ -1,0 +1,102 @@
+//! Block decodes handed out of `push` (`Config::defer_decode_from_bytes`): the receiver copies
+//! a block that is ready to decode, with its decoder, into a [`DecodeJob`]; the caller runs the
+//! job anywhere (it holds only owned data and computes) and gives it back, and the receiver
+//! copies the recovered block into the object's region. Meanwhile the block's symbols are not
+//! taken (the decode recovers them), and an object that ended meanwhile drops the job.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::budget::{Budget, Charge};
+use super::decoding::BlockDecoder;
+use super::event::ReceiverEndpoint;
+use crate::fec::FecError;
+
+/// Blocks of one object away at once; past this a block is decoded in `push`.
+const AWAY_PER_OBJECT: usize = 4;
+
+/// Object identities, so that a job never lands in a later object of the same TOI.
+static NEXT_OBJECT: AtomicU64 = AtomicU64::new(1);
+
+/// A fresh identity for an object.
+pub(super) fn object_id() -> u64 {
+    NEXT_OBJECT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// The decode of one block, out of the receiver: run it ([`DecodeJob::run`]) on any thread,
+/// then give it back with `MultiReceiver::finish_decode`.
+#[derive(Debug)]
+pub struct DecodeJob {
+    pub(super) session: ReceiverEndpoint,
+    pub(super) toi: u128,
+    pub(super) object: u64,
+    pub(super) block: AwayBlock,
+}
+
+impl DecodeJob {
+    /// Decodes the block (CPU only; a second call does nothing).
+    pub fn run(&mut self) {
+        let away = &mut self.block;
+        if away.outcome.is_none() {
+            away.outcome = Some(away.decoder.decode(&mut away.bytes, away.max_cost));
+        }
+    }
+
+    /// The block's bytes: what the job copied.
+    pub fn len(&self) -> usize {
+        self.block.bytes.len()
+    }
+
+    /// Whether the block is empty (never: blocks hold at least a symbol).
+    pub fn is_empty(&self) -> bool {
+        self.block.bytes.is_empty()
+    }
+}
+
+/// A block away from its object.
+#[derive(Debug)]
+pub(super) struct AwayBlock {
+    pub sbn: u32,
+    pub decoder: BlockDecoder,
+    /// The block's bytes, the source symbols received in place.
+    pub bytes: Vec<u8>,
+    pub max_cost: u64,
+    /// Source symbols missing when it went: what a decode recovers.
+    pub missing: u32,
+    pub outcome: Option<Result<bool, FecError>>,
+    /// The copy's bytes on the memory budget.
+    pub _charge: Charge,
+}
+
+/// An object's decodes out of `push`.
+#[derive(Debug)]
+pub(super) struct Deferral {
+    pub from_bytes: u64,
+    pub budget: Budget,
+    /// Blocks away, by SBN.
+    pub away: super::Map<u32, ()>,
+    /// Blocks ready to go, until the session takes them.
+    pub ready: Vec<AwayBlock>,
+}
+
+impl Deferral {
+    pub(super) fn new(from_bytes: u64, budget: Budget) -> Self {
+        Self {
+            from_bytes,
+            budget,
+            away: super::Map::default(),
+            ready: Vec::new(),
+        }
+    }
+
+    /// A charge for a copy of a block of `len` bytes, if it is to be decoded out of `push`.
+    pub(super) fn take(&self, len: u64) -> Option<Charge> {
+        if len < self.from_bytes || self.away.len() >= AWAY_PER_OBJECT {
+            return None;
+        }
+        self.budget.charge(len)
+    }
+
+    pub(super) fn is_away(&self, sbn: u32) -> bool {
+        !self.away.is_empty() && self.away.contains_key(&sbn)
+    }
+}
