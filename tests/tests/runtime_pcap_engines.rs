@@ -134,3 +134,99 @@ fn pcap_backends_without_a_file_are_refused_with_a_clear_error() {
         .start(Arc::new(AtomicBool::new(false)));
     assert!(missing.unwrap_err().to_string().contains("nope.pcap"));
 }
+
+/// Blocks of a MiB of RaptorQ, a ninth of their frames cut: the engine's decoding stage
+/// decodes them beside the worker (the replay's end waits for every decode out) and the file
+/// is exact; kept on the worker, the same capture gives the same file.
+#[test]
+fn raptorq_blocks_of_a_mib_are_decoded_beside_the_worker() {
+    use xflute::io::frame::parse_udp;
+    use xflute::sender::{Config, ObjectDesc, Sender, TransferConfig};
+    use xflute::wire::{AlcPacket, FecEncodingId, Oti, SchemeSpecific};
+
+    let dir = xflute_tests::TempDir::new("runtime-pcap-raptorq");
+    let full = dir.path().join("full.pcap");
+    let lossy = dir.path().join("lossy.pcap");
+    let data = random_bytes(2 << 20, 5);
+    let oti = Oti {
+        fec_encoding_id: FecEncodingId::RaptorQ,
+        fec_instance_id: 0,
+        transfer_length: 0,
+        encoding_symbol_length: 1024,
+        maximum_source_block_length: 1024,
+        max_number_of_encoding_symbols: 1024 + 256,
+        scheme_specific: SchemeSpecific::RaptorQ { z: 0, n: 1, al: 4 },
+    };
+    let endpoint = UdpEndpoint::new(IpAddr::V4(GROUP), 4003);
+    let mut sender = Sender::new(endpoint, 3, oti, Config::default()).unwrap();
+    let object = ObjectDesc::from_buffer(
+        data.clone(),
+        "application/octet-stream",
+        "file:///rq.bin",
+        true,
+        TransferConfig::default(),
+    )
+    .unwrap();
+    sender.add_object(0, object).unwrap();
+    let source = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+    let tx = TxEngine::builder()
+        .backend(Backend::Pcap)
+        .pcap_out(&full)
+        .rate_bps(Some(200_000_000))
+        .run_for(Some(Duration::from_secs(1)))
+        .session(sender, source)
+        .start(Arc::new(AtomicBool::new(false)))
+        .unwrap();
+    tx.join().unwrap();
+
+    // Every ninth frame of the object cut out (an odd period: blocks alternate on the wire),
+    // the FDT's kept.
+    let mut reader = PcapReader::new(std::fs::File::open(&full).unwrap()).unwrap();
+    let mut writer =
+        PcapWriter::new(std::fs::File::create(&lossy).unwrap(), LinkType::Ethernet).unwrap();
+    let mut n = 0u64;
+    while let Some(frame) = reader.next_frame().unwrap() {
+        let udp = parse_udp(LinkType::Ethernet, frame.data).unwrap();
+        if AlcPacket::parse(udp.payload).unwrap().lct().toi != 0 {
+            n += 1;
+            if n.is_multiple_of(9) {
+                continue;
+            }
+        }
+        writer.write_frame(frame.timestamp_ns, frame.data).unwrap();
+    }
+    writer.into_inner().unwrap();
+
+    for on_worker in [false, true] {
+        let out = dir.path().join(format!("out-{on_worker}"));
+        let rx = RxEngine::builder(&out)
+            .backend(Backend::Pcap)
+            .pcap_in(&lossy)
+            .decode_on_worker(on_worker)
+            .channel(ChannelSpec::new(SocketAddr::new(GROUP.into(), 4003)))
+            .start(Arc::new(AtomicBool::new(false)))
+            .unwrap();
+        let give_up = Instant::now() + Duration::from_secs(120);
+        while !rx.is_finished() {
+            assert!(Instant::now() < give_up, "the replay did not end");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let failed: Vec<ObjectEvent> = rx
+            .events()
+            .drain()
+            .filter(|e| matches!(e, ObjectEvent::Failed { .. }))
+            .collect();
+        let stats = rx.join().unwrap();
+        assert!(failed.is_empty(), "on worker: {on_worker}: {failed:?}");
+        let got = std::fs::read(out.join("rq.bin"));
+        assert!(got.is_ok_and(|g| g == data), "on worker: {on_worker}");
+        assert!(stats.repair_symbols_used() > 0);
+        let elsewhere = stats.blocks_decoded_elsewhere();
+        if on_worker {
+            assert_eq!(elsewhere, 0);
+        } else if std::thread::available_parallelism().is_ok_and(|n| n.get() > 1) {
+            // Two blocks, each short of about a ninth of its source symbols.
+            assert_eq!(elsewhere, 2);
+        }
+    }
+}

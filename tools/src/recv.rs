@@ -889,6 +889,7 @@ fn rx_counters(event: Event, s: &xflute::runtime::RxStats) -> Event {
         .int("rx_ring_full", s.rx_ring_full())
         .int("duplicates", s.duplicates())
         .int("repair_symbols_used", s.repair_symbols_used())
+        .int("blocks_decoded_elsewhere", s.blocks_decoded_elsewhere())
 }
 
 /// Runs the receive engine on `derived`'s channels until `--count` objects are complete,

@@ -333,6 +333,11 @@ impl<O: SinkObject> ObjectReceiver<O> {
         }
     }
 
+    /// Whether a block of this object is being decoded out of `push`.
+    pub(super) fn has_away(&self) -> bool {
+        self.deferral.as_ref().is_some_and(|d| !d.away.is_empty())
+    }
+
     /// The blocks made ready to decode out of `push` since the last call.
     pub(super) fn take_away(&mut self) -> Vec<AwayBlock> {
         match &mut self.deferral {

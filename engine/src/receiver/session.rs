@@ -984,6 +984,7 @@ impl<O: super::sink::SinkObject> Session<O> {
         };
         match object.finish_decode(job.block) {
             Ok(true) => {
+                shared.stats.blocks_decoded_elsewhere += 1;
                 shared.stats.repair_symbols_used += object.take_repair_used();
                 if object.is_complete() {
                     self.complete_object(shared, toi, now);
@@ -1046,7 +1047,12 @@ impl<O: super::sink::SinkObject> Session<O> {
         } else {
             None
         };
-        if let Some(reason) = end {
+        // A decode out comes back to its object: the session and the object wait for it (the
+        // caller gives every job back; on a capture's clock a decode can span the close grace).
+        let decoding = |o: &ObjectReceiver<O>| o.has_away();
+        if let Some(reason) = end
+            && !self.objects.values().any(decoding)
+        {
             self.close(
                 shared,
                 || match reason {
@@ -1060,6 +1066,7 @@ impl<O: super::sink::SinkObject> Session<O> {
         let expired: Vec<(u128, FailReason)> = self
             .objects
             .iter()
+            .filter(|(_, o)| !decoding(o))
             .filter_map(|(toi, o)| {
                 if o.closing_since
                     .is_some_and(|t| idle_for(now, t, config.close_grace))

@@ -54,6 +54,9 @@ pub struct ReceiverStats {
     pub receive_once_forgotten: u64,
     /// Source symbols recovered by FEC decoding: the repair symbols put to use.
     pub repair_symbols_used: u64,
+    /// Blocks decoded out of `push`, by a `DecodeJob` given back
+    /// (`Config::defer_decode_from_bytes`).
+    pub blocks_decoded_elsewhere: u64,
     /// EXT_TIME Sender Current Times that cannot be a time (SCT-High 0, or SCT-Low without
     /// SCT-High): ignored, the packet taken all the same.
     pub sct_invalid: u64,

@@ -1156,6 +1156,10 @@ impl Worker {
         if let Some(stage) = &mut self.verify {
             stage.flush(&mut self.receiver, true);
         }
+        // A capture's end closes its sessions: every decode out lands first.
+        if let Some(stage) = &mut self.decode {
+            stage.exchange(&mut self.receiver, source.now(), true);
+        }
         source.end(&mut self);
         if let Some(stage) = &mut self.verify {
             stage.flush(&mut self.receiver, true);

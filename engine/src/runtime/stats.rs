@@ -259,6 +259,11 @@ impl RxStats {
         self.sum(|w| w.receiver.repair_symbols_used)
     }
 
+    /// Blocks decoded on a stage thread beside the workers.
+    pub fn blocks_decoded_elsewhere(&self) -> u64 {
+        self.sum(|w| w.receiver.blocks_decoded_elsewhere)
+    }
+
     /// EXT_TIME Sender Current Times that cannot be a time, ignored.
     pub fn sct_invalid(&self) -> u64 {
         self.sum(|w| w.receiver.sct_invalid)

@@ -505,7 +505,7 @@ fn render(server: &Server) -> String {
         .map(|(n, s)| (n, s.stats(), s.outcomes()))
         .collect();
     type ReceiveValue = fn(&RxStats) -> f64;
-    let receive_families: [(&str, &str, &str, ReceiveValue); 8] = [
+    let receive_families: [(&str, &str, &str, ReceiveValue); 9] = [
         (
             "receive_packets_total",
             "counter",
@@ -547,6 +547,12 @@ fn render(server: &Server) -> String {
             "counter",
             "Source symbols recovered by FEC decoding (repair symbols put to use).",
             |s| s.repair_symbols_used() as f64,
+        ),
+        (
+            "receive_blocks_decoded_elsewhere_total",
+            "counter",
+            "FEC blocks decoded on a stage thread beside the receive worker.",
+            |s| s.blocks_decoded_elsewhere() as f64,
         ),
         (
             "receive_rx_ring_full_total",
