@@ -23,6 +23,10 @@ use crate::sys::{RssPeak, monotonic_s, process_cpu_seconds, retry};
 /// piece only for objects over 4 MiB).
 const SPOOL_FROM: u64 = 4 << 20;
 
+/// Set (to anything), xflute's receivers decode every block on their worker instead of on the
+/// decoding stage beside it: the baseline that stage is compared with.
+pub const DECODE_ON_WORKER_ENV: &str = "XFLUTE_BENCH_DECODE_ON_WORKER";
+
 /// How a receiving end is set up.
 #[derive(Clone, Debug, clap::Args)]
 pub struct ReceiveArgs {
@@ -94,6 +98,10 @@ pub fn receive(args: &ReceiveArgs, ready: impl FnOnce()) -> Result<ReceiverRepor
         .channel(ChannelSpec::new(args.end.group));
     if args.end.backend == Backend::Xdp {
         builder = builder.drop_probability(args.scenario.loss);
+    }
+    // The baseline of the decoding stage: every block decoded on the receive worker.
+    if std::env::var_os(DECODE_ON_WORKER_ENV).is_some() {
+        builder = builder.decode_on_worker(true);
     }
     // A large object is written into space reserved before the engine starts, as `xflute recv
     // --spool` and the demo do: fresh pages cost this VM 0.25-1.8 s per GiB on first touch.

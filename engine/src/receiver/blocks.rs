@@ -228,6 +228,12 @@ impl SymbolTracker {
         self.contiguous < self.partition.nb_source_symbols() && self.bit(self.contiguous)
     }
 
+    /// Bytes at the start of the object known to have all arrived, as of the last
+    /// [`Self::advance_prefix`].
+    pub(super) fn prefix_bytes(&self) -> u64 {
+        (self.contiguous * self.symbol_len).min(self.partition.transfer_length())
+    }
+
     /// Bytes at the start of the object that have all arrived, after moving past every
     /// symbol received in order.
     pub(super) fn advance_prefix(&mut self) -> u64 {
@@ -243,7 +249,7 @@ impl SymbolTracker {
                 break;
             }
         }
-        (self.contiguous * self.symbol_len).min(self.partition.transfer_length())
+        self.prefix_bytes()
     }
 }
 

@@ -40,16 +40,6 @@ impl DecodeJob {
             away.outcome = Some(away.decoder.decode(&mut away.bytes, away.max_cost));
         }
     }
-
-    /// The block's bytes: what the job copied.
-    pub fn len(&self) -> usize {
-        self.block.bytes.len()
-    }
-
-    /// Whether the block is empty (never: blocks hold at least a symbol).
-    pub fn is_empty(&self) -> bool {
-        self.block.bytes.is_empty()
-    }
 }
 
 /// A block away from its object.

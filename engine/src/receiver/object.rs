@@ -149,6 +149,10 @@ pub(crate) struct ObjectReceiver<O> {
     deferral: Option<Deferral>,
 }
 
+/// Bytes of the in-order prefix hashed at most per packet (about a tenth of a millisecond of
+/// MD5): many times a packet's payload, so the hash catches up within a few packets.
+const HASH_SLICE: u64 = 64 << 10;
+
 /// Decodes a Content-MD5 (base64 of 16 bytes).
 fn parse_md5(text: &str) -> Result<[u8; 16], FailReason> {
     let bytes = base64::engine::general_purpose::STANDARD
@@ -741,17 +745,25 @@ impl<O: SinkObject> ObjectReceiver<O> {
         let Some(md5) = self.md5.as_mut().filter(|_| self.hash_as_received) else {
             return;
         };
-        if !self.tracker.prefix_can_advance() {
+        let upto = if self.tracker.prefix_can_advance() {
+            self.tracker.advance_prefix()
+        } else {
+            self.tracker.prefix_bytes()
+        };
+        if md5.hashed >= upto {
             return;
         }
-        let upto = self.tracker.advance_prefix();
+        // A decoded block, or a burst of interleaved blocks, moves the prefix by megabytes at
+        // once; hashed in one go it would keep the receive loop from its ring for
+        // milliseconds. The rest is hashed with the object's next packets, or at its commit.
+        let end = upto.min(md5.hashed.saturating_add(HASH_SLICE));
         let region: &[u8] = match &self.region {
             Region::Sink(object) => object.data(),
             Region::Memory { buf, .. } => buf,
         };
-        if let Some(prefix) = region.get(md5.hashed as usize..upto as usize) {
+        if let Some(prefix) = region.get(md5.hashed as usize..end as usize) {
             md5.hasher.update(prefix);
-            md5.hashed = upto;
+            md5.hashed = end;
         }
     }
 
@@ -1126,6 +1138,44 @@ mod tests {
             object.finish(&mut sink, 1 << 20).unwrap();
             assert_eq!(sink.take_completed()[0].data, data);
         }
+    }
+
+    #[test]
+    fn a_prefix_that_jumps_is_hashed_a_slice_per_packet_and_caught_up() {
+        // Symbol 0 last: the prefix jumps from nothing to all but the tail at once.
+        let len = 4 * HASH_SLICE as usize + 1234;
+        let data: Vec<u8> = (0..len).map(|i| (i * 13 + i / 999) as u8).collect();
+        let mut sink = MemorySink::new(1 << 30);
+        let mut object = start(
+            &mut sink,
+            meta(len as u64, Cenc::Null, Some(md5_text(&data)), None),
+        )
+        .unwrap();
+        let p = BlockPartition::rfc5052(len as u64, u32::from(E), B).unwrap();
+        let symbols: Vec<(u32, u32, std::ops::Range<usize>)> = (0..p.nb_blocks())
+            .flat_map(|sbn| {
+                (0..p.block_len_symbols(sbn).unwrap()).map(move |esi| {
+                    let off = p.symbol_offset_bytes(sbn, esi).unwrap() as usize;
+                    let n = p.source_symbol_len_bytes(sbn, esi).unwrap() as usize;
+                    (sbn as u32, esi, off..off + n)
+                })
+            })
+            .collect();
+        let symbol = |i: usize| symbols[i].clone();
+        let last = symbols.len() - 1;
+        for i in (1..last).chain([0]) {
+            let (sbn, esi, range) = symbol(i);
+            object.push(sbn, esi, &data[range], None, usize::MAX).unwrap();
+        }
+        let hashed = |o: &ObjectReceiver<_>| o.md5.as_ref().unwrap().hashed;
+        assert_eq!(hashed(&object), HASH_SLICE, "one slice for the packet that moved it");
+        let (sbn, esi, range) = symbol(last);
+        object.push(sbn, esi, &data[range], None, usize::MAX).unwrap();
+        assert_eq!(hashed(&object), 2 * HASH_SLICE, "a slice more with the next packet");
+        assert!(object.is_complete());
+        // The commit hashes the rest.
+        object.finish(&mut sink, 1 << 30).unwrap();
+        assert_eq!(sink.take_completed()[0].data, data);
     }
 
     #[test]
