@@ -56,6 +56,12 @@ pub struct ReceiverReport {
     /// The 99th percentile of those stalls (the top of its power-of-two bucket), µs.
     #[serde(default)]
     pub stall_p99_us: Option<u64>,
+    /// FEC blocks decoded on the stage beside the receive worker (xflute's receiver only).
+    #[serde(default)]
+    pub decoded_elsewhere: Option<u64>,
+    /// Packets the receiver dropped, by reason, those that happened (xflute's receiver only).
+    #[serde(default)]
+    pub drop_reasons: Option<Vec<(String, u64)>>,
     /// When the times above count from, in seconds on `CLOCK_MONOTONIC` (this harness's
     /// receivers; `flute_peer` sees every packet and needs none).
     #[serde(default)]

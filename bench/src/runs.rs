@@ -376,15 +376,24 @@ pub fn sample(
     }
 }
 
-/// The receiver's other counters, when the run lost objects (why is in them).
-/// The receive worker's longest stall and its 99th percentile, when the receiver reports them.
+/// The receive worker's longest stall and its 99th percentile, the blocks decoded beside it
+/// and the packets it dropped by reason, when the receiver reports them.
 fn stalls(report: &ReceiverReport) -> String {
-    match (report.stall_max_us, report.stall_p99_us) {
+    let mut note = match (report.stall_max_us, report.stall_p99_us) {
         (Some(max), Some(p99)) => format!(", worker stall max {max} µs, p99 {p99} µs"),
         _ => String::new(),
+    };
+    if let Some(n) = report.decoded_elsewhere.filter(|&n| n > 0) {
+        note.push_str(&format!(", {n} blocks decoded beside it"));
     }
+    if let Some(reasons) = report.drop_reasons.as_ref().filter(|r| !r.is_empty()) {
+        let by: Vec<String> = reasons.iter().map(|(r, n)| format!("{r} {n}")).collect();
+        note.push_str(&format!(", dropped as {}", by.join(", ")));
+    }
+    note
 }
 
+/// The receiver's other counters, when the run lost objects (why is in them).
 fn other_counters(report: &ReceiverReport, sample: &Sample) -> String {
     if sample.unrecovered == 0 || report.other.is_empty() {
         return String::new();

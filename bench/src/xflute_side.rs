@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use xflute::receiver::ObjectEvent;
+use xflute::receiver::{DropReason, ObjectEvent};
 use xflute::runtime::{Backend, ChannelSpec, RxEngine, TxEngine};
 
 use crate::child::{ReceiverReport, SenderReport};
@@ -172,6 +172,14 @@ pub fn receive(args: &ReceiveArgs, ready: impl FnOnce()) -> Result<ReceiverRepor
         stall_max_us: Some(stats.stalls().max_us()),
         stall_p99_us: Some(stats.stalls().quantile_us(0.99)),
         start_mono_s: Some(start_mono_s),
+        decoded_elsewhere: Some(stats.blocks_decoded_elsewhere()),
+        drop_reasons: Some(
+            DropReason::ALL
+                .iter()
+                .map(|&r| (r.name().to_owned(), stats.drops(r)))
+                .filter(|(_, n)| *n > 0)
+                .collect(),
+        ),
         other: serde_json::Map::new(),
     })
 }
