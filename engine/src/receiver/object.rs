@@ -1165,13 +1165,25 @@ mod tests {
         let last = symbols.len() - 1;
         for i in (1..last).chain([0]) {
             let (sbn, esi, range) = symbol(i);
-            object.push(sbn, esi, &data[range], None, usize::MAX).unwrap();
+            object
+                .push(sbn, esi, &data[range], None, usize::MAX)
+                .unwrap();
         }
         let hashed = |o: &ObjectReceiver<_>| o.md5.as_ref().unwrap().hashed;
-        assert_eq!(hashed(&object), HASH_SLICE, "one slice for the packet that moved it");
+        assert_eq!(
+            hashed(&object),
+            HASH_SLICE,
+            "one slice for the packet that moved it"
+        );
         let (sbn, esi, range) = symbol(last);
-        object.push(sbn, esi, &data[range], None, usize::MAX).unwrap();
-        assert_eq!(hashed(&object), 2 * HASH_SLICE, "a slice more with the next packet");
+        object
+            .push(sbn, esi, &data[range], None, usize::MAX)
+            .unwrap();
+        assert_eq!(
+            hashed(&object),
+            2 * HASH_SLICE,
+            "a slice more with the next packet"
+        );
         assert!(object.is_complete());
         // The commit hashes the rest.
         object.finish(&mut sink, 1 << 30).unwrap();
