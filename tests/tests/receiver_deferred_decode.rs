@@ -224,3 +224,36 @@ fn a_decode_whose_object_ended_meanwhile_lands_nowhere() {
         "nothing more happens to an ended object"
     );
 }
+
+#[test]
+fn blocks_past_what_may_be_away_wait_for_room_then_go_when_it_comes_back() {
+    // Six blocks, the first source symbol of each lost: each is due once its repair comes.
+    let data = content(6 * 64 * 1000, 13);
+    let oti = oti(FecEncodingId::RaptorQ, 64, 16);
+    let all = packets(oti, &data);
+    let lost = |p: &[u8]| {
+        let alc = AlcPacket::parse(p).unwrap();
+        alc.lct().toi != 0 && alc.payload_id().is_some_and(|id| id.esi == 0)
+    };
+    let mut receiver = deferring_receiver();
+    for p in all.iter().filter(|p| !lost(p)) {
+        let _ = receiver.push(&endpoint(), p, t0());
+    }
+    // At most four blocks of an object away; the other two wait, undecoded.
+    let first = receiver.take_decode_jobs();
+    assert_eq!(first.len(), 4);
+    assert!(receiver.sink_mut().take_completed().is_empty());
+    for job in run_elsewhere(first) {
+        receiver.finish_decode(job, t0());
+    }
+    // Their room back, the two waiting blocks go out: they hold every symbol already, and
+    // none may come again to try them.
+    let second = receiver.take_decode_jobs();
+    assert_eq!(second.len(), 2);
+    for job in run_elsewhere(second) {
+        receiver.finish_decode(job, t0());
+    }
+    let done = receiver.sink_mut().take_completed();
+    assert_eq!(done.len(), 1);
+    assert_eq!(*done[0].data, *data);
+}

@@ -57,6 +57,16 @@ pub(super) struct AwayBlock {
     pub _charge: Charge,
 }
 
+/// Where a block ready to decode is decoded (see [`Deferral::take`]).
+pub(super) enum Away {
+    /// In `push`.
+    No,
+    /// Not now: the block waits for its next symbol.
+    Later,
+    /// Out of `push`, its copy charged.
+    Now(Charge),
+}
+
 /// An object's decodes out of `push`.
 #[derive(Debug)]
 pub(super) struct Deferral {
@@ -78,12 +88,23 @@ impl Deferral {
         }
     }
 
-    /// A charge for a copy of a block of `len` bytes, if it is to be decoded out of `push`.
-    pub(super) fn take(&self, len: u64) -> Option<Charge> {
-        if len < self.from_bytes || self.away.len() >= AWAY_PER_OBJECT {
-            return None;
+    /// Whether a block of `len` bytes that is ready to decode goes out of `push`: with the
+    /// charge for its copy, or later, once the object's blocks away have come back and given
+    /// their room back (its next symbol tries again). Decoded in `push` only when it is small,
+    /// or when nothing of the object is away to give room back, so that an object always
+    /// moves on.
+    pub(super) fn take(&self, len: u64) -> Away {
+        if len < self.from_bytes {
+            return Away::No;
         }
-        self.budget.charge(len)
+        if self.away.len() >= AWAY_PER_OBJECT {
+            return Away::Later;
+        }
+        match self.budget.charge(len) {
+            Some(charge) => Away::Now(charge),
+            None if self.away.is_empty() => Away::No,
+            None => Away::Later,
+        }
     }
 
     pub(super) fn is_away(&self, sbn: u32) -> bool {

@@ -29,7 +29,7 @@ use super::blocks::{Place, SymbolTracker};
 use super::budget::{Budget, Charge};
 use super::content;
 use super::decoding::BlockDecoder;
-use super::deferred::{AwayBlock, Deferral};
+use super::deferred::{Away, AwayBlock, Deferral};
 use super::error::{DropReason, FailReason};
 use super::event::ObjectMetadata;
 use super::sink::{ObjectDescription, ObjectSink, SinkError, SinkObject};
@@ -378,7 +378,20 @@ impl<O: SinkObject> ObjectReceiver<O> {
             Some(Ok(false)) | None => Ok(false),
             Some(Err(e)) => Err(fec_drop(e).into()),
         };
-        let done = self.settle(sbn, decoder, outcome, missing)?;
+        let mut done = self.settle(sbn, decoder, outcome, missing)?;
+        // Blocks that waited for this one's room (`Away::Later`) go now: they may have every
+        // symbol already, and no new one to try them again.
+        let waiting: Vec<u32> = match &self.fec {
+            Fec::Coded { decoders, .. } => decoders
+                .iter()
+                .filter(|(_, d)| d.is_due())
+                .map(|(sbn, _)| *sbn)
+                .collect(),
+            Fec::NoCode => Vec::new(),
+        };
+        for sbn in waiting {
+            done |= self.decode_block(sbn)?;
+        }
         if done {
             self.hash_prefix();
         }
@@ -657,7 +670,14 @@ impl<O: SinkObject> ObjectReceiver<O> {
             .partition()
             .block_len_bytes(u64::from(sbn))
             .unwrap_or(0);
-        if let Some(charge) = self.deferral.as_ref().and_then(|d| d.take(len)) {
+        let away = self.deferral.as_ref().map_or(Away::No, |d| d.take(len));
+        if let Away::Later = away {
+            if let Fec::Coded { decoders, .. } = &mut self.fec {
+                decoders.insert(sbn, decoder);
+            }
+            return Ok(false);
+        }
+        if let Away::Now(charge) = away {
             let bytes = match self.block_mut(sbn) {
                 Ok(block) => block.to_vec(),
                 Err(e) => {

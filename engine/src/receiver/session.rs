@@ -982,7 +982,16 @@ impl<O: super::sink::SinkObject> Session<O> {
         let Some(object) = self.objects.get_mut(&toi).filter(|o| o.id == job.object) else {
             return;
         };
-        match object.finish_decode(job.block) {
+        let finished = object.finish_decode(job.block);
+        for block in object.take_away() {
+            shared.decode_jobs.push(DecodeJob {
+                session: self.key,
+                toi,
+                object: object.id,
+                block,
+            });
+        }
+        match finished {
             Ok(true) => {
                 shared.stats.blocks_decoded_elsewhere += 1;
                 shared.stats.repair_symbols_used += object.take_repair_used();

@@ -1122,7 +1122,7 @@ impl Worker {
             spin = poll.spin(t);
             if n == 0 {
                 // A decode out comes back without a packet to wake the worker.
-                let decoding = self.decode.as_ref().is_some_and(|d| d.out() > 0);
+                let decoding = self.decode.as_ref().is_some_and(DecodeStage::busy);
                 if spin || decoding {
                     std::hint::spin_loop();
                 } else {
