@@ -257,3 +257,42 @@ fn blocks_past_what_may_be_away_wait_for_room_then_go_when_it_comes_back() {
     assert_eq!(done.len(), 1);
     assert_eq!(*done[0].data, *data);
 }
+
+#[test]
+fn a_fountain_block_is_charged_for_the_repair_symbols_it_keeps_not_the_most_it_could() {
+    // K = 256 symbols of 1000 bytes: up to K + 32 repair symbols, 288 kB, could be kept.
+    let data = content(256 * 1000, 17);
+    let oti = oti(FecEncodingId::RaptorQ, 256, 32);
+    let all = packets(oti, &data);
+    let mut receiver = MultiReceiver::new(MemorySink::new(1 << 30), Config::default());
+    let (mut repairs, mut descriptions, mut before) = (0, None, None);
+    for p in &all {
+        let alc = AlcPacket::parse(p).unwrap();
+        let Some(id) = alc.payload_id().filter(|_| alc.lct().toi != 0) else {
+            let _ = receiver.push(&endpoint(), p, t0());
+            continue;
+        };
+        descriptions.get_or_insert(receiver.memory_bytes());
+        // 20 source symbols lost; the first 5 repair symbols kept, not enough to decode.
+        if id.esi < 20 || (id.esi >= 256 && repairs == 5) {
+            continue;
+        }
+        if id.esi >= 256 {
+            before.get_or_insert(receiver.memory_bytes());
+            repairs += 1;
+        }
+        let _ = receiver.push(&endpoint(), p, t0());
+    }
+    let held = receiver.memory_bytes() - before.unwrap();
+    assert_eq!(held, 5 * 1000, "charged for the five kept");
+    // The rest of the repair symbols: the block decodes, and every charge comes back.
+    for p in &all {
+        let _ = receiver.push(&endpoint(), p, t0());
+    }
+    assert_eq!(receiver.sink_mut().take_completed().len(), 1);
+    assert_eq!(
+        Some(receiver.memory_bytes()),
+        descriptions,
+        "only the FDT's descriptions"
+    );
+}

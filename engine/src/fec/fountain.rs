@@ -238,6 +238,11 @@ impl<C: FountainCode> FountainDecoder<C> {
         u64::from(symbols).saturating_mul(self.code.symbol_len() as u64)
     }
 
+    /// Bytes one repair symbol takes: T.
+    pub fn symbol_len(&self) -> usize {
+        self.code.symbol_len()
+    }
+
     /// Keeps repair symbol `esi` (K ≤ ESI < the ESI space's end, exactly T bytes). Returns
     /// whether it was kept: not a duplicate, nor one past the K + 32 kept.
     pub fn push_repair(&mut self, esi: u32, symbol: &[u8]) -> Result<bool, FecError> {

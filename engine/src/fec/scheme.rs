@@ -322,6 +322,26 @@ impl BlockDecoder {
         each_codec!(&self.codec, d => d.max_scratch_bytes())
     }
 
+    /// Bytes this decoder holds from the start, which a receiver charges when it makes it:
+    /// Reed-Solomon's whole scratch; RaptorQ and Raptor nothing, as they hold up to K + 32
+    /// repair symbols, which a receiver charges as they are kept ([`Self::held_per_repair`]).
+    pub fn held_at_start(&self) -> u64 {
+        match &self.codec {
+            Codec::ReedSolomon(d) => d.max_scratch_bytes(),
+            Codec::RaptorQ(_) | Codec::Raptor(_) => 0,
+        }
+    }
+
+    /// Bytes each repair symbol kept adds to what the decoder holds beyond
+    /// [`Self::held_at_start`].
+    pub fn held_per_repair(&self) -> u64 {
+        match &self.codec {
+            Codec::ReedSolomon(_) => 0,
+            Codec::RaptorQ(d) => d.symbol_len() as u64,
+            Codec::Raptor(d) => d.symbol_len() as u64,
+        }
+    }
+
     /// Source symbol `esi` is in the destination (contiguous layouts: at bytes esi·E..; with
     /// sub-blocks, scattered by the caller). Returns whether it is new.
     pub fn source_received(&mut self, esi: u32) -> Result<bool, FecError> {

@@ -12,6 +12,9 @@ pub(crate) struct BlockDecoder {
     next_attempt: u32,
     /// What the failed attempts so far cost, as `Limits::max_decode_cost` counts it.
     spent: u64,
+    /// Bytes charged for what it holds: its scratch from the start, and the repair symbols
+    /// kept since.
+    charged: u64,
 }
 
 impl BlockDecoder {
@@ -19,15 +22,24 @@ impl BlockDecoder {
     pub(super) fn new(inner: fec::BlockDecoder) -> Self {
         Self {
             next_attempt: inner.nb_source_symbols(),
+            charged: inner.held_at_start(),
             inner,
             spent: 0,
         }
     }
 
-    /// Bytes this decoder may hold (see [`fec::BlockDecoder::scratch_bytes`]), charged to the
-    /// receiver's budget while the block is being decoded.
+    /// Bytes this decoder holds, charged to the receiver's budget while the block is being
+    /// decoded: what it held from the start and the repair symbols kept since. RaptorQ and
+    /// Raptor hold up to K + 32 symbols but most blocks need a few: charged as kept, a block
+    /// takes the budget it uses rather than the most it could. (An attempt's matrix, one at a
+    /// time per worker, is bounded by the decode cost limit, not by this.)
     pub(super) fn charged(&self) -> u64 {
-        self.inner.scratch_bytes()
+        self.charged
+    }
+
+    /// Bytes the next repair symbol kept adds to [`Self::charged`]: to charge before it is.
+    pub(super) fn per_repair(&self) -> u64 {
+        self.inner.held_per_repair()
     }
 
     /// Source symbol `esi` is in the destination.
@@ -35,9 +47,14 @@ impl BlockDecoder {
         self.inner.source_received(esi).map(drop)
     }
 
-    /// Keeps repair symbol `esi`; whether it was new and kept.
+    /// Keeps repair symbol `esi`; whether it was new and kept (and [`Self::per_repair`] more
+    /// bytes charged).
     pub(super) fn push_repair(&mut self, esi: u32, symbol: &[u8]) -> Result<bool, FecError> {
-        self.inner.push_repair(esi, symbol)
+        let kept = self.inner.push_repair(esi, symbol)?;
+        if kept {
+            self.charged = self.charged.saturating_add(self.inner.held_per_repair());
+        }
+        Ok(kept)
     }
 
     /// Source symbols of the block not in the destination: what a decode recovers from repair

@@ -632,7 +632,21 @@ impl<O: SinkObject> ObjectReceiver<O> {
         let Some(decoder) = decoders.get_mut(&sbn) else {
             return Ok(Repair::Duplicate);
         };
-        let kept = decoder.push_repair(esi, payload).map_err(fec_drop)?;
+        // Charged before it is kept, given back if it is not.
+        let per = decoder.per_repair();
+        if !self.memory.grow(per) {
+            return Err(DropReason::MemoryLimit.into());
+        }
+        let kept = match decoder.push_repair(esi, payload) {
+            Ok(kept) => kept,
+            Err(e) => {
+                self.memory.shrink(per);
+                return Err(fec_drop(e).into());
+            }
+        };
+        if !kept {
+            self.memory.shrink(per);
+        }
         if kept && decoder.is_due() && self.decode_block(sbn)? {
             return Ok(Repair::Decoded);
         }
