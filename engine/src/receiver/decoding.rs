@@ -37,6 +37,13 @@ impl BlockDecoder {
         self.charged
     }
 
+    /// Bytes a decode attempt may allocate besides what the decoder holds (see
+    /// [`fec::BlockDecoder::scratch_bytes`]): charged with a block decoded out of `push`,
+    /// whose attempts run on another thread while the worker goes on.
+    pub(super) fn attempt_bytes(&self) -> u64 {
+        self.inner.scratch_bytes()
+    }
+
     /// Bytes the next repair symbol kept adds to [`Self::charged`]: to charge before it is.
     pub(super) fn per_repair(&self) -> u64 {
         self.inner.held_per_repair()

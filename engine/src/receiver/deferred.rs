@@ -53,7 +53,7 @@ pub(super) struct AwayBlock {
     /// Source symbols missing when it went: what a decode recovers.
     pub missing: u32,
     pub outcome: Option<Result<bool, FecError>>,
-    /// The copy's bytes on the memory budget.
+    /// The copy and the decode's scratch on the memory budget.
     pub _charge: Charge,
 }
 
@@ -93,14 +93,16 @@ impl Deferral {
     /// their room back (its next symbol tries again). Decoded in `push` only when it is small,
     /// or when nothing of the object is away to give room back, so that an object always
     /// moves on.
-    pub(super) fn take(&self, len: u64) -> Away {
+    /// The charge covers the copy and what the decode may allocate (`attempt`), so that the
+    /// decodes out are on the memory budget while they run.
+    pub(super) fn take(&self, len: u64, attempt: u64) -> Away {
         if len < self.from_bytes {
             return Away::No;
         }
         if self.away.len() >= AWAY_PER_OBJECT {
             return Away::Later;
         }
-        match self.budget.charge(len) {
+        match self.budget.charge(len.saturating_add(attempt)) {
             Some(charge) => Away::Now(charge),
             None if self.away.is_empty() => Away::No,
             None => Away::Later,

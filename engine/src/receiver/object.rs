@@ -684,7 +684,10 @@ impl<O: SinkObject> ObjectReceiver<O> {
             .partition()
             .block_len_bytes(u64::from(sbn))
             .unwrap_or(0);
-        let away = self.deferral.as_ref().map_or(Away::No, |d| d.take(len));
+        let away = self
+            .deferral
+            .as_ref()
+            .map_or(Away::No, |d| d.take(len, decoder.attempt_bytes()));
         if let Away::Later = away {
             if let Fec::Coded { decoders, .. } = &mut self.fec {
                 decoders.insert(sbn, decoder);
