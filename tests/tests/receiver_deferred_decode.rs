@@ -5,13 +5,11 @@
 
 mod receiver_support;
 
-use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, SystemTime};
 
 use receiver_support::*;
-use xflute::endpoint::UdpEndpoint;
 use xflute::receiver::{Config, DecodeJob, MemorySink, MultiReceiver, ObjectEvent};
-use xflute::sender::{Config as SenderConfig, ObjectDesc, Sender, TransferConfig};
+use xflute::sender::Config as SenderConfig;
 use xflute::wire::{AlcPacket, FecEncodingId, Oti, SchemeSpecific};
 use xflute_tests::link::{Link, LinkConfig};
 
@@ -37,29 +35,8 @@ fn oti(id: FecEncodingId, k: u32, repair: u32) -> Oti {
 
 /// Every packet of one object of `data`, sent once with `oti`.
 fn packets(oti: Oti, data: &[u8]) -> Vec<Vec<u8>> {
-    let endpoint = UdpEndpoint::new(IpAddr::V4(Ipv4Addr::new(224, 0, 0, 1)), 3400);
-    let mut sender = Sender::new(endpoint, TSI, oti, SenderConfig::default()).unwrap();
-    let obj = ObjectDesc::from_buffer(
-        data.to_vec(),
-        "application/octet-stream",
-        "file:///deferred.bin",
-        true,
-        TransferConfig::default(),
-    )
-    .unwrap();
-    sender.add_object(0, obj).unwrap();
-    let mut buf = vec![0u8; sender.max_packet_len()];
-    let mut out = Vec::new();
-    for step in 0..100_000u64 {
-        let now = t0() + Duration::from_millis(step);
-        while let Some(len) = sender.write_next(&mut buf, now) {
-            out.push(buf[..len].to_vec());
-        }
-        if sender.nb_objects() == 0 {
-            break;
-        }
-    }
-    out
+    let config = SenderConfig::default();
+    xflute_object_packets(oti, None, config, data, "file:///deferred.bin", t0())
 }
 
 fn deferring_receiver() -> MultiReceiver<MemorySink> {

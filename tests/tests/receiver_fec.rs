@@ -77,33 +77,6 @@ fn reed_solomon_gf2m_recovers_lost_symbols_in_place() {
     }
 }
 
-/// Every packet of one pass of xflute's sender with one object, `data` at `location`.
-fn xflute_packets(
-    oti: xflute::wire::Oti,
-    config: xflute::sender::Config,
-    data: &[u8],
-    location: &str,
-    now: SystemTime,
-) -> Vec<Vec<u8>> {
-    use xflute::sender::{ObjectDesc, Sender, TransferConfig};
-    let mut sender = Sender::new(endpoint(), TSI, oti, config).unwrap();
-    let object = ObjectDesc::from_buffer(
-        data.to_vec(),
-        "application/octet-stream",
-        location,
-        true,
-        TransferConfig::default(),
-    )
-    .unwrap();
-    sender.add_object(0, object).unwrap();
-    let mut buf = vec![0u8; sender.max_packet_len()];
-    let mut packets = Vec::new();
-    while let Some(len) = sender.write_next(&mut buf, now) {
-        packets.push(buf[..len].to_vec());
-    }
-    packets
-}
-
 /// Issue 18, class 7: Reed-Solomon ID 2 objects whose OTI comes only from the FDT (no EXT_FTI
 /// in their packets, so their FEC Payload ID cannot be parsed before the FDT is in) are
 /// received, whether the FDT comes first or after packets that are held for it; lost source
@@ -130,7 +103,7 @@ fn reed_solomon_gf2m_objects_whose_oti_comes_only_from_the_fdt_are_received_in_e
             let data = content(100_000, u64::from(m));
             let now = SystemTime::now();
             let (mut fdt, mut objects) = (Vec::new(), Vec::new());
-            for packet in xflute_packets(oti, config, &data, "file:///rs2m.bin", now) {
+            for packet in xflute_object_packets(oti, None, config, &data, "file:///rs2m.bin", now) {
                 let alc = AlcPacket::parse(&packet).unwrap();
                 if alc.lct().toi == 0 {
                     fdt.push(packet);
@@ -192,7 +165,7 @@ fn repair_symbols_used_counts_the_source_symbols_decoding_recovered() {
         let mut lost = 0u64;
         let mut source_seen = 0usize;
         let config = SenderConfig::default();
-        for packet in xflute_packets(oti, config, &data, "file:///rs28.bin", now) {
+        for packet in xflute_object_packets(oti, None, config, &data, "file:///rs28.bin", now) {
             let alc = AlcPacket::parse(&packet).unwrap();
             if alc.lct().toi != 0 {
                 let id = alc.payload_id().unwrap();

@@ -12,17 +12,15 @@
 mod receiver_support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, SystemTime};
 
 use flute::core::Oti as FluteOti;
 use flute::core::lct::Cenc as FluteCenc;
 use proptest::prelude::*;
 use receiver_support::*;
-use xflute::endpoint::UdpEndpoint;
 use xflute::fec::BlockPartition;
 use xflute::receiver::{Config, DropReason, MemorySink, MultiReceiver};
-use xflute::sender::{Config as SenderConfig, ObjectDesc, Sender, TransferConfig};
+use xflute::sender::Config as SenderConfig;
 use xflute::wire::{AlcPacket, FecEncodingId, LctPacket, Oti, SchemeSpecific};
 use xflute_tests::data::SplitMix64;
 use xflute_tests::link::{Link, LinkConfig};
@@ -240,7 +238,6 @@ fn flute_packets(oti: &FluteOti, data: &[u8]) -> Vec<Vec<u8>> {
 
 /// Packets of one object of `data` sent once by xflute's sender with `oti`.
 fn xflute_packets(oti: Oti, data: &[u8]) -> Vec<Vec<u8>> {
-    let endpoint = UdpEndpoint::new(IpAddr::V4(Ipv4Addr::new(224, 0, 0, 1)), 3400);
     // Raptor cannot code blocks of fewer than 4 symbols (RFC 5053 §5.7), so a small FDT
     // Instance goes without FEC and the object carries its own OTI.
     let session_oti = if oti.fec_encoding_id == FecEncodingId::Raptor {
@@ -253,31 +250,15 @@ fn xflute_packets(oti: Oti, data: &[u8]) -> Vec<Vec<u8>> {
     } else {
         oti
     };
-    let mut sender = Sender::new(endpoint, TSI, session_oti, SenderConfig::default()).unwrap();
-    let obj = ObjectDesc::from_buffer(
-        data.to_vec(),
-        "application/octet-stream",
+    let config = SenderConfig::default();
+    xflute_object_packets(
+        session_oti,
+        Some(oti),
+        config,
+        data,
         "file:///fec.bin",
-        true,
-        TransferConfig {
-            oti: Some(oti),
-            ..TransferConfig::default()
-        },
+        t0(),
     )
-    .unwrap();
-    sender.add_object(0, obj).unwrap();
-    let mut buf = vec![0u8; sender.max_packet_len()];
-    let mut packets = Vec::new();
-    for step in 0..100_000u64 {
-        let now = t0() + Duration::from_millis(step);
-        while let Some(len) = sender.write_next(&mut buf, now) {
-            packets.push(buf[..len].to_vec());
-        }
-        if sender.nb_objects() == 0 {
-            break;
-        }
-    }
-    packets
 }
 
 /// 0% once, 10% and 30% with two seeds each: recovered whenever guaranteed, never from too

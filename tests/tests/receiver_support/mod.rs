@@ -88,6 +88,47 @@ pub fn flute_session(
     packets
 }
 
+/// Every packet xflute's sender writes for one object, `data` at `location` with its
+/// Content-MD5, in a session of `session_oti` (the object coded with `object_oti` when given),
+/// until the object has been sent once; the sender's clock starts at `start` and moves on a
+/// millisecond whenever it has nothing to write.
+pub fn xflute_object_packets(
+    session_oti: xflute::wire::Oti,
+    object_oti: Option<xflute::wire::Oti>,
+    config: xflute::sender::Config,
+    data: &[u8],
+    location: &str,
+    start: SystemTime,
+) -> Vec<Vec<u8>> {
+    use xflute::sender::{ObjectDesc, Sender, TransferConfig};
+    let mut sender = Sender::new(endpoint(), TSI, session_oti, config).unwrap();
+    let transfer = TransferConfig {
+        oti: object_oti,
+        ..TransferConfig::default()
+    };
+    let object = ObjectDesc::from_buffer(
+        data.to_vec(),
+        "application/octet-stream",
+        location,
+        true,
+        transfer,
+    )
+    .unwrap();
+    sender.add_object(0, object).unwrap();
+    let mut buf = vec![0u8; sender.max_packet_len()];
+    let mut packets = Vec::new();
+    for step in 0..100_000u64 {
+        let now = start + Duration::from_millis(step);
+        while let Some(len) = sender.write_next(&mut buf, now) {
+            packets.push(buf[..len].to_vec());
+        }
+        if sender.nb_objects() == 0 {
+            break;
+        }
+    }
+    packets
+}
+
 /// Default sender configuration with the given profile knobs.
 pub fn sender_config() -> SenderConfig {
     SenderConfig::default()
