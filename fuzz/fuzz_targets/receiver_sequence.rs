@@ -38,6 +38,9 @@ struct Input {
     receive_once: bool,
     check_md5: bool,
     fdt_expiry_check: bool,
+    /// Every FEC block decoded out of `push`, as the runtime's decoding stage does; the jobs
+    /// come back at the next `Poll` step (or at the end).
+    defer_decodes: bool,
     steps: Vec<Step>,
 }
 
@@ -841,6 +844,25 @@ fn check_bounds(receiver: &MultiReceiver<MemorySink>, limits: &Limits) {
     );
 }
 
+/// Runs the decodes handed out and gives them back, and those their return hands out (blocks
+/// that waited for room), a bounded number of rounds.
+fn finish_jobs(
+    receiver: &mut MultiReceiver<MemorySink>,
+    jobs: &mut Vec<xflute::receiver::DecodeJob>,
+    now: SystemTime,
+) {
+    for _ in 0..64 {
+        jobs.extend(receiver.take_decode_jobs());
+        if jobs.is_empty() {
+            return;
+        }
+        for mut job in jobs.drain(..) {
+            job.run();
+            receiver.finish_decode(job, now);
+        }
+    }
+}
+
 fuzz_target!(|input: Input| {
     let limits = input.limits.limits();
     let config = Config {
@@ -854,6 +876,7 @@ fuzz_target!(|input: Input| {
         limits,
         auth: None,
         progress_every: Duration::ZERO,
+        defer_decode_from_bytes: input.defer_decodes.then_some(1),
     };
     let mut receiver = MultiReceiver::new(MemorySink::new(limits.max_object_bytes), config);
     let mut harness = Harness::default();
@@ -862,6 +885,7 @@ fuzz_target!(|input: Input| {
     let mut refused = 0u64;
     let mut completed_events = 0u64;
     let mut delivered = Vec::new();
+    let mut jobs = Vec::new();
     for step in input.steps.iter().take(512) {
         let now_unix = now
             .duration_since(SystemTime::UNIX_EPOCH)
@@ -884,6 +908,7 @@ fuzz_target!(|input: Input| {
             Step::Jump(minutes) => now += Duration::from_secs(60 * u64::from(*minutes)),
             Step::Cleanup => receiver.cleanup(now),
             Step::Poll => {
+                finish_jobs(&mut receiver, &mut jobs, now);
                 while let Some(event) = receiver.poll_event() {
                     completed_events += u64::from(matches!(event, ObjectEvent::Completed { .. }));
                 }
@@ -899,6 +924,7 @@ fuzz_target!(|input: Input| {
                 refused += u64::from(receiver.push(&endpoint_of(false), bytes, now).is_err());
             }
         }
+        jobs.extend(receiver.take_decode_jobs());
         check_bounds(&receiver, &limits);
         let stats = receiver.stats();
         // Held packets refused when their FDT comes (or let go for newer ones), File entries an
@@ -914,6 +940,7 @@ fuzz_target!(|input: Input| {
         );
         delivered.extend(receiver.sink_mut().take_completed());
     }
+    finish_jobs(&mut receiver, &mut jobs, now);
     receiver.close_all(now);
     receiver.cleanup(now + Duration::from_secs(24 * 3600));
     while let Some(event) = receiver.poll_event() {
