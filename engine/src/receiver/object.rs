@@ -149,8 +149,8 @@ pub(crate) struct ObjectReceiver<O> {
     deferral: Option<Deferral>,
 }
 
-/// Bytes of the in-order prefix hashed at most per packet (about a tenth of a millisecond of
-/// MD5): many times a packet's payload, so the hash catches up within a few packets.
+/// Bytes of the in-order prefix hashed at most per packet: a small fraction of a millisecond
+/// of MD5, yet many times a packet's payload, so the hash catches up within a few packets.
 const HASH_SLICE: u64 = 64 << 10;
 
 /// Decodes a Content-MD5 (base64 of 16 bytes).

@@ -3,10 +3,10 @@
 //! worker finds them ready instead of spending that time between two reads of its rx ring.
 //!
 //! Creating a small object costs the worker an `openat`, an `fallocate` of the whole object
-//! (on tmpfs its pages allocated and zeroed: about a third of a millisecond per MiB), an `mmap`
-//! and a `close`; a carousel of many small files at a few Gbit/s spends a quarter of the
-//! worker's time there. The FDT lists the objects before the sender starts them, so the work
-//! can be done beforehand.
+//! (on tmpfs its pages allocated and zeroed), an `mmap` and a `close`; in a carousel of many
+//! small files at a few Gbit/s that is a large share of the worker's time (figures in
+//! `docs/benchmarks.md`, "The demo"). The FDT lists the objects before the sender starts
+//! them, so the work can be done beforehand.
 //!
 //! An FDT is unverified input, so what is prepared is bounded: only objects of up to
 //! [`RESERVE_CHUNK`] (larger ones are reserved chunk by chunk or from the spool anyway), at
