@@ -150,7 +150,8 @@ pub struct RecvRepairCli {
     /// application/mbms-associated-procedure-description+xml, as `send --repair-base` and
     /// `serve` publish), whose offsetTime and randomTimePeriod replace --repair-offset and
     /// --repair-window when longer; with --bootstrap, then those of the gateway configuration.
-    /// An object that ends before any server is announced fails (no repair server announced).
+    /// An object that ends before any server is announced waits 5 s for one, then fails (no
+    /// repair server announced).
     #[arg(long)]
     pub repair_announced: bool,
     /// Objects repaired at once.

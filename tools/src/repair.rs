@@ -539,6 +539,11 @@ async fn repair_object(
 /// while the bytes of the last one are stored (and hashed).
 const FETCHED_AHEAD: usize = 2;
 
+/// How long an object handed over before any repair server is announced waits for one.
+const ANNOUNCEMENT_WAIT: Duration = Duration::from_secs(5);
+/// How often it looks meanwhile.
+const ANNOUNCEMENT_POLL: Duration = Duration::from_millis(100);
+
 /// Fetches and feeds what the object's plan asks for, round after round, until it is
 /// complete; the object back, complete, or an error (the object dropped).
 async fn fetch_all(
@@ -554,14 +559,7 @@ async fn fetch_all(
         .content_location
         .clone()
         .ok_or_else(|| anyhow!("no Content-Location"))?;
-    let (
-        Announced {
-            bases,
-            object_base_uris,
-        },
-        offset,
-        window,
-    ) = match &options.announced {
+    let servers = || match &options.announced {
         Some(announced) if options.bases.is_empty() => announced.resolve(&options),
         _ => (
             Announced {
@@ -572,6 +570,23 @@ async fn fetch_all(
             options.random_window,
         ),
     };
+    let mut resolved = servers();
+    // The description travels in the session like any object: lost, it comes again with the
+    // carousel's next round, perhaps after the objects it would repair have ended.
+    let mut waited = Duration::ZERO;
+    while resolved.0.bases.is_empty() && options.announced.is_some() && waited < ANNOUNCEMENT_WAIT {
+        tokio::time::sleep(ANNOUNCEMENT_POLL).await;
+        waited += ANNOUNCEMENT_POLL;
+        resolved = servers();
+    }
+    let (
+        Announced {
+            bases,
+            object_base_uris,
+        },
+        offset,
+        window,
+    ) = resolved;
     if bases.is_empty() {
         bail!("no repair server announced");
     }

@@ -3,8 +3,9 @@
 //! TSI with sessions of the same file names and other bytes, one without EXT_AUTH (valid headers,
 //! nothing to check) and one with the wrong key. With the group MAC the forgeries are captured
 //! once (`send --pcap-out`) and replayed in a loop by tcpreplay at top speed, as fast as the
-//! veth pair takes them: line rate, more than the receiver can read, so the kernel drops
-//! genuine packets too and the carousel repeats them. Every file arrives intact, the receiver
+//! veth pair takes them: the forgeries are most of what arrives and, when they outrun the
+//! receiver, the kernel drops genuine packets too and the carousel repeats them. Every file
+//! arrives intact, the receiver
 //! exits 0, and its summary counts the forged packets it refused; a receiver without the key
 //! would have taken the forgers' files.
 
@@ -209,10 +210,12 @@ fn delivered_intact_under_a_flood(
          replayed; {kernel} dropped by the kernel"
     );
     if flood_rate.is_none() {
-        // At line rate the flood is more than the receiver reads: the kernel drops packets.
+        // At full speed the forgeries are most of what arrives; what outruns the receiver the
+        // kernel drops (counted above), though a receiver that keeps up drops nothing.
+        let frames = json_field(&log, "frames").unwrap_or(0);
         assert!(
-            kernel > 0,
-            "no kernel drops: not a line-rate flood\n{context}"
+            missing + failed + replayed > frames / 2,
+            "not a flood: {frames} frames\n{context}"
         );
     }
     assert!(
