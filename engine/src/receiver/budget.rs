@@ -80,6 +80,10 @@ impl Charge {
 
     /// Adds `more` bytes, if they fit in the budget; `false` (and nothing charged) otherwise.
     pub(crate) fn grow(&mut self, more: u64) -> bool {
+        // Nothing to charge (a Reed-Solomon repair symbol, say) touches no shared counter.
+        if more == 0 {
+            return true;
+        }
         let used = self.ledger.used.load(Ordering::Relaxed);
         if used.saturating_add(more) > self.ledger.max {
             return false;
@@ -92,6 +96,9 @@ impl Charge {
     /// Gives `less` bytes (at most all it holds) back.
     pub(crate) fn shrink(&mut self, less: u64) {
         let less = less.min(self.bytes);
+        if less == 0 {
+            return;
+        }
         self.ledger.used.fetch_sub(less, Ordering::Relaxed);
         self.bytes -= less;
     }

@@ -983,14 +983,7 @@ impl<O: super::sink::SinkObject> Session<O> {
             return;
         };
         let finished = object.finish_decode(job.block);
-        for block in object.take_away() {
-            shared.decode_jobs.push(DecodeJob {
-                session: self.key,
-                toi,
-                object: object.id,
-                block,
-            });
-        }
+        hand_out_decodes(&self.key, toi, object, shared);
         match finished {
             Ok(true) => {
                 shared.stats.blocks_decoded_elsewhere += 1;
@@ -1195,14 +1188,7 @@ fn store<O: super::sink::SinkObject, S>(
     )? {
         Pushed::Duplicate => shared.stats.duplicates += 1,
         Pushed::New { block_completed } => {
-            for block in object.take_away() {
-                shared.decode_jobs.push(DecodeJob {
-                    session: *key,
-                    toi: alc.lct().toi,
-                    object: object.id,
-                    block,
-                });
-            }
+            hand_out_decodes(key, alc.lct().toi, object, shared);
             shared.stats.payload_bytes += payload.len() as u64;
             shared.stats.repair_symbols_used += object.take_repair_used();
             if block_completed
@@ -1219,6 +1205,23 @@ fn store<O: super::sink::SinkObject, S>(
         }
     }
     Ok(object.is_complete())
+}
+
+/// Queues the block decodes `object` made ready to go out of `push` for the caller to take.
+fn hand_out_decodes<O: super::sink::SinkObject, S>(
+    key: &ReceiverEndpoint,
+    toi: u128,
+    object: &mut ObjectReceiver<O>,
+    shared: &mut Shared<S>,
+) {
+    for block in object.take_away() {
+        shared.decode_jobs.push(DecodeJob {
+            session: *key,
+            toi,
+            object: object.id,
+            block,
+        });
+    }
 }
 
 /// Why an object cannot be received from its description: the packet's drop, and the reason
