@@ -59,51 +59,56 @@ fn sender(
     Proc::spawn(pair, Side::Sender, &args, log)
 }
 
-/// A forged session of `files` (`send` with `auth`) captured once, then replayed in a loop at
-/// top speed by tcpreplay from the sender's namespace until dropped.
+/// Forged sessions of `files`, one per `(auth, name)` (`send` with `auth`), each captured once,
+/// then replayed in turn, in a loop, at top speed by one tcpreplay from the sender's namespace
+/// until dropped: every kind arrives within each round, whichever the link favours.
 fn replay(
     pair: &NetnsPair,
     dir: &Path,
     files: &[(PathBuf, [u8; 32])],
-    auth: &[String],
-    name: &str,
+    forgeries: &[(&[String], &str)],
 ) -> Proc {
-    let capture = dir.join(format!("forged-{name}.pcap"));
+    let mut captures = Vec::new();
+    for (auth, name) in forgeries {
+        let capture = dir.join(format!("forged-{name}.pcap"));
+        let mut args = s(&[
+            "send",
+            "--pcap-out",
+            capture.to_str().unwrap(),
+            "--dest",
+            GROUP,
+            "--source",
+            &pair.sender.ipv4.to_string(),
+            "--tsi",
+            "5",
+        ]);
+        args.extend(auth.iter().cloned());
+        args.extend(files.iter().map(|(p, _)| p.display().to_string()));
+        let out = std::process::Command::new(cli::BIN)
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        captures.push(capture.to_str().unwrap().to_owned());
+    }
     let mut args = s(&[
-        "send",
-        "--pcap-out",
-        capture.to_str().unwrap(),
-        "--dest",
-        GROUP,
-        "--source",
-        &pair.sender.ipv4.to_string(),
-        "--tsi",
-        "5",
+        "--intf1",
+        &pair.sender.interface,
+        "--topspeed",
+        "--loop=0",
+        "--quiet",
     ]);
-    args.extend(auth.iter().cloned());
-    args.extend(files.iter().map(|(p, _)| p.display().to_string()));
-    let out = std::process::Command::new(cli::BIN)
-        .args(&args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    args.extend(captures);
     Proc::spawn_command(
         pair,
         Side::Sender,
         "tcpreplay",
-        &s(&[
-            "--intf1",
-            &pair.sender.interface,
-            "--topspeed",
-            "--loop=0",
-            "--quiet",
-            capture.to_str().unwrap(),
-        ]),
-        &dir.join(format!("forger-{name}.log")),
+        &args,
+        &dir.join("forgers.log"),
     )
 }
 
@@ -166,10 +171,12 @@ fn delivered_intact_under_a_flood(
                 &dir.0.join("forger-key.log"),
             ),
         ],
-        None => vec![
-            replay(&pair, &dir.0, &forged, &[], "plain"),
-            replay(&pair, &dir.0, &forged, &wrong_auth, "key"),
-        ],
+        None => vec![replay(
+            &pair,
+            &dir.0,
+            &forged,
+            &[(&[], "plain"), (&wrong_auth, "key")],
+        )],
     };
     std::thread::sleep(Duration::from_millis(500));
     let genuine = sender(
